@@ -28,8 +28,8 @@ export async function run(
   });
   // A command that could not be started (ENOENT) gets the shell's conventional code.
   const rc = r.exitCode ?? (r.failed && r.code === 'ENOENT' ? 127 : r.signal ? 128 + signalNumber(r.signal) : 1);
-  const stderr = r.exitCode === undefined && r.stderr === '' ? r.shortMessage : r.stderr;
-  return { command: display, rc, stdout: r.stdout, stderr };
+  const stderr = r.exitCode === undefined && !r.stderr ? (r.shortMessage ?? "") : (r.stderr ?? "");
+  return { command: display, rc, stdout: r.stdout ?? "", stderr };
 }
 
 function signalNumber(sig: string): number {
