@@ -1,4 +1,198 @@
-// The imgplay command (placeholder while the engine lands).
-export async function main(_argv: string[]): Promise<number> {
-  return 0;
+// The imgplay command: parses options, loads the plan, runs it, and maps the outcome to
+// ansible-playbook's exit codes. User mistakes print a located message, never a stack trace.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { Command, CommanderError, Option } from 'commander';
+import { EXIT, ImgplayError, InternalError, OptionsError } from './errors.js';
+import { loadInventory } from './playbook/inventory.js';
+import { parseKv } from './playbook/kv.js';
+import { excerpt, loadYamlFile, parseYaml } from './playbook/load.js';
+import { loadPlaybook } from './playbook/resolve.js';
+import { listTags, listTasks } from './playbook/listing.js';
+import { Fanout, type Reporter } from './report/events.js';
+import { JsonLinesReporter } from './report/json-lines.js';
+import { PlainReporter } from './report/plain.js';
+import { Executor } from './run/executor.js';
+
+const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+interface RunCliOptions {
+  inventory?: string[];
+  extraVars?: string[];
+  check?: boolean;
+  diff?: boolean;
+  tags?: string[];
+  skipTags?: string[];
+  startAtTask?: string;
+  listTasks?: boolean;
+  listTags?: boolean;
+  syntaxCheck?: boolean;
+  limit?: string;
+  verbose: number;
+  forks: string;
+  json?: boolean;
+}
+
+/** Runs the CLI with process.argv-style arguments and returns the exit code. */
+export async function main(argv: string[], io: { stdout?: (s: string) => void; stderr?: (s: string) => void } = {}): Promise<number> {
+  const out = io.stdout ?? ((s: string) => void process.stdout.write(s));
+  const err = io.stderr ?? ((s: string) => void process.stderr.write(s));
+  let code: number = EXIT.ok;
+  const program = new Command('imgplay')
+    .description('Run Ansible playbooks fast, over local and chroot connections, to build netboot images.')
+    .version(VERSION)
+    .exitOverride()
+    .configureOutput({ writeOut: out, writeErr: err })
+    .showHelpAfterError('(run imgplay --help for usage)');
+
+  const run = program
+    .command('run', { isDefault: true })
+    .description('run a playbook (the default command)')
+    .argument('<playbook>', 'the playbook file (a name is also looked up in playbooks/)')
+    .option('-i, --inventory <path>', 'inventory file (default: hosts.yaml beside the playbook or here; none: localhost)', collect)
+    .option('-e, --extra-vars <vars>', 'key=value, YAML/JSON, or @file; repeatable', collect)
+    .option('-C, --check', "don't make any changes; predict what would change")
+    .option('-D, --diff', 'show the differences in changed files')
+    .option('-t, --tags <tags>', 'only run tasks with these tags (comma-separated, repeatable)', collectList)
+    .option('--skip-tags <tags>', 'skip tasks with these tags (comma-separated, repeatable)', collectList)
+    .option('--start-at-task <name>', 'start at the task with this name')
+    .option('--list-tasks', 'list the tasks that would run, and exit')
+    .option('--list-tags', 'list all tags, and exit')
+    .option('--syntax-check', 'check the playbook and exit without running anything')
+    .option('-l, --limit <pattern>', 'limit the run to hosts matching this pattern')
+    .option('-v, --verbose', 'more output: commands, stdout and stderr (repeat for more)', (_v, prev: number) => prev + 1, 0)
+    .addOption(new Option('-f, --forks <n>', 'hosts to run in parallel').default('5'))
+    .option('--json', 'one JSON event per line on stdout, for CI tools')
+    .action(async (playbook: string, opts: RunCliOptions) => {
+      code = await runCommand(playbook, opts, out, err);
+    });
+  void run;
+
+  try {
+    await program.parseAsync(argv);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT.ok;
+      return EXIT.badOptions;
+    }
+    return reportError(e, err);
+  }
+  return code;
+}
+
+function collect(value: string, prev: string[] = []): string[] {
+  return [...prev, value];
+}
+
+function collectList(value: string, prev: string[] = []): string[] {
+  return [...prev, ...value.split(',').map((s) => s.trim()).filter(Boolean)];
+}
+
+/** Finds the playbook: the path given, or the same name under playbooks/ (on-imagebuilder's layout). */
+export function findPlaybook(name: string, cwd = process.cwd()): string {
+  const direct = resolve(cwd, name);
+  if (existsSync(direct)) return direct;
+  const inPlaybooks = resolve(cwd, 'playbooks', name);
+  if (existsSync(inPlaybooks)) return inPlaybooks;
+  throw new OptionsError(`the playbook ${name} could not be found (looked at ${direct} and ${inPlaybooks})`);
+}
+
+/** The inventory used when none is given: hosts.yaml beside the playbook, else in the working directory. */
+export function defaultInventory(playbook: string, cwd = process.cwd()): string[] {
+  for (const dir of [dirname(playbook), dirname(dirname(playbook)), cwd]) {
+    for (const name of ['hosts.yaml', 'hosts.yml']) {
+      const f = join(dir, name);
+      if (existsSync(f)) return [f];
+    }
+  }
+  return [];
+}
+
+/** Parses -e values: key=value pairs, inline YAML/JSON, or @file. */
+export async function parseExtraVars(values: string[]): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = {};
+  for (const v of values) {
+    let data: unknown;
+    if (v.startsWith('@')) data = await loadYamlFile(resolve(v.slice(1)));
+    else if (/^\s*[{[]/.test(v)) data = parseYaml(v, '<extra vars>');
+    else {
+      try {
+        data = parseKv(v);
+      } catch (e) {
+        throw new OptionsError(`-e ${v}: ${(e as Error).message}`);
+      }
+    }
+    if (data === null || data === undefined) continue;
+    if (typeof data !== 'object' || Array.isArray(data)) throw new OptionsError(`-e ${v}: extra vars must be key=value pairs or a mapping`);
+    Object.assign(out, data);
+  }
+  return out;
+}
+
+async function runCommand(playbookArg: string, opts: RunCliOptions, out: (s: string) => void, err: (s: string) => void): Promise<number> {
+  try {
+    const forks = Number(opts.forks);
+    if (!Number.isInteger(forks) || forks < 1) throw new OptionsError(`--forks must be a positive whole number, got '${opts.forks}'`);
+    const file = findPlaybook(playbookArg);
+    const extraVars = await parseExtraVars(opts.extraVars ?? []);
+    const playbook = await loadPlaybook(file, { extraVars });
+    const invSources = opts.inventory?.map((p) => resolve(p)) ?? defaultInventory(file);
+    for (const s of invSources) if (!existsSync(s)) throw new OptionsError(`the inventory ${s} does not exist`);
+    const inventory = await loadInventory(invSources, { playbookDir: dirname(file) });
+    if (opts.syntaxCheck) {
+      out(`\nplaybook: ${playbookArg}\n`);
+      return EXIT.ok;
+    }
+    if (opts.listTasks || opts.listTags) {
+      const listOpts = { tags: opts.tags ?? [], skipTags: opts.skipTags ?? [], inventory, extraVars };
+      out(opts.listTasks ? listTasks(playbook, playbookArg, listOpts) : listTags(playbook, playbookArg, listOpts));
+      return EXIT.ok;
+    }
+    const ac = new AbortController();
+    const onSignal = () => ac.abort();
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    const color = !opts.json && process.stdout.isTTY === true && !process.env.NO_COLOR && !process.env.CI;
+    const reporters: Reporter[] = [
+      opts.json ? new JsonLinesReporter(out) : new PlainReporter({ write: out, verbosity: opts.verbose, color, diff: opts.diff ?? false }),
+    ];
+    const reporter = new Fanout(reporters);
+    try {
+      const executor = new Executor(playbook, inventory, {
+        check: opts.check ?? false,
+        diff: opts.diff ?? false,
+        tags: opts.tags ?? [],
+        skipTags: opts.skipTags ?? [],
+        startAtTask: opts.startAtTask,
+        limit: opts.limit,
+        verbosity: opts.verbose,
+        forks,
+        extraVars,
+        signal: ac.signal,
+      }, reporter);
+      const outcome = await executor.run();
+      await reporter.close();
+      return outcome.exitCode;
+    } finally {
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
+    }
+  } catch (e) {
+    return reportError(e, err);
+  }
+}
+
+/** Prints an error the way users should see it and returns its exit code. */
+export function reportError(e: unknown, err: (s: string) => void): number {
+  if (e instanceof ImgplayError) {
+    const where = e.pos ? `${e.pos.file}:${e.pos.line}:${e.pos.col}: ` : '';
+    let text = `ERROR! ${where}${e.message}\n`;
+    if (e.pos) text += `${excerpt(e.pos)}\n`;
+    if (e.hint) text += `${e.hint}\n`;
+    err(text);
+    return e.exitCode;
+  }
+  const internal = new InternalError((e as Error)?.message ?? String(e), { cause: e });
+  err(`ERROR! ${internal.message}\n${(e as Error)?.stack ?? ''}\n`);
+  return EXIT.error;
 }

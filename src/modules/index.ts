@@ -1,0 +1,39 @@
+// The module registry: explicit and sorted, so a reader sees every module at once.
+import { assert } from './assert.js';
+import { debug } from './debug.js';
+import { fail } from './fail.js';
+import { includeVars } from './include-vars.js';
+import { meta } from './meta.js';
+import { setFact } from './set-fact.js';
+import { setup } from './setup.js';
+import type { Module } from './types.js';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyModule = Module<any>;
+
+/** Every module, by its short name. */
+export const modules: Readonly<Record<string, AnyModule>> = {
+  assert,
+  debug,
+  fail,
+  include_vars: includeVars,
+  meta,
+  set_fact: setFact,
+  setup,
+};
+
+const byName = new Map<string, AnyModule>();
+for (const m of Object.values(modules)) {
+  byName.set(m.name, m);
+  for (const alias of m.aliases ?? []) byName.set(alias, m);
+}
+
+/** Finds a module by its name or an alias such as `ansible.builtin.copy`. */
+export function findModule(name: string): AnyModule | undefined {
+  return byName.get(name);
+}
+
+/** All names a module can be called by, for "did you mean" suggestions. */
+export function moduleNames(): string[] {
+  return [...byName.keys()];
+}

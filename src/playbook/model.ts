@@ -1,0 +1,108 @@
+// The resolved, immutable plan: plays whose imports and roles are expanded, ready for the executor.
+import type { SourcePos } from '../errors.js';
+
+/** Keywords that blocks, tasks, imports and role entries share and that children inherit. */
+export interface Inherited {
+  /** Own conditions only (inherited ones are collected while walking). */
+  readonly when: readonly unknown[];
+  readonly tags: readonly string[];
+  readonly vars: Readonly<Record<string, unknown>>;
+  readonly environment?: unknown;
+  readonly check_mode?: unknown;
+  readonly ignore_errors?: unknown;
+  readonly no_log?: unknown;
+  readonly delegate_to?: unknown;
+  readonly connection?: unknown;
+}
+
+/** A role as used at one place of a play: its files, variables and parameters. */
+export interface RoleInstance {
+  readonly name: string;
+  readonly path: string;
+  readonly defaults: Readonly<Record<string, unknown>>;
+  readonly vars: Readonly<Record<string, unknown>>;
+  readonly params: Readonly<Record<string, unknown>>;
+  /** The role that pulled this one in as a meta dependency. */
+  readonly parent?: RoleInstance | undefined;
+  /** Files read to build this role (for cache digests). */
+  readonly files: readonly string[];
+}
+
+/** Where a node came from: its file, position, and role. */
+export interface Origin {
+  readonly pos: SourcePos;
+  /** Directory that relative `src:` and include paths start from. */
+  readonly baseDir: string;
+  readonly role?: RoleInstance | undefined;
+}
+
+/** One module invocation. */
+export interface TaskNode extends Inherited, Origin {
+  readonly kind: 'task';
+  readonly name?: string | undefined;
+  /** The module name as registered (short form, without ansible.builtin.). */
+  readonly action: string;
+  /** Raw, untemplated arguments. */
+  readonly args: Readonly<Record<string, unknown>>;
+  readonly register?: string | undefined;
+  readonly notify: readonly string[];
+  readonly listen: readonly string[];
+  readonly loop?: unknown;
+  /** 'loop' or the lookup of a `with_<lookup>` keyword. */
+  readonly loopKind?: string | undefined;
+  readonly loop_control?: Readonly<Record<string, unknown>> | undefined;
+  readonly changed_when?: unknown;
+  readonly failed_when?: unknown;
+  readonly until?: unknown;
+  readonly retries?: unknown;
+  readonly delay?: unknown;
+}
+
+/** block/rescue/always, and the containers that imports and roles expand into. */
+export interface BlockNode extends Inherited, Origin {
+  readonly kind: 'block';
+  readonly name?: string | undefined;
+  readonly block: readonly Node[];
+  readonly rescue: readonly Node[];
+  readonly always: readonly Node[];
+  /** What made this block: a `block:` keyword, a static import, or a role's tasks. */
+  readonly origin: 'block' | 'import_tasks' | 'import_role' | 'role';
+}
+
+/** include_tasks / include_role: resolved when the executor reaches it, per host. */
+export interface IncludeNode extends Inherited, Origin {
+  readonly kind: 'include';
+  readonly name?: string | undefined;
+  readonly action: 'include_tasks' | 'include_role';
+  readonly args: Readonly<Record<string, unknown>>;
+  readonly loop?: unknown;
+  readonly loopKind?: string | undefined;
+  readonly loop_control?: Readonly<Record<string, unknown>> | undefined;
+}
+
+export type Node = TaskNode | BlockNode | IncludeNode;
+
+/** A play, with its task sections in the order they run. */
+export interface Play extends Inherited {
+  readonly name: string;
+  readonly hosts: readonly string[];
+  readonly gather_facts: unknown;
+  readonly vars_files: readonly unknown[];
+  readonly pre_tasks: readonly Node[];
+  /** The roles' blocks followed by the play's own tasks. */
+  readonly tasks: readonly Node[];
+  readonly post_tasks: readonly Node[];
+  /** Role handlers first, then the play's, in definition order. */
+  readonly handlers: readonly Node[];
+  readonly roles: readonly RoleInstance[];
+  readonly pos: SourcePos;
+  /** Directory of the playbook file that holds the play. */
+  readonly baseDir: string;
+}
+
+/** A whole playbook: its plays in order (import_playbook expanded) and every file that was read. */
+export interface Playbook {
+  readonly file: string;
+  readonly plays: readonly Play[];
+  readonly files: readonly string[];
+}

@@ -1,0 +1,576 @@
+// Turns playbook YAML into immutable plays: validates keywords, expands import_playbook, import_tasks,
+// import_role and roles (with meta dependencies), and parses every task's module and arguments.
+// Nothing here touches a host: --syntax-check and --list-tasks stop after this step.
+import { existsSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { didYouMean, ParseError, ValidationError, type SourcePos } from '../errors.js';
+import { findModule, moduleNames } from '../modules/index.js';
+import { templateValue } from '../vars/template.js';
+import {
+  BLOCK_KEYWORDS,
+  INCLUDE_ACTIONS,
+  PLAY_KEYWORDS,
+  ROLE_ENTRY_KEYWORDS,
+  shortAction,
+  TASK_KEYWORDS,
+  UNSUPPORTED,
+  WITH_LOOKUPS,
+} from './keywords.js';
+import { parseKv } from './kv.js';
+import { loadYamlFile, posOf, posOfKey, setPos } from './load.js';
+import type { BlockNode, IncludeNode, Inherited, Node, Play, Playbook, RoleInstance, TaskNode } from './model.js';
+
+/** What the resolver needs to know from the command line. */
+export interface ResolveOptions {
+  /** Extra vars: they may name roles and imported files (`roles: ["{{ provisioner }}"]`). */
+  extraVars?: Record<string, unknown>;
+}
+
+/** State shared while parsing one play. */
+export interface ParseContext {
+  readonly playbookDir: string;
+  /** Directory of the file being parsed (relative imports start here). */
+  readonly baseDir: string;
+  readonly role?: RoleInstance | undefined;
+  /** Variables known before running (extra vars over play vars), for templated import names. */
+  readonly staticVars: Record<string, unknown>;
+  /** Every file read, for cache digests. */
+  readonly files: Set<string>;
+  /** Roles already placed in this play (name + params), so each runs once unless its parameters differ. */
+  readonly seenRoles: Set<string>;
+  /** Handlers that roles bring into the play. */
+  readonly roleHandlers: Node[];
+}
+
+type Raw = Record<string, unknown>;
+
+const isMap = (v: unknown): v is Raw => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function where(value: unknown, file: string): SourcePos {
+  return posOf(value) ?? { file, line: 1, col: 1 };
+}
+
+/** Loads a playbook file and everything it imports into immutable plays. */
+export async function loadPlaybook(file: string, opts: ResolveOptions = {}): Promise<Playbook> {
+  const files = new Set<string>();
+  const plays = await loadPlaybookFile(resolve(file), opts, files, []);
+  return deepFreeze({ file: resolve(file), plays, files: [...files] });
+}
+
+async function loadPlaybookFile(file: string, opts: ResolveOptions, files: Set<string>, stack: string[]): Promise<Play[]> {
+  if (stack.includes(file)) throw new ParseError(`import_playbook loop: ${[...stack, file].join(' -> ')}`);
+  files.add(file);
+  const data = await loadYamlFile(file);
+  if (data === null) return [];
+  if (!Array.isArray(data)) {
+    throw new ValidationError('a playbook must be a list of plays', { pos: where(data, file) });
+  }
+  const plays: Play[] = [];
+  for (const entry of data) {
+    if (!isMap(entry)) throw new ValidationError('each entry of a playbook must be a play (a mapping)', { pos: where(data, file) });
+    const importKey = ['import_playbook', 'ansible.builtin.import_playbook'].find((k) => k in entry);
+    if (importKey) {
+      const staticVars = { ...(isMap(entry.vars) ? entry.vars : {}), ...opts.extraVars };
+      const target = String(templateValue(entry[importKey], staticVars));
+      const path = isAbsolute(target) ? target : join(dirname(file), target);
+      for (const k of Object.keys(entry)) {
+        if (k !== importKey && !['vars', 'when', 'tags', 'name'].includes(k)) {
+          throw new ValidationError(`'${k}' is not allowed on import_playbook`, { pos: posOfKey(entry, k) });
+        }
+      }
+      const imported = await loadPlaybookFile(path, { ...opts }, files, [...stack, file]);
+      // Keywords on the import apply to every play it brings in.
+      for (const p of imported) {
+        plays.push({
+          ...p,
+          vars: { ...p.vars, ...(isMap(entry.vars) ? entry.vars : {}) },
+          tags: [...tagList(entry.tags), ...p.tags],
+          when: [...whenList(entry.when), ...p.when],
+        });
+      }
+      continue;
+    }
+    plays.push(await parsePlay(entry, file, opts, files));
+  }
+  return plays;
+}
+
+async function parsePlay(raw: Raw, file: string, opts: ResolveOptions, files: Set<string>): Promise<Play> {
+  checkKeys(raw, PLAY_KEYWORDS, 'play', file);
+  if (raw.hosts === undefined) throw new ValidationError("a play needs 'hosts'", { pos: where(raw, file) });
+  const vars = varsOf(raw, 'play', file);
+  const ctx: ParseContext = {
+    playbookDir: dirname(file),
+    baseDir: dirname(file),
+    staticVars: { ...vars, ...opts.extraVars },
+    files,
+    seenRoles: new Set(),
+    roleHandlers: [],
+  };
+  const roles: RoleInstance[] = [];
+  const roleBlocks: Node[] = [];
+  for (const entry of listOf(raw.roles, 'roles', raw, file)) {
+    const loaded = await loadRoleEntry(entry, ctx, posOfKey(raw, 'roles') ?? where(raw, file));
+    for (const r of loaded.instances) roles.push(r);
+    roleBlocks.push(...loaded.blocks);
+  }
+  const section = async (key: string) => parseTaskList(listOf(raw[key], key, raw, file), ctx, key);
+  const preTasks = await section('pre_tasks');
+  const tasks = await section('tasks');
+  const postTasks = await section('post_tasks');
+  const handlers = await parseTaskList(listOf(raw.handlers, 'handlers', raw, file), ctx, 'handlers');
+  const hosts = Array.isArray(raw.hosts) ? raw.hosts.map(String) : String(raw.hosts).split(',').map((s) => s.trim()).filter(Boolean);
+  return {
+    name: raw.name === undefined ? hosts.join(',') : String(raw.name),
+    hosts,
+    gather_facts: raw.gather_facts ?? true,
+    vars_files: raw.vars_files === undefined ? [] : Array.isArray(raw.vars_files) ? raw.vars_files : [raw.vars_files],
+    pre_tasks: preTasks,
+    tasks: [...roleBlocks, ...tasks],
+    post_tasks: postTasks,
+    handlers: [...ctx.roleHandlers, ...handlers],
+    roles,
+    pos: where(raw, file),
+    baseDir: dirname(file),
+    ...inherited(raw, vars),
+  };
+}
+
+/** Parses a list of tasks (and blocks, imports, includes) from already-loaded YAML. */
+export async function parseTaskList(list: unknown[], ctx: ParseContext, what = 'tasks'): Promise<Node[]> {
+  const out: Node[] = [];
+  for (const item of list) {
+    if (!isMap(item)) {
+      throw new ValidationError(`each entry of ${what} must be a task (a mapping), got ${describe(item)}`, {
+        pos: posOf(list) && { ...posOf(list)!, file: posOf(list)!.file },
+      });
+    }
+    out.push(...(await parseTaskOrBlock(item, ctx)));
+  }
+  return out;
+}
+
+/** Loads a task file (for import_tasks now, include_tasks at run time). */
+export async function loadTaskFile(path: string, ctx: ParseContext): Promise<Node[]> {
+  ctx.files.add(path);
+  const data = await loadYamlFile(path);
+  if (data === null) return [];
+  if (!Array.isArray(data)) throw new ValidationError('a task file must be a list of tasks', { pos: where(data, path) });
+  return parseTaskList(data, { ...ctx, baseDir: dirname(path) });
+}
+
+async function parseTaskOrBlock(raw: Raw, ctx: ParseContext): Promise<Node[]> {
+  const file = posOf(raw)?.file ?? ctx.baseDir;
+  if ('block' in raw) {
+    checkKeys(raw, BLOCK_KEYWORDS, 'block', file);
+    const list = (key: string) => parseTaskList(listOf(raw[key], key, raw, file), ctx, key);
+    const node: BlockNode = {
+      kind: 'block',
+      origin: 'block',
+      name: raw.name === undefined ? undefined : String(raw.name),
+      block: await list('block'),
+      rescue: await list('rescue'),
+      always: await list('always'),
+      ...inherited(raw, varsOf(raw, 'block', file)),
+      pos: where(raw, file),
+      baseDir: ctx.baseDir,
+      role: ctx.role,
+    };
+    return [node];
+  }
+  const { action, args, actionKey, extra } = detectAction(raw, file);
+  const pos = posOfKey(raw, actionKey) ?? where(raw, file);
+  const kw = inherited(raw, varsOf(raw, 'task', file), extra);
+  const loop = loopOf(raw);
+  const name = raw.name === undefined ? undefined : String(raw.name);
+
+  if (action === 'import_tasks' || action === 'import_role') {
+    if (loop.loop !== undefined) {
+      throw new ValidationError(`You cannot use loops on '${action}' statements. You should use '${action.replace('import', 'include')}' instead.`, { pos });
+    }
+    if (action === 'import_tasks') {
+      const path = findTaskFile(String(templateValue(args.file ?? args._raw_params, ctx.staticVars)), ctx, pos);
+      const block = await loadTaskFile(path, ctx);
+      return [{ kind: 'block', origin: 'import_tasks', name, block, rescue: [], always: [], ...kw, pos, baseDir: ctx.baseDir, role: ctx.role }];
+    }
+    const loaded = await loadRoleEntry({ role: args.name, ...kw.vars, _import: args }, ctx, pos);
+    return loaded.blocks.map((b) => ({ ...b, origin: 'import_role' as const, when: [...kw.when, ...b.when], tags: [...kw.tags, ...b.tags], vars: { ...b.vars, ...kw.vars } }));
+  }
+  if (action === 'include_tasks' || action === 'include_role') {
+    const node: IncludeNode = { kind: 'include', action, name, args, ...loop, ...kw, pos, baseDir: ctx.baseDir, role: ctx.role };
+    return [node];
+  }
+  const task: TaskNode = {
+    kind: 'task',
+    name,
+    action,
+    args,
+    register: raw.register === undefined ? undefined : String(raw.register),
+    notify: stringList(raw.notify),
+    listen: stringList(raw.listen),
+    ...loop,
+    changed_when: raw.changed_when,
+    failed_when: raw.failed_when,
+    until: raw.until,
+    retries: raw.retries,
+    delay: raw.delay,
+    ...kw,
+    pos,
+    baseDir: ctx.baseDir,
+    role: ctx.role,
+  };
+  return [task];
+}
+
+function loopOf(raw: Raw): { loop?: unknown; loopKind?: string; loop_control?: Raw } {
+  const withKeys = Object.keys(raw).filter((k) => k.startsWith('with_'));
+  const out: { loop?: unknown; loopKind?: string; loop_control?: Raw } = {};
+  if (raw.loop !== undefined) {
+    out.loop = raw.loop;
+    out.loopKind = 'loop';
+  }
+  if (withKeys.length > 0) {
+    if (out.loop !== undefined || withKeys.length > 1) {
+      throw new ValidationError(`a task can have only one loop, found: ${[...(out.loop !== undefined ? ['loop'] : []), ...withKeys].join(', ')}`, {
+        pos: posOfKey(raw, withKeys[0]!),
+      });
+    }
+    out.loop = raw[withKeys[0]!];
+    out.loopKind = withKeys[0]!.slice(5);
+  }
+  if (raw.loop_control !== undefined) {
+    if (!isMap(raw.loop_control)) throw new ValidationError('loop_control must be a mapping', { pos: posOfKey(raw, 'loop_control') });
+    out.loop_control = raw.loop_control;
+  }
+  return out;
+}
+
+/** Finds the task's module: the one key that is not a keyword, or `action`/`local_action`. */
+function detectAction(raw: Raw, file: string): { action: string; args: Raw; actionKey: string; extra: Partial<Inherited> } {
+  const candidates: string[] = [];
+  for (const key of Object.keys(raw)) {
+    if (TASK_KEYWORDS.has(key) && key !== 'action' && key !== 'local_action') continue;
+    if (key.startsWith('with_')) {
+      if (!WITH_LOOKUPS.has(key.slice(5))) {
+        throw new ValidationError(`'${key}' is not supported; imgplay knows ${[...WITH_LOOKUPS].map((l) => `with_${l}`).join(', ')} (or use loop)`, {
+          pos: posOfKey(raw, key),
+        });
+      }
+      continue;
+    }
+    candidates.push(key);
+  }
+  for (const key of Object.keys(raw)) {
+    if (key in UNSUPPORTED) throw new ValidationError(`'${key}' is not supported by imgplay: ${UNSUPPORTED[key]}`, { pos: posOfKey(raw, key) });
+  }
+  const isAction = (k: string) => k === 'action' || k === 'local_action' || INCLUDE_ACTIONS.has(k) || findModule(k) !== undefined;
+  const unknown = candidates.filter((k) => !isAction(k));
+  const known = candidates.filter(isAction);
+  if (unknown.length > 0 && (known.length > 0 || unknown.length > 1)) {
+    // With a module present, an extra key is most likely a misspelt keyword.
+    const key = unknown[0]!;
+    const hint = didYouMean(key, [...TASK_KEYWORDS]);
+    throw new ValidationError(`'${key}' is not a valid keyword for a task${known[0] ? ` (its module is '${known[0]}')` : ''}`, {
+      pos: posOfKey(raw, key),
+      hint: hint ? `did you mean '${hint}'?` : undefined,
+    });
+  }
+  if (unknown.length === 1 && known.length === 0) {
+    const key = unknown[0]!;
+    const hint = didYouMean(key, [...moduleNames(), ...INCLUDE_ACTIONS, 'block']) ?? didYouMean(key, [...TASK_KEYWORDS]);
+    throw new ValidationError(`unknown module '${key}'${raw.name ? ` in task "${String(raw.name)}"` : ''}`, {
+      pos: posOfKey(raw, key),
+      hint: hint ? `did you mean '${hint}'?` : undefined,
+    });
+  }
+  if (known.length === 0) {
+    throw new ValidationError(`no module or action in this task${raw.name ? ` ("${String(raw.name)}")` : ''}`, { pos: where(raw, file) });
+  }
+  if (known.length > 1) {
+    throw new ValidationError(`conflicting action statements: ${known.join(', ')}`, { pos: posOfKey(raw, known[1]!) });
+  }
+  const actionKey = known[0]!;
+  let name = actionKey;
+  let value = raw[actionKey];
+  const extra: Partial<Inherited> = {};
+  if (actionKey === 'action' || actionKey === 'local_action') {
+    if (actionKey === 'local_action') (extra as { delegate_to?: unknown }).delegate_to = 'localhost';
+    if (typeof value === 'string') {
+      const m = /^\s*(\S+)\s*([\s\S]*)$/.exec(value);
+      name = m?.[1] ?? '';
+      value = m?.[2] ?? '';
+    } else if (isMap(value) && typeof value.module === 'string') {
+      name = value.module;
+      const { module: _drop, ...rest } = value;
+      value = rest;
+    } else {
+      throw new ValidationError(`${actionKey} needs a module name`, { pos: posOfKey(raw, actionKey) });
+    }
+    if (!INCLUDE_ACTIONS.has(name) && !findModule(name)) {
+      const hint = didYouMean(name, moduleNames());
+      throw new ValidationError(`unknown module '${name}'`, { pos: posOfKey(raw, actionKey), hint: hint ? `did you mean '${hint}'?` : undefined });
+    }
+  }
+  const action = shortAction(name);
+  const args = parseArgs(action, value, raw, actionKey);
+  return { action, args, actionKey, extra };
+}
+
+const INCLUDE_KEYS: Record<string, string[]> = {
+  include_tasks: ['file', 'apply'],
+  import_tasks: ['file'],
+  include_role: ['name', 'tasks_from', 'vars_from', 'defaults_from', 'handlers_from', 'allow_duplicates', 'public', 'apply', 'rolespec_validate'],
+  import_role: ['name', 'tasks_from', 'vars_from', 'defaults_from', 'handlers_from', 'allow_duplicates', 'public', 'rolespec_validate'],
+};
+
+function parseArgs(action: string, value: unknown, raw: Raw, actionKey: string): Raw {
+  const pos = posOfKey(raw, actionKey);
+  const extraArgs = raw.args === undefined ? {} : raw.args;
+  if (!isMap(extraArgs)) throw new ValidationError("'args' must be a mapping", { pos: posOfKey(raw, 'args') });
+  const mod = findModule(action);
+  const includeKeys = INCLUDE_KEYS[action];
+  let args: Raw;
+  try {
+    if (value === null || value === undefined) args = {};
+    else if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
+      const text = String(value);
+      if (includeKeys) args = includeKeys[0] && !text.includes('=') ? { [includeKeys[0]]: text } : parseKv(text);
+      else if (mod?.freeForm) args = parseKv(text, new Set(Object.keys(propertiesOf(mod.schema)).filter((k) => k !== mod.freeForm)));
+      else args = parseKv(text);
+      if (mod?.freeForm && args._raw_params !== undefined && mod.freeForm !== '_raw_params') {
+        args[mod.freeForm] = args._raw_params;
+        delete args._raw_params;
+      }
+    } else if (isMap(value)) args = { ...value };
+    else throw new ValidationError(`the arguments of '${action}' must be a mapping or a key=value string`, { pos });
+  } catch (err) {
+    if (err instanceof ParseError && !err.pos) throw new ValidationError(`${action}: ${err.message}`, { pos });
+    throw err;
+  }
+  args = { ...extraArgs, ...args };
+  const known = includeKeys ?? (mod && (mod.schema.additionalProperties === false ? Object.keys(propertiesOf(mod.schema)) : undefined));
+  if (known) {
+    for (const key of Object.keys(args)) {
+      if (!known.includes(key)) {
+        const hint = didYouMean(key, known.filter((k) => !k.startsWith('_')));
+        throw new ValidationError(`${action}: unsupported argument '${key}'`, {
+          pos: posOfKey(value, key) ?? pos,
+          hint: hint ? `did you mean '${hint}'?` : `supported: ${known.filter((k) => !k.startsWith('_')).join(', ')}`,
+        });
+      }
+    }
+  }
+  return args;
+}
+
+function propertiesOf(schema: Record<string, unknown>): Record<string, unknown> {
+  return (schema.properties as Record<string, unknown> | undefined) ?? {};
+}
+
+// ---- roles ----
+
+interface LoadedRole {
+  instances: RoleInstance[];
+  blocks: BlockNode[];
+}
+
+/** Directories searched for a role, in Ansible's order plus the working directory (see docs/language.md). */
+export function roleSearchPath(ctx: Pick<ParseContext, 'playbookDir' | 'role'>): string[] {
+  const env = (process.env.IMGPLAY_ROLES_PATH ?? process.env.ANSIBLE_ROLES_PATH ?? '').split(':').filter(Boolean);
+  const dirs = [join(ctx.playbookDir, 'roles'), ...env, ctx.playbookDir];
+  if (ctx.role) dirs.unshift(dirname(ctx.role.path));
+  dirs.push(join(process.cwd(), 'roles'), process.cwd());
+  return [...new Set(dirs)];
+}
+
+function findRoleDir(name: string, ctx: ParseContext, pos: SourcePos): string {
+  const tried: string[] = [];
+  const candidates = isAbsolute(name) ? [name] : roleSearchPath(ctx).map((d) => join(d, name));
+  for (const dir of candidates) {
+    tried.push(dir);
+    if (existsSync(dir) && statSync(dir).isDirectory()) return dir;
+  }
+  throw new ValidationError(`the role '${name}' was not found`, { pos, hint: `looked in:\n  ${tried.join('\n  ')}` });
+}
+
+function mainFile(dir: string, base = 'main'): string | undefined {
+  for (const ext of ['.yml', '.yaml', '.json', '']) {
+    const f = join(dir, base + ext);
+    if (existsSync(f) && statSync(f).isFile()) return f;
+  }
+  return undefined;
+}
+
+async function loadVarsFile(file: string | undefined, files: Set<string>): Promise<Raw> {
+  if (!file) return {};
+  files.add(file);
+  const data = await loadYamlFile(file);
+  if (data === null) return {};
+  if (!isMap(data)) throw new ValidationError('a vars file must be a mapping', { pos: where(data, file) });
+  return data;
+}
+
+/** Loads one `roles:` entry (or import_role / include_role), with its meta dependencies first. */
+export async function loadRoleEntry(entry: unknown, ctx: ParseContext, pos: SourcePos, parent?: RoleInstance): Promise<LoadedRole> {
+  const raw: Raw = typeof entry === 'string' ? { role: entry } : isMap(entry) ? { ...entry } : {};
+  if (!isMap(entry) && typeof entry !== 'string') throw new ValidationError('a role entry must be a name or a mapping', { pos });
+  const importArgs = (raw._import as Raw | undefined) ?? {};
+  delete raw._import;
+  const roleName = raw.role ?? raw.name;
+  if (roleName === undefined) throw new ValidationError("a role entry needs 'role'", { pos: posOf(entry) ?? pos });
+  const name = String(templateValue(roleName, ctx.staticVars));
+  const entryPos = posOf(entry) ?? pos;
+  const params: Raw = {};
+  const kwRaw: Raw = {};
+  for (const [k, v] of Object.entries(raw)) {
+    if (k === 'role' || k === 'name') continue;
+    if (ROLE_ENTRY_KEYWORDS.has(k)) kwRaw[k] = v;
+    else params[k] = v;
+  }
+  const dir = findRoleDir(name, ctx, entryPos);
+  const files: string[] = [];
+  const fileSet = new Set<string>();
+  const metaFile = mainFile(join(dir, 'meta'));
+  const meta = await loadVarsFile(metaFile, fileSet);
+  const allowDuplicates = meta.allow_duplicates === true || importArgs.allow_duplicates === true;
+  const key = `${dir}\0${JSON.stringify(params)}`;
+  if (ctx.seenRoles.has(key) && !allowDuplicates) return { instances: [], blocks: [] };
+  ctx.seenRoles.add(key);
+
+  const defaults = await loadVarsFile(mainFile(join(dir, 'defaults'), String(importArgs.defaults_from ?? 'main').replace(/\.ya?ml$/, '')), fileSet);
+  const vars = await loadVarsFile(mainFile(join(dir, 'vars'), String(importArgs.vars_from ?? 'main').replace(/\.ya?ml$/, '')), fileSet);
+  const instance: RoleInstance = {
+    name: name.split('/').pop() ?? name,
+    path: dir,
+    defaults,
+    vars,
+    params,
+    parent,
+    files,
+  };
+  const roleCtx: ParseContext = { ...ctx, role: instance, baseDir: join(dir, 'tasks'), staticVars: { ...defaults, ...vars, ...params, ...ctx.staticVars } };
+
+  const out: LoadedRole = { instances: [], blocks: [] };
+  const deps = meta.dependencies === undefined || meta.dependencies === null ? [] : meta.dependencies;
+  if (!Array.isArray(deps)) throw new ValidationError('meta dependencies must be a list', { pos: where(meta, metaFile ?? dir) });
+  for (const dep of deps) {
+    const loaded = await loadRoleEntry(dep, { ...ctx, role: instance }, posOf(deps) ?? entryPos, instance);
+    out.instances.push(...loaded.instances);
+    // A dependency inherits the conditions and tags of the role that pulled it in.
+    out.blocks.push(...loaded.blocks.map((b) => ({ ...b, when: [...whenList(kwRaw.when), ...b.when], tags: [...tagList(kwRaw.tags), ...b.tags] })));
+  }
+  const tasksFile = mainFile(join(dir, 'tasks'), String(importArgs.tasks_from ?? 'main').replace(/\.ya?ml$/, ''));
+  if (importArgs.tasks_from !== undefined && !tasksFile) {
+    throw new ValidationError(`the role '${name}' has no tasks file '${String(importArgs.tasks_from)}'`, { pos: entryPos });
+  }
+  const tasks = tasksFile ? await loadTaskFile(tasksFile, roleCtx) : [];
+  const handlersFile = mainFile(join(dir, 'handlers'), String(importArgs.handlers_from ?? 'main').replace(/\.ya?ml$/, ''));
+  if (handlersFile) ctx.roleHandlers.push(...(await loadTaskFile(handlersFile, roleCtx)));
+  for (const f of [metaFile, tasksFile, handlersFile, ...fileSet]) if (f) {
+    files.push(f);
+    ctx.files.add(f);
+  }
+  for (const f of roleCtx.files) ctx.files.add(f);
+  out.instances.push(instance);
+  const block: BlockNode = {
+    kind: 'block',
+    origin: 'role',
+    name: instance.name,
+    block: tasks,
+    rescue: [],
+    always: [],
+    ...inherited(kwRaw, isMap(kwRaw.vars) ? kwRaw.vars : {}),
+    pos: entryPos,
+    baseDir: join(dir, 'tasks'),
+    role: instance,
+  };
+  out.blocks.push(block);
+  return out;
+}
+
+function findTaskFile(name: string, ctx: ParseContext, pos: SourcePos): string {
+  if (isAbsolute(name)) return name;
+  const dirs = [ctx.baseDir, ...(ctx.role ? [join(ctx.role.path, 'tasks')] : []), ctx.playbookDir];
+  for (const d of dirs) {
+    const f = join(d, name);
+    if (existsSync(f)) return f;
+  }
+  throw new ValidationError(`the task file '${name}' was not found`, { pos, hint: `looked in:\n  ${dirs.join('\n  ')}` });
+}
+
+/** Resolves a task file named by include_tasks at run time. */
+export function findIncludeFile(name: string, ctx: Pick<ParseContext, 'baseDir' | 'role' | 'playbookDir'>, pos: SourcePos): string {
+  return findTaskFile(name, ctx as ParseContext, pos);
+}
+
+// ---- keyword helpers ----
+
+function checkKeys(raw: Raw, allowed: Set<string>, what: string, file: string): void {
+  for (const key of Object.keys(raw)) {
+    if (key in UNSUPPORTED) throw new ValidationError(`'${key}' is not supported by imgplay: ${UNSUPPORTED[key]}`, { pos: posOfKey(raw, key) });
+    if (!allowed.has(key)) {
+      const hint = didYouMean(key, [...allowed]);
+      throw new ValidationError(`'${key}' is not a valid keyword for a ${what}`, {
+        pos: posOfKey(raw, key) ?? where(raw, file),
+        hint: hint ? `did you mean '${hint}'?` : undefined,
+      });
+    }
+  }
+}
+
+function varsOf(raw: Raw, what: string, file: string): Raw {
+  if (raw.vars === undefined || raw.vars === null) return {};
+  if (!isMap(raw.vars)) throw new ValidationError(`the vars of a ${what} must be a mapping`, { pos: posOfKey(raw, 'vars') ?? where(raw, file) });
+  return raw.vars;
+}
+
+function inherited(raw: Raw, vars: Raw, extra: Partial<Inherited> = {}): Inherited {
+  const out: { -readonly [K in keyof Inherited]: Inherited[K] } = { when: whenList(raw.when), tags: tagList(raw.tags), vars };
+  for (const k of ['environment', 'check_mode', 'ignore_errors', 'no_log', 'delegate_to', 'connection'] as const) {
+    if (raw[k] !== undefined) out[k] = raw[k];
+  }
+  return { ...out, ...extra };
+}
+
+/** Normalises `when` to a list of conditions (ANDed). */
+export function whenList(v: unknown): unknown[] {
+  if (v === undefined || v === null) return [];
+  return Array.isArray(v) ? v : [v];
+}
+
+/** Normalises `tags` (a list, or a comma-separated string) to a list of names. */
+export function tagList(v: unknown): string[] {
+  if (v === undefined || v === null) return [];
+  const list = Array.isArray(v) ? v : String(v).split(',');
+  return list.map((t) => String(t).trim()).filter(Boolean);
+}
+
+function stringList(v: unknown): string[] {
+  if (v === undefined || v === null) return [];
+  return (Array.isArray(v) ? v : [v]).map(String);
+}
+
+function listOf(v: unknown, key: string, parent: Raw, file: string): unknown[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) {
+    throw new ValidationError(`'${key}' must be a list`, { pos: posOfKey(parent, key) ?? where(parent, file) });
+  }
+  return v;
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  return typeof v === 'string' ? `the string '${v}'` : typeof v;
+}
+
+function deepFreeze<T>(v: T, seen = new WeakSet<object>()): T {
+  if (typeof v === 'object' && v !== null && !seen.has(v)) {
+    seen.add(v);
+    for (const child of Object.values(v)) deepFreeze(child, seen);
+    Object.freeze(v);
+  }
+  return v;
+}
+
+export { setPos };

@@ -1,0 +1,51 @@
+// What the executor tells the world: a small set of events that every renderer understands.
+import type { Counter } from '../run/stats.js';
+
+export type ResultStatus = 'ok' | 'changed' | 'failed' | 'skipped' | 'unreachable';
+
+export type RunEvent =
+  | { type: 'playbook_start'; file: string }
+  | { type: 'play_start'; name: string; hosts: string[] }
+  | { type: 'no_hosts_matched' }
+  | { type: 'no_hosts_remaining' }
+  | { type: 'task_start'; id: number; name: string; handler: boolean; file: string; line: number }
+  | {
+      type: 'task_result';
+      taskId: number;
+      task: string;
+      action: string;
+      host: string;
+      /** The target a delegated task ran on. */
+      delegatedTo?: string | undefined;
+      status: ResultStatus;
+      ignored: boolean;
+      /** Set for one item of a loop. */
+      item?: { label: unknown } | undefined;
+      /** True for the summary result of a loop (its items were reported already). */
+      loop: boolean;
+      result: Record<string, unknown>;
+      durationMs: number;
+    }
+  | { type: 'retry'; host: string; task: string; retriesLeft: number; result: Record<string, unknown> }
+  | { type: 'include'; file: string; hosts: string[]; label?: unknown }
+  | { type: 'warning'; message: string }
+  | { type: 'verbose'; host: string; message: string }
+  | { type: 'recap'; hosts: Array<{ host: string } & Record<Counter, number>> }
+  | { type: 'error'; message: string };
+
+/** Anything that renders events (Ansible's text, JSON lines, a listr2 view). */
+export interface Reporter {
+  emit(event: RunEvent): void;
+  close?(): void | Promise<void>;
+}
+
+/** Sends every event to several reporters. */
+export class Fanout implements Reporter {
+  constructor(private readonly reporters: Reporter[]) {}
+  emit(event: RunEvent): void {
+    for (const r of this.reporters) r.emit(event);
+  }
+  async close(): Promise<void> {
+    for (const r of this.reporters) await r.close?.();
+  }
+}

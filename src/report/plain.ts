@@ -1,0 +1,157 @@
+// Ansible's default output, line for line: banners padded with stars, per-host result lines and
+// the PLAY RECAP, so people and log scrapers used to ansible-playbook read ours the same way.
+import { createTwoFilesPatch } from 'diff';
+import type { Reporter, RunEvent } from './events.js';
+import { pythonJson } from './python-json.js';
+
+const COLOR = { ok: '\x1b[0;32m', changed: '\x1b[0;33m', failed: '\x1b[0;31m', skipped: '\x1b[0;36m', unreachable: '\x1b[1;31m', warn: '\x1b[1;35m', reset: '\x1b[0m' };
+
+/** Options of the text renderer. */
+export interface PlainOptions {
+  write: (text: string) => void;
+  verbosity: number;
+  color: boolean;
+  diff: boolean;
+}
+
+/** Writes Ansible's text output. */
+export class PlainReporter implements Reporter {
+  constructor(private readonly opts: PlainOptions) {}
+
+  private line(text: string, color?: keyof typeof COLOR): void {
+    this.opts.write((this.opts.color && color ? `${COLOR[color]}${text}${COLOR.reset}` : text) + '\n');
+  }
+
+  private banner(text: string): void {
+    const msg = text.trim();
+    this.line(`\n${msg} ${'*'.repeat(Math.max(3, 79 - msg.length))}`);
+  }
+
+  emit(ev: RunEvent): void {
+    switch (ev.type) {
+      case 'play_start':
+        this.banner(`PLAY [${ev.name}]`);
+        break;
+      case 'no_hosts_matched':
+        this.line('skipping: no hosts matched', 'skipped');
+        break;
+      case 'no_hosts_remaining':
+        this.banner('NO MORE HOSTS LEFT');
+        break;
+      case 'task_start':
+        this.banner(`${ev.handler ? 'RUNNING HANDLER' : 'TASK'} [${ev.name}]`);
+        if (this.opts.verbosity >= 2) this.line(`task path: ${ev.file}:${ev.line}`);
+        break;
+      case 'task_result':
+        this.result(ev);
+        break;
+      case 'retry':
+        this.line(`FAILED - RETRYING: [${ev.host}]: ${ev.task} (${ev.retriesLeft} retries left).`, 'failed');
+        break;
+      case 'include':
+        this.line(`included: ${ev.file} for ${ev.hosts.join(', ')}${ev.label !== undefined ? ` => (item=${pyStr(ev.label)})` : ''}`, 'skipped');
+        break;
+      case 'warning':
+        this.line(`[WARNING]: ${ev.message}`, 'warn');
+        break;
+      case 'verbose':
+        if (this.opts.verbosity > 0) this.line(`<${ev.host}> ${ev.message}`);
+        break;
+      case 'error':
+        this.line(`ERROR! ${ev.message}`, 'failed');
+        break;
+      case 'recap':
+        this.banner('PLAY RECAP');
+        for (const h of ev.hosts) {
+          const c = (k: string, n: number) => `${k}=${String(n).padEnd(4)}`;
+          this.line(
+            `${h.host.padEnd(26)} : ${c('ok', h.ok)} ${c('changed', h.changed)} ${c('unreachable', h.unreachable)} ${c('failed', h.failed)} ${c('skipped', h.skipped)} ${c('rescued', h.rescued)} ${c('ignored', h.ignored)}`,
+          );
+        }
+        this.line('');
+        break;
+      default:
+        break;
+    }
+  }
+
+  private result(ev: Extract<RunEvent, { type: 'task_result' }>): void {
+    const host = ev.delegatedTo && ev.delegatedTo !== ev.host ? `${ev.host} -> ${ev.delegatedTo}` : ev.host;
+    const r = clean(ev.result, ev.action);
+    const verbose = this.opts.verbosity > 0 || ev.result._ansible_verbose_always === true;
+    const dump = () => pythonJson(strip(r, this.opts.verbosity), verbose && (ev.result._ansible_verbose_always === true || this.opts.verbosity > 2) ? 4 : undefined);
+    if (this.opts.diff && ev.result.diff && ev.result.changed) this.showDiff(ev.result.diff);
+    const item = ev.item ? ` => (item=${pyStr(ev.item.label)})` : '';
+    if (ev.loop && ev.status !== 'skipped') {
+      if (ev.status === 'failed' && ev.ignored) this.line('...ignoring', 'skipped');
+      return;
+    }
+    switch (ev.status) {
+      case 'ok':
+      case 'changed':
+        this.line(`${ev.status}: [${host}]${item}${verbose ? ` => ${dump()}` : ''}`, ev.status);
+        break;
+      case 'skipped':
+        this.line(ev.item ? `skipping: [${ev.host}]${item} ${verbose ? ` => ${dump()}` : ''}` : `skipping: [${ev.host}]${verbose ? ` => ${dump()}` : ''}`, 'skipped');
+        break;
+      case 'failed':
+        if (ev.item) this.line(`failed: [${host}] (item=${pyStr(ev.item.label)}) => ${dump()}`, 'failed');
+        else this.line(`fatal: [${host}]: FAILED! => ${dump()}`, 'failed');
+        if (ev.ignored && !ev.item) this.line('...ignoring', 'skipped');
+        break;
+      case 'unreachable':
+        this.line(`fatal: [${host}]: UNREACHABLE! => ${dump()}`, 'unreachable');
+        break;
+    }
+  }
+
+  private showDiff(diff: unknown): void {
+    for (const d of Array.isArray(diff) ? diff : [diff]) {
+      if (!d || typeof d !== 'object') continue;
+      const { before, after, before_header, after_header } = d as Record<string, unknown>;
+      if (typeof before === 'string' && typeof after === 'string') {
+        const patch = createTwoFilesPatch(String(before_header ?? 'before'), String(after_header ?? 'after'), before, after, undefined, undefined, { context: 3 });
+        this.opts.write(patch.replace(/^=+\n/, '').replace(/^Index:.*\n/, '') + '\n');
+      }
+    }
+  }
+}
+
+const DEBUG_ALLOWED = new Set(['msg', 'exception', 'warnings', 'deprecations']);
+const HIDE_IN_DEBUG = ['changed', 'failed', 'skipped', 'invocation', 'skip_reason'];
+
+function clean(result: Record<string, unknown>, action: string): Record<string, unknown> {
+  if (action !== 'debug') return result;
+  const out = { ...result };
+  if ('msg' in out) {
+    for (const k of Object.keys(out)) if (!DEBUG_ALLOWED.has(k) && !k.startsWith('_')) delete out[k];
+  } else for (const k of HIDE_IN_DEBUG) delete out[k];
+  return out;
+}
+
+function strip(result: Record<string, unknown>, verbosity: number): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(result)) {
+    if (k.startsWith('_ansible') || k === 'exception') continue;
+    if (verbosity < 3 && (k === 'invocation' || k === 'diff')) continue;
+    out[k] = v;
+  }
+  return out;
+}
+
+/** Python's str() of a value, as Ansible shows loop item labels. */
+export function pyStr(v: unknown): string {
+  if (typeof v === 'string') return v;
+  return pyRepr(v);
+}
+
+/** Python's repr() of a JSON-like value. */
+export function pyRepr(v: unknown): string {
+  if (v === null || v === undefined) return 'None';
+  if (v === true) return 'True';
+  if (v === false) return 'False';
+  if (typeof v === 'number') return String(v);
+  if (typeof v === 'string') return v.includes("'") && !v.includes('"') ? `"${v}"` : `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+  if (Array.isArray(v)) return `[${v.map(pyRepr).join(', ')}]`;
+  return `{${Object.entries(v as object).map(([k, x]) => `${pyRepr(k)}: ${pyRepr(x)}`).join(', ')}}`;
+}

@@ -1,0 +1,859 @@
+// Runs resolved plays: hosts in lockstep task by task (Ansible's linear strategy), blocks with
+// rescue/always, loops, retries, handlers, and the result contract. It touches hosts only through
+// connections, and keeps all run state in the objects it creates (no module-level state).
+import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join } from 'node:path';
+import { didYouMean, ImgplayError, InternalError, TemplateError, UndefinedVariableError, UnreachableError, EXIT, type SourcePos } from '../errors.js';
+import { openConnection } from '../connection/index.js';
+import type { Connection } from '../connection/types.js';
+import { LocalConnection } from '../connection/local.js';
+import { findModule } from '../modules/index.js';
+import type { ModuleContext, ModuleResult } from '../modules/types.js';
+import type { Inventory, InventoryHost } from '../playbook/inventory.js';
+import { loadYamlFile, excerpt } from '../playbook/load.js';
+import type { BlockNode, IncludeNode, Node, Play, Playbook, RoleInstance, TaskNode } from '../playbook/model.js';
+import { findIncludeFile, loadRoleEntry, loadTaskFile, type ParseContext } from '../playbook/resolve.js';
+import type { Reporter, ResultStatus } from '../report/events.js';
+import { evaluate, evaluateCondition, OMIT } from '../vars/expr.js';
+import { lazyVars } from '../vars/scope.js';
+import { renderString, templateValue } from '../vars/template.js';
+import { ArgumentError, prepareArgs } from './args.js';
+import { loopItems } from './loop.js';
+import { Stats } from './stats.js';
+import { selectedByTags } from './tags.js';
+
+/** How a run behaves, from the command line. */
+export interface RunOptions {
+  check: boolean;
+  diff: boolean;
+  tags: string[];
+  skipTags: string[];
+  startAtTask?: string | undefined;
+  limit?: string | undefined;
+  verbosity: number;
+  forks: number;
+  extraVars: Record<string, unknown>;
+  signal: AbortSignal;
+}
+
+/** The outcome of a run: the exit code ansible-playbook would give, and the recap counters. */
+export interface RunOutcome {
+  exitCode: number;
+  stats: Stats;
+  /** Files read while running (vars files, included tasks, templates), for cache digests. */
+  filesRead: string[];
+}
+
+interface HostRun {
+  readonly name: string;
+  readonly inv: InventoryHost;
+  facts: Record<string, unknown>;
+  nonPersistent: Record<string, unknown>;
+  includeVars: Record<string, unknown>;
+  failed: boolean;
+  unreachable: boolean;
+  /** meta: end_host, for the current play. */
+  ended: boolean;
+  notified: Set<Node>;
+  connections: Map<string, Connection>;
+  varsFiles: Record<string, unknown>;
+}
+
+/** What a node inherits from the blocks, imports and roles around it. */
+interface Scope {
+  readonly when: ReadonlyArray<{ cond: unknown; pos: SourcePos }>;
+  readonly tags: readonly string[];
+  readonly vars: ReadonlyArray<Readonly<Record<string, unknown>>>;
+  readonly includeParams: Readonly<Record<string, unknown>>;
+  readonly environment: readonly unknown[];
+  readonly check_mode?: unknown;
+  readonly ignore_errors?: unknown;
+  readonly no_log?: unknown;
+  readonly delegate_to?: unknown;
+  readonly handler: boolean;
+}
+
+interface PlayRun {
+  readonly play: Play;
+  readonly hosts: HostRun[];
+  ended: boolean;
+  handlers: Node[];
+}
+
+interface TaskOutcome {
+  status: ResultStatus;
+  result: ModuleResult;
+  ignored: boolean;
+}
+
+const TRUTHY = (v: unknown): boolean =>
+  Array.isArray(v) ? v.length > 0 : v && typeof v === 'object' ? Object.keys(v).length > 0 : Boolean(v);
+
+/** Runs a playbook against an inventory, reporting as it goes. */
+export class Executor {
+  private readonly stats = new Stats();
+  private readonly hosts = new Map<string, HostRun>();
+  private readonly controller = new LocalConnection();
+  private readonly filesRead = new Set<string>();
+  private taskCounter = 0;
+  private startAtFound: boolean;
+  private interrupted = false;
+
+  constructor(
+    private readonly playbook: Playbook,
+    private readonly inventory: Inventory,
+    private readonly opts: RunOptions,
+    private readonly reporter: Reporter,
+  ) {
+    this.startAtFound = opts.startAtTask === undefined;
+    opts.signal.addEventListener('abort', () => {
+      this.interrupted = true;
+    });
+  }
+
+  /** Runs every play in order and returns the exit code and stats. */
+  async run(): Promise<RunOutcome> {
+    this.reporter.emit({ type: 'playbook_start', file: this.playbook.file });
+    try {
+      for (const play of this.playbook.plays) {
+        if (this.interrupted) break;
+        const cont = await this.runPlay(play);
+        if (!cont) break;
+      }
+    } finally {
+      for (const h of this.hosts.values()) for (const c of h.connections.values()) await c.close().catch(() => undefined);
+    }
+    this.reporter.emit({ type: 'recap', hosts: this.stats.summary() });
+    const all = [...this.hosts.values()];
+    const exitCode = this.interrupted
+      ? EXIT.interrupted
+      : all.some((h) => h.failed)
+        ? EXIT.hostFailed
+        : all.some((h) => h.unreachable)
+          ? EXIT.unreachable
+          : EXIT.ok;
+    return { exitCode, stats: this.stats, filesRead: [...this.filesRead] };
+  }
+
+  private hostRun(inv: InventoryHost): HostRun {
+    let h = this.hosts.get(inv.name);
+    if (!h) {
+      h = { name: inv.name, inv, facts: {}, nonPersistent: {}, includeVars: {}, failed: false, unreachable: false, ended: false, notified: new Set(), connections: new Map(), varsFiles: {} };
+      this.hosts.set(inv.name, h);
+    }
+    return h;
+  }
+
+  /** Returns false when the playbook must stop (no hosts left). */
+  private async runPlay(play: Play): Promise<boolean> {
+    let selected = this.inventory.select([...play.hosts]);
+    if (this.opts.limit) {
+      const limited = new Set(this.inventory.select(this.opts.limit).map((h) => h.name));
+      selected = selected.filter((h) => limited.has(h.name));
+    }
+    const hosts = selected.map((inv) => this.hostRun(inv)).filter((h) => !h.failed && !h.unreachable);
+    const name = this.tryRender(play.name, {});
+    this.reporter.emit({ type: 'play_start', name, hosts: hosts.map((h) => h.name) });
+    if (selected.length === 0) {
+      this.reporter.emit({ type: 'no_hosts_matched' });
+      return true;
+    }
+    if (hosts.length === 0) {
+      this.reporter.emit({ type: 'no_hosts_remaining' });
+      return false;
+    }
+    for (const h of hosts) {
+      h.ended = false;
+      h.notified.clear();
+      this.stats.touch(h.name);
+    }
+    const pr: PlayRun = { play, hosts, ended: false, handlers: [...play.handlers] };
+    const scope: Scope = {
+      when: play.when.map((cond) => ({ cond, pos: play.pos })),
+      tags: play.tags,
+      vars: [],
+      includeParams: {},
+      environment: play.environment === undefined ? [] : [play.environment],
+      check_mode: play.check_mode,
+      ignore_errors: play.ignore_errors,
+      no_log: play.no_log,
+      delegate_to: undefined,
+      handler: false,
+    };
+    for (const h of hosts) await this.loadVarsFiles(pr, h);
+    if (TRUTHY(this.tryTemplate(play.gather_facts, {}))) await this.gatherFacts(pr, scope);
+    for (const section of [play.pre_tasks, play.tasks, play.post_tasks]) {
+      if (pr.ended || this.interrupted) break;
+      await this.runNodes(pr, section, this.active(pr), scope);
+      if (pr.ended || this.interrupted) break;
+      await this.flushHandlers(pr, scope);
+    }
+    if (this.active(pr).length === 0 && pr.hosts.some((h) => h.failed || h.unreachable) && !pr.ended) {
+      this.reporter.emit({ type: 'no_hosts_remaining' });
+      return false;
+    }
+    return true;
+  }
+
+  private active(pr: PlayRun, among: readonly HostRun[] = pr.hosts): HostRun[] {
+    return pr.ended ? [] : among.filter((h) => !h.failed && !h.unreachable && !h.ended);
+  }
+
+  private async loadVarsFiles(pr: PlayRun, h: HostRun): Promise<void> {
+    h.varsFiles = {};
+    for (const entry of pr.play.vars_files) {
+      const vars = this.hostVars(pr, h, undefined, emptyScope());
+      const candidates = (Array.isArray(entry) ? entry : [entry]).map((e) => String(templateValue(e, vars)));
+      const found = candidates.map((c) => (isAbsolute(c) ? c : join(pr.play.baseDir, c))).find((c) => existsSync(c));
+      if (!found) throw new ImgplayError(`vars file ${candidates.join(' or ')} was not found`, { pos: pr.play.pos });
+      this.filesRead.add(found);
+      const data = await loadYamlFile(found);
+      if (data !== null && (typeof data !== 'object' || Array.isArray(data))) throw new ImgplayError(`vars file ${found} must be a mapping`);
+      Object.assign(h.varsFiles, data ?? {});
+    }
+  }
+
+  private async gatherFacts(pr: PlayRun, scope: Scope): Promise<void> {
+    const task: TaskNode = {
+      kind: 'task',
+      name: 'Gathering Facts',
+      action: 'setup',
+      args: {},
+      notify: [],
+      listen: [],
+      when: [],
+      tags: ['always'],
+      vars: {},
+      pos: pr.play.pos,
+      baseDir: pr.play.baseDir,
+    };
+    await this.runTask(pr, task, this.active(pr), scope);
+  }
+
+  // ---- walking the tree ----
+
+  private async runNodes(pr: PlayRun, nodes: readonly Node[], hosts: HostRun[], scope: Scope): Promise<void> {
+    for (const node of nodes) {
+      if (this.interrupted || pr.ended) return;
+      const live = this.active(pr, hosts);
+      if (live.length === 0) return;
+      if (node.kind === 'task') await this.runTask(pr, node, live, scope);
+      else if (node.kind === 'block') await this.runBlock(pr, node, live, scope);
+      else await this.runInclude(pr, node, live, scope);
+    }
+  }
+
+  private inner(scope: Scope, node: Node | BlockNode): Scope {
+    return {
+      when: [...scope.when, ...node.when.map((cond) => ({ cond, pos: node.pos }))],
+      tags: [...scope.tags, ...node.tags],
+      vars: Object.keys(node.vars).length ? [...scope.vars, node.vars] : scope.vars,
+      includeParams: scope.includeParams,
+      environment: node.environment === undefined ? scope.environment : [...scope.environment, node.environment],
+      check_mode: node.check_mode ?? scope.check_mode,
+      ignore_errors: node.ignore_errors ?? scope.ignore_errors,
+      no_log: node.no_log ?? scope.no_log,
+      delegate_to: node.delegate_to ?? scope.delegate_to,
+      handler: scope.handler,
+    };
+  }
+
+  private async runBlock(pr: PlayRun, block: BlockNode, hosts: HostRun[], scope: Scope): Promise<void> {
+    const inner = this.inner(scope, block);
+    // Conditions on a block are evaluated per task (Ansible inherits them), but a block whose
+    // conditions are false for every host need not be walked at all.
+    const rescuable = block.rescue.length > 0;
+    if (rescuable) for (const h of hosts) this.rescueDepth.set(h, (this.rescueDepth.get(h) ?? 0) + 1);
+    try {
+      await this.runNodes(pr, block.block, hosts, inner);
+    } finally {
+      if (rescuable) for (const h of hosts) this.rescueDepth.set(h, (this.rescueDepth.get(h) ?? 1) - 1);
+    }
+    const failedHere = hosts.filter((h) => h.failed && !h.unreachable);
+    if (block.rescue.length > 0 && failedHere.length > 0) {
+      for (const h of failedHere) h.failed = false;
+      await this.runNodes(pr, block.rescue, failedHere, inner);
+    }
+    if (block.always.length > 0) {
+      const stillFailed = hosts.filter((h) => h.failed && !h.unreachable);
+      for (const h of stillFailed) h.failed = false;
+      await this.runNodes(pr, block.always, hosts.filter((h) => !h.unreachable && !h.ended), inner);
+      for (const h of stillFailed) h.failed = true;
+    }
+  }
+
+  // ---- tags and start-at-task ----
+
+  private selectedByTags(tags: readonly string[]): boolean {
+    return selectedByTags(tags, this.opts.tags, this.opts.skipTags);
+  }
+
+  // ---- variables ----
+
+  /** The variables a task sees on a host, by Ansible's precedence (lowest first). */
+  private hostVars(pr: PlayRun, h: HostRun, task: { role?: RoleInstance | undefined; vars?: Readonly<Record<string, unknown>> } | undefined, scope: Scope, extra: Record<string, unknown> = {}): Record<string, unknown> {
+    const play = pr.play;
+    const inv = this.inventory.varLayers(h.name);
+    const chain: RoleInstance[] = [];
+    for (let r = task?.role; r; r = r.parent) chain.unshift(r);
+    const layers: Array<Readonly<Record<string, unknown>> | undefined> = [
+      ...play.roles.map((r) => r.defaults),
+      ...chain.map((r) => r.defaults),
+      inv.groupVarsFile,
+      inv.groupVarsAllInventory,
+      inv.groupVarsAllPlaybook,
+      inv.groupVarsInventory,
+      inv.groupVarsPlaybook,
+      inv.hostVarsFile,
+      inv.hostVarsInventory,
+      inv.hostVarsPlaybook,
+      h.facts,
+      play.vars,
+      h.varsFiles,
+      ...play.roles.map((r) => r.vars),
+      ...chain.map((r) => r.vars),
+      ...scope.vars,
+      task?.vars,
+      h.includeVars,
+      h.nonPersistent,
+      ...chain.map((r) => r.params),
+      scope.includeParams,
+      this.opts.extraVars,
+    ];
+    const groups = this.inventory.groupMap();
+    const hostNames = pr.hosts.map((x) => x.name);
+    const magic: Record<string, unknown> = {
+      inventory_hostname: h.name,
+      inventory_hostname_short: h.name.split('.')[0],
+      group_names: h.inv.groups.filter((g) => g !== 'all' && g !== 'ungrouped').sort(),
+      groups,
+      hostvars: this.hostvarsProxy(pr),
+      playbook_dir: dirname(this.playbook.file),
+      ansible_play_hosts: this.active(pr).map((x) => x.name),
+      ansible_play_hosts_all: hostNames,
+      ansible_play_batch: this.active(pr).map((x) => x.name),
+      play_hosts: this.active(pr).map((x) => x.name),
+      ansible_play_name: play.name,
+      ansible_check_mode: this.opts.check,
+      ansible_diff_mode: this.opts.diff,
+      ansible_run_tags: this.opts.tags.length ? this.opts.tags : ['all'],
+      ansible_skip_tags: this.opts.skipTags,
+      ansible_verbosity: this.opts.verbosity,
+      ansible_version: { full: '2.14.0', major: 2, minor: 14, revision: 0, string: '2.14.0 (imgplay)' },
+      imgplay_version: '0.1.0',
+      omit: OMIT,
+      ...(task?.role ? { role_name: task.role.name, role_path: task.role.path, ansible_role_name: task.role.name } : {}),
+      ...extra,
+    };
+    return lazyVars(layers, magic);
+  }
+
+  private hostvarsProxy(pr: PlayRun): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const inv of this.inventory.hosts()) {
+      Object.defineProperty(out, inv.name, {
+        enumerable: true,
+        get: () => this.hostVars(pr, this.hostRun(inv), undefined, emptyScope()),
+      });
+    }
+    return out;
+  }
+
+  private tryRender(text: string, vars: Record<string, unknown>): string {
+    try {
+      return renderString(text, vars);
+    } catch {
+      return text;
+    }
+  }
+
+  private tryTemplate(value: unknown, vars: Record<string, unknown>): unknown {
+    try {
+      return templateValue(value, { ...this.opts.extraVars, ...vars });
+    } catch {
+      return value;
+    }
+  }
+
+  // ---- tasks ----
+
+  private displayName(node: TaskNode | IncludeNode, vars: Record<string, unknown>): string {
+    const base = node.name !== undefined ? this.tryRender(node.name, vars) : node.action;
+    return node.role ? `${node.role.name} : ${base}` : base;
+  }
+
+  private startTask(pr: PlayRun, node: TaskNode | IncludeNode, hosts: HostRun[], scope: Scope): number {
+    const id = ++this.taskCounter;
+    const first = hosts[0];
+    const vars = first ? this.safeVars(pr, first, node, scope) : {};
+    this.reporter.emit({ type: 'task_start', id, name: this.displayName(node, vars), handler: scope.handler, file: node.pos.file, line: node.pos.line });
+    return id;
+  }
+
+  private safeVars(pr: PlayRun, h: HostRun, node: TaskNode | IncludeNode, scope: Scope): Record<string, unknown> {
+    try {
+      return this.hostVars(pr, h, node, scope);
+    } catch {
+      return {};
+    }
+  }
+
+  private shouldRun(node: TaskNode | IncludeNode, scope: Scope): boolean {
+    if (!scope.handler && !this.selectedByTags([...scope.tags, ...node.tags])) return false;
+    if (!this.startAtFound && !scope.handler) {
+      const name = node.name ?? '';
+      const full = node.role ? `${node.role.name} : ${name}` : name;
+      if (name === this.opts.startAtTask || full === this.opts.startAtTask || globMatch(this.opts.startAtTask!, full) || globMatch(this.opts.startAtTask!, name)) {
+        this.startAtFound = true;
+      } else return false;
+    }
+    return true;
+  }
+
+  private async runTask(pr: PlayRun, task: TaskNode, hosts: HostRun[], scope: Scope): Promise<void> {
+    if (task.action === 'meta') return this.runMeta(pr, task, hosts, scope);
+    if (!this.shouldRun(task, scope)) return;
+    const id = this.startTask(pr, task, hosts, scope);
+    const inner = this.inner(scope, task);
+    await forEachLimited(hosts, this.opts.forks, async (h) => {
+      const outcome = await this.runTaskOnHost(pr, task, h, inner, id);
+      this.count(h, outcome);
+      if (outcome.status === 'failed' && !outcome.ignored) h.failed = true;
+      if (outcome.status === 'unreachable') h.unreachable = true;
+      if (outcome.status === 'changed' && task.notify.length > 0) this.notify(pr, h, task, outcome);
+    });
+  }
+
+  private count(h: HostRun, o: TaskOutcome): void {
+    switch (o.status) {
+      case 'ok':
+        this.stats.increment(h.name, 'ok');
+        break;
+      case 'changed':
+        this.stats.increment(h.name, 'ok');
+        this.stats.increment(h.name, 'changed');
+        break;
+      case 'skipped':
+        this.stats.increment(h.name, 'skipped');
+        break;
+      case 'unreachable':
+        this.stats.increment(h.name, 'unreachable');
+        break;
+      case 'failed':
+        if (o.ignored) {
+          this.stats.increment(h.name, 'ok');
+          this.stats.increment(h.name, 'ignored');
+          if (o.result.changed) this.stats.increment(h.name, 'changed');
+        } else if ((this.rescueDepth.get(h) ?? 0) > 0) this.stats.increment(h.name, 'rescued');
+        else this.stats.increment(h.name, 'failed');
+        break;
+    }
+  }
+
+  /** How many blocks with a rescue section each host is inside (its failures there count as rescued). */
+  private readonly rescueDepth = new Map<HostRun, number>();
+
+  private notify(pr: PlayRun, h: HostRun, task: TaskNode, outcome: TaskOutcome): void {
+    const vars = this.hostVars(pr, h, task, emptyScope());
+    for (const raw of task.notify) {
+      const name = this.tryRender(raw, vars);
+      const matches = pr.handlers.filter((hd) => {
+        if (hd.kind !== 'task') return false;
+        const hname = hd.name === undefined ? undefined : this.tryRender(hd.name, vars);
+        return hname === name || (hd.role && hname !== undefined && `${hd.role.name} : ${hname}` === name) || hd.listen.includes(name);
+      });
+      if (matches.length === 0) {
+        outcome.status = 'failed';
+        outcome.result = { failed: true, msg: `The requested handler '${name}' was not found in either the main handlers list nor in the listening handlers list` };
+        h.failed = true;
+        this.reporter.emit({ type: 'error', message: outcome.result.msg as string });
+        return;
+      }
+      for (const m of matches) h.notified.add(m);
+    }
+  }
+
+  private async flushHandlers(pr: PlayRun, scope: Scope): Promise<void> {
+    const handlerScope: Scope = { ...scope, handler: true };
+    for (let pass = 0; pass < 10; pass++) {
+      let ran = false;
+      for (const handler of pr.handlers) {
+        const hosts = this.active(pr).filter((h) => h.notified.has(handler));
+        if (hosts.length === 0) continue;
+        for (const h of hosts) h.notified.delete(handler);
+        ran = true;
+        if (handler.kind === 'task') await this.runTask(pr, handler, hosts, handlerScope);
+        else if (handler.kind === 'block') await this.runBlock(pr, handler, hosts, handlerScope);
+        else await this.runInclude(pr, handler, hosts, handlerScope);
+      }
+      if (!ran) return;
+    }
+  }
+
+  private async runMeta(pr: PlayRun, task: TaskNode, hosts: HostRun[], scope: Scope): Promise<void> {
+    if (!this.shouldRun(task, scope)) return;
+    const action = String(task.args._raw_params ?? '');
+    const inner = this.inner(scope, task);
+    const applies = (h: HostRun) => {
+      const vars = this.hostVars(pr, h, task, inner);
+      return inner.when.every(({ cond }) => evaluateCondition(cond, vars));
+    };
+    switch (action) {
+      case 'flush_handlers':
+        await this.flushHandlers(pr, scope);
+        break;
+      case 'end_play':
+        if (hosts.some(applies)) pr.ended = true;
+        break;
+      case 'end_host':
+        for (const h of hosts) if (applies(h)) h.ended = true;
+        break;
+      case 'clear_facts':
+        for (const h of hosts) if (applies(h)) h.facts = {};
+        break;
+      case 'clear_host_errors':
+        for (const h of pr.hosts) h.failed = false;
+        break;
+      default:
+        break;
+    }
+  }
+
+  private async runTaskOnHost(pr: PlayRun, task: TaskNode, h: HostRun, scope: Scope, taskId: number): Promise<TaskOutcome> {
+    const started = performance.now();
+    const emit = (o: TaskOutcome, extra: { item?: { label: unknown }; loop?: boolean; delegatedTo?: string } = {}) =>
+      this.reporter.emit({
+        type: 'task_result',
+        taskId,
+        task: task.name ?? task.action,
+        action: task.action,
+        host: h.name,
+        delegatedTo: extra.delegatedTo,
+        status: o.status,
+        ignored: o.ignored,
+        item: extra.item,
+        loop: extra.loop ?? false,
+        result: this.censor(o.result, scope, h, pr, task),
+        durationMs: performance.now() - started,
+      });
+    try {
+      const baseVars = this.hostVars(pr, h, task, scope);
+      if (task.loop === undefined) {
+        const o = await this.runOnce(pr, task, h, scope, baseVars, {});
+        emit(o);
+        return o;
+      }
+      const items = loopItems(task.loopKind ?? 'loop', templateValue(task.loop, baseVars), task);
+      const loopVar = String(task.loop_control?.loop_var ?? 'item');
+      const indexVar = task.loop_control?.index_var === undefined ? undefined : String(task.loop_control.index_var);
+      const results: ModuleResult[] = [];
+      let anyFailed = false;
+      let anyChanged = false;
+      let allSkipped = items.length > 0;
+      for (const [index, item] of items.entries()) {
+        if (this.interrupted) break;
+        const extra: Record<string, unknown> = { [loopVar]: item, ansible_loop_var: loopVar };
+        if (indexVar) {
+          extra[indexVar] = index;
+          extra.ansible_index_var = indexVar;
+        }
+        if (task.loop_control?.extended) {
+          extra.ansible_loop = { index: index + 1, index0: index, first: index === 0, last: index === items.length - 1, length: items.length, revindex: items.length - index, revindex0: items.length - index - 1, allitems: items };
+        }
+        const o = await this.runOnce(pr, task, h, scope, undefined, extra);
+        const itemVars = this.hostVars(pr, h, task, scope, extra);
+        const label = task.loop_control?.label !== undefined ? this.tryTemplate(task.loop_control.label, itemVars) : item;
+        const r: ModuleResult = { ...o.result, [loopVar]: item, ansible_loop_var: loopVar, ...(indexVar ? { [indexVar]: index, ansible_index_var: indexVar } : {}), _ansible_item_label: label };
+        if (o.status === 'failed') anyFailed = true;
+        if (o.result.changed) anyChanged = true;
+        if (o.status !== 'skipped') allSkipped = false;
+        results.push(r);
+        emit({ ...o, result: r }, { item: { label } });
+        if (this.opts.signal.aborted) break;
+      }
+      const summary: ModuleResult = { changed: anyChanged, results, msg: anyFailed ? 'One or more items failed' : 'All items completed' };
+      if (anyFailed) summary.failed = true;
+      if (allSkipped) summary.skipped = true;
+      if (items.length === 0) {
+        summary.skipped = true;
+        summary.skipped_reason = 'No items in the list';
+      }
+      const status: ResultStatus = anyFailed ? 'failed' : summary.skipped ? 'skipped' : anyChanged ? 'changed' : 'ok';
+      const ignored = anyFailed && this.bool(scope.ignore_errors, baseVars);
+      if (task.register) h.nonPersistent[task.register] = { ...summary, results: results.map(stripInternal) };
+      const o: TaskOutcome = { status, result: summary, ignored };
+      emit(o, { loop: items.length > 0 });
+      return o;
+    } catch (err) {
+      const o = this.errorOutcome(err, task, h, scope, pr);
+      emit(o);
+      return o;
+    }
+  }
+
+  private bool(value: unknown, vars: Record<string, unknown>): boolean {
+    if (value === undefined) return false;
+    const v = templateValue(value, vars);
+    if (typeof v === 'string') return ['yes', 'on', '1', 'true', 'y', 't'].includes(v.toLowerCase());
+    return TRUTHY(v);
+  }
+
+  private censor(result: ModuleResult, scope: Scope, h: HostRun, pr: PlayRun, task: TaskNode): Record<string, unknown> {
+    let noLog = false;
+    try {
+      noLog = scope.no_log !== undefined && this.bool(scope.no_log, this.hostVars(pr, h, task, scope));
+    } catch {
+      noLog = true;
+    }
+    if (!noLog) return result;
+    return { censored: "the output has been hidden due to the fact that 'no_log: true' was specified for this result", changed: result.changed ?? false, ...(result.failed ? { failed: true } : {}), ...(result.skipped ? { skipped: true } : {}) };
+  }
+
+  private errorOutcome(err: unknown, task: TaskNode | IncludeNode, h: HostRun, scope: Scope, pr: PlayRun): TaskOutcome {
+    if (err instanceof UnreachableError) return { status: 'unreachable', result: { unreachable: true, changed: false, msg: err.message }, ignored: false };
+    let msg: string;
+    if (err instanceof UndefinedVariableError) {
+      msg = `The task includes an option with an undefined variable. The error was: '${err.variable}' is undefined. The error appears to be in '${task.pos.file}': line ${task.pos.line}, column ${task.pos.col}\n${excerpt(task.pos)}`;
+    } else if (err instanceof ArgumentError || err instanceof ImgplayError) {
+      msg = err.message + (err instanceof ImgplayError && err.hint ? `\n${err.hint}` : '');
+    } else {
+      const e = new InternalError(`${task.kind === 'task' ? task.action : 'include'} crashed: ${(err as Error)?.stack ?? String(err)}`);
+      msg = e.message;
+    }
+    let ignored = false;
+    try {
+      ignored = this.bool(scope.ignore_errors, this.hostVars(pr, h, task, scope));
+    } catch {
+      ignored = false;
+    }
+    return { status: 'failed', result: { failed: true, changed: false, msg }, ignored };
+  }
+
+  /** One execution of a task on a host (one loop item), with conditions, retries and result rules. */
+  private async runOnce(pr: PlayRun, task: TaskNode, h: HostRun, scope: Scope, preVars: Record<string, unknown> | undefined, extra: Record<string, unknown>): Promise<TaskOutcome> {
+    const vars = preVars ?? this.hostVars(pr, h, task, scope, extra);
+    for (const { cond } of scope.when) {
+      if (!evaluateCondition(cond, vars)) {
+        return { status: 'skipped', result: { changed: false, skipped: true, skip_reason: 'Conditional result was False', false_condition: cond }, ignored: false };
+      }
+    }
+    const mod = findModule(task.action);
+    if (!mod) throw new InternalError(`module '${task.action}' vanished from the registry`);
+    const delegateTo = scope.delegate_to === undefined ? undefined : String(templateValue(scope.delegate_to, vars));
+    const conn = delegateTo !== undefined && ['localhost', '127.0.0.1'].includes(delegateTo) ? this.controller : await this.connectionFor(pr, h, vars, delegateTo);
+    const check = scope.check_mode === undefined ? this.opts.check : this.bool(scope.check_mode, vars);
+    const environment: Record<string, string> = {};
+    for (const env of scope.environment) {
+      const e = templateValue(env, vars);
+      if (e && typeof e === 'object') for (const [k, v] of Object.entries(e)) environment[k] = String(v);
+    }
+    const raw = new Set(mod.rawArgs ?? []);
+    const templated: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(task.args)) templated[k] = raw.has(k) ? v : templateValue(v, vars);
+    const args = prepareArgs(mod, templated);
+    if (check && !mod.checkMode) {
+      return { status: 'skipped', result: { changed: false, skipped: true, msg: `remote module (${mod.name}) does not support check mode` }, ignored: false };
+    }
+    const ctx: ModuleContext<Record<string, unknown>> = {
+      args,
+      conn,
+      controller: this.controller,
+      check,
+      diff: this.opts.diff,
+      vars,
+      environment,
+      template: (text) => renderString(text, vars),
+      evaluate: (expr) => evaluate(expr, vars),
+      findFile: (kind, p) => this.findFile(task, kind, p),
+      log: (message) => this.reporter.emit({ type: 'verbose', host: h.name, message }),
+      signal: this.opts.signal,
+    };
+    const until = task.until;
+    const attempts = until === undefined ? 1 : Math.max(1, Number(templateValue(task.retries ?? 3, vars)) + 1);
+    const delay = Number(templateValue(task.delay ?? 5, vars));
+    let result: ModuleResult = {};
+    let status: ResultStatus = 'ok';
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      result = { ...(await mod.run(ctx)) };
+      if (result.stdout !== undefined && result.stdout_lines === undefined) result.stdout_lines = String(result.stdout).split('\n').filter((l, i, a) => l !== '' || i < a.length - 1);
+      if (result.stderr !== undefined && result.stderr_lines === undefined) result.stderr_lines = String(result.stderr).split('\n').filter((l, i, a) => l !== '' || i < a.length - 1);
+      if (result.changed === undefined) result.changed = false;
+      const resultVars = task.register ? { ...vars, [task.register]: result } : vars;
+      const withResult = task.register ? lazyOver(vars, { [task.register]: result }) : resultVars;
+      if (task.changed_when !== undefined) result.changed = evaluateCondition(task.changed_when, withResult);
+      if (task.failed_when !== undefined) {
+        const f = evaluateCondition(task.failed_when, withResult);
+        result.failed_when_result = f;
+        result.failed = f;
+      }
+      if (until !== undefined) {
+        result.attempts = attempt;
+        if (evaluateCondition(until, withResult)) break;
+        if (attempt < attempts) {
+          this.reporter.emit({ type: 'retry', host: h.name, task: task.name ?? task.action, retriesLeft: attempts - attempt, result });
+          await sleep(delay * 1000, this.opts.signal);
+          continue;
+        }
+        result.failed = true;
+      }
+    }
+    if (result.skipped) status = 'skipped';
+    else if (result.failed) status = 'failed';
+    else if (result.changed) status = 'changed';
+    const ignored = status === 'failed' && this.bool(scope.ignore_errors, vars);
+    this.storeFacts(h, task, result);
+    if (task.register) h.nonPersistent[task.register] = stripInternal(result);
+    if (mod.name === 'debug') result._ansible_verbose_always = true;
+    return { status, result, ignored };
+  }
+
+  private storeFacts(h: HostRun, task: TaskNode, result: ModuleResult): void {
+    const facts = result.ansible_facts;
+    if (!facts || result.failed) return;
+    if (result._include_vars) Object.assign(h.includeVars, facts);
+    else if (task.action === 'set_fact' && !task.args.cacheable) Object.assign(h.nonPersistent, facts);
+    else Object.assign(h.facts, facts);
+    if (task.action === 'set_fact' || result._include_vars) delete result.ansible_facts;
+    delete result._include_vars;
+  }
+
+  private async connectionFor(pr: PlayRun, h: HostRun, vars: Record<string, unknown>, delegateTo?: string): Promise<Connection> {
+    const isLocalName = (n: string) => n === 'localhost' || n === '127.0.0.1' || n === '::1';
+    const name = delegateTo ?? h.name;
+    const kind = String(vars.ansible_connection ?? (pr.play.connection !== undefined ? templateValue(pr.play.connection, vars) : undefined) ?? (h.inv.implicit || isLocalName(name) ? 'local' : 'ssh'));
+    const target = String(vars.ansible_host ?? renderString(name, vars));
+    const key = `${kind}\0${target}`;
+    let conn = h.connections.get(key);
+    if (!conn) {
+      if (kind === 'local') conn = this.controller;
+      else if (kind === 'ssh' || kind === 'paramiko' || kind === 'smart') {
+        throw new UnreachableError(`connection '${kind}' is not supported by imgplay (host ${h.name}); set ansible_connection to local or chroot`);
+      } else conn = await openConnection(kind, target);
+      h.connections.set(key, conn);
+    }
+    return conn;
+  }
+
+  private async findFile(task: TaskNode, kind: 'files' | 'templates' | 'vars' | 'tasks', p: string): Promise<string> {
+    if (isAbsolute(p)) return p;
+    const dirs: string[] = [];
+    if (task.role) dirs.push(join(task.role.path, kind), task.role.path);
+    dirs.push(join(task.baseDir, kind), task.baseDir, join(dirname(task.baseDir), kind));
+    dirs.push(join(dirname(this.playbook.file), kind), dirname(this.playbook.file));
+    for (const d of dirs) {
+      const f = join(d, p);
+      if (existsSync(f)) {
+        this.filesRead.add(f);
+        return f;
+      }
+    }
+    throw new ImgplayError(`Could not find or access '${p}'`, { hint: `Searched in:\n\t${[...new Set(dirs)].map((d) => join(d, p)).join('\n\t')}` });
+  }
+
+  // ---- includes ----
+
+  private async runInclude(pr: PlayRun, node: IncludeNode, hosts: HostRun[], scope: Scope): Promise<void> {
+    if (!this.shouldRun(node, scope)) return;
+    const id = this.startTask(pr, node, hosts, scope);
+    const inner = this.inner(scope, { ...node, tags: [] } as IncludeNode);
+    // Group hosts by what they include, so each file runs once for the hosts that chose it.
+    const groups = new Map<string, { hosts: HostRun[]; nodes: Node[]; params: Record<string, unknown>; file: string; label?: unknown }>();
+    for (const h of hosts) {
+      try {
+        const baseVars = this.hostVars(pr, h, node, inner);
+        const items = node.loop === undefined ? [undefined] : loopItems(node.loopKind ?? 'loop', templateValue(node.loop, baseVars), node);
+        const loopVar = String(node.loop_control?.loop_var ?? 'item');
+        let any = false;
+        for (const item of items) {
+          const extra = node.loop === undefined ? {} : { [loopVar]: item, ansible_loop_var: loopVar };
+          const vars = this.hostVars(pr, h, node, inner, extra);
+          if (!inner.when.every(({ cond }) => evaluateCondition(cond, vars))) continue;
+          any = true;
+          const params = { ...extra, ...templateValue(node.vars, vars) } as Record<string, unknown>;
+          let file: string;
+          let nodes: Node[];
+          const ctx: ParseContext = { playbookDir: pr.play.baseDir, baseDir: node.baseDir, role: node.role, staticVars: vars, files: this.filesRead, seenRoles: new Set(), roleHandlers: [] };
+          if (node.action === 'include_tasks') {
+            const name = String(templateValue(node.args.file ?? node.args._raw_params, vars));
+            file = findIncludeFile(name, ctx, node.pos);
+            nodes = await loadTaskFile(file, ctx);
+          } else {
+            const args = templateValue(node.args, vars) as Record<string, unknown>;
+            const loaded = await loadRoleEntry({ role: args.name, _import: { ...args, allow_duplicates: true } }, ctx, node.pos);
+            file = loaded.instances.at(-1)?.path ?? String(args.name);
+            nodes = loaded.blocks;
+            for (const hd of ctx.roleHandlers) if (!pr.handlers.includes(hd)) pr.handlers.push(hd);
+          }
+          const key = `${file}\0${JSON.stringify(params)}`;
+          const g = groups.get(key) ?? { hosts: [], nodes, params, file, label: node.loop === undefined ? undefined : item };
+          g.hosts.push(h);
+          groups.set(key, g);
+        }
+        if (!any) {
+          this.stats.increment(h.name, 'skipped');
+          this.reporter.emit({ type: 'task_result', taskId: id, task: node.name ?? node.action, action: node.action, host: h.name, status: 'skipped', ignored: false, loop: false, result: { changed: false, skip_reason: 'Conditional result was False' }, durationMs: 0 });
+        }
+      } catch (err) {
+        const o = this.errorOutcome(err, node, h, inner, pr);
+        this.reporter.emit({ type: 'task_result', taskId: id, task: node.name ?? node.action, action: node.action, host: h.name, status: o.status, ignored: o.ignored, loop: false, result: o.result, durationMs: 0 });
+        this.count(h, o);
+        if (!o.ignored) h.failed = true;
+      }
+    }
+    for (const g of groups.values()) {
+      this.reporter.emit({ type: 'include', file: g.file, hosts: g.hosts.map((h) => h.name), label: g.label });
+      for (const h of g.hosts) this.stats.increment(h.name, 'ok');
+    }
+    for (const g of groups.values()) {
+      const includeScope: Scope = { ...inner, when: [], includeParams: { ...inner.includeParams, ...g.params } };
+      await this.runNodes(pr, g.nodes, this.active(pr, g.hosts), includeScope);
+    }
+  }
+}
+
+function emptyScope(): Scope {
+  return { when: [], tags: [], vars: [], includeParams: {}, environment: [], handler: false };
+}
+
+function lazyOver(vars: Record<string, unknown>, extra: Record<string, unknown>): Record<string, unknown> {
+  const out = Object.create(null) as Record<string, unknown>;
+  for (const key of Object.keys(vars)) Object.defineProperty(out, key, { enumerable: true, get: () => vars[key] });
+  Object.assign(out, extra);
+  return out;
+}
+
+function stripInternal(result: ModuleResult): ModuleResult {
+  const out: ModuleResult = {};
+  for (const [k, v] of Object.entries(result)) if (!k.startsWith('_ansible')) out[k] = v;
+  return out;
+}
+
+function globMatch(pattern: string, text: string): boolean {
+  if (!/[*?[]/.test(pattern)) return false;
+  const re = new RegExp('^' + pattern.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$');
+  return re.test(text);
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => {
+      clearTimeout(t);
+      resolve();
+    }, { once: true });
+  });
+}
+
+/** Runs fn over items with at most `limit` at a time, in order of start. */
+async function forEachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
+    while (next < items.length) {
+      const item = items[next++]!;
+      await fn(item);
+    }
+  });
+  await Promise.all(workers);
+}
+

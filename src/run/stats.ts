@@ -1,0 +1,33 @@
+// Per-host counters for the PLAY RECAP, counted by Ansible's rules.
+
+export type Counter = 'ok' | 'changed' | 'unreachable' | 'failed' | 'skipped' | 'rescued' | 'ignored';
+
+/** The PLAY RECAP counters of every host that took part, in the order they first appeared. */
+export class Stats {
+  private readonly hosts = new Map<string, Record<Counter, number>>();
+
+  /** Adds one to a host's counter. */
+  increment(host: string, counter: Counter): void {
+    this.of(host)[counter]++;
+  }
+
+  /** Makes sure a host appears in the recap even with all counters at zero. */
+  touch(host: string): void {
+    this.of(host);
+  }
+
+  /** The counters of one host. */
+  of(host: string): Record<Counter, number> {
+    let c = this.hosts.get(host);
+    if (!c) {
+      c = { ok: 0, changed: 0, unreachable: 0, failed: 0, skipped: 0, rescued: 0, ignored: 0 };
+      this.hosts.set(host, c);
+    }
+    return c;
+  }
+
+  /** Hosts sorted by name, as Ansible prints them. */
+  summary(): Array<{ host: string } & Record<Counter, number>> {
+    return [...this.hosts.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([host, c]) => ({ host, ...c }));
+  }
+}
