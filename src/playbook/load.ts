@@ -29,6 +29,11 @@ export function sourceLine(file: string, line: number): string | undefined {
   return sourceLines.get(file)?.[line - 1];
 }
 
+/** Remembers a file's text so errors in it (e.g. an INI inventory) can show the offending line. */
+export function registerSource(file: string, text: string): void {
+  sourceLines.set(file, text.split('\n'));
+}
+
 /** Formats a position as `file:line:col`, the offending line and a caret under the column. */
 export function excerpt(pos: SourcePos): string {
   const text = sourceLine(pos.file, pos.line);
@@ -78,7 +83,11 @@ export function parseYaml(text: string, file: string): unknown {
 function toPlain(node: Node | null, doc: Document, at: (offset: number | undefined) => SourcePos): unknown {
   if (node === null || node === undefined) return null;
   if (isAlias(node)) return toPlain(node.resolve(doc) as Node, doc, at);
-  if (isScalar(node)) return node.value;
+  if (isScalar(node)) {
+    // YAML 1.1 as the yaml library reads it takes y/n as booleans; PyYAML (and so Ansible) does not.
+    if (typeof node.value === 'boolean' && node.type === 'PLAIN' && /^[yYnN]$/.test(String(node.source))) return String(node.source);
+    return node.value;
+  }
   if (isSeq(node)) {
     const out = node.items.map((item) => toPlain(item as Node, doc, at));
     mapPos.set(out, at(node.range?.[0]));
