@@ -1,0 +1,110 @@
+// A directory tree as a target: commands run under chroot(8), file paths are confined to the tree.
+import { constants } from 'node:fs';
+import { access, copyFile, mkdir, stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { UnreachableError } from '../errors.js';
+import { resolveInRoot } from './confine.js';
+import { run, shellQuote } from './local.js';
+import type { Connection, ExecOptions, ExecResult } from './types.js';
+
+/** The whole environment a chrooted command sees (plus ExecOptions.env): nothing leaks in from the host. */
+export const CHROOT_ENV: Readonly<Record<string, string>> = {
+  PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+  LANG: 'C.UTF-8',
+  DEBIAN_FRONTEND: 'noninteractive',
+  HOME: '/root',
+};
+
+// Changes directory inside the chroot, then runs the rest of its arguments: the directory travels as
+// an argument, never spliced into shell text, so no path can break the quoting.
+const CD_THEN_EXEC = 'cd -- "$1" || exit; shift; exec "$@"';
+
+/** A debootstrapped (or otherwise complete) Debian tree entered with chroot, as Ansible's chroot connection does. */
+export class ChrootConnection implements Connection {
+  readonly kind = 'chroot' as const;
+
+  private constructor(
+    readonly root: string,
+    private readonly chrootBin: string,
+  ) {}
+
+  /** Checks the tree can be entered (root privileges, a directory, a shell inside) and opens it. */
+  static async open(root: string): Promise<ChrootConnection> {
+    const abs = resolve(root);
+    const refuse = (why: string, hint?: string) => new UnreachableError(`cannot open chroot ${abs}: ${why}`, { hint });
+    const uid = process.getuid?.();
+    if (uid !== 0) {
+      throw refuse(`chroot needs root privileges, but imgplay runs as uid ${uid ?? 'unknown'}`, 'run imgplay as root (e.g. with sudo)');
+    }
+    const st = await stat(abs).catch(() => undefined);
+    if (st === undefined) throw refuse('the directory does not exist');
+    if (!st.isDirectory()) throw refuse('it is not a directory');
+    const shell = await resolveInRoot(abs, '/bin/sh');
+    if (!(await isExecutable(shell))) {
+      throw refuse('there is no /bin/sh inside it', 'the tree should be a complete system, e.g. made by debootstrap');
+    }
+    const chrootBin = await findHostChroot();
+    if (chrootBin === undefined) throw refuse('the chroot command is not installed on this host', 'install coreutils');
+    return new ChrootConnection(abs, chrootBin);
+  }
+
+  describe(): string {
+    return `chroot ${this.root}`;
+  }
+
+  async exec(command: string | readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
+    let argv: string[];
+    let display: string;
+    if (typeof command === 'string') {
+      argv = [opts.executable ?? '/bin/sh', '-c', command];
+      display = command;
+    } else {
+      if (command.length === 0) throw new TypeError('exec: empty argv');
+      argv = [...command];
+      display = shellQuote(command);
+    }
+    if (opts.cwd !== undefined) argv = ['/bin/sh', '-c', CD_THEN_EXEC, 'imgplay-cd', opts.cwd, ...argv];
+    // cwd is handled inside the chroot; on the host, run from / so no host directory is held open.
+    return run(this.chrootBin, [this.root, ...argv], display, {
+      ...opts,
+      cwd: '/',
+      extendEnv: false,
+      baseEnv: { ...CHROOT_ENV },
+    });
+  }
+
+  async putFile(localPath: string, remotePath: string): Promise<void> {
+    const dest = await this.hostPath(remotePath);
+    await mkdir(dirname(dest), { recursive: true });
+    await copyFile(localPath, dest);
+  }
+
+  async fetchFile(remotePath: string, localPath: string): Promise<void> {
+    const src = await this.hostPath(remotePath);
+    await mkdir(dirname(resolve(localPath)), { recursive: true });
+    await copyFile(src, resolve(localPath));
+  }
+
+  async hostPath(remotePath: string, opts: { followLast?: boolean } = {}): Promise<string> {
+    return resolveInRoot(this.root, remotePath, opts);
+  }
+
+  async close(): Promise<void> {}
+}
+
+async function isExecutable(path: string): Promise<boolean> {
+  try {
+    await access(path, constants.X_OK);
+    return (await stat(path)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+// An absolute path, so neither the host's PATH nor the command's env decides which chroot runs.
+async function findHostChroot(): Promise<string | undefined> {
+  for (const candidate of ['/usr/sbin/chroot', '/usr/bin/chroot', '/sbin/chroot', '/bin/chroot']) {
+    if (await isExecutable(candidate)) return candidate;
+  }
+  return undefined;
+}

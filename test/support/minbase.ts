@@ -1,0 +1,173 @@
+// A real Debian tree for integration tests: debootstrapped once, cached, and copied privately per test.
+import { existsSync } from 'node:fs';
+import { mkdtemp, open, readdir, readFile, realpath, rename, rm, unlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { aptProxyFromEnv, hostAptMirror } from '../../src/image/mirror.js';
+
+const SUITE = 'bookworm';
+const NAME = `minbase-${SUITE}`;
+const BUILD_TIMEOUT_MS = 20 * 60_000;
+
+function cacheDir(): string {
+  return process.env.IMGPLAY_TEST_CACHE ?? '/var/cache/imgplay-test';
+}
+
+/** Why the minbase tree cannot be had on this machine, or undefined if it can (for `describe.skipIf`). */
+export async function minbaseUnavailable(): Promise<string | undefined> {
+  if (existsSync(join(cacheDir(), NAME))) return undefined;
+  if (process.getuid?.() !== 0) return 'building the minbase tree with debootstrap needs root';
+  if (!existsSync('/usr/sbin/debootstrap')) return 'debootstrap is not installed (apt-get install debootstrap)';
+  if ((await hostAptMirror()) === undefined) return 'the build host has no Debian mirror in /etc/apt sources to debootstrap from';
+  return undefined;
+}
+
+let building: Promise<string> | undefined;
+
+/** The cached `debootstrap --variant=minbase bookworm` tree (amd64); built on first use, never modified by tests. */
+export async function minbaseTree(): Promise<string> {
+  building ??= ensureTree().catch((err: unknown) => {
+    building = undefined;
+    throw err;
+  });
+  return building;
+}
+
+/** A private copy of the minbase tree; cleanup refuses to delete it while anything is mounted inside. */
+export async function minbaseCopy(): Promise<{ root: string; cleanup(): Promise<void> }> {
+  const tree = await minbaseTree();
+  const dir = await realpath(await mkdtemp(join(tmpdir(), 'imgplay-minbase-')));
+  const root = join(dir, 'root');
+  const cleanup = () => removeUnmounted(dir);
+  try {
+    await execa('cp', ['-a', '--reflink=auto', '--', tree, root]);
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+  return { root, cleanup };
+}
+
+/** The current /proc/mounts, to show a test left no mount behind. */
+export async function mountsSnapshot(): Promise<string> {
+  return readFile('/proc/mounts', 'utf8');
+}
+
+/** Mount points at or below `dir` (paths decoded from /proc/mounts' octal escapes). */
+export async function mountPointsUnder(dir: string): Promise<string[]> {
+  const prefix = dir.endsWith('/') ? dir : `${dir}/`;
+  return (await mountsSnapshot())
+    .split('\n')
+    .map((line) => line.split(' ')[1])
+    .filter((field): field is string => field !== undefined)
+    .map((field) => field.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8))))
+    .filter((mp) => mp === dir || mp.startsWith(prefix));
+}
+
+// rm --one-file-system stays on the tree's own file system even if a mount appears after the check.
+async function removeUnmounted(dir: string): Promise<void> {
+  const mounted = await mountPointsUnder(dir);
+  if (mounted.length > 0) {
+    throw new Error(`refusing to delete ${dir}: still mounted inside it: ${mounted.join(', ')} (a test leaked a mount)`);
+  }
+  await execa('rm', ['-rf', '--one-file-system', '--', dir]);
+}
+
+async function ensureTree(): Promise<string> {
+  const final = join(cacheDir(), NAME);
+  // The tree only ever appears under its final name by rename, so its presence means it is complete.
+  if (existsSync(final)) return final;
+  const why = await minbaseUnavailable();
+  if (why !== undefined) throw new Error(`cannot build the minbase test tree: ${why}`);
+  await execa('mkdir', ['-p', '--', cacheDir()]);
+  const release = await lock(`${final}.lock`, () => existsSync(final));
+  try {
+    if (existsSync(final)) return final;
+    await removeStaleBuilds();
+    const temp = `${final}.tmp-${process.pid}-${Date.now()}`;
+    await debootstrap(temp);
+    try {
+      await rename(temp, final);
+    } catch (err) {
+      // Another process without our lock (a stale takeover) finished first: use its tree.
+      if (!existsSync(final)) throw err;
+      await removeUnmounted(temp);
+    }
+    return final;
+  } finally {
+    await release();
+  }
+}
+
+async function debootstrap(target: string): Promise<void> {
+  const mirror = await hostAptMirror();
+  if (mirror === undefined) throw new Error('cannot build the minbase test tree: no Debian mirror in the host apt sources');
+  const proxy = aptProxyFromEnv();
+  const r = await execa(
+    'debootstrap',
+    ['--variant=minbase', '--arch=amd64', '--components=main', SUITE, target, mirror.uri],
+    {
+      reject: false,
+      all: true,
+      timeout: BUILD_TIMEOUT_MS,
+      env: { LC_ALL: 'C', DEBIAN_FRONTEND: 'noninteractive', ...(proxy ? { http_proxy: proxy } : {}) },
+    },
+  );
+  const leaked = await mountPointsUnder(target);
+  if (r.exitCode !== 0 || leaked.length > 0) {
+    const log = await readFile(join(target, 'debootstrap/debootstrap.log'), 'utf8').catch(() => '');
+    const tail = (log || (r.all ?? '')).split('\n').slice(-30).join('\n');
+    if (leaked.length === 0) await removeUnmounted(target).catch(() => undefined);
+    throw new Error(
+      `debootstrap of the minbase test tree from ${mirror.uri} failed (exit ${r.exitCode ?? r.signal})` +
+        (leaked.length > 0 ? `; it left mounts behind: ${leaked.join(', ')}` : '') +
+        `\n${tail}`,
+    );
+  }
+  // The downloaded .debs would only make every per-test copy slower.
+  await execa('sh', ['-c', 'rm -f -- "$1"/var/cache/apt/archives/*.deb', 'sh', target]);
+}
+
+// A build interrupted by a crash leaves NAME.tmp-PID-TIME behind; remove those whose process is gone.
+async function removeStaleBuilds(): Promise<void> {
+  for (const name of await readdir(cacheDir())) {
+    const m = new RegExp(`^${NAME}\\.tmp-(\\d+)-\\d+$`).exec(name);
+    if (m === null || isAlive(Number(m[1]))) continue;
+    await removeUnmounted(join(cacheDir(), name)).catch((err: unknown) => {
+      console.warn(`leaving an interrupted minbase build in place: ${(err as Error).message}`);
+    });
+  }
+}
+
+// A lock file holding the owner's pid; a lock whose owner died is taken over.
+async function lock(path: string, done: () => boolean): Promise<() => Promise<void>> {
+  const deadline = Date.now() + BUILD_TIMEOUT_MS;
+  for (;;) {
+    try {
+      const fh = await open(path, 'wx');
+      await fh.writeFile(String(process.pid));
+      await fh.close();
+      return () => unlink(path).catch(() => undefined);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    if (done()) return async () => undefined;
+    const owner = Number((await readFile(path, 'utf8').catch(() => '')).trim());
+    if (owner > 0 && !isAlive(owner)) {
+      await rm(path, { force: true });
+      continue;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for another process building the minbase tree (lock ${path})`);
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
