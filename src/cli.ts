@@ -11,6 +11,7 @@ import { loadPlaybook } from './playbook/resolve.js';
 import { listTags, listTasks } from './playbook/listing.js';
 import { Fanout, type Reporter } from './report/events.js';
 import { JsonLinesReporter } from './report/json-lines.js';
+import { ListrReporter } from './report/listr.js';
 import { PlainReporter } from './report/plain.js';
 import { Executor } from './run/executor.js';
 
@@ -152,9 +153,11 @@ async function runCommand(playbookArg: string, opts: RunCliOptions, out: (s: str
     const onSignal = () => ac.abort();
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
-    const color = !opts.json && process.stdout.isTTY === true && !process.env.NO_COLOR && !process.env.CI;
+    const tty = !opts.json && process.stdout.isTTY === true && !process.env.NO_COLOR && !process.env.CI;
+    // The live view is for people at a terminal; -v asks for every line, so it gets Ansible's text.
+    const live = tty && opts.verbose === 0 ? new ListrReporter({ write: out, verbosity: opts.verbose, diff: opts.diff ?? false }) : undefined;
     const reporters: Reporter[] = [
-      opts.json ? new JsonLinesReporter(out) : new PlainReporter({ write: out, verbosity: opts.verbose, color, diff: opts.diff ?? false }),
+      opts.json ? new JsonLinesReporter(out) : (live ?? new PlainReporter({ write: out, verbosity: opts.verbose, color: tty, diff: opts.diff ?? false })),
     ];
     const reporter = new Fanout(reporters);
     try {
@@ -170,7 +173,7 @@ async function runCommand(playbookArg: string, opts: RunCliOptions, out: (s: str
         extraVars,
         signal: ac.signal,
       }, reporter);
-      const outcome = await executor.run();
+      const outcome = live ? await live.wrap(`imgplay ${playbookArg}`, () => executor.run()) : await executor.run();
       await reporter.close();
       return outcome.exitCode;
     } finally {

@@ -1,11 +1,18 @@
 // The module registry: explicit and sorted, so a reader sees every module at once.
 import { assert } from './assert.js';
+import { command } from './command.js';
+import { copy } from './copy.js';
 import { debug } from './debug.js';
 import { fail } from './fail.js';
+import { file } from './file.js';
 import { includeVars } from './include-vars.js';
+import { lineinfile } from './lineinfile.js';
 import { meta } from './meta.js';
 import { setFact } from './set-fact.js';
 import { setup } from './setup.js';
+import { shell } from './shell.js';
+import { stat } from './stat.js';
+import { template } from './template.js';
 import type { Module } from './types.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -14,12 +21,19 @@ type AnyModule = Module<any>;
 /** Every module, by its short name. */
 export const modules: Readonly<Record<string, AnyModule>> = {
   assert,
+  command,
+  copy,
   debug,
   fail,
+  file,
   include_vars: includeVars,
+  lineinfile,
   meta,
   set_fact: setFact,
   setup,
+  shell,
+  stat,
+  template,
 };
 
 const byName = new Map<string, AnyModule>();

@@ -51,12 +51,21 @@ export function splitArgs(text: string): string[] {
   return out;
 }
 
-/** Removes one level of matching outer quotes, and the escapes Ansible removes with it. */
+/** Removes one level of matching outer quotes, as Ansible's unquote does. */
 export function unquote(s: string): string {
-  if (s.length >= 2 && (s[0] === '"' || s[0] === "'") && s[s.length - 1] === s[0]) {
-    return s.slice(1, -1).replace(new RegExp(`\\\\${s[0]}`, 'g'), s[0]);
-  }
+  if (s.length >= 2 && (s[0] === '"' || s[0] === "'") && s[s.length - 1] === s[0] && s[s.length - 2] !== '\\') return s.slice(1, -1);
   return s;
+}
+
+const ESCAPES: Record<string, string> = { '\\': '\\', "'": "'", '"': '"', a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v' };
+
+/** Decodes backslash escapes (\\n, \\t, \\x41, \\u00e9 ...) as Ansible does in key=value words. */
+export function decodeEscapes(s: string): string {
+  return s.replace(/\\(U[0-9a-fA-F]{8}|u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|N\{[^}]+\}|[\\'"abfnrtv])/g, (m, e: string) => {
+    if (e.length === 1) return ESCAPES[e] ?? m;
+    if (e[0] === 'N') return m;
+    return String.fromCodePoint(parseInt(e.slice(1), 16));
+  });
 }
 
 /**
@@ -66,13 +75,14 @@ export function unquote(s: string): string {
 export function parseKv(text: string, freeFormKeys?: ReadonlySet<string>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   const raw: string[] = [];
-  for (const word of splitArgs(text)) {
-    const eq = word.indexOf('=');
-    const key = eq > 0 ? word.slice(0, eq) : '';
+  for (const orig of splitArgs(text)) {
+    const word = decodeEscapes(orig);
+    const eq = word.search(/(?<!\\)=/);
+    const key = eq > 0 ? word.slice(0, eq).trim() : '';
     const isKv = eq > 0 && /^[A-Za-z_][\w]*$/.test(key) && (freeFormKeys === undefined || freeFormKeys.has(key));
-    if (isKv) out[key] = unquote(word.slice(eq + 1));
-    else if (freeFormKeys !== undefined) raw.push(word);
-    else throw new ParseError(`expected key=value arguments, found '${word}'`);
+    if (isKv) out[key] = unquote(word.slice(eq + 1).trim());
+    else if (freeFormKeys !== undefined) raw.push(orig);
+    else throw new ParseError(`expected key=value arguments, found '${orig}'`);
   }
   if (freeFormKeys !== undefined && raw.length > 0) out._raw_params = raw.join(' ');
   return out;

@@ -132,7 +132,8 @@ function clean(result: Record<string, unknown>, action: string): Record<string, 
 function strip(result: Record<string, unknown>, verbosity: number): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(result)) {
-    if (k.startsWith('_ansible') || k === 'exception') continue;
+    // As TaskResult.clean_copy: callbacks never see failed/skipped, the line itself says it.
+    if (k.startsWith('_ansible') || k === 'exception' || k === 'failed' || k === 'skipped') continue;
     if (verbosity < 3 && (k === 'invocation' || k === 'diff')) continue;
     out[k] = v;
   }

@@ -818,8 +818,10 @@ function emptyScope(): Scope {
 
 function lazyOver(vars: Record<string, unknown>, extra: Record<string, unknown>): Record<string, unknown> {
   const out = Object.create(null) as Record<string, unknown>;
-  for (const key of Object.keys(vars)) Object.defineProperty(out, key, { enumerable: true, get: () => vars[key] });
-  Object.assign(out, extra);
+  for (const key of Object.keys(vars)) {
+    if (!(key in extra)) Object.defineProperty(out, key, { enumerable: true, configurable: true, get: () => vars[key] });
+  }
+  for (const [key, value] of Object.entries(extra)) Object.defineProperty(out, key, { enumerable: true, configurable: true, writable: true, value });
   return out;
 }
 

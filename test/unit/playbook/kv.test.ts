@@ -24,3 +24,13 @@ describe('key=value arguments', () => {
     expect(() => splitArgs('msg="open')).toThrow(/unbalanced quotes/);
   });
 });
+
+describe('escapes in key=value words', () => {
+  it('decodes \\n and friends in values, as Ansible does', () => {
+    expect(parseKv('content="a\\nb\\t" x=\\u00e9')).toEqual({ content: 'a\nb\t', x: 'é' });
+  });
+
+  it('keeps free-form words as written', () => {
+    expect(parseKv('printf "a\\n" creates=/x', new Set(['creates']))).toEqual({ _raw_params: 'printf "a\\n"', creates: '/x' });
+  });
+});

@@ -1,0 +1,98 @@
+// The terminal view: a listr2 task per play whose title follows the running task and whose output
+// shows the latest result lines; failures and the PLAY RECAP are printed in full when it ends.
+import { Listr, type ListrTaskWrapper } from 'listr2';
+import type { Reporter, RunEvent } from './events.js';
+import { PlainReporter } from './plain.js';
+
+type Wrapper = ListrTaskWrapper<unknown, never, never>;
+
+/** Shows progress with listr2 on a TTY; keeps Ansible's text for failures and the recap. */
+export class ListrReporter implements Reporter {
+  private task: Wrapper | undefined;
+  private play = '';
+  private current = '';
+  private readonly lines: string[] = [];
+  private readonly failures: string[] = [];
+  private recap: RunEvent | undefined;
+  private readonly plain: PlainReporter;
+  private counts = { ok: 0, changed: 0, failed: 0, skipped: 0 };
+
+  constructor(private readonly opts: { write: (text: string) => void; verbosity: number; diff: boolean }) {
+    // Failures and the recap are rendered as Ansible's text, captured into `failures`.
+    this.plain = new PlainReporter({ write: (t) => this.failures.push(t), verbosity: opts.verbosity, color: true, diff: false });
+  }
+
+  /** Runs `body` inside a listr2 task so the view is live while the playbook runs. */
+  async wrap<T>(title: string, body: () => Promise<T>): Promise<T> {
+    let result: T | undefined;
+    const listr = new Listr(
+      [
+        {
+          title,
+          task: async (_ctx, task) => {
+            this.task = task as unknown as Wrapper;
+            result = await body();
+            task.title = `${title}: ok=${this.counts.ok} changed=${this.counts.changed} failed=${this.counts.failed} skipped=${this.counts.skipped}`;
+            if (this.counts.failed > 0) throw new Error(task.title);
+          },
+          rendererOptions: { bottomBar: 6, persistentOutput: false },
+        },
+      ],
+      { exitOnError: false, rendererOptions: { collapseErrors: true, showErrorMessage: false } },
+    );
+    await listr.run();
+    this.task = undefined;
+    for (const f of this.failures) this.opts.write(f);
+    if (this.recap) new PlainReporter({ write: this.opts.write, verbosity: 0, color: true, diff: false }).emit(this.recap);
+    return result as T;
+  }
+
+  private show(line: string): void {
+    this.lines.push(line);
+    if (this.lines.length > 6) this.lines.shift();
+    if (this.task) {
+      this.task.title = `PLAY [${this.play}] ${this.current}`;
+      this.task.output = line;
+    }
+  }
+
+  emit(ev: RunEvent): void {
+    switch (ev.type) {
+      case 'play_start':
+        this.play = ev.name;
+        this.show(`PLAY [${ev.name}]`);
+        break;
+      case 'task_start':
+        this.current = `${ev.handler ? 'HANDLER' : 'TASK'} [${ev.name}]`;
+        this.show(this.current);
+        break;
+      case 'task_result': {
+        if (ev.loop && ev.status !== 'failed') break;
+        const key = ev.status === 'failed' && ev.ignored ? 'ok' : ev.status === 'unreachable' ? 'failed' : ev.status;
+        if (!ev.item) {
+          this.counts[key]++;
+          if (key === 'changed') this.counts.ok++;
+        }
+        const item = ev.item ? ` (item=${String(ev.item.label)})` : '';
+        this.show(`${ev.status}: [${ev.host}]${item} ${(ev.durationMs / 1000).toFixed(1)}s`);
+        if (ev.status === 'failed' || ev.status === 'unreachable') {
+          this.failures.push(`\n${this.current}\n`);
+          this.plain.emit(ev);
+        }
+        break;
+      }
+      case 'retry':
+        this.show(`retrying: [${ev.host}] ${ev.task} (${ev.retriesLeft} retries left)`);
+        break;
+      case 'warning':
+      case 'error':
+        this.plain.emit(ev);
+        break;
+      case 'recap':
+        this.recap = ev;
+        break;
+      default:
+        break;
+    }
+  }
+}
