@@ -1,0 +1,193 @@
+// Ensures one line is present in (or absent from) a text file, as Ansible's lineinfile does.
+import { mkdir, readFile } from 'node:fs/promises';
+import { posix } from 'node:path';
+import { Accounts } from './support/accounts.js';
+import { atomicWrite } from './support/atomic-write.js';
+import { backupFile } from './support/backup.js';
+import { structuredDiff } from './support/diff.js';
+import { type AttrDiff, AttrError, applyFileAttrs } from './support/file-attrs.js';
+import { describeFsError, isFsError } from './support/fs-error.js';
+import { ensureLinePresent, readLines, removeLines } from './support/line-edit.js';
+import { PyRegexError, fromBytes, toBytes } from './support/py-regex.js';
+import { boolArg, fileAttrProperties, firstSet, strArg } from './support/schema.js';
+import { hostPathFollow, statOrUndefined, targetPathOf } from './support/target-path.js';
+import { ValidateError, runValidate } from './support/validate.js';
+import type { Module, ModuleContext, ModuleResult } from './types.js';
+
+/** lineinfile's arguments as they arrive; path has the aliases dest, destfile and name, regexp regex, line value. */
+export interface LineinfileArgs {
+  path?: string;
+  dest?: string;
+  destfile?: string;
+  name?: string;
+  state: 'present' | 'absent';
+  regexp?: string;
+  regex?: string;
+  search_string?: string;
+  line?: string;
+  value?: string;
+  insertafter?: string;
+  insertbefore?: string;
+  backrefs: boolean;
+  create: boolean;
+  backup: boolean;
+  firstmatch: boolean;
+  validate?: string;
+  mode?: string | number;
+  owner?: string;
+  group?: string;
+}
+
+export const lineinfile: Module<LineinfileArgs> = {
+  name: 'lineinfile',
+  aliases: ['ansible.builtin.lineinfile', 'ansible.legacy.lineinfile'],
+  schema: {
+    type: 'object',
+    properties: {
+      path: strArg,
+      dest: strArg,
+      destfile: strArg,
+      name: strArg,
+      state: { enum: ['present', 'absent'], default: 'present' },
+      regexp: strArg,
+      regex: strArg,
+      search_string: strArg,
+      line: strArg,
+      value: strArg,
+      insertafter: strArg,
+      insertbefore: strArg,
+      backrefs: boolArg(false),
+      create: boolArg(false),
+      backup: boolArg(false),
+      firstmatch: boolArg(false),
+      validate: strArg,
+      ...fileAttrProperties,
+    },
+    additionalProperties: false,
+  },
+  checkMode: true,
+  diff: true,
+  async run(ctx) {
+    const { args } = ctx;
+    const path = firstSet(args.path, args.dest, args.destfile, args.name);
+    const regexp = firstSet(args.regexp, args.regex);
+    const line = firstSet(args.line, args.value);
+    const fail = (msg: string, extra: ModuleResult = {}): ModuleResult => ({ changed: false, ...extra, failed: true, msg });
+    if (path === undefined) return fail('missing required arguments: path');
+    const given: Record<string, boolean> = {
+      insertbefore: args.insertbefore !== undefined,
+      insertafter: args.insertafter !== undefined,
+      regexp: regexp !== undefined,
+      search_string: args.search_string !== undefined,
+      backrefs: args.backrefs,
+    };
+    for (const [a, b] of [['insertbefore', 'insertafter'], ['regexp', 'search_string'], ['backrefs', 'search_string']]) {
+      if (given[a as string] && given[b as string]) return fail(`parameters are mutually exclusive: ${a}|${b}`);
+    }
+    const warnings: string[] = [];
+    if (regexp === '' || args.search_string === '') {
+      const what = regexp === '' ? 'regular expression' : 'search string';
+      warnings.push(
+        `The ${what} is an empty string, which will match every line in the file. This may have unintended consequences, such as replacing the last line in the file rather than appending.` +
+          (regexp === '' ? " If this is desired, use '^' to match every line in the file and avoid this warning." : ''),
+      );
+    }
+    if ((await statOrUndefined(await hostPathFollow(ctx.conn, path)))?.isDirectory()) return fail(`Path ${path} is a directory !`, { rc: 256 });
+    if (args.state === 'present') {
+      if (args.backrefs && regexp === undefined) return fail('regexp is required with backrefs=true');
+      if (line === undefined) return fail('line is required with state=present');
+    } else if (regexp === undefined && args.search_string === undefined && line === undefined) {
+      return fail('one of line, search_string, or regexp is required with state=absent');
+    }
+    try {
+      const result = await edit(ctx, path, regexp, line);
+      if (warnings.length > 0) result.warnings = warnings;
+      return result;
+    } catch (err) {
+      if (err instanceof PyRegexError || err instanceof ValidateError) return fail(err.message);
+      if (err instanceof AttrError) return fail(err.message, { path: err.path, ...(err.details === undefined ? {} : { details: err.details }) });
+      if (isFsError(err)) return fail(describeFsError(err, path));
+      throw err;
+    }
+  },
+};
+
+async function edit(ctx: ModuleContext<LineinfileArgs>, path: string, regexp: string | undefined, line: string | undefined): Promise<ModuleResult> {
+  const { args, conn, check } = ctx;
+  // Ansible writes through a symlink to the file it points at.
+  const host = await hostPathFollow(conn, path);
+  const exists = (await statOrUndefined(host)) !== undefined;
+  const contentDiff = { before: '', after: '', before_header: `${path} (content)`, after_header: `${path} (content)` };
+  let lines: string[];
+  if (!exists) {
+    if (args.state === 'absent') return { changed: false, msg: 'file not present' };
+    if (!args.create) return { changed: false, failed: true, rc: 257, msg: `Destination ${path} does not exist !` };
+    const problem = check ? undefined : await makeParent(ctx, path);
+    if (problem !== undefined) return { changed: false, failed: true, msg: problem };
+    lines = [];
+  } else {
+    lines = readLines((await readFile(host)).toString('latin1'));
+  }
+  const before = lines.join('');
+  contentDiff.before = fromBytes(before);
+
+  let changed: boolean;
+  let msg: string;
+  let found: number | undefined;
+  if (args.state === 'present') {
+    const ins = args.insertbefore === undefined && args.insertafter === undefined ? 'EOF' : args.insertafter;
+    ({ changed, msg } = ensureLinePresent(lines, {
+      line: toBytes(line as string),
+      regexp,
+      searchString: args.search_string === undefined ? undefined : toBytes(args.search_string),
+      insertafter: ins,
+      insertbefore: args.insertbefore,
+      backrefs: args.backrefs,
+      firstmatch: args.firstmatch,
+    }));
+  } else {
+    const r = removeLines(lines, { line: line === undefined ? undefined : toBytes(line), regexp, searchString: args.search_string === undefined ? undefined : toBytes(args.search_string) });
+    lines = r.lines;
+    found = r.found;
+    changed = found > 0;
+    msg = changed ? `${found} line(s) removed` : '';
+  }
+  contentDiff.after = fromBytes(lines.join(''));
+
+  let backup = '';
+  if (changed && !check) {
+    if (args.backup && exists) backup = targetPathOf(conn, await backupFile(host));
+    await atomicWrite(host, { data: Buffer.from(lines.join(''), 'latin1') }, async (tmp) => {
+      if (args.validate === undefined) return;
+      const res = await runValidate(conn, args.validate, targetPathOf(conn, tmp));
+      if (res.rc !== 0) throw new ValidateError(`failed to validate: rc:${res.rc} error:${res.stderr}`);
+    });
+  }
+  const result: ModuleResult = { changed, msg, backup };
+  if (found !== undefined) result.found = found;
+  if (check && !exists) {
+    if (ctx.diff) result.diff = contentDiff;
+    return result;
+  }
+  const attrDiff: AttrDiff = { before: {}, after: {} };
+  if (await applyFileAttrs({ accounts: new Accounts(conn), check }, await hostPathFollow(conn, path), path, args, attrDiff)) {
+    result.msg = `${changed ? `${msg} and ` : msg}ownership, perms or SE linux context changed`;
+    result.changed = true;
+  }
+  // Ansible returns a content diff and an attribute diff; one diff fits the result, so attributes show only on their own.
+  if (ctx.diff) result.diff = changed || Object.keys(attrDiff.before).length === 0 ? contentDiff : { ...structuredDiff(attrDiff.before, attrDiff.after), before_header: `${path} (file attributes)`, after_header: `${path} (file attributes)` };
+  return result;
+}
+
+// create=true makes missing parent directories too; returns Ansible's message if that fails.
+async function makeParent(ctx: ModuleContext<LineinfileArgs>, path: string): Promise<string | undefined> {
+  const parent = posix.dirname(path);
+  if (parent === '.' || (await statOrUndefined(await hostPathFollow(ctx.conn, parent))) !== undefined) return undefined;
+  try {
+    await mkdir(await hostPathFollow(ctx.conn, parent), { recursive: true });
+    return undefined;
+  } catch (err) {
+    if (!isFsError(err)) throw err;
+    return `Error creating ${parent} (${describeFsError(err, parent)})`;
+  }
+}
