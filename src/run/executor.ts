@@ -15,7 +15,7 @@ import { loadYamlFile, excerpt } from '../playbook/load.js';
 import type { BlockNode, IncludeNode, Node, Play, Playbook, RoleInstance, TaskNode } from '../playbook/model.js';
 import { findIncludeFile, loadRoleEntry, loadTaskFile, type ParseContext } from '../playbook/resolve.js';
 import type { Reporter, ResultStatus } from '../report/events.js';
-import { evaluate, evaluateCondition, OMIT } from '../vars/expr.js';
+import { evaluate, evaluateCondition, markUnsafe, OMIT } from '../vars/expr.js';
 import { lazyVars } from '../vars/scope.js';
 import { renderString, templateValue } from '../vars/template.js';
 import { ArgumentError, prepareArgs } from './args.js';
@@ -370,7 +370,7 @@ export class Executor {
 
   private tryTemplate(value: unknown, vars: Record<string, unknown>): unknown {
     try {
-      return templateValue(value, { ...this.opts.extraVars, ...vars });
+      return templateValue(value, Object.keys(vars).length > 0 ? vars : this.opts.extraVars);
     } catch {
       return value;
     }
@@ -581,7 +581,7 @@ export class Executor {
       }
       const status: ResultStatus = anyFailed ? 'failed' : summary.skipped ? 'skipped' : anyChanged ? 'changed' : 'ok';
       const ignored = anyFailed && this.bool(scope.ignore_errors, baseVars);
-      if (task.register) h.nonPersistent[task.register] = { ...summary, results: results.map(stripInternal) };
+      if (task.register) h.nonPersistent[task.register] = markUnsafe({ ...summary, results: results.map(stripInternal) });
       const o: TaskOutcome = { status, result: summary, ignored };
       emit(o, { loop: items.length > 0 });
       return o;
@@ -614,7 +614,8 @@ export class Executor {
     if (err instanceof UnreachableError) return { status: 'unreachable', result: { unreachable: true, changed: false, msg: err.message }, ignored: false };
     let msg: string;
     if (err instanceof UndefinedVariableError) {
-      msg = `The task includes an option with an undefined variable. The error was: '${err.variable}' is undefined. The error appears to be in '${task.pos.file}': line ${task.pos.line}, column ${task.pos.col}\n${excerpt(task.pos)}`;
+      const label = task.name !== undefined ? `task "${task.name}"` : `the ${task.kind === 'task' ? task.action : task.action} task`;
+      msg = `'${err.variable}' is undefined in ${label} at ${task.pos.file}:${task.pos.line}:${task.pos.col}\n${excerpt(task.pos)}`;
     } else if (err instanceof ArgumentError || err instanceof ImgplayError) {
       msg = err.message + (err instanceof ImgplayError && err.hint ? `\n${err.hint}` : '');
     } else {
@@ -663,7 +664,7 @@ export class Executor {
       diff: this.opts.diff,
       vars,
       environment,
-      template: (text) => renderString(text, vars),
+      template: (text) => renderString(text, vars, { file: true }),
       evaluate: (expr) => evaluate(expr, vars),
       findFile: (kind, p) => this.findFile(task, kind, p),
       log: (message) => this.reporter.emit({ type: 'verbose', host: h.name, message }),
@@ -703,7 +704,8 @@ export class Executor {
     else if (result.changed) status = 'changed';
     const ignored = status === 'failed' && this.bool(scope.ignore_errors, vars);
     this.storeFacts(h, task, result);
-    if (task.register) h.nonPersistent[task.register] = stripInternal(result);
+    // Command output is data: a `{{` in it must never be rendered as a template later.
+    if (task.register) h.nonPersistent[task.register] = markUnsafe(stripInternal(result));
     if (mod.name === 'debug') result._ansible_verbose_always = true;
     return { status, result, ignored };
   }
