@@ -421,7 +421,7 @@ export class Executor {
       this.count(h, outcome);
       if (outcome.status === 'failed' && !outcome.ignored) h.failed = true;
       if (outcome.status === 'unreachable') h.unreachable = true;
-      if (outcome.status === 'changed' && task.notify.length > 0) this.notify(pr, h, task, outcome);
+      if (outcome.status === 'changed' && task.notify.length > 0) this.notify(pr, h, task);
     });
   }
 
@@ -454,7 +454,7 @@ export class Executor {
   /** How many blocks with a rescue section each host is inside (its failures there count as rescued). */
   private readonly rescueDepth = new Map<HostRun, number>();
 
-  private notify(pr: PlayRun, h: HostRun, task: TaskNode, outcome: TaskOutcome): void {
+  private notify(pr: PlayRun, h: HostRun, task: TaskNode): void {
     const vars = this.hostVars(pr, h, task, emptyScope());
     for (const raw of task.notify) {
       const name = this.tryRender(raw, vars);
@@ -464,11 +464,8 @@ export class Executor {
         return hname === name || (hd.role && hname !== undefined && `${hd.role.name} : ${hname}` === name) || hd.listen.includes(name);
       });
       if (matches.length === 0) {
-        outcome.status = 'failed';
-        outcome.result = { failed: true, msg: `The requested handler '${name}' was not found in either the main handlers list nor in the listening handlers list` };
-        h.failed = true;
-        this.reporter.emit({ type: 'error', message: outcome.result.msg as string });
-        return;
+        // Ansible stops the whole run here (exit 1), not just the host.
+        throw new ImgplayError(`The requested handler '${name}' was not found in either the main handlers list nor in the listening handlers list`, { pos: task.pos });
       }
       for (const m of matches) h.notified.add(m);
     }
@@ -614,7 +611,7 @@ export class Executor {
     if (err instanceof UnreachableError) return { status: 'unreachable', result: { unreachable: true, changed: false, msg: err.message }, ignored: false };
     let msg: string;
     if (err instanceof UndefinedVariableError) {
-      const label = task.name !== undefined ? `task "${task.name}"` : `the ${task.kind === 'task' ? task.action : task.action} task`;
+      const label = task.name !== undefined ? `task '${task.name}'` : `the ${task.action} task`;
       msg = `'${err.variable}' is undefined in ${label} at ${task.pos.file}:${task.pos.line}:${task.pos.col}\n${excerpt(task.pos)}`;
     } else if (err instanceof ArgumentError || err instanceof ImgplayError) {
       msg = err.message + (err instanceof ImgplayError && err.hint ? `\n${err.hint}` : '');
