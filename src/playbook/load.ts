@@ -98,9 +98,10 @@ function toPlain(node: Node | null, doc: Document, at: (offset: number | undefin
     const keys = new Map<string, SourcePos>();
     for (const pair of node.items) {
       const keyNode = pair.key as Node | null;
-      const key = keyNode && isScalar(keyNode) ? String(keyNode.value) : String(toPlain(keyNode, doc, at));
+      const isMerge = keyNode !== null && isScalar(keyNode) && (keyNode.value === '<<' || typeof keyNode.value === 'symbol');
+      const key = isMerge ? '<<' : String(toPlain(keyNode, doc, at));
       const value = toPlain(pair.value as Node | null, doc, at);
-      if (key === '<<' && typeof value === 'object' && value !== null) {
+      if (isMerge && typeof value === 'object' && value !== null) {
         // YAML merge keys: explicit keys of this mapping win over merged ones.
         for (const src of Array.isArray(value) ? value : [value]) {
           for (const [k, v] of Object.entries(src as Record<string, unknown>)) if (!(k in out)) out[k] = v;

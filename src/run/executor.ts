@@ -677,6 +677,8 @@ export class Executor {
       if (result.stdout !== undefined && result.stdout_lines === undefined) result.stdout_lines = String(result.stdout).split('\n').filter((l, i, a) => l !== '' || i < a.length - 1);
       if (result.stderr !== undefined && result.stderr_lines === undefined) result.stderr_lines = String(result.stderr).split('\n').filter((l, i, a) => l !== '' || i < a.length - 1);
       if (result.changed === undefined) result.changed = false;
+      // As Ansible's TaskExecutor: a missing `failed` is derived from rc, so registered results always have it.
+      if (result.failed === undefined) result.failed = typeof result.rc === 'number' && result.rc !== 0;
       const resultVars = task.register ? { ...vars, [task.register]: result } : vars;
       const withResult = task.register ? lazyOver(vars, { [task.register]: result }) : resultVars;
       if (task.changed_when !== undefined) result.changed = evaluateCondition(task.changed_when, withResult);

@@ -654,11 +654,11 @@ function templateString(text: string, vars: Vars, options: RenderOptions): unkno
     const lit = before === '' && !(expr.t === 'filter' && STRING_FILTERS.has(expr.name)) ? literalEval(v) : undefined;
     return lit !== undefined ? lit : exact ? v : before + v + after;
   }
-  // Lists, dicts and bools keep their type whatever whitespace surrounds them. Numbers and None do when the
-  // text is only the expression, or (Ansible's single-variable shortcut) a bare variable and a newline;
-  // otherwise they are text, as Ansible renders `"{{ n + 1 }}\n"` to "3\n".
+  // Lists, dicts and bools keep their type whatever whitespace surrounds them. Numbers and None keep theirs
+  // only through Ansible's single-variable shortcut (`{{ name }}`, optionally followed by one newline);
+  // anything computed is text, as Ansible 2.14 renders `"{{ n + 1 }}"` to "3" (its SINGLE_VAR rule).
   if (v !== null && v !== undefined && !isNumberValue(v)) return toPlain(v);
-  if (exact || (expr.t === 'name' && before === '' && after === '\n')) return toPlain(v);
+  if (expr.t === 'name' && before === '' && (after === '' || after === '\n')) return toPlain(v);
   return before + show(v) + after;
 }
 

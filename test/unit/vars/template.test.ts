@@ -82,9 +82,14 @@ describe('templateValue', () => {
   it('keeps the type of a lone expression', () => {
     expect(templateValue('{{ l }}', vars)).toEqual(['a', 'b']);
     expect(templateValue('{{ d }}', vars)).toEqual({ k: 'v', n: 1 });
-    expect(templateValue('{{ i + 1 }}', vars)).toBe(4);
+    expect(templateValue('{{ i }}', vars)).toBe(3);
     expect(templateValue('{{ t }}', vars)).toBe(true);
     expect(templateValue('{{ n }}', vars)).toBeNull();
+  });
+
+  it('renders a computed number as text, as Ansible 2.14 does (only a bare variable keeps a number)', () => {
+    expect(templateValue('{{ i + 1 }}', vars)).toBe('4');
+    expect(templateValue('{{ l | length }}', vars)).toBe('2');
   });
 
   it('keeps lists, dicts and bools typed whatever whitespace surrounds them', () => {
