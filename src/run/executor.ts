@@ -379,7 +379,12 @@ export class Executor {
   // ---- tasks ----
 
   private displayName(node: TaskNode | IncludeNode, vars: Record<string, unknown>): string {
-    const base = node.name !== undefined ? this.tryRender(node.name, vars) : node.action;
+    const base =
+      node.name !== undefined
+        ? this.tryRender(node.name, vars)
+        : node.kind === 'include' && node.action === 'include_role'
+          ? `include_role : ${this.tryRender(String(node.args.name ?? ''), vars)}`
+          : node.action;
     return node.role ? `${node.role.name} : ${base}` : base;
   }
 
@@ -419,6 +424,11 @@ export class Executor {
     await forEachLimited(hosts, this.opts.forks, async (h) => {
       const outcome = await this.runTaskOnHost(pr, task, h, inner, id);
       this.count(h, outcome);
+      if (outcome.status === 'failed' && !outcome.ignored && (this.rescueDepth.get(h) ?? 0) > 0) {
+        // What rescue and always sections read to learn what went wrong, as in Ansible.
+        h.nonPersistent.ansible_failed_task = { name: task.name ?? task.action, action: task.action, args: task.args, tags: task.tags, when: task.when };
+        h.nonPersistent.ansible_failed_result = markUnsafe(stripInternal(outcome.result));
+      }
       if (outcome.status === 'failed' && !outcome.ignored) h.failed = true;
       if (outcome.status === 'unreachable') h.unreachable = true;
       if (outcome.status === 'changed' && task.notify.length > 0) this.notify(pr, h, task);
@@ -538,6 +548,7 @@ export class Executor {
       const baseVars = this.hostVars(pr, h, task, scope);
       if (task.loop === undefined) {
         const o = await this.runOnce(pr, task, h, scope, baseVars, {});
+        this.register(h, task, o.result);
         emit(o);
         return o;
       }
@@ -578,15 +589,21 @@ export class Executor {
       }
       const status: ResultStatus = anyFailed ? 'failed' : summary.skipped ? 'skipped' : anyChanged ? 'changed' : 'ok';
       const ignored = anyFailed && this.bool(scope.ignore_errors, baseVars);
-      if (task.register) h.nonPersistent[task.register] = markUnsafe({ ...summary, results: results.map(stripInternal) });
+      this.register(h, task, { ...summary, results: results.map(stripInternal) });
       const o: TaskOutcome = { status, result: summary, ignored };
       emit(o, { loop: items.length > 0 });
       return o;
     } catch (err) {
       const o = this.errorOutcome(err, task, h, scope, pr);
+      this.register(h, task, o.result);
       emit(o);
       return o;
     }
+  }
+
+  /** Stores a task's result under its `register` name; command output is data, never re-templated. */
+  private register(h: HostRun, task: TaskNode, result: ModuleResult): void {
+    if (task.register) h.nonPersistent[task.register] = markUnsafe(stripInternal(result));
   }
 
   private bool(value: unknown, vars: Record<string, unknown>): boolean {
@@ -703,8 +720,6 @@ export class Executor {
     else if (result.changed) status = 'changed';
     const ignored = status === 'failed' && this.bool(scope.ignore_errors, vars);
     this.storeFacts(h, task, result);
-    // Command output is data: a `{{` in it must never be rendered as a template later.
-    if (task.register) h.nonPersistent[task.register] = markUnsafe(stripInternal(result));
     if (mod.name === 'debug') result._ansible_verbose_always = true;
     return { status, result, ignored };
   }
@@ -802,9 +817,12 @@ export class Executor {
         if (!o.ignored) h.failed = true;
       }
     }
-    for (const g of groups.values()) {
-      this.reporter.emit({ type: 'include', file: g.file, hosts: g.hosts.map((h) => h.name), label: g.label });
-      for (const h of g.hosts) this.stats.increment(h.name, 'ok');
+    // Ansible announces and counts included task files, but not included roles.
+    if (node.action === 'include_tasks') {
+      for (const g of groups.values()) {
+        this.reporter.emit({ type: 'include', file: g.file, hosts: g.hosts.map((h) => h.name), label: g.label });
+        for (const h of g.hosts) this.stats.increment(h.name, 'ok');
+      }
     }
     for (const g of groups.values()) {
       const includeScope: Scope = { ...inner, when: [], includeParams: { ...inner.includeParams, ...g.params } };
