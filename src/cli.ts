@@ -11,7 +11,6 @@ import { loadPlaybook } from './playbook/resolve.js';
 import { listTags, listTasks } from './playbook/listing.js';
 import { Fanout, type Reporter } from './report/events.js';
 import { JsonLinesReporter } from './report/json-lines.js';
-import { ListrReporter } from './report/listr.js';
 import { PlainReporter } from './report/plain.js';
 import { Executor } from './run/executor.js';
 
@@ -155,7 +154,7 @@ async function runCommand(playbookArg: string, opts: RunCliOptions, out: (s: str
     process.once('SIGTERM', onSignal);
     const tty = !opts.json && process.stdout.isTTY === true && !process.env.NO_COLOR && !process.env.CI;
     // The live view is for people at a terminal; -v asks for every line, so it gets Ansible's text.
-    const live = tty && opts.verbose === 0 ? new ListrReporter({ write: out, verbosity: opts.verbose, diff: opts.diff ?? false }) : undefined;
+    const live = tty && opts.verbose === 0 ? new (await import('./report/listr.js')).ListrReporter({ write: out, verbosity: opts.verbose, diff: opts.diff ?? false }) : undefined;
     const reporters: Reporter[] = [
       opts.json ? new JsonLinesReporter(out) : (live ?? new PlainReporter({ write: out, verbosity: opts.verbose, color: tty, diff: opts.diff ?? false })),
     ];

@@ -98,6 +98,8 @@ export interface Play extends Inherited {
   readonly pos: SourcePos;
   /** Directory of the playbook file that holds the play. */
   readonly baseDir: string;
+  /** Every file this play's plan was built from (playbook, task files, role files), for cache digests. */
+  readonly files: readonly string[];
 }
 
 /** A whole playbook: its plays in order (import_playbook expanded) and every file that was read. */

@@ -99,11 +99,12 @@ async function parsePlay(raw: Raw, file: string, opts: ResolveOptions, files: Se
   checkKeys(raw, PLAY_KEYWORDS, 'play', file);
   if (raw.hosts === undefined) throw new ValidationError("a play needs 'hosts'", { pos: where(raw, file) });
   const vars = varsOf(raw, 'play', file);
+  const playFiles = new Set<string>([file]);
   const ctx: ParseContext = {
     playbookDir: dirname(file),
     baseDir: dirname(file),
     staticVars: { ...vars, ...opts.extraVars },
-    files,
+    files: playFiles,
     seenRoles: new Set(),
     roleHandlers: [],
   };
@@ -120,7 +121,9 @@ async function parsePlay(raw: Raw, file: string, opts: ResolveOptions, files: Se
   const postTasks = await section('post_tasks');
   const handlers = await parseTaskList(listOf(raw.handlers, 'handlers', raw, file), ctx, 'handlers');
   const hosts = Array.isArray(raw.hosts) ? raw.hosts.map(String) : String(raw.hosts).split(',').map((s) => s.trim()).filter(Boolean);
+  for (const f of playFiles) files.add(f);
   return {
+    files: [...playFiles],
     name: raw.name === undefined ? hosts.join(',') : String(raw.name),
     hosts,
     gather_facts: raw.gather_facts ?? true,

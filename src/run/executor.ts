@@ -10,7 +10,7 @@ import type { Connection } from '../connection/types.js';
 import { LocalConnection } from '../connection/local.js';
 import { findModule } from '../modules/index.js';
 import type { ModuleContext, ModuleResult } from '../modules/types.js';
-import type { Inventory, InventoryHost } from '../playbook/inventory.js';
+import type { Inventory, InventoryHost, VarLayers } from '../playbook/inventory.js';
 import { loadYamlFile, excerpt } from '../playbook/load.js';
 import type { BlockNode, IncludeNode, Node, Play, Playbook, RoleInstance, TaskNode } from '../playbook/model.js';
 import { findIncludeFile, loadRoleEntry, loadTaskFile, type ParseContext } from '../playbook/resolve.js';
@@ -96,6 +96,9 @@ export class Executor {
   private readonly hosts = new Map<string, HostRun>();
   private readonly controller = new LocalConnection();
   private readonly filesRead = new Set<string>();
+  /** The inventory never changes during a run: its variable layers and groups are read once. */
+  private readonly invLayers = new Map<string, VarLayers>();
+  private groups: Record<string, string[]> | undefined;
   private taskCounter = 0;
   private startAtFound: boolean;
   private interrupted = false;
@@ -294,7 +297,11 @@ export class Executor {
   /** The variables a task sees on a host, by Ansible's precedence (lowest first). */
   private hostVars(pr: PlayRun, h: HostRun, task: { role?: RoleInstance | undefined; vars?: Readonly<Record<string, unknown>> } | undefined, scope: Scope, extra: Record<string, unknown> = {}): Record<string, unknown> {
     const play = pr.play;
-    const inv = this.inventory.varLayers(h.name);
+    let inv = this.invLayers.get(h.name);
+    if (!inv) {
+      inv = this.inventory.varLayers(h.name);
+      this.invLayers.set(h.name, inv);
+    }
     const chain: RoleInstance[] = [];
     for (let r = task?.role; r; r = r.parent) chain.unshift(r);
     const layers: Array<Readonly<Record<string, unknown>> | undefined> = [
@@ -321,7 +328,8 @@ export class Executor {
       scope.includeParams,
       this.opts.extraVars,
     ];
-    const groups = this.inventory.groupMap();
+    this.groups ??= this.inventory.groupMap();
+    const groups = this.groups;
     const hostNames = pr.hosts.map((x) => x.name);
     const magic: Record<string, unknown> = {
       inventory_hostname: h.name,

@@ -1,0 +1,92 @@
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { BlockNode, Node, TaskNode } from '../../../src/playbook/model.js';
+import { loadPlaybook } from '../../../src/playbook/resolve.js';
+
+let dir: string;
+
+async function write(files: Record<string, string>): Promise<void> {
+  for (const [name, text] of Object.entries(files)) {
+    await mkdir(dirname(join(dir, name)), { recursive: true });
+    await writeFile(join(dir, name), text);
+  }
+}
+
+function taskNames(nodes: readonly Node[]): string[] {
+  return nodes.flatMap((n) => (n.kind === 'block' ? taskNames([...n.block, ...n.rescue, ...n.always]) : [n.name ?? n.action]));
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'imgplay-resolve-'));
+  await write({
+    'roles/base/tasks/main.yml': '- name: base task\n  debug: msg=base\n',
+    'roles/base/defaults/main.yml': 'base_default: 1\n',
+    'roles/app/meta/main.yml': 'dependencies:\n  - base\n',
+    'roles/app/tasks/main.yml': '- name: app task\n  debug: msg="{{ who }}"\n',
+    'roles/app/handlers/main.yml': '- name: restart app\n  debug: msg=restart\n',
+    'more.yml': '- name: imported task\n  debug: msg=imported\n',
+    'other.yml': '- hosts: localhost\n  tasks:\n    - name: from the imported playbook\n      debug: msg=x\n',
+    'site.yml': [
+      '- hosts: localhost',
+      '  roles:',
+      '    - app',
+      '    - app',
+      '    - { role: app, who: second }',
+      '    - "{{ extra_role }}"',
+      '  tasks:',
+      '    - import_tasks: more.yml',
+      '      when: do_it',
+      '      tags: [imp]',
+      '    - name: loop it',
+      '      command: echo {{ item }}',
+      '      with_items: [a, b]',
+      '- import_playbook: other.yml',
+      '  tags: [late]',
+      '',
+    ].join('\n'),
+  });
+});
+
+describe('the resolver', () => {
+  it('expands roles with their dependencies first, once per play unless parameters differ', async () => {
+    const pb = await loadPlaybook(join(dir, 'site.yml'), { extraVars: { extra_role: 'base' } });
+    const play = pb.plays[0]!;
+    // app (base first), app again skipped, app with other params (base already placed), then the templated "base" again: skipped.
+    expect(taskNames(play.tasks.filter((n) => n.kind === 'block' && n.origin === 'role'))).toEqual(['base task', 'app task', 'app task']);
+    expect(play.handlers.map((h) => h.name)).toEqual(['restart app', 'restart app']);
+    const roleBlocks = play.tasks.filter((n): n is BlockNode => n.kind === 'block' && n.origin === 'role');
+    expect(roleBlocks[2]!.role!.params).toEqual({ who: 'second' });
+  });
+
+  it('applies the when and tags of a static import to every imported task', async () => {
+    const pb = await loadPlaybook(join(dir, 'site.yml'), { extraVars: { extra_role: 'base' } });
+    const imported = pb.plays[0]!.tasks.find((n): n is BlockNode => n.kind === 'block' && n.origin === 'import_tasks')!;
+    expect(imported.when).toEqual(['do_it']);
+    expect(imported.tags).toEqual(['imp']);
+    expect(taskNames(imported.block)).toEqual(['imported task']);
+  });
+
+  it('records with_items loops and the plays of import_playbook with their tags', async () => {
+    const pb = await loadPlaybook(join(dir, 'site.yml'), { extraVars: { extra_role: 'base' } });
+    const loop = pb.plays[0]!.tasks.find((n): n is TaskNode => n.kind === 'task' && n.name === 'loop it')!;
+    expect(loop.loopKind).toBe('items');
+    expect(loop.args).toEqual({ _raw_params: 'echo {{ item }}' });
+    expect(pb.plays[1]!.tags).toEqual(['late']);
+  });
+
+  it('lists every file each play was built from, for cache digests', async () => {
+    const pb = await loadPlaybook(join(dir, 'site.yml'), { extraVars: { extra_role: 'base' } });
+    expect(pb.plays[0]!.files).toEqual(
+      expect.arrayContaining([join(dir, 'site.yml'), join(dir, 'more.yml'), join(dir, 'roles/app/meta/main.yml'), join(dir, 'roles/base/defaults/main.yml')]),
+    );
+    expect(pb.files).toContain(join(dir, 'other.yml'));
+  });
+
+  it('returns a frozen plan', async () => {
+    const pb = await loadPlaybook(join(dir, 'site.yml'), { extraVars: { extra_role: 'base' } });
+    expect(Object.isFrozen(pb.plays[0]!.tasks)).toBe(true);
+    expect(() => (pb.plays as unknown as unknown[]).push(1)).toThrow();
+  });
+});
