@@ -149,9 +149,10 @@ async function runCommand(playbookArg: string, opts: RunCliOptions, out: (s: str
       return EXIT.ok;
     }
     const ac = new AbortController();
+    // Kept for the whole run (not `once`): execa's exit hook re-raises a signal nobody else listens to.
     const onSignal = () => ac.abort();
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
     const tty = !opts.json && process.stdout.isTTY === true && !process.env.NO_COLOR && !process.env.CI;
     // The live view is for people at a terminal; -v asks for every line, so it gets Ansible's text.
     const live = tty && opts.verbose === 0 ? new (await import('./report/listr.js')).ListrReporter({ write: out, verbosity: opts.verbose, diff: opts.diff ?? false }) : undefined;

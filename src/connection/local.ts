@@ -23,6 +23,7 @@ export async function run(
     extendEnv: opts.extendEnv ?? true,
     input: opts.stdin ?? '',
     timeout: opts.timeoutMs,
+    cancelSignal: opts.signal,
     stripFinalNewline: true,
     encoding: 'utf8',
   });

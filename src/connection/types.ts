@@ -12,6 +12,8 @@ export interface ExecOptions {
   executable?: string | undefined;
   /** Abort the command after this many milliseconds. */
   timeoutMs?: number | undefined;
+  /** Kills the command when the run is interrupted. */
+  signal?: AbortSignal | undefined;
 }
 
 /** One result shape for success and failure: the caller decides what a non-zero rc means. */

@@ -127,6 +127,7 @@ export class Executor {
     } finally {
       for (const h of this.hosts.values()) for (const c of h.connections.values()) await c.close().catch(() => undefined);
     }
+    if (this.interrupted) this.reporter.emit({ type: 'error', message: 'User interrupted execution' });
     this.reporter.emit({ type: 'recap', hosts: this.stats.summary() });
     const all = [...this.hosts.values()];
     const exitCode = this.interrupted

@@ -100,6 +100,7 @@ export async function runCommand(ctx: ModuleContext<CommandArgs>, useShell: bool
     env: ctx.environment,
     stdin,
     executable,
+    signal: ctx.signal,
   });
   const ended = now();
   if (res.rc === 127 && Array.isArray(command)) {
