@@ -12,7 +12,7 @@ import { boolArg, fileAttrProperties, strArg } from './support/schema.js';
 import { walkSource } from './support/source-tree.js';
 import { hostPathFollow, statOrUndefined } from './support/target-path.js';
 import { mergeTree } from './support/target-tree.js';
-import type { Module, ModuleContext, ModuleResult } from './types.js';
+import { failed, type Module, type ModuleContext, type ModuleResult } from './types.js';
 
 /** copy's arguments as they arrive (validated, defaults applied). */
 export interface CopyArgs {
@@ -61,7 +61,7 @@ export const copy: Module<CopyArgs> = {
   async run(ctx) {
     const { args } = ctx;
     const fs: PutContext = { conn: ctx.conn, accounts: new Accounts(ctx.conn), check: ctx.check, diff: ctx.diff, warnings: [] };
-    const fail = (msg: string): ModuleResult => ({ failed: true, changed: false, msg });
+    const fail = (msg: string): ModuleResult => failed(msg);
     if ((args.src === undefined || args.src === '') && args.content === undefined) return fail('src (or content) is required');
     if (args.dest === undefined || args.dest === '') return fail('dest is required');
     if (args.src !== undefined && args.src !== '' && args.content !== undefined) return fail('src and content are mutually exclusive');

@@ -8,7 +8,7 @@ import { describeFsError, isFsError } from './support/fs-error.js';
 import { formatMode } from './support/mode.js';
 import { type PutContext, putFile } from './support/put-file.js';
 import { boolArg, fileAttrProperties, strArg } from './support/schema.js';
-import type { Module, ModuleResult } from './types.js';
+import { failed, type Module, type ModuleResult } from './types.js';
 
 /** template's arguments as they arrive (validated, defaults applied). */
 export interface TemplateArgs {
@@ -48,7 +48,7 @@ export const template: Module<TemplateArgs> = {
   diff: true,
   async run(ctx) {
     const { args } = ctx;
-    const fail = (msg: string): ModuleResult => ({ failed: true, changed: false, msg });
+    const fail = (msg: string): ModuleResult => failed(msg);
     if (args.src === undefined || args.dest === undefined) return fail('src and dest are required');
     const newline = NEWLINES[args.newline_sequence];
     if (newline === undefined) return fail('newline_sequence needs to be one of: \\n, \\r or \\r\\n');

@@ -64,7 +64,7 @@ export interface Module<A = Record<string, unknown>> {
   run(ctx: ModuleContext<A>): Promise<ModuleResult>;
 }
 
-/** A failed result with a message. */
+/** A failed result with a message (changed false unless `extra` says otherwise). */
 export function failed(msg: string, extra: Omit<ModuleResult, 'failed' | 'msg'> = {}): ModuleResult {
-  return { ...extra, failed: true, msg };
+  return { changed: false, ...extra, failed: true, msg };
 }

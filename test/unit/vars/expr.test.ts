@@ -1,4 +1,5 @@
 // Expected values were checked against ansible-core 2.14 (Jinja 3.1) on Debian bookworm.
+import { thrown } from '../../support/thrown.js';
 import { describe, expect, it } from 'vitest';
 import { TemplateError, UndefinedVariableError } from '../../../src/errors.js';
 import { evaluate, evaluateCondition, markUnsafe, OMIT, parseExpression } from '../../../src/vars/expr.js';
@@ -22,14 +23,6 @@ const vars = {
   r: { changed: true, failed: false },
 };
 
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected an error');
-}
 
 describe('parseExpression', () => {
   it('returns the cached tree for a source it has already parsed', () => {

@@ -1,4 +1,5 @@
 // Expected values were checked against ansible-core 2.14 (Jinja 3.1) on Debian bookworm.
+import { thrown } from '../../support/thrown.js';
 import { mkdtempSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,14 +23,6 @@ const vars = {
   loop_result: { results: [{ changed: false }, { changed: true }] },
 };
 
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected an error');
-}
 
 // Conditions use Jinja's escapes in string literals ('\\1' is a backslash and a 1), as Ansible's `when` does.
 const check = (rows: [string, unknown][]) =>

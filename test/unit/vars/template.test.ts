@@ -1,4 +1,5 @@
 // Expected renderings were produced by ansible-core 2.14 (debug msg for strings, the template module for files).
+import { thrown } from '../../support/thrown.js';
 import { describe, expect, it } from 'vitest';
 import { TemplateError, UndefinedVariableError } from '../../../src/errors.js';
 import { markUnsafe, OMIT } from '../../../src/vars/expr.js';
@@ -25,14 +26,6 @@ const vars = {
   lz2: '{{ s }}',
 };
 
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected an error');
-}
 
 describe('isTemplate', () => {
   it('spots the three Jinja openers and nothing else', () => {
