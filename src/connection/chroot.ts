@@ -4,7 +4,8 @@ import { access, copyFile, mkdir, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { UnreachableError } from '../errors.js';
 import { resolveInRoot } from './confine.js';
-import { run, shellQuote } from './local.js';
+import { shellQuote } from './local.js';
+import { RunnerPool } from './runner.js';
 import type { Connection, ExecOptions, ExecResult } from './types.js';
 
 /** The whole environment a chrooted command sees (plus ExecOptions.env): nothing leaks in from the host. */
@@ -14,10 +15,6 @@ export const CHROOT_ENV: Readonly<Record<string, string>> = {
   DEBIAN_FRONTEND: 'noninteractive',
   HOME: '/root',
 };
-
-// Changes directory inside the chroot, then runs the rest of its arguments: the directory travels as
-// an argument, never spliced into shell text, so no path can break the quoting.
-const CD_THEN_EXEC = 'cd -- "$1" || exit; shift; exec "$@"';
 
 /** A debootstrapped (or otherwise complete) Debian tree entered with chroot, as Ansible's chroot connection does. */
 export class ChrootConnection implements Connection {
@@ -53,24 +50,24 @@ export class ChrootConnection implements Connection {
   }
 
   async exec(command: string | readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
-    let argv: string[];
-    let display: string;
-    if (typeof command === 'string') {
-      argv = [opts.executable ?? '/bin/sh', '-c', command];
-      display = command;
-    } else {
-      if (command.length === 0) throw new TypeError('exec: empty argv');
-      argv = [...command];
-      display = shellQuote(command);
-    }
-    if (opts.cwd !== undefined) argv = ['/bin/sh', '-c', CD_THEN_EXEC, 'imgplay-cd', opts.cwd, ...argv];
-    // cwd is handled inside the chroot; on the host, run from / so no host directory is held open.
-    return run(this.chrootBin, [this.root, ...argv], display, {
-      ...opts,
-      cwd: '/',
-      extendEnv: false,
-      baseEnv: { ...CHROOT_ENV },
+    if (typeof command !== 'string' && command.length === 0) throw new TypeError('exec: empty argv');
+    this.pool ??= new RunnerPool({
+      // The runner shell lives inside the root with the clean environment; commands inherit both.
+      shell: [this.chrootBin, this.root, '/bin/sh'],
+      env: { ...CHROOT_ENV },
+      exactEnv: true,
+      ...(await this.jobDirs()),
     });
+    return this.pool.exec(command, typeof command === 'string' ? command : shellQuote(command), opts);
+  }
+
+  private pool: RunnerPool | undefined;
+
+  // Job files must be visible inside the root: its /tmp when it has one, else its top directory.
+  private async jobDirs(): Promise<{ jobParentHost: string; jobParentInside: string }> {
+    const tmp = await resolveInRoot(this.root, '/tmp');
+    const st = await stat(tmp).catch(() => undefined);
+    return st?.isDirectory() ? { jobParentHost: tmp, jobParentInside: '/tmp' } : { jobParentHost: this.root, jobParentInside: '/' };
   }
 
   async putFile(localPath: string, remotePath: string): Promise<void> {
@@ -89,7 +86,10 @@ export class ChrootConnection implements Connection {
     return resolveInRoot(this.root, remotePath, opts);
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    await this.pool?.close();
+    this.pool = undefined;
+  }
 }
 
 async function isExecutable(path: string): Promise<boolean> {

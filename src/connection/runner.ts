@@ -1,0 +1,181 @@
+// A persistent command runner: one small /bin/sh per connection that forks each command itself.
+// Node's own spawn costs several milliseconds per command (it forks a large process); a shell
+// forks in about one. For a chroot the runner lives inside the root, so commands need no chroot
+// exec of their own. Each job is a generated script in a private job directory: the command's
+// stdin, stdout and stderr are files there, and the runner answers with the exit code.
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { execa, type ResultPromise } from 'execa';
+import type { ExecOptions, ExecResult } from './types.js';
+
+/** How to start a runner and where its job files live. */
+export interface RunnerSpec {
+  /** argv that starts a POSIX shell, to which `-c SCRIPT` is appended (e.g. ['chroot', root, '/bin/sh']). */
+  shell: string[];
+  /** The runner's whole environment (commands inherit it; ExecOptions.env adds to it). */
+  env: Record<string, string | undefined>;
+  /** The job directory's parent: as a host path, and as the runner sees it (differs inside a chroot). */
+  jobParentHost: string;
+  jobParentInside: string;
+  /** Keep the environment exactly `env` (+ ExecOptions.env): drop the PWD the runner shell exports. */
+  exactEnv?: boolean;
+}
+
+// Reads a job path prefix per line, runs its script with stdin closed, answers "<prefix> <rc>".
+const RUNNER_SCRIPT = 'while IFS= read -r j; do . "$j.run" </dev/null; printf "%s %s\\n" "$j" "$?"; done';
+
+/** Quotes a word for a POSIX shell. */
+export function shq(word: string): string {
+  return `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+interface Pending {
+  resolve: (rc: number) => void;
+  reject: (err: Error) => void;
+}
+
+class Runner {
+  private readonly child: ResultPromise;
+  /** Each runner runs one job at a time, so its job files can be reused: `<id>.run`, `.in`, `.out`, `.err`. */
+  readonly id: number;
+  private readonly pending = new Map<string, Pending>();
+  dead = false;
+
+  constructor(spec: RunnerSpec, id: number) {
+    this.id = id;
+    const [file, ...args] = spec.shell;
+    // Its own process group, so a cancelled command and everything it started can be killed together.
+    this.child = execa(file!, [...args, '-c', RUNNER_SCRIPT], {
+      env: spec.env,
+      extendEnv: false,
+      stdin: 'pipe',
+      stdout: 'pipe',
+      stderr: 'inherit',
+      detached: true,
+      buffer: false,
+      reject: false,
+    });
+    void this.child.then(() => this.fail(new Error('the command runner exited')));
+    createInterface({ input: this.child.stdout! }).on('line', (line) => {
+      const at = line.lastIndexOf(' ');
+      const job = this.pending.get(line.slice(0, at));
+      if (!job) return;
+      this.pending.delete(line.slice(0, at));
+      job.resolve(Number(line.slice(at + 1)));
+    });
+  }
+
+  private fail(err: Error): void {
+    this.dead = true;
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+  }
+
+  run(jobInside: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      if (this.dead) return reject(new Error('the command runner is not running'));
+      this.pending.set(jobInside, { resolve, reject });
+      this.child.stdin!.write(`${jobInside}\n`);
+    });
+  }
+
+  kill(): void {
+    this.dead = true;
+    try {
+      if (this.child.pid !== undefined) process.kill(-this.child.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+
+  close(): void {
+    if (!this.dead) this.child.stdin!.end();
+    this.dead = true;
+  }
+}
+
+/** Runners for one connection: one per command running at the same time, reused when idle. */
+export class RunnerPool {
+  private readonly idle: Runner[] = [];
+  private readonly all = new Set<Runner>();
+  private jobRoot: { host: string; inside: string } | undefined;
+  private counter = 0;
+
+  constructor(private readonly spec: RunnerSpec) {}
+
+  private async jobs(): Promise<{ host: string; inside: string }> {
+    if (!this.jobRoot) {
+      const host = await mkdtemp(join(this.spec.jobParentHost, '.imgplay-run-'));
+      const inside = join(this.spec.jobParentInside, host.slice(host.lastIndexOf('/') + 1));
+      this.jobRoot = { host, inside };
+    }
+    return this.jobRoot;
+  }
+
+  /** Runs argv directly, or a string through `executable -c`; same result shape as a direct spawn. */
+  async exec(command: string | readonly string[], display: string, opts: ExecOptions = {}): Promise<ExecResult> {
+    const root = await this.jobs();
+    const runner = this.idle.pop() ?? this.start();
+    const host = join(root.host, String(runner.id));
+    const inside = join(root.inside, String(runner.id));
+    const argv = typeof command === 'string' ? [opts.executable ?? '/bin/sh', '-c', command] : [...command];
+    const lines = ['('];
+    for (const [k, v] of Object.entries(opts.env ?? {})) {
+      if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) lines.push(`export ${k}=${shq(v)}`);
+    }
+    if (opts.cwd !== undefined) lines.push(`cd -- ${shq(opts.cwd)} || exit 1`);
+    if (this.spec.exactEnv) lines.push('unset PWD OLDPWD');
+    lines.push(`exec ${argv.map(shq).join(' ')}`);
+    const withStdin = opts.stdin !== undefined && opts.stdin !== '';
+    lines.push(`) <${withStdin ? '"$j.in"' : '/dev/null'} >"$j.out" 2>"$j.err"`);
+    if (withStdin) await writeFile(`${host}.in`, opts.stdin!);
+    await writeFile(`${host}.run`, lines.join('\n') + '\n');
+
+    let timer: NodeJS.Timeout | undefined;
+    let why: string | undefined;
+    const stop = (reason: string) => {
+      why = reason;
+      runner.kill();
+    };
+    const onAbort = () => stop('interrupted');
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    if (opts.timeoutMs !== undefined) timer = setTimeout(() => stop(`timed out after ${opts.timeoutMs} ms`), opts.timeoutMs);
+    let rc: number;
+    try {
+      rc = opts.signal?.aborted ? (stop('interrupted'), 130) : await runner.run(inside);
+    } catch {
+      rc = why === 'interrupted' ? 130 : why ? 124 : 1;
+    } finally {
+      if (timer) clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onAbort);
+    }
+    if (runner.dead) this.all.delete(runner);
+    else this.idle.push(runner);
+    const stdout = await readFile(`${host}.out`, 'utf8').catch(() => '');
+    let stderr = await readFile(`${host}.err`, 'utf8').catch(() => '');
+    if (why) stderr = `${stderr}${stderr ? '\n' : ''}Command was ${why === 'interrupted' ? 'canceled' : why}: ${display}`;
+    // Output can be large: do not keep it on disk (or in a chroot's /tmp) longer than needed.
+    await Promise.all(['out', 'err', ...(withStdin ? ['in'] : [])].map((x) => rm(`${host}.${x}`, { force: true })));
+    return { command: display, rc, stdout: stripFinalNewline(stdout), stderr: stripFinalNewline(stderr) };
+  }
+
+  private start(): Runner {
+    const r = new Runner(this.spec, ++this.counter);
+    this.all.add(r);
+    return r;
+  }
+
+  /** Stops every runner and removes the job directory. */
+  async close(): Promise<void> {
+    for (const r of this.all) r.close();
+    this.all.clear();
+    this.idle.length = 0;
+    if (this.jobRoot) await rm(this.jobRoot.host, { recursive: true, force: true });
+    this.jobRoot = undefined;
+  }
+}
+
+function stripFinalNewline(s: string): string {
+  return s.endsWith('\r\n') ? s.slice(0, -2) : s.endsWith('\n') ? s.slice(0, -1) : s;
+}

@@ -1,0 +1,75 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { RunnerPool } from '../../../src/connection/runner.js';
+
+async function pool(): Promise<{ pool: RunnerPool; dir: string }> {
+  const dir = await mkdtemp(join(tmpdir(), 'imgplay-runner-test-'));
+  return { dir, pool: new RunnerPool({ shell: ['/bin/sh'], env: { PATH: '/usr/bin:/bin' }, jobParentHost: dir, jobParentInside: dir }) };
+}
+
+describe('the command runner', () => {
+  it('runs argv without a shell, so quotes and $ reach the program as written', async () => {
+    const { pool: p } = await pool();
+    const r = await p.exec(['printf', '%s|', "it's", '$HOME', 'a b'], 'printf');
+    expect(r).toMatchObject({ rc: 0, stdout: "it's|$HOME|a b|", stderr: '' });
+    await p.close();
+  });
+
+  it('runs a string through the shell and keeps stdout, stderr and the exit code apart', async () => {
+    const { pool: p } = await pool();
+    const r = await p.exec('echo out; echo err >&2; exit 7', 'sh');
+    expect(r).toMatchObject({ rc: 7, stdout: 'out', stderr: 'err' });
+    await p.close();
+  });
+
+  it('feeds stdin, sets the working directory and adds environment variables', async () => {
+    const { pool: p } = await pool();
+    const r = await p.exec('cat; pwd; echo "$GREETING"', 'sh', { stdin: 'in\n', cwd: '/usr', env: { GREETING: "hel'lo" } });
+    expect(r.stdout).toBe("in\n/usr\nhel'lo");
+    await p.close();
+  });
+
+  it('reports 127 for a program that does not exist', async () => {
+    const { pool: p } = await pool();
+    expect((await p.exec(['/nonexistent/imgplay-probe'], 'x')).rc).toBe(127);
+    await p.close();
+  });
+
+  it('runs commands at the same time on separate runners', async () => {
+    const { pool: p } = await pool();
+    const started = Date.now();
+    const rs = await Promise.all([p.exec('sleep 1; echo a', 'a'), p.exec('sleep 1; echo b', 'b')]);
+    expect(rs.map((r) => r.stdout)).toEqual(['a', 'b']);
+    expect(Date.now() - started).toBeLessThan(1900);
+    await p.close();
+  });
+
+  it('kills a command that runs past its timeout, and keeps working after', async () => {
+    const { pool: p } = await pool();
+    const r = await p.exec('sleep 30', 'sleep 30', { timeoutMs: 300 });
+    expect(r.rc).toBe(124);
+    expect(r.stderr).toContain('timed out after 300 ms');
+    expect((await p.exec(['echo', 'again'], 'echo')).stdout).toBe('again');
+    await p.close();
+  });
+
+  it('kills a command when the run is interrupted', async () => {
+    const { pool: p } = await pool();
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 200);
+    const r = await p.exec('sleep 30', 'sleep 30', { signal: ac.signal });
+    expect(r.rc).toBe(130);
+    await p.close();
+  });
+
+  it('leaves no job files behind once closed', async () => {
+    const { pool: p, dir } = await pool();
+    await p.exec(['true'], 'true');
+    await p.close();
+    expect(await readdir(dir)).toEqual([]);
+    expect(existsSync(dir)).toBe(true);
+  });
+});
