@@ -15,7 +15,6 @@ export class ListrReporter implements Reporter {
   private readonly failures: string[] = [];
   private recap: RunEvent | undefined;
   private readonly plain: PlainReporter;
-  private counts = { ok: 0, changed: 0, failed: 0, skipped: 0 };
 
   constructor(private readonly opts: { write: (text: string) => void; verbosity: number; diff: boolean }) {
     // Failures and the recap are rendered as Ansible's text, captured into `failures`.
@@ -32,8 +31,11 @@ export class ListrReporter implements Reporter {
           task: async (_ctx, task) => {
             this.task = task as unknown as Wrapper;
             result = await body();
-            task.title = `${title}: ok=${this.counts.ok} changed=${this.counts.changed} failed=${this.counts.failed} skipped=${this.counts.skipped}`;
-            if (this.counts.failed > 0) throw new Error(task.title);
+            // The summary comes from the recap itself, so the two can never disagree.
+            const hosts = this.recap?.type === 'recap' ? this.recap.hosts : [];
+            const sum = (k: 'ok' | 'changed' | 'failed' | 'unreachable' | 'skipped') => hosts.reduce((n, h) => n + h[k], 0);
+            task.title = `${title}: ok=${sum('ok')} changed=${sum('changed')} failed=${sum('failed') + sum('unreachable')} skipped=${sum('skipped')}`;
+            if (sum('failed') + sum('unreachable') > 0) throw new Error(task.title);
           },
           rendererOptions: { bottomBar: 6, persistentOutput: false },
         },
@@ -68,11 +70,6 @@ export class ListrReporter implements Reporter {
         break;
       case 'task_result': {
         if (ev.loop && ev.status !== 'failed') break;
-        const key = ev.status === 'failed' && ev.ignored ? 'ok' : ev.status === 'unreachable' ? 'failed' : ev.status;
-        if (!ev.item) {
-          this.counts[key]++;
-          if (key === 'changed') this.counts.ok++;
-        }
         const item = ev.item ? ` (item=${String(ev.item.label)})` : '';
         this.show(`${ev.status}: [${ev.host}]${item} ${(ev.durationMs / 1000).toFixed(1)}s`);
         if (ev.status === 'failed' || ev.status === 'unreachable') {
