@@ -126,6 +126,8 @@ export class Executor {
       }
     } finally {
       for (const h of this.hosts.values()) for (const c of h.connections.values()) await c.close().catch(() => undefined);
+      // Delegated tasks use the controller without registering it on a host; its runners must stop too.
+      await this.controller.close().catch(() => undefined);
     }
     if (this.interrupted) this.reporter.emit({ type: 'error', message: 'User interrupted execution' });
     this.reporter.emit({ type: 'recap', hosts: this.stats.summary() });
