@@ -1,9 +1,11 @@
 // A persistent command runner: one small /bin/sh per connection that forks each command itself.
 // Node's own spawn costs several milliseconds per command (it forks a large process); a shell
 // forks in about one. For a chroot the runner lives inside the root, so commands need no chroot
-// exec of their own. Each job is a generated script in a private job directory: the command's
-// stdin, stdout and stderr are files there, and the runner answers with the exit code.
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+// exec of their own. Each job is one line of shell sent over the runner's stdin; the command's
+// stdin, stdout and stderr are files in a private job directory, and the runner answers with the
+// exit code.
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { execa, type ResultPromise } from 'execa';
@@ -22,12 +24,13 @@ export interface RunnerSpec {
   exactEnv?: boolean;
 }
 
-// Reads a job path prefix per line, runs its script with stdin closed, answers "<prefix> <rc>".
-const RUNNER_SCRIPT = 'while IFS= read -r j; do . "$j.run" </dev/null; printf "%s %s\\n" "$j" "$?"; done';
+// Reads one job per line and evals it with stdin closed, answering its exit code. Jobs are single
+// lines: a newline inside a quoted word travels as "$NL" (see shq), so any argument survives.
+const RUNNER_SCRIPT = `NL=$(printf '\\n_'); NL=\${NL%_}; while IFS= read -r job; do eval "$job" </dev/null; printf '%s\\n' "$?"; done`;
 
-/** Quotes a word for a POSIX shell. */
+/** Quotes a word for the runner's shell, on one line (newlines become the runner's "$NL"). */
 export function shq(word: string): string {
-  return `'${word.replace(/'/g, `'\\''`)}'`;
+  return `'${word.replace(/'/g, `'\\''`).replace(/\n/g, `'"$NL"'`)}'`;
 }
 
 interface Pending {
@@ -39,7 +42,7 @@ class Runner {
   private readonly child: ResultPromise;
   /** Each runner runs one job at a time, so its job files can be reused: `<id>.run`, `.in`, `.out`, `.err`. */
   readonly id: number;
-  private readonly pending = new Map<string, Pending>();
+  private pending: Pending | undefined;
   dead = false;
 
   constructor(spec: RunnerSpec, id: number) {
@@ -58,25 +61,24 @@ class Runner {
     });
     void this.child.then(() => this.fail(new Error('the command runner exited')));
     createInterface({ input: this.child.stdout! }).on('line', (line) => {
-      const at = line.lastIndexOf(' ');
-      const job = this.pending.get(line.slice(0, at));
-      if (!job) return;
-      this.pending.delete(line.slice(0, at));
-      job.resolve(Number(line.slice(at + 1)));
+      const job = this.pending;
+      this.pending = undefined;
+      job?.resolve(Number(line));
     });
   }
 
   private fail(err: Error): void {
     this.dead = true;
-    for (const p of this.pending.values()) p.reject(err);
-    this.pending.clear();
+    this.pending?.reject(err);
+    this.pending = undefined;
   }
 
-  run(jobInside: string): Promise<number> {
+  /** Runs one job line (a runner runs one job at a time) and resolves with its exit code. */
+  run(job: string): Promise<number> {
     return new Promise((resolve, reject) => {
       if (this.dead) return reject(new Error('the command runner is not running'));
-      this.pending.set(jobInside, { resolve, reject });
-      this.child.stdin!.write(`${jobInside}\n`);
+      this.pending = { resolve, reject };
+      this.child.stdin!.write(`${job}\n`);
     });
   }
 
@@ -120,17 +122,17 @@ export class RunnerPool {
     const host = join(root.host, String(runner.id));
     const inside = join(root.inside, String(runner.id));
     const argv = typeof command === 'string' ? [opts.executable ?? '/bin/sh', '-c', command] : [...command];
-    const lines = ['('];
+    const parts: string[] = [];
     for (const [k, v] of Object.entries(opts.env ?? {})) {
-      if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) lines.push(`export ${k}=${shq(v)}`);
+      if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) parts.push(`export ${k}=${shq(v)}`);
     }
-    if (opts.cwd !== undefined) lines.push(`cd -- ${shq(opts.cwd)} || exit 1`);
-    if (this.spec.exactEnv) lines.push('unset PWD OLDPWD');
-    lines.push(`exec ${argv.map(shq).join(' ')}`);
+    if (opts.cwd !== undefined) parts.push(`cd -- ${shq(opts.cwd)} || exit 1`);
+    if (this.spec.exactEnv) parts.push('unset PWD OLDPWD');
+    parts.push(`exec ${argv.map(shq).join(' ')}`);
     const withStdin = opts.stdin !== undefined && opts.stdin !== '';
-    lines.push(`) <${withStdin ? '"$j.in"' : '/dev/null'} >"$j.out" 2>"$j.err"`);
-    if (withStdin) await writeFile(`${host}.in`, opts.stdin!);
-    await writeFile(`${host}.run`, lines.join('\n') + '\n');
+    // Small files, written and read synchronously: a thread-pool round trip costs more than the I/O.
+    if (withStdin) writeFileSync(`${host}.in`, opts.stdin!);
+    const job = `( ${parts.join('; ')} ) <${withStdin ? shq(`${inside}.in`) : '/dev/null'} >${shq(`${inside}.out`)} 2>${shq(`${inside}.err`)}`;
 
     let timer: NodeJS.Timeout | undefined;
     let why: string | undefined;
@@ -143,7 +145,7 @@ export class RunnerPool {
     if (opts.timeoutMs !== undefined) timer = setTimeout(() => stop(`timed out after ${opts.timeoutMs} ms`), opts.timeoutMs);
     let rc: number;
     try {
-      rc = opts.signal?.aborted ? (stop('interrupted'), 130) : await runner.run(inside);
+      rc = opts.signal?.aborted ? (stop('interrupted'), 130) : await runner.run(job);
     } catch {
       rc = why === 'interrupted' ? 130 : why ? 124 : 1;
     } finally {
@@ -152,11 +154,11 @@ export class RunnerPool {
     }
     if (runner.dead) this.all.delete(runner);
     else this.idle.push(runner);
-    const stdout = await readFile(`${host}.out`, 'utf8').catch(() => '');
-    let stderr = await readFile(`${host}.err`, 'utf8').catch(() => '');
+    const stdout = readIfThere(`${host}.out`);
+    let stderr = readIfThere(`${host}.err`);
     if (why) stderr = `${stderr}${stderr ? '\n' : ''}Command was ${why === 'interrupted' ? 'canceled' : why}: ${display}`;
-    // Output can be large: do not keep it on disk (or in a chroot's /tmp) longer than needed.
-    await Promise.all(['out', 'err', ...(withStdin ? ['in'] : [])].map((x) => rm(`${host}.${x}`, { force: true })));
+    // The next job truncates these files; only stdin (possibly a secret) is removed at once.
+    if (withStdin) rmSync(`${host}.in`, { force: true });
     return { command: display, rc, stdout: stripFinalNewline(stdout), stderr: stripFinalNewline(stderr) };
   }
 
@@ -173,6 +175,14 @@ export class RunnerPool {
     this.idle.length = 0;
     if (this.jobRoot) await rm(this.jobRoot.host, { recursive: true, force: true });
     this.jobRoot = undefined;
+  }
+}
+
+function readIfThere(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
   }
 }
 

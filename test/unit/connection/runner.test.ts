@@ -18,6 +18,13 @@ describe('the command runner', () => {
     await p.close();
   });
 
+  it('passes arguments holding newlines and quotes intact, though each job travels as one line', async () => {
+    const { pool: p } = await pool();
+    const r = await p.exec(['printf', '[%s]', "two\nlines 'q' \"dq\" $(x) `y`"], 'printf');
+    expect(r.stdout).toBe("[two\nlines 'q' \"dq\" $(x) `y`]");
+    await p.close();
+  });
+
   it('runs a string through the shell and keeps stdout, stderr and the exit code apart', async () => {
     const { pool: p } = await pool();
     const r = await p.exec('echo out; echo err >&2; exit 7', 'sh');
