@@ -11,7 +11,7 @@ import { loadPlaybook } from './playbook/resolve.js';
 import { listTags, listTasks } from './playbook/listing.js';
 import { Fanout, type Reporter } from './report/events.js';
 import { JsonLinesReporter } from './report/json-lines.js';
-import { PlainReporter } from './report/plain.js';
+import { PlainReporter, type PlainOptions } from './report/plain.js';
 import { Executor } from './run/executor.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -157,7 +157,7 @@ async function runCommand(playbookArg: string, opts: RunCliOptions, out: (s: str
     // The live view is for people at a terminal; -v asks for every line, so it gets Ansible's text.
     const live = tty && opts.verbose === 0 ? new (await import('./report/listr.js')).ListrReporter({ write: out, verbosity: opts.verbose, diff: opts.diff ?? false }) : undefined;
     const reporters: Reporter[] = [
-      opts.json ? new JsonLinesReporter(out) : (live ?? new PlainReporter({ write: out, verbosity: opts.verbose, color: tty, diff: opts.diff ?? false })),
+      opts.json ? new JsonLinesReporter(out) : (live ?? new PlainReporter({ write: out, verbosity: opts.verbose, color: tty, diff: opts.diff ?? false, patch: await loadPatch(opts.diff) })),
     ];
     const reporter = new Fanout(reporters);
     try {
@@ -183,6 +183,13 @@ async function runCommand(playbookArg: string, opts: RunCliOptions, out: (s: str
   } catch (e) {
     return reportError(e, err);
   }
+}
+
+// The diff library is only needed to show --diff output.
+async function loadPatch(wanted: boolean | undefined): Promise<PlainOptions['patch']> {
+  if (!wanted) return undefined;
+  const { createTwoFilesPatch } = await import('diff');
+  return (a, b, before, after) => createTwoFilesPatch(a, b, before, after, undefined, undefined, { context: 3 });
 }
 
 /** Prints an error the way users should see it and returns its exit code. */

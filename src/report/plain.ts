@@ -1,6 +1,5 @@
 // Ansible's default output, line for line: banners padded with stars, per-host result lines and
 // the PLAY RECAP, so people and log scrapers used to ansible-playbook read ours the same way.
-import { createTwoFilesPatch } from 'diff';
 import type { Reporter, RunEvent } from './events.js';
 import { pythonJson } from './python-json.js';
 
@@ -12,6 +11,8 @@ export interface PlainOptions {
   verbosity: number;
   color: boolean;
   diff: boolean;
+  /** Makes a unified diff (the `diff` package's createTwoFilesPatch), loaded only when --diff is given. */
+  patch?: (oldName: string, newName: string, before: string, after: string) => string;
 }
 
 /** Writes Ansible's text output. */
@@ -109,8 +110,8 @@ export class PlainReporter implements Reporter {
     for (const d of Array.isArray(diff) ? diff : [diff]) {
       if (!d || typeof d !== 'object') continue;
       const { before, after, before_header, after_header } = d as Record<string, unknown>;
-      if (typeof before === 'string' && typeof after === 'string') {
-        const patch = createTwoFilesPatch(String(before_header ?? 'before'), String(after_header ?? 'after'), before, after, undefined, undefined, { context: 3 });
+      if (typeof before === 'string' && typeof after === 'string' && this.opts.patch) {
+        const patch = this.opts.patch(String(before_header ?? 'before'), String(after_header ?? 'after'), before, after);
         this.opts.write(patch.replace(/^=+\n/, '').replace(/^Index:.*\n/, '') + '\n');
       }
     }
