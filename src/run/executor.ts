@@ -118,6 +118,9 @@ export class Executor {
   /** Runs every play in order and returns the exit code and stats. */
   async run(): Promise<RunOutcome> {
     this.reporter.emit({ type: 'playbook_start', file: this.playbook.file });
+    if (this.opts.limit && this.inventory.select(this.opts.limit).length === 0) {
+      this.reporter.emit({ type: 'warning', message: `Could not match supplied host pattern, ignoring: ${this.opts.limit}` });
+    }
     try {
       for (const play of this.playbook.plays) {
         if (this.interrupted) break;
