@@ -35,7 +35,7 @@ interface RunCliOptions {
 
 /** Runs the CLI with process.argv-style arguments and returns the exit code. */
 export async function main(argv: string[], io: { stdout?: (s: string) => void; stderr?: (s: string) => void } = {}): Promise<number> {
-  const out = io.stdout ?? ((s: string) => void process.stdout.write(s));
+  const out = io.stdout ?? stdoutWriter();
   const err = io.stderr ?? ((s: string) => void process.stderr.write(s));
   let code: number = EXIT.ok;
   const program = new Command('imgplay')
@@ -78,6 +78,19 @@ export async function main(argv: string[], io: { stdout?: (s: string) => void; s
     return reportError(e, err);
   }
   return code;
+}
+
+// Writes to stdout until its reader goes away (`imgplay site.yml | head`): then output stops but the run
+// goes on, so a build still finishes and cleans up instead of dying halfway with EPIPE.
+function stdoutWriter(): (s: string) => void {
+  let open = true;
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    open = false;
+  });
+  return (s) => {
+    if (open) process.stdout.write(s);
+  };
 }
 
 function collect(value: string, prev: string[] = []): string[] {

@@ -26,3 +26,15 @@ describe('an interrupted run', () => {
     expect(String(r.stdout)).toContain('PLAY RECAP');
   });
 });
+
+describe('output piped into a reader that goes away', () => {
+  it('finishes the run quietly instead of dying with EPIPE', async () => {
+    const r = await execa('sh', ['-c', `node ${imgplay} playbook.yml | head -c 10 >/dev/null; echo "rc=\${PIPESTATUS:-done}"`], {
+      cwd: join(here, 'pipe'),
+      reject: false,
+      env: { NO_COLOR: '1' },
+    });
+    expect(r.stderr).not.toContain('EPIPE');
+    expect(r.exitCode).toBe(0);
+  });
+});
