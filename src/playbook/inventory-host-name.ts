@@ -1,5 +1,6 @@
 // Host names as inventories write them: an optional `:port` and `[01:03]` / `[a:c]` ranges, read with the
 // same regular expressions as Ansible's parse_address and expand_hostname_range so odd names behave alike.
+import { ValidationError, type SourcePos } from '../errors.js';
 
 const NUMERIC_RANGE = String.raw`\[(?:[0-9]+:[0-9]+)(?::[0-9]+)?\]`;
 const HEX_RANGE = String.raw`\[(?:[0-9a-f]+:[0-9a-f]+)(?::[0-9]+)?\]`;
@@ -107,4 +108,14 @@ export function expandHostPattern(pattern: string): { hosts: string[]; port: num
   const addr = parseAddress(pattern, true);
   const name = addr ? addr.host : pattern;
   return { hosts: name.includes('[') ? expandHostRange(name) : [name], port: addr?.port };
+}
+
+/** Expands a host pattern as an inventory reader needs it: a bad range is a ValidationError at `pos`. */
+export function expandHostAt(pattern: string, pos: SourcePos | undefined): ReturnType<typeof expandHostPattern> {
+  try {
+    return expandHostPattern(pattern);
+  } catch (err) {
+    if (err instanceof HostRangeError) throw new ValidationError(err.message, { pos });
+    throw err;
+  }
 }

@@ -2,7 +2,7 @@
 // Python-literal vars, `[group:vars]`, `[group:children]` (which may name groups declared further down).
 import { registerSource } from './load.js';
 import { ParseError, ValidationError, type SourcePos } from '../errors.js';
-import { HostRangeError, expandHostPattern } from './inventory-host-name.js';
+import { expandHostAt } from './inventory-host-name.js';
 import type { InventoryGraph } from './inventory-graph.js';
 import { literalEval } from './python-literal.js';
 
@@ -106,13 +106,7 @@ function parseHostLine(line: string, pos: SourcePos, group: string, graph: Inven
   }
   const pattern = tokens[0];
   if (pattern === undefined) return;
-  let expanded: ReturnType<typeof expandHostPattern>;
-  try {
-    expanded = expandHostPattern(pattern);
-  } catch (err) {
-    if (err instanceof HostRangeError) throw new ValidationError(err.message, { pos });
-    throw err;
-  }
+  const expanded = expandHostAt(pattern, pos);
   if (pattern.trim().endsWith(':') && expanded.port === undefined) {
     throw new ParseError(`invalid host '${pattern}': it ends in ':', which is reserved for a port number`, {
       pos,

@@ -1,7 +1,7 @@
 // The YAML inventory form: top-level keys are groups, each with `hosts`, `children` and `vars`, nested to
 // any depth. Unlike Ansible, which warns and skips, a misspelt or misplaced key is an error that says where.
 import { ValidationError, didYouMean, type SourcePos } from '../errors.js';
-import { HostRangeError, expandHostPattern } from './inventory-host-name.js';
+import { expandHostAt } from './inventory-host-name.js';
 import type { InventoryGraph } from './inventory-graph.js';
 import { posOf, posOfKey } from './load.js';
 
@@ -101,13 +101,7 @@ function readHost(
       hint: typeof vars === 'string' ? `to set its address write:\n  ${pattern}:\n    ansible_host: ${vars}` : undefined,
     });
   }
-  let expanded: ReturnType<typeof expandHostPattern>;
-  try {
-    expanded = expandHostPattern(pattern);
-  } catch (err) {
-    if (err instanceof HostRangeError) throw new ValidationError(err.message, { pos });
-    throw err;
-  }
+  const expanded = expandHostAt(pattern, pos);
   for (const host of expanded.hosts) {
     graph.addHost(host, group, { port: expanded.port, source, pos });
     for (const [k, v] of Object.entries((vars ?? {}) as Record<string, unknown>)) graph.setHostVar(host, k, v);
