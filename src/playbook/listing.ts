@@ -27,7 +27,7 @@ function walk(nodes: readonly Node[], inherited: string[], out: Listed[]): void 
   }
 }
 
-function header(pb: Playbook, label: string): string {
+function header(label: string): string {
   return `\nplaybook: ${label}\n`;
 }
 
@@ -37,7 +37,7 @@ function playLine(index: number, play: Playbook['plays'][number]): string {
 
 /** The text of --list-tasks. */
 export function listTasks(pb: Playbook, label: string, opts: ListOptions): string {
-  let text = header(pb, label);
+  let text = header(label);
   pb.plays.forEach((play, i) => {
     text += playLine(i, play) + '    tasks:\n';
     const tasks: Listed[] = [];
@@ -52,7 +52,7 @@ export function listTasks(pb: Playbook, label: string, opts: ListOptions): strin
 
 /** The text of --list-tags. */
 export function listTags(pb: Playbook, label: string, opts: ListOptions): string {
-  let text = header(pb, label);
+  let text = header(label);
   pb.plays.forEach((play, i) => {
     text += playLine(i, play);
     const tasks: Listed[] = [];

@@ -1,10 +1,9 @@
 // Runs resolved plays: hosts in lockstep task by task (Ansible's linear strategy), blocks with
 // rescue/always, loops, retries, handlers, and the result contract. It touches hosts only through
 // connections, and keeps all run state in the objects it creates (no module-level state).
-import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { basename, dirname, isAbsolute, join } from 'node:path';
-import { didYouMean, ImgplayError, InternalError, TemplateError, UndefinedVariableError, UnreachableError, EXIT, type SourcePos } from '../errors.js';
+import { dirname, isAbsolute, join } from 'node:path';
+import { EXIT, ImgplayError, InternalError, UndefinedVariableError, UnreachableError, type SourcePos } from '../errors.js';
 import { openConnection } from '../connection/index.js';
 import type { Connection } from '../connection/types.js';
 import { LocalConnection } from '../connection/local.js';

@@ -13,7 +13,6 @@ import {
   isFloat,
   isMapping,
   isNumber,
-  isTuple,
   MISSING,
   num,
   printf,
@@ -737,7 +736,7 @@ function fsTest(kind: 'exists' | 'file' | 'directory' | 'link'): Def {
   });
 }
 
-function resultTest(name: string, check: (r: Record<string, unknown>) => unknown): Def {
+function resultTest(check: (r: Record<string, unknown>) => unknown): Def {
   return fixed([], (input) => {
     if (!isMapping(input)) fail(`expects a dictionary (a registered result), got ${pyTypeName(input)}`);
     return truthy(check(input) ?? false);
@@ -951,10 +950,10 @@ const lt = cmp('<', (c) => c < 0);
 const le = cmp('<=', (c) => c <= 0);
 const gt = cmp('>', (c) => c > 0);
 const ge = cmp('>=', (c) => c >= 0);
-const failed = resultTest('failed', (r) => r.failed);
-const succeeded = resultTest('succeeded', (r) => !truthy(r.failed ?? false));
-const skipped = resultTest('skipped', (r) => r.skipped);
-const changedTest = resultTest('changed', changed);
+const failed = resultTest((r) => r.failed);
+const succeeded = resultTest((r) => !truthy(r.failed ?? false));
+const skipped = resultTest((r) => r.skipped);
+const changedTest = resultTest(changed);
 const regexTest = (mode: 'match' | 'search') =>
   fixed(['pattern', 'ignorecase', 'multiline'], (v, pattern = '', ignorecase, multiline) =>
     pyRegex(pattern, { ignorecase, multiline, mode: mode === 'match' ? 'y' : '' }).test(str(v)),
@@ -1001,7 +1000,7 @@ const TESTS: Record<string, Def> = {
   none: fixed([], (v) => v === null || v === undefined),
   number: fixed([], (v) => isNumber(v)),
   odd: fixed([], (v) => isNumber(v) && Math.abs(num(v) % 2) === 1),
-  reachable: resultTest('reachable', (r) => !truthy(r.unreachable ?? false)),
+  reachable: resultTest((r) => !truthy(r.unreachable ?? false)),
   regex: fixed(['pattern', 'ignorecase', 'multiline', 'match_type'], (v, pattern = '', ignorecase, multiline, type = 'search') =>
     pyRegex(pattern, { ignorecase, multiline, mode: type === 'match' ? 'y' : '' }).test(str(v)),
   ),
@@ -1020,7 +1019,7 @@ const TESTS: Record<string, Def> = {
   true: fixed([], (v) => v === true),
   truthy: fixed(['convert_bool'], (v, convert) => truthy(truthy(convert ?? false) ? toBool(v) : v)),
   undefined: fixed([], (v) => v instanceof UndefinedValue, true),
-  unreachable: resultTest('unreachable', (r) => r.unreachable),
+  unreachable: resultTest((r) => r.unreachable),
   upper: fixed([], (v) => str(v).toUpperCase() === str(v)),
   version: fixed(['version', 'operator', 'strict', 'version_type'], versionTest),
   version_compare: fixed(['version', 'operator', 'strict', 'version_type'], versionTest),
