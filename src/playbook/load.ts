@@ -19,11 +19,6 @@ export function posOfKey(value: unknown, key: string): SourcePos | undefined {
   return keyPos.get(value)?.get(key) ?? mapPos.get(value);
 }
 
-/** Records a position for a value built in code from YAML values (e.g. a task made from a role file). */
-export function setPos(value: object, pos: SourcePos | undefined): void {
-  if (pos) mapPos.set(value, pos);
-}
-
 /** The text of one line of a loaded file, for error excerpts. */
 export function sourceLine(file: string, line: number): string | undefined {
   return sourceLines.get(file)?.[line - 1];

@@ -17,7 +17,7 @@ import {
   WITH_LOOKUPS,
 } from './keywords.js';
 import { parseKv } from './kv.js';
-import { loadYamlFile, posOf, posOfKey, setPos } from './load.js';
+import { loadYamlFile, posOf, posOfKey } from './load.js';
 import type { BlockNode, IncludeNode, Inherited, Node, Play, Playbook, RoleInstance, TaskNode } from './model.js';
 
 /** What the resolver needs to know from the command line. */
@@ -145,7 +145,7 @@ export async function parseTaskList(list: unknown[], ctx: ParseContext, what = '
   for (const item of list) {
     if (!isMap(item)) {
       throw new ValidationError(`each entry of ${what} must be a task (a mapping), got ${describe(item)}`, {
-        pos: posOf(list) && { ...posOf(list)!, file: posOf(list)!.file },
+        pos: posOf(list),
       });
     }
     out.push(...(await parseTaskOrBlock(item, ctx)));
@@ -576,4 +576,3 @@ function deepFreeze<T>(v: T, seen = new WeakSet<object>()): T {
   return v;
 }
 
-export { setPos };
