@@ -146,8 +146,10 @@ export class RunnerPool {
     let rc: number;
     try {
       rc = opts.signal?.aborted ? (stop('interrupted'), 130) : await runner.run(job);
-    } catch {
+    } catch (err) {
       rc = why === 'interrupted' ? 130 : why ? 124 : 1;
+      // A runner that dies on its own (killed from outside, out of memory) must not look like a silent failure.
+      why ??= `lost (${(err as Error).message})`;
     } finally {
       if (timer) clearTimeout(timer);
       opts.signal?.removeEventListener('abort', onAbort);
