@@ -1,5 +1,6 @@
 // The module registry: explicit and sorted, so a reader sees every module at once.
 import { assert } from './assert.js';
+import { blockinfile } from './blockinfile.js';
 import { command } from './command.js';
 import { copy } from './copy.js';
 import { debug } from './debug.js';
@@ -8,6 +9,7 @@ import { file } from './file.js';
 import { includeVars } from './include-vars.js';
 import { lineinfile } from './lineinfile.js';
 import { meta } from './meta.js';
+import { replace } from './replace.js';
 import { setFact } from './set-fact.js';
 import { setup } from './setup.js';
 import { shell } from './shell.js';
@@ -21,6 +23,7 @@ type AnyModule = Module<any>;
 /** Every module, by its short name. */
 export const modules: Readonly<Record<string, AnyModule>> = {
   assert,
+  blockinfile,
   command,
   copy,
   debug,
@@ -29,6 +32,7 @@ export const modules: Readonly<Record<string, AnyModule>> = {
   include_vars: includeVars,
   lineinfile,
   meta,
+  replace,
   set_fact: setFact,
   setup,
   shell,
