@@ -6,7 +6,9 @@ import { copy } from './copy.js';
 import { debug } from './debug.js';
 import { fail } from './fail.js';
 import { file } from './file.js';
+import { hostname } from './hostname.js';
 import { includeVars } from './include-vars.js';
+import { kernelModules } from './kernel-modules.js';
 import { lineinfile } from './lineinfile.js';
 import { meta } from './meta.js';
 import { replace } from './replace.js';
@@ -14,6 +16,7 @@ import { setFact } from './set-fact.js';
 import { setup } from './setup.js';
 import { shell } from './shell.js';
 import { stat } from './stat.js';
+import { service, systemd, systemdService } from './systemd.js';
 import { template } from './template.js';
 import type { Module } from './types.js';
 
@@ -29,14 +32,19 @@ export const modules: Readonly<Record<string, AnyModule>> = {
   debug,
   fail,
   file,
+  hostname,
   include_vars: includeVars,
+  kernel_modules: kernelModules,
   lineinfile,
   meta,
   replace,
+  service,
   set_fact: setFact,
   setup,
   shell,
   stat,
+  systemd,
+  systemd_service: systemdService,
   template,
 };
 

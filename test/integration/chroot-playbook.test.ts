@@ -51,8 +51,15 @@ describe.skipIf(skip)('a playbook over the chroot connection', () => {
 
   it('renders templates, edits lines and runs the notified handler inside the tree', () => {
     expect(readFileSync(join(tree.root, 'etc/motd'), 'utf8')).toBe('built by imgplay for Debian bookworm\na Debian family tree\n');
-    expect(readFileSync(join(tree.root, 'etc/hosts'), 'utf8')).toContain('127.0.1.1 micro\n');
+    expect(readFileSync(join(tree.root, 'etc/hosts'), 'utf8')).toContain('10.0.2.2 bootserver\n');
     expect(readFileSync(join(tree.root, 'root/handler'), 'utf8')).toBe('handler ran\n');
+  });
+
+  it('names the image and lists its kernel modules, leaving the host alone', () => {
+    expect(readFileSync(join(tree.root, 'etc/hostname'), 'utf8')).toBe('monorail-micro\n');
+    expect(readFileSync(join(tree.root, 'etc/hosts'), 'utf8')).toContain('127.0.1.1');
+    expect(readFileSync('/etc/hostname', 'utf8')).not.toContain('monorail-micro');
+    expect(readFileSync(join(tree.root, 'etc/modules-load.d/imgplay.conf'), 'utf8')).toBe('ipmi_si\nipmi_devintf\n');
   });
 
   it('keeps a write through a symlink to /tmp inside the tree', () => {

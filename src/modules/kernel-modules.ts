@@ -1,0 +1,84 @@
+// imgplay's own module: lists kernel modules for the image to load at boot in a modules-load.d file.
+// Ansible's modprobe loads into the running kernel, which during a build is the build host's.
+import { mkdir, readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { atomicWrite } from './support/atomic-write.js';
+import { describeFsError, isFsError } from './support/fs-error.js';
+import { strArg } from './support/schema.js';
+import { hostPathFollow } from './support/target-path.js';
+import { type Module, type ModuleResult, failed } from './types.js';
+
+/** kernel_modules' arguments: the modules, the modules-load.d file, and whether they belong in it. */
+export interface KernelModulesArgs {
+  names: string[];
+  file: string;
+  state: 'present' | 'absent';
+}
+
+export const kernelModules: Module<KernelModulesArgs> = {
+  name: 'kernel_modules',
+  aliases: ['imgplay.kernel_modules'],
+  schema: {
+    type: 'object',
+    required: ['names'],
+    properties: {
+      names: { type: 'array', items: strArg },
+      file: { ...strArg, default: '/etc/modules-load.d/imgplay.conf' },
+      state: { enum: ['present', 'absent'], default: 'present' },
+    },
+    additionalProperties: false,
+  },
+  checkMode: true,
+  diff: true,
+  async run({ conn, args, check }) {
+    // systemd-modules-load reads one name per line; a blank or '#' would silently change what loads.
+    const bad = args.names.find((n) => !/^[A-Za-z0-9_.-]+$/.test(n));
+    if (bad !== undefined) return failed(`invalid kernel module name '${bad}'`);
+    try {
+      const host = await hostPathFollow(conn, args.file);
+      const before = await readFile(host, 'utf8').catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return null;
+        throw err;
+      });
+      const after = editModules(before, args.names, args.state);
+      const result: ModuleResult = { changed: after !== null && after !== before, names: args.names, file: args.file, state: args.state };
+      if (!result.changed) return result;
+      result.diff = { before: before ?? '', after: after as string, before_header: args.file, after_header: args.file };
+      if (!check) {
+        await mkdir(dirname(host), { recursive: true });
+        await atomicWrite(host, { data: after as string });
+      }
+      return result;
+    } catch (err) {
+      if (isFsError(err)) return failed(describeFsError(err, args.file));
+      throw err;
+    }
+  },
+};
+
+/**
+ * The file's text with `names` added at the end in the order given (skipping ones listed already) or
+ * removed; other lines and comments stay. null means nothing to write (absent from a missing file).
+ */
+export function editModules(text: string | null, names: string[], state: 'present' | 'absent'): string | null {
+  if (text === null && state === 'absent') return null;
+  const lines = (text ?? '').split('\n');
+  if (lines.at(-1) === '') lines.pop();
+  const listed = (line: string): string => line.trim();
+  if (state === 'present') {
+    const have = new Set(lines.map(listed));
+    for (const n of names) {
+      if (have.has(n)) continue;
+      have.add(n);
+      lines.push(n);
+    }
+  } else {
+    const drop = new Set(names);
+    const kept = lines.filter((l) => !drop.has(listed(l)));
+    if (kept.length === lines.length) return text;
+    lines.splice(0, lines.length, ...kept);
+  }
+  const out = lines.length === 0 ? '' : `${lines.join('\n')}\n`;
+  // An unterminated last line with nothing added is already right.
+  return text !== null && out === `${text}\n` ? text : out;
+}
