@@ -5,7 +5,9 @@ import { command } from './command.js';
 import { copy } from './copy.js';
 import { debug } from './debug.js';
 import { fail } from './fail.js';
+import { fetch } from './fetch.js';
 import { file } from './file.js';
+import { find } from './find.js';
 import { hostname } from './hostname.js';
 import { includeVars } from './include-vars.js';
 import { kernelModules } from './kernel-modules.js';
@@ -31,7 +33,9 @@ export const modules: Readonly<Record<string, AnyModule>> = {
   copy,
   debug,
   fail,
+  fetch,
   file,
+  find,
   hostname,
   include_vars: includeVars,
   kernel_modules: kernelModules,

@@ -1,0 +1,96 @@
+// Copies one file from the target to the controller, as Ansible's fetch action does.
+import { mkdir, readFile, stat as statHost, writeFile } from 'node:fs/promises';
+import { posix } from 'node:path';
+import { checksumData, checksumFile } from './support/checksum.js';
+import { describeFsError, isFsError } from './support/fs-error.js';
+import { boolArg, strArg } from './support/schema.js';
+import { hostPathFollow, statOrUndefined } from './support/target-path.js';
+import type { Module, ModuleContext, ModuleResult } from './types.js';
+
+/** fetch's arguments: a target file and where on the controller it goes. */
+export interface FetchArgs {
+  src?: string;
+  dest?: string;
+  flat: boolean;
+  fail_on_missing: boolean;
+  validate_checksum: boolean;
+}
+
+const MISSING = 'the remote file does not exist, not transferring, ignored';
+const IS_DIR = 'remote file is a directory, fetch cannot work on directories';
+
+/** The fetch module: a target file copied to the build host, checksums compared first. */
+export const fetch: Module<FetchArgs> = {
+  name: 'fetch',
+  aliases: ['ansible.builtin.fetch', 'ansible.legacy.fetch'],
+  schema: {
+    type: 'object',
+    properties: {
+      src: strArg,
+      dest: strArg,
+      flat: boolArg(false),
+      fail_on_missing: boolArg(true),
+      validate_checksum: boolArg(true),
+    },
+    additionalProperties: false,
+  },
+  // Ansible 2.14 skips fetch under --check rather than predicting; so do we (see run).
+  checkMode: true,
+  async run(ctx) {
+    const { args } = ctx;
+    if (ctx.check) return { changed: false, skipped: true, msg: 'check mode not (yet) supported for this module' };
+    if (args.src === undefined || args.dest === undefined) return { changed: false, failed: true, msg: 'src and dest are required' };
+    try {
+      return await transfer(ctx, args.src, args.dest);
+    } catch (err) {
+      if (isFsError(err)) return { changed: false, failed: true, msg: `Failed to fetch the file: ${describeFsError(err)}` };
+      throw err;
+    }
+  },
+};
+
+async function transfer(ctx: ModuleContext<FetchArgs>, src: string, destArg: string): Promise<ModuleResult> {
+  const { args } = ctx;
+  // fetch always follows symlinks on the target.
+  const host = await hostPathFollow(ctx.conn, src);
+  const st = await statOrUndefined(host);
+  if (st === undefined) {
+    // Ansible's failure carries no `file`; the ignored case does.
+    return args.fail_on_missing ? { changed: false, failed: true, msg: MISSING } : { changed: false, file: src, msg: MISSING };
+  }
+  if (st.isDirectory()) {
+    return args.fail_on_missing ? { changed: false, failed: true, msg: IS_DIR } : { file: src, msg: `${IS_DIR}, not transferring, ignored` };
+  }
+  const data = await readFile(host);
+  const remoteChecksum = checksumData(data);
+
+  const base = typeof ctx.vars.playbook_dir === 'string' ? ctx.vars.playbook_dir : process.cwd();
+  let dest: string;
+  if (args.flat) {
+    const destHost = await ctx.controller.hostPath(destArg);
+    if ((await statHost(destHost).catch(() => undefined))?.isDirectory() && !destArg.endsWith('/')) {
+      return { changed: false, failed: true, msg: 'dest is an existing directory, use a trailing slash if you want to fetch src into that directory' };
+    }
+    dest = destArg.endsWith('/') ? posix.join(destArg, posix.basename(src)) : destArg;
+    if (!dest.startsWith('/')) dest = posix.join(base, dest);
+  } else {
+    const hostname = String(ctx.vars.inventory_hostname ?? ctx.vars.ansible_host ?? 'localhost');
+    dest = `${posix.isAbsolute(destArg) ? destArg : posix.join(base, destArg)}/${hostname}/${src}`;
+  }
+  dest = posix.normalize(dest);
+
+  const destHost = await ctx.controller.hostPath(dest);
+  const localChecksum = await checksumFile(destHost).catch(() => undefined);
+  if (localChecksum === remoteChecksum) {
+    return { changed: false, md5sum: checksumData(data, 'md5'), file: src, dest, checksum: localChecksum };
+  }
+  await mkdir(posix.dirname(destHost), { recursive: true });
+  await writeFile(destHost, data);
+  const written = await readFile(destHost);
+  const newChecksum = checksumData(written);
+  const md5sum = checksumData(written, 'md5');
+  if (args.validate_checksum && newChecksum !== remoteChecksum) {
+    return { changed: false, failed: true, md5sum, msg: 'checksum mismatch', file: src, dest, remote_md5sum: null, checksum: newChecksum, remote_checksum: remoteChecksum };
+  }
+  return { changed: true, md5sum, dest, remote_md5sum: null, checksum: newChecksum, remote_checksum: remoteChecksum };
+}

@@ -1,0 +1,293 @@
+// Lists files on the target by name, type, age, size and content, as Ansible's find module does.
+import type { Stats } from 'node:fs';
+import { lstat, opendir, readFile, stat } from 'node:fs/promises';
+import { posix } from 'node:path';
+import { Accounts } from './support/accounts.js';
+import { checksumFile } from './support/checksum.js';
+import { isFsError, strerror } from './support/fs-error.js';
+import { fnmatchToRegExp } from './support/glob.js';
+import { PyRegexError, compilePyRegex, toBytes } from './support/py-regex.js';
+import { boolArg, firstSet, strArg } from './support/schema.js';
+import { hostPathFollow, hostPathNoFollow } from './support/target-path.js';
+import type { Connection } from '../connection/types.js';
+import type { Module, ModuleContext, ModuleResult } from './types.js';
+
+/** find's arguments; paths has the aliases name and path, patterns pattern, excludes exclude. */
+export interface FindArgs {
+  paths?: string | string[];
+  name?: string | string[];
+  path?: string | string[];
+  patterns?: string | string[];
+  pattern?: string | string[];
+  excludes?: string | string[];
+  exclude?: string | string[];
+  contains?: string;
+  read_whole_file: boolean;
+  file_type: 'any' | 'directory' | 'file' | 'link';
+  age?: string;
+  age_stamp: 'atime' | 'ctime' | 'mtime';
+  size?: string;
+  recurse: boolean;
+  hidden: boolean;
+  follow: boolean;
+  get_checksum: boolean;
+  use_regex: boolean;
+  depth?: number;
+}
+
+// A list argument as a string stays a string here: Ansible splits it on commas without trimming, so
+// 'a, b' means 'a' and ' b' (the executor would trim a schema 'array').
+const listArg = { type: ['array', 'string'] };
+
+/** The find module: target paths filtered by name, type, age, size and content. */
+export const find: Module<FindArgs> = {
+  name: 'find',
+  aliases: ['ansible.builtin.find', 'ansible.legacy.find'],
+  schema: {
+    type: 'object',
+    properties: {
+      paths: listArg,
+      name: listArg,
+      path: listArg,
+      patterns: listArg,
+      pattern: listArg,
+      excludes: listArg,
+      exclude: listArg,
+      contains: strArg,
+      read_whole_file: boolArg(false),
+      file_type: { enum: ['any', 'directory', 'file', 'link'], default: 'file' },
+      age: strArg,
+      age_stamp: { enum: ['atime', 'ctime', 'mtime'], default: 'mtime' },
+      size: strArg,
+      recurse: boolArg(false),
+      hidden: boolArg(false),
+      follow: boolArg(false),
+      get_checksum: boolArg(false),
+      use_regex: boolArg(false),
+      depth: { type: 'integer' },
+    },
+    additionalProperties: false,
+  },
+  // find only reads, so check mode runs it in full.
+  checkMode: true,
+  async run(ctx) {
+    const { args } = ctx;
+    const paths = toList(firstSet(args.paths, args.name, args.path));
+    if (paths === undefined) return { changed: false, failed: true, msg: 'missing required arguments: paths' };
+    const age = parseAmount(args.age, { s: 1, m: 60, h: 3600, d: 86400, w: 604800 });
+    if (age === null) return { changed: false, failed: true, age: args.age, msg: 'failed to process age' };
+    const size = parseAmount(args.size, { b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 });
+    if (size === null) return { changed: false, failed: true, size: args.size, msg: 'failed to process size' };
+    try {
+      return await search(ctx, paths, age, size);
+    } catch (err) {
+      if (err instanceof PyRegexError) return { changed: false, failed: true, msg: err.message };
+      throw err;
+    }
+  },
+};
+
+function toList(value: string | string[] | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  return (Array.isArray(value) ? value : value.split(',')).map(String);
+}
+
+// Ansible's '<int><unit>' amounts (age '-2d', size '10k'): undefined when not given, null when malformed.
+function parseAmount(text: string | undefined, units: Record<string, number>): number | undefined | null {
+  if (text === undefined) return undefined;
+  const m = new RegExp(`^(-?\\d+)([${Object.keys(units).join('')}])?$`).exec(text.toLowerCase());
+  if (m === null) return null;
+  return Number(m[1]) * (m[2] === undefined ? 1 : (units[m[2]] as number));
+}
+
+type Matcher = (name: string) => boolean;
+
+// Python's re.match (anchored at the start only), or fnmatch.fnmatch (the whole name; '*' takes leading dots).
+function matcher(pattern: string, useRegex: boolean): Matcher {
+  if (!useRegex) {
+    const re = fnmatchToRegExp(pattern);
+    return (name) => re.test(name);
+  }
+  const re = compilePyRegex(pattern);
+  const sticky = new RegExp(re.source, `${re.flags.replace(/[gy]/g, '')}y`);
+  return (name) => {
+    sticky.lastIndex = 0;
+    return sticky.test(toBytes(name));
+  };
+}
+
+async function search(ctx: ModuleContext<FindArgs>, paths: string[], age: number | undefined, size: number | undefined): Promise<ModuleResult> {
+  const { args, conn } = ctx;
+  const patternList = toList(firstSet(args.patterns, args.pattern)) ?? [];
+  const patterns = (patternList.length > 0 ? patternList : [args.use_regex ? '.*' : '*']).map((p) => matcher(p, args.use_regex));
+  const excludes = (toList(firstSet(args.excludes, args.exclude)) ?? []).map((p) => matcher(p, args.use_regex));
+  const contains = args.contains === undefined ? undefined : compilePyRegex(args.contains);
+  // Ansible's pfilter: some pattern matches and no exclude does.
+  const nameOk = (name: string) => patterns.some((p) => p(name)) && !excludes.some((e) => e(name));
+  const now = Date.now() / 1000;
+  const ageOk = (st: Stats) => {
+    if (age === undefined) return true;
+    const elapsed = now - st[`${args.age_stamp}Ms`] / 1000;
+    return age >= 0 ? elapsed >= age : elapsed <= -age;
+  };
+  const sizeOk = (st: Stats) => size === undefined || (size >= 0 ? st.size >= size : st.size <= -size);
+  const accounts = new Accounts(conn);
+
+  const files: Record<string, unknown>[] = [];
+  const skipped: Record<string, string> = {};
+  const warnings: string[] = [];
+  let examined = 0;
+
+  for (const npath of paths) {
+    try {
+      const top = await stat(await hostPathFollow(conn, npath)).catch(() => undefined);
+      if (!top?.isDirectory()) throw new Error(`'${npath}' is not a directory`);
+      const topDepth = `${npath.replace(/\/+$/, '')}/`.split('/').length - 1;
+      // os.walk, top-down: each directory's entries in the order the file system keeps them (as
+      // os.scandir returns them; readdir would sort), files before directories.
+      const pending: string[] = [npath];
+      while (pending.length > 0) {
+        const root = pending.shift() as string;
+        const { files: names, dirs, walkInto } = await walkLevel(conn, root, args.follow);
+        examined += names.length + dirs.length;
+        let descend = walkInto;
+        for (const name of [...names, ...dirs]) {
+          const fsname = posix.normalize(posix.join(root, name));
+          if (args.depth) {
+            if (fsname.split('/').length - 1 - topDepth + 1 > args.depth) {
+              descend = [];
+              continue;
+            }
+          }
+          if (name.startsWith('.') && !args.hidden) continue;
+          let st: Stats;
+          try {
+            st = await lstat(await hostPathNoFollow(conn, fsname));
+          } catch (err) {
+            if (!isFsError(err)) throw err;
+            const why = pyOsError(err, fsname);
+            warnings.push(`Skipped entry '${fsname}' due to this access issue: ${why}\n`);
+            skipped[fsname] = why;
+            continue;
+          }
+          const type = args.file_type;
+          const wanted =
+            type === 'any' ||
+            (type === 'directory' && st.isDirectory()) ||
+            (type === 'file' && st.isFile()) ||
+            (type === 'link' && st.isSymbolicLink());
+          if (!wanted || !nameOk(name) || !ageOk(st)) continue;
+          if (st.isFile() && !sizeOk(st)) continue;
+          if (type === 'file' && contains !== undefined && !(await containsMatch(conn, fsname, contains, args.read_whole_file))) continue;
+          const entry: Record<string, unknown> = { path: fsname, ...(await statInfo(st, accounts)) };
+          if (st.isFile() && args.get_checksum) entry.checksum = await checksumFile(await hostPathNoFollow(conn, fsname));
+          files.push(entry);
+        }
+        if (!args.recurse) break;
+        // os.walk joins names onto the directory as it was given, and steps into links only with follow.
+        pending.unshift(...descend.map((d) => posix.join(root, d)));
+      }
+    } catch (err) {
+      if (!(err instanceof Error) || err instanceof PyRegexError) throw err;
+      const why = isFsError(err) ? pyOsError(err, npath) : err.message;
+      skipped[npath] = why;
+      warnings.push(`Skipped '${npath}' path due to this access issue: ${why}\n`);
+    }
+  }
+  const result: ModuleResult = {
+    files,
+    changed: false,
+    msg: warnings.length > 0 ? 'Not all paths examined, check warnings for details' : 'All paths examined',
+    matched: files.length,
+    examined,
+    skipped_paths: skipped,
+  };
+  if (warnings.length > 0) result.warnings = warnings;
+  return result;
+}
+
+// One os.walk step: the directory's files and directories (is_dir() follows links), and the
+// directories it steps into (links only with followlinks). Errors name the target path, as Python's do.
+async function walkLevel(conn: Connection, root: string, follow: boolean): Promise<{ files: string[]; dirs: string[]; walkInto: string[] }> {
+  const files: string[] = [];
+  const dirs: string[] = [];
+  const walkInto: string[] = [];
+  try {
+    for await (const entry of await opendir(await hostPathFollow(conn, root))) {
+      const isLink = entry.isSymbolicLink();
+      const isDir = isLink ? ((await stat(await hostPathFollow(conn, posix.join(root, entry.name))).catch(() => undefined))?.isDirectory() ?? false) : entry.isDirectory();
+      if (!isDir) files.push(entry.name);
+      else {
+        dirs.push(entry.name);
+        if (follow || !isLink) walkInto.push(entry.name);
+      }
+    }
+  } catch (err) {
+    if (isFsError(err)) throw new Error(pyOsError(err, root));
+    throw err;
+  }
+  return { files, dirs, walkInto };
+}
+
+// str() of a Python OSError about a target path.
+function pyOsError(err: NodeJS.ErrnoException, path: string): string {
+  return `[Errno ${Math.abs(err.errno ?? 0)}] ${strerror(err)}: '${path}'`;
+}
+
+// Ansible's contentfilter: re.match on each line (newline kept), or re.search on the whole file;
+// an unreadable or undecodable file simply does not match.
+async function containsMatch(conn: Connection, path: string, re: RegExp, wholeFile: boolean): Promise<boolean> {
+  let text: string;
+  try {
+    const data = await readFile(await hostPathNoFollow(conn, path));
+    new TextDecoder('utf-8', { fatal: true }).decode(data);
+    text = data.toString('latin1');
+  } catch {
+    return false;
+  }
+  if (wholeFile) return new RegExp(re.source, re.flags.replace(/[gy]/g, '')).test(text);
+  const sticky = new RegExp(re.source, `${re.flags.replace(/[gy]/g, '')}y`);
+  for (const line of text.match(/[^\n]*\n|[^\n]+$/g) ?? []) {
+    sticky.lastIndex = 0;
+    if (sticky.test(line)) return true;
+  }
+  return false;
+}
+
+// The stat-like dict Ansible's find gives each match; names come from the target's accounts ('' if unknown).
+async function statInfo(st: Stats, accounts: Accounts): Promise<Record<string, unknown>> {
+  const m = st.mode;
+  const bit = (b: number) => (m & b) !== 0;
+  return {
+    mode: (m & 0o7777).toString(8).padStart(4, '0'),
+    isdir: st.isDirectory(),
+    ischr: st.isCharacterDevice(),
+    isblk: st.isBlockDevice(),
+    isreg: st.isFile(),
+    isfifo: st.isFIFO(),
+    islnk: st.isSymbolicLink(),
+    issock: st.isSocket(),
+    uid: st.uid,
+    gid: st.gid,
+    size: st.size,
+    inode: st.ino,
+    dev: st.dev,
+    nlink: st.nlink,
+    atime: st.atimeMs / 1000,
+    mtime: st.mtimeMs / 1000,
+    ctime: st.ctimeMs / 1000,
+    gr_name: (await accounts.groupName(st.gid)) ?? '',
+    pw_name: (await accounts.userName(st.uid)) ?? '',
+    wusr: bit(0o200),
+    rusr: bit(0o400),
+    xusr: bit(0o100),
+    wgrp: bit(0o020),
+    rgrp: bit(0o040),
+    xgrp: bit(0o010),
+    woth: bit(0o002),
+    roth: bit(0o004),
+    xoth: bit(0o001),
+    isuid: bit(0o4000),
+    isgid: bit(0o2000),
+  };
+}
