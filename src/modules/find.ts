@@ -9,6 +9,7 @@ import { fnmatchToRegExp } from './support/glob.js';
 import { PyRegexError, compilePyRegex, toBytes } from './support/py-regex.js';
 import { boolArg, firstSet, strArg } from './support/schema.js';
 import { hostPathFollow, hostPathNoFollow } from './support/target-path.js';
+import { statFields } from './support/stat-fields.js';
 import type { Connection } from '../connection/types.js';
 import type { Module, ModuleContext, ModuleResult } from './types.js';
 
@@ -256,38 +257,9 @@ async function containsMatch(conn: Connection, path: string, re: RegExp, wholeFi
 
 // The stat-like dict Ansible's find gives each match; names come from the target's accounts ('' if unknown).
 async function statInfo(st: Stats, accounts: Accounts): Promise<Record<string, unknown>> {
-  const m = st.mode;
-  const bit = (b: number) => (m & b) !== 0;
   return {
-    mode: (m & 0o7777).toString(8).padStart(4, '0'),
-    isdir: st.isDirectory(),
-    ischr: st.isCharacterDevice(),
-    isblk: st.isBlockDevice(),
-    isreg: st.isFile(),
-    isfifo: st.isFIFO(),
-    islnk: st.isSymbolicLink(),
-    issock: st.isSocket(),
-    uid: st.uid,
-    gid: st.gid,
-    size: st.size,
-    inode: st.ino,
-    dev: st.dev,
-    nlink: st.nlink,
-    atime: st.atimeMs / 1000,
-    mtime: st.mtimeMs / 1000,
-    ctime: st.ctimeMs / 1000,
+    ...statFields(st),
     gr_name: (await accounts.groupName(st.gid)) ?? '',
     pw_name: (await accounts.userName(st.uid)) ?? '',
-    wusr: bit(0o200),
-    rusr: bit(0o400),
-    xusr: bit(0o100),
-    wgrp: bit(0o020),
-    rgrp: bit(0o040),
-    xgrp: bit(0o010),
-    woth: bit(0o002),
-    roth: bit(0o004),
-    xoth: bit(0o001),
-    isuid: bit(0o4000),
-    isgid: bit(0o2000),
   };
 }

@@ -5,6 +5,7 @@ import { Accounts } from './support/accounts.js';
 import { CHECKSUM_ALGORITHMS, type ChecksumAlgorithm, checksumFile } from './support/checksum.js';
 import { isFsError, strerror } from './support/fs-error.js';
 import { boolArg, firstSet, strArg } from './support/schema.js';
+import { statFields } from './support/stat-fields.js';
 import { hostPathFollow, hostPathNoFollow, lstatOrUndefined, statOrUndefined, targetPathOf } from './support/target-path.js';
 import type { Module, ModuleContext } from './types.js';
 
@@ -76,38 +77,10 @@ export const stat: Module<StatArgs> = {
 
 async function describe(ctx: ModuleContext<StatArgs>, path: string, host: string, st: Stats): Promise<Record<string, unknown>> {
   const { args, conn } = ctx;
-  const m = st.mode;
   const out: Record<string, unknown> = {
     exists: true,
     path,
-    mode: (m & 0o7777).toString(8).padStart(4, '0'),
-    isdir: st.isDirectory(),
-    ischr: st.isCharacterDevice(),
-    isblk: st.isBlockDevice(),
-    isreg: st.isFile(),
-    isfifo: st.isFIFO(),
-    islnk: st.isSymbolicLink(),
-    issock: st.isSocket(),
-    uid: st.uid,
-    gid: st.gid,
-    size: st.size,
-    inode: st.ino,
-    dev: st.dev,
-    nlink: st.nlink,
-    atime: st.atimeMs / 1000,
-    mtime: st.mtimeMs / 1000,
-    ctime: st.ctimeMs / 1000,
-    wusr: (m & 0o200) !== 0,
-    rusr: (m & 0o400) !== 0,
-    xusr: (m & 0o100) !== 0,
-    wgrp: (m & 0o020) !== 0,
-    rgrp: (m & 0o040) !== 0,
-    xgrp: (m & 0o010) !== 0,
-    woth: (m & 0o002) !== 0,
-    roth: (m & 0o004) !== 0,
-    xoth: (m & 0o001) !== 0,
-    isuid: (m & 0o4000) !== 0,
-    isgid: (m & 0o2000) !== 0,
+    ...statFields(st),
     blocks: st.blocks,
     block_size: st.blksize,
     device_type: st.rdev,
