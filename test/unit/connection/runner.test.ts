@@ -1,12 +1,18 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { RunnerPool } from '../../../src/connection/runner.js';
+
+const made: string[] = [];
+afterAll(async () => {
+  await Promise.all(made.map((d) => rm(d, { recursive: true, force: true })));
+});
 
 async function pool(): Promise<{ pool: RunnerPool; dir: string }> {
   const dir = await mkdtemp(join(tmpdir(), 'imgplay-runner-test-'));
+  made.push(dir);
   return { dir, pool: new RunnerPool({ shell: ['/bin/sh'], env: { PATH: '/usr/bin:/bin' }, jobParentHost: dir, jobParentInside: dir }) };
 }
 

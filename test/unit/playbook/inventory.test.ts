@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ImgplayError, OptionsError, ParseError, ValidationError } from '../../../src/errors.js';
 import { applyLimit, loadInventory, type Inventory, type VarLayers } from '../../../src/playbook/inventory.js';
 
@@ -12,8 +12,14 @@ const FIXTURES = resolve(dirname(fileURLToPath(import.meta.url)), '../../fixture
 const fixture = (...parts: string[]) => join(FIXTURES, ...parts);
 
 /** Writes files (path -> text) into a fresh directory and returns its path. */
+const made: string[] = [];
+afterAll(async () => {
+  await Promise.all(made.map((d) => rm(d, { recursive: true, force: true })));
+});
+
 async function tree(files: Record<string, string>): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'imgplay-inventory-'));
+  made.push(dir);
   for (const [path, text] of Object.entries(files)) {
     await mkdir(dirname(join(dir, path)), { recursive: true });
     await writeFile(join(dir, path), text);

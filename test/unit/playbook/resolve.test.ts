@@ -1,7 +1,7 @@
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BlockNode, Node, TaskNode } from '../../../src/playbook/model.js';
 import { loadPlaybook } from '../../../src/playbook/resolve.js';
 
@@ -47,6 +47,10 @@ beforeAll(async () => {
       '',
     ].join('\n'),
   });
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
 });
 
 describe('the resolver', () => {

@@ -1,6 +1,6 @@
 // Expected values were checked against ansible-core 2.14 (Jinja 3.1) on Debian bookworm.
 import { thrown } from '../../support/thrown.js';
-import { mkdtempSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -343,6 +343,7 @@ describe('tests', () => {
     expect(evaluate("(dir ~ '/f') is file", v)).toBe(true);
     expect(evaluate("(dir ~ '/l') is link", v)).toBe(true);
     expect(evaluate("(dir ~ '/none') is exists", v)).toBe(false);
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('wants a registered result for result tests', () => {
