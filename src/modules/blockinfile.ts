@@ -11,7 +11,7 @@ import { PyRegexError, compilePyRegex, expandMatch, fromBytes, toBytes } from '.
 import { boolArg, fileAttrProperties, firstSet, strArg } from './support/schema.js';
 import { hostPathFollow, statOrUndefined, targetPathOf } from './support/target-path.js';
 import { ValidateError, runValidate } from './support/validate.js';
-import type { Module, ModuleContext, ModuleResult } from './types.js';
+import { failed, type Module, type ModuleContext, type ModuleResult } from './types.js';
 
 /** blockinfile's arguments as they arrive; path has the aliases dest, destfile and name, block content. */
 export interface BlockinfileArgs {
@@ -65,15 +65,14 @@ export const blockinfile: Module<BlockinfileArgs> = {
   async run(ctx) {
     const { args } = ctx;
     const path = firstSet(args.path, args.dest, args.destfile, args.name);
-    const fail = (msg: string, extra: ModuleResult = {}): ModuleResult => ({ changed: false, ...extra, failed: true, msg });
-    if (path === undefined) return fail('missing required arguments: path');
-    if (args.insertafter !== undefined && args.insertbefore !== undefined) return fail('parameters are mutually exclusive: insertbefore|insertafter');
+    if (path === undefined) return failed('missing required arguments: path');
+    if (args.insertafter !== undefined && args.insertbefore !== undefined) return failed('parameters are mutually exclusive: insertbefore|insertafter');
     try {
       return await edit(ctx, path);
     } catch (err) {
-      if (err instanceof PyRegexError || err instanceof ValidateError) return fail(err.message);
-      if (err instanceof AttrError) return fail(err.message, { path: err.path, ...(err.details === undefined ? {} : { details: err.details }) });
-      if (isFsError(err)) return fail(describeFsError(err, path));
+      if (err instanceof PyRegexError || err instanceof ValidateError) return failed(err.message);
+      if (err instanceof AttrError) return failed(err.message, { path: err.path, ...(err.details === undefined ? {} : { details: err.details }) });
+      if (isFsError(err)) return failed(describeFsError(err, path));
       throw err;
     }
   },
@@ -84,14 +83,14 @@ async function edit(ctx: ModuleContext<BlockinfileArgs>, path: string): Promise<
   // Ansible writes through a symlink to the file it points at.
   const host = await hostPathFollow(conn, path);
   const st = await statOrUndefined(host);
-  if (st?.isDirectory()) return { changed: false, failed: true, rc: 256, msg: `Path ${path} is a directory !` };
+  if (st?.isDirectory()) return failed(`Path ${path} is a directory !`, { rc: 256 });
   const exists = st !== undefined;
   let original: string | undefined;
   if (!exists) {
     // Ansible checks create before state, so state=absent on a missing file fails without create.
-    if (!args.create) return { changed: false, failed: true, rc: 257, msg: `Path ${path} does not exist !` };
+    if (!args.create) return failed(`Path ${path} does not exist !`, { rc: 257 });
     const problem = check ? undefined : await makeParent(ctx, path);
-    if (problem !== undefined) return { changed: false, failed: true, msg: problem };
+    if (problem !== undefined) return failed(problem);
     if (args.state === 'absent') return { changed: false, msg: `File ${path} not present` };
   } else {
     original = (await readFile(host)).toString('latin1');

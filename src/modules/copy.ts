@@ -61,11 +61,10 @@ export const copy: Module<CopyArgs> = {
   async run(ctx) {
     const { args } = ctx;
     const fs: PutContext = { conn: ctx.conn, accounts: new Accounts(ctx.conn), check: ctx.check, diff: ctx.diff, warnings: [] };
-    const fail = (msg: string): ModuleResult => failed(msg);
-    if ((args.src === undefined || args.src === '') && args.content === undefined) return fail('src (or content) is required');
-    if (args.dest === undefined || args.dest === '') return fail('dest is required');
-    if (args.src !== undefined && args.src !== '' && args.content !== undefined) return fail('src and content are mutually exclusive');
-    if (args.content !== undefined && args.dest.endsWith('/')) return fail('can not use content with a dir as dest');
+    if ((args.src === undefined || args.src === '') && args.content === undefined) return failed('src (or content) is required');
+    if (args.dest === undefined || args.dest === '') return failed('dest is required');
+    if (args.src !== undefined && args.src !== '' && args.content !== undefined) return failed('src and content are mutually exclusive');
+    if (args.content !== undefined && args.dest.endsWith('/')) return failed('can not use content with a dir as dest');
     try {
       const result =
         args.content !== undefined
@@ -76,9 +75,9 @@ export const copy: Module<CopyArgs> = {
       if (fs.warnings.length > 0) result.warnings = fs.warnings;
       return result;
     } catch (err) {
-      if (err instanceof FileStateError) return { failed: true, changed: false, ...err.extra, msg: err.message };
-      if (err instanceof AttrError) return { failed: true, changed: false, path: err.path, msg: err.message, ...(err.details === undefined ? {} : { details: err.details }) };
-      if (isFsError(err)) return fail(`failed to copy to ${args.dest}: ${describeFsError(err)}`);
+      if (err instanceof FileStateError) return failed(err.message, err.extra);
+      if (err instanceof AttrError) return failed(err.message, { path: err.path, ...(err.details === undefined ? {} : { details: err.details }) });
+      if (isFsError(err)) return failed(`failed to copy to ${args.dest}: ${describeFsError(err)}`);
       throw err;
     }
   },
@@ -113,7 +112,7 @@ function contentText(content: unknown): string {
 }
 
 async function copyContent(fs: PutContext, args: CopyArgs, dest: string): Promise<ModuleResult> {
-  if (args.mode === 'preserve') return { failed: true, changed: false, msg: "mode=preserve needs a source file; it cannot be used with content" };
+  if (args.mode === 'preserve') return failed("mode=preserve needs a source file; it cannot be used with content");
   const r = await putFile(fs, request(args, dest, basename(dest), { data: contentText(args.content) }, undefined));
   return r ?? { changed: false, dest };
 }
@@ -124,7 +123,7 @@ async function copyFromController(ctx: ModuleContext<CopyArgs>, fs: PutContext, 
   try {
     source = await ctx.findFile('files', src);
   } catch (err) {
-    return { failed: true, changed: false, msg: (err as Error).message };
+    return failed((err as Error).message);
   }
   // findFile drops a trailing slash, which decides whether a directory or only its contents is copied.
   if (src.endsWith('/') && !source.endsWith('/')) source += '/';
@@ -187,14 +186,14 @@ async function withInfo(fs: FsContext, result: ModuleResult): Promise<ModuleResu
 async function copyOnTarget(fs: PutContext, args: CopyArgs, src: string, dest: string): Promise<ModuleResult> {
   const srcHost = await hostPathFollow(fs.conn, src);
   const st = await statOrUndefined(srcHost);
-  if (st === undefined) return { failed: true, changed: false, msg: `Source ${src} not found` };
-  if (!(await access(srcHost, constants.R_OK).then(() => true, () => false))) return { failed: true, changed: false, msg: `Source ${src} not readable` };
+  if (st === undefined) return failed(`Source ${src} not found`);
+  if (!(await access(srcHost, constants.R_OK).then(() => true, () => false))) return failed(`Source ${src} not readable`);
   const mode = args.mode === 'preserve' ? formatMode(st.mode) : args.mode;
   if (st.isFile()) {
     const r = await putFile(fs, request(args, dest, basename(src), { file: srcHost }, src, { mode }));
     return r ?? { changed: false, msg: 'file already exists', src, dest };
   }
-  if (!st.isDirectory()) return { failed: true, changed: false, msg: `Cannot copy invalid source '${src}': not a file` };
+  if (!st.isDirectory()) return failed(`Cannot copy invalid source '${src}': not a file`);
   // Like rsync: 'dir/' merges the contents into dest, 'dir' puts the directory itself inside dest.
   const into = src.endsWith('/') ? dest : posix.join(dest, posix.basename(src));
   // Ansible reports dest as it rewrites it for an existing directory (Python's basename of 'dir/' is '').

@@ -5,7 +5,7 @@ import { checksumData, checksumFile } from './support/checksum.js';
 import { describeFsError, isFsError } from './support/fs-error.js';
 import { boolArg, strArg } from './support/schema.js';
 import { hostPathFollow, statOrUndefined } from './support/target-path.js';
-import type { Module, ModuleContext, ModuleResult } from './types.js';
+import { failed, type Module, type ModuleContext, type ModuleResult } from './types.js';
 
 /** fetch's arguments: a target file and where on the controller it goes. */
 export interface FetchArgs {
@@ -39,7 +39,7 @@ export const fetch: Module<FetchArgs> = {
   async run(ctx) {
     const { args } = ctx;
     if (ctx.check) return { changed: false, skipped: true, msg: 'check mode not (yet) supported for this module' };
-    if (args.src === undefined || args.dest === undefined) return { changed: false, failed: true, msg: 'src and dest are required' };
+    if (args.src === undefined || args.dest === undefined) return failed('src and dest are required');
     try {
       return await transfer(ctx, args.src, args.dest);
     } catch (err) {
@@ -69,7 +69,7 @@ async function transfer(ctx: ModuleContext<FetchArgs>, src: string, destArg: str
   if (args.flat) {
     const destHost = await ctx.controller.hostPath(destArg);
     if ((await statHost(destHost).catch(() => undefined))?.isDirectory() && !destArg.endsWith('/')) {
-      return { changed: false, failed: true, msg: 'dest is an existing directory, use a trailing slash if you want to fetch src into that directory' };
+      return failed('dest is an existing directory, use a trailing slash if you want to fetch src into that directory');
     }
     dest = destArg.endsWith('/') ? posix.join(destArg, posix.basename(src)) : destArg;
     if (!dest.startsWith('/')) dest = posix.join(base, dest);

@@ -11,7 +11,7 @@ import { boolArg, firstSet, strArg } from './support/schema.js';
 import { hostPathFollow, hostPathNoFollow } from './support/target-path.js';
 import { statFields } from './support/stat-fields.js';
 import type { Connection } from '../connection/types.js';
-import type { Module, ModuleContext, ModuleResult } from './types.js';
+import { failed, type Module, type ModuleContext, type ModuleResult } from './types.js';
 
 /** find's arguments; paths has the aliases name and path, patterns pattern, excludes exclude. */
 export interface FindArgs {
@@ -74,7 +74,7 @@ export const find: Module<FindArgs> = {
   async run(ctx) {
     const { args } = ctx;
     const paths = toList(firstSet(args.paths, args.name, args.path));
-    if (paths === undefined) return { changed: false, failed: true, msg: 'missing required arguments: paths' };
+    if (paths === undefined) return failed('missing required arguments: paths');
     const age = parseAmount(args.age, { s: 1, m: 60, h: 3600, d: 86400, w: 604800 });
     if (age === null) return { changed: false, failed: true, age: args.age, msg: 'failed to process age' };
     const size = parseAmount(args.size, { b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 });
@@ -82,7 +82,7 @@ export const find: Module<FindArgs> = {
     try {
       return await search(ctx, paths, age, size);
     } catch (err) {
-      if (err instanceof PyRegexError) return { changed: false, failed: true, msg: err.message };
+      if (err instanceof PyRegexError) return failed(err.message);
       throw err;
     }
   },

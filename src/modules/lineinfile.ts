@@ -12,7 +12,7 @@ import { PyRegexError, fromBytes, toBytes } from './support/py-regex.js';
 import { boolArg, fileAttrProperties, firstSet, strArg } from './support/schema.js';
 import { hostPathFollow, statOrUndefined, targetPathOf } from './support/target-path.js';
 import { ValidateError, runValidate } from './support/validate.js';
-import type { Module, ModuleContext, ModuleResult } from './types.js';
+import { failed, type Module, type ModuleContext, type ModuleResult } from './types.js';
 
 /** lineinfile's arguments as they arrive; path has the aliases dest, destfile and name, regexp regex, line value. */
 export interface LineinfileArgs {
@@ -72,8 +72,7 @@ export const lineinfile: Module<LineinfileArgs> = {
     const path = firstSet(args.path, args.dest, args.destfile, args.name);
     const regexp = firstSet(args.regexp, args.regex);
     const line = firstSet(args.line, args.value);
-    const fail = (msg: string, extra: ModuleResult = {}): ModuleResult => ({ changed: false, ...extra, failed: true, msg });
-    if (path === undefined) return fail('missing required arguments: path');
+    if (path === undefined) return failed('missing required arguments: path');
     const given: Record<string, boolean> = {
       insertbefore: args.insertbefore !== undefined,
       insertafter: args.insertafter !== undefined,
@@ -82,7 +81,7 @@ export const lineinfile: Module<LineinfileArgs> = {
       backrefs: args.backrefs,
     };
     for (const [a, b] of [['insertbefore', 'insertafter'], ['regexp', 'search_string'], ['backrefs', 'search_string']]) {
-      if (given[a as string] && given[b as string]) return fail(`parameters are mutually exclusive: ${a}|${b}`);
+      if (given[a as string] && given[b as string]) return failed(`parameters are mutually exclusive: ${a}|${b}`);
     }
     const warnings: string[] = [];
     if (regexp === '' || args.search_string === '') {
@@ -92,21 +91,21 @@ export const lineinfile: Module<LineinfileArgs> = {
           (regexp === '' ? " If this is desired, use '^' to match every line in the file and avoid this warning." : ''),
       );
     }
-    if ((await statOrUndefined(await hostPathFollow(ctx.conn, path)))?.isDirectory()) return fail(`Path ${path} is a directory !`, { rc: 256 });
+    if ((await statOrUndefined(await hostPathFollow(ctx.conn, path)))?.isDirectory()) return failed(`Path ${path} is a directory !`, { rc: 256 });
     if (args.state === 'present') {
-      if (args.backrefs && regexp === undefined) return fail('regexp is required with backrefs=true');
-      if (line === undefined) return fail('line is required with state=present');
+      if (args.backrefs && regexp === undefined) return failed('regexp is required with backrefs=true');
+      if (line === undefined) return failed('line is required with state=present');
     } else if (regexp === undefined && args.search_string === undefined && line === undefined) {
-      return fail('one of line, search_string, or regexp is required with state=absent');
+      return failed('one of line, search_string, or regexp is required with state=absent');
     }
     try {
       const result = await edit(ctx, path, regexp, line);
       if (warnings.length > 0) result.warnings = warnings;
       return result;
     } catch (err) {
-      if (err instanceof PyRegexError || err instanceof ValidateError) return fail(err.message);
-      if (err instanceof AttrError) return fail(err.message, { path: err.path, ...(err.details === undefined ? {} : { details: err.details }) });
-      if (isFsError(err)) return fail(describeFsError(err, path));
+      if (err instanceof PyRegexError || err instanceof ValidateError) return failed(err.message);
+      if (err instanceof AttrError) return failed(err.message, { path: err.path, ...(err.details === undefined ? {} : { details: err.details }) });
+      if (isFsError(err)) return failed(describeFsError(err, path));
       throw err;
     }
   },
@@ -121,9 +120,9 @@ async function edit(ctx: ModuleContext<LineinfileArgs>, path: string, regexp: st
   let lines: string[];
   if (!exists) {
     if (args.state === 'absent') return { changed: false, msg: 'file not present' };
-    if (!args.create) return { changed: false, failed: true, rc: 257, msg: `Destination ${path} does not exist !` };
+    if (!args.create) return failed(`Destination ${path} does not exist !`, { rc: 257 });
     const problem = check ? undefined : await makeParent(ctx, path);
-    if (problem !== undefined) return { changed: false, failed: true, msg: problem };
+    if (problem !== undefined) return failed(problem);
     lines = [];
   } else {
     lines = readLines((await readFile(host)).toString('latin1'));

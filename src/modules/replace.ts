@@ -9,7 +9,7 @@ import { PyRegexError, compilePyRegex, expandMatch, fromBytes, toBytes } from '.
 import { boolArg, fileAttrProperties, firstSet, strArg } from './support/schema.js';
 import { hostPathFollow, statOrUndefined, targetPathOf } from './support/target-path.js';
 import { ValidateError, runValidate } from './support/validate.js';
-import type { Module, ModuleResult } from './types.js';
+import { failed, type Module, type ModuleResult } from './types.js';
 
 /** replace's arguments as they arrive; path has the aliases dest, destfile and name. */
 export interface ReplaceArgs {
@@ -55,18 +55,17 @@ export const replace: Module<ReplaceArgs> = {
   async run(ctx) {
     const { args, conn, check } = ctx;
     const path = firstSet(args.path, args.dest, args.destfile, args.name);
-    const fail = (msg: string, extra: ModuleResult = {}): ModuleResult => ({ changed: false, ...extra, failed: true, msg });
     const missing = [path === undefined ? 'path' : '', args.regexp === undefined ? 'regexp' : ''].filter((m) => m !== '');
-    if (missing.length > 0) return fail(`missing required arguments: ${missing.join(', ')}`);
+    if (missing.length > 0) return failed(`missing required arguments: ${missing.join(', ')}`);
     const codec = codecOf(args.encoding);
-    if (codec === undefined) return fail(`unknown encoding: ${args.encoding} (imgplay knows utf-8, latin-1 and ascii)`);
+    if (codec === undefined) return failed(`unknown encoding: ${args.encoding} (imgplay knows utf-8, latin-1 and ascii)`);
     const target = path as string;
     try {
       // Ansible writes through a symlink to the file it points at.
       const host = await hostPathFollow(conn, target);
       const st = await statOrUndefined(host);
-      if (st?.isDirectory()) return fail(`Path ${target} is a directory !`, { rc: 256 });
-      if (st === undefined) return fail(`Path ${target} does not exist !`, { rc: 257 });
+      if (st?.isDirectory()) return failed(`Path ${target} is a directory !`, { rc: 256 });
+      if (st === undefined) return failed(`Path ${target} does not exist !`, { rc: 257 });
       const raw = await readFile(host);
       const text = decode(raw, codec);
       const edit = substitute(text.value, args.regexp as string, args.replace, args.after, args.before, text.bytes);
@@ -97,9 +96,9 @@ export const replace: Module<ReplaceArgs> = {
       }
       return result;
     } catch (err) {
-      if (err instanceof PyRegexError || err instanceof ValidateError) return fail(err.message);
-      if (err instanceof AttrError) return fail(err.message, { path: err.path, ...(err.details === undefined ? {} : { details: err.details }) });
-      if (isFsError(err)) return fail(describeFsError(err, target));
+      if (err instanceof PyRegexError || err instanceof ValidateError) return failed(err.message);
+      if (err instanceof AttrError) return failed(err.message, { path: err.path, ...(err.details === undefined ? {} : { details: err.details }) });
+      if (isFsError(err)) return failed(describeFsError(err, target));
       throw err;
     }
   },

@@ -8,7 +8,7 @@ import { describeFsError, isFsError } from './support/fs-error.js';
 import { formatMode } from './support/mode.js';
 import { type PutContext, putFile } from './support/put-file.js';
 import { boolArg, fileAttrProperties, strArg } from './support/schema.js';
-import { failed, type Module, type ModuleResult } from './types.js';
+import { failed, type Module } from './types.js';
 
 /** template's arguments as they arrive (validated, defaults applied). */
 export interface TemplateArgs {
@@ -48,21 +48,20 @@ export const template: Module<TemplateArgs> = {
   diff: true,
   async run(ctx) {
     const { args } = ctx;
-    const fail = (msg: string): ModuleResult => failed(msg);
-    if (args.src === undefined || args.dest === undefined) return fail('src and dest are required');
+    if (args.src === undefined || args.dest === undefined) return failed('src and dest are required');
     const newline = NEWLINES[args.newline_sequence];
-    if (newline === undefined) return fail('newline_sequence needs to be one of: \\n, \\r or \\r\\n');
+    if (newline === undefined) return failed('newline_sequence needs to be one of: \\n, \\r or \\r\\n');
     let source: string;
     try {
       source = await ctx.findFile('templates', args.src);
     } catch (err) {
-      return fail((err as Error).message);
+      return failed((err as Error).message);
     }
     let text: string;
     try {
       text = new TextDecoder('utf-8', { fatal: true }).decode(await readFile(source));
     } catch (err) {
-      if (err instanceof TypeError) return fail('Template source files must be utf-8 encoded');
+      if (err instanceof TypeError) return failed('Template source files must be utf-8 encoded');
       throw err;
     }
     // Jinja reads every line ending in the template as newline_sequence.
@@ -71,7 +70,7 @@ export const template: Module<TemplateArgs> = {
       rendered = ctx.template(text.replace(/\r\n|\r|\n/g, newline));
     } catch (err) {
       // A template mistake fails the task (ignore_errors applies), naming the template, as Ansible does.
-      if (err instanceof ImgplayError) return fail(`${source}: ${err.message}`);
+      if (err instanceof ImgplayError) return failed(`${source}: ${err.message}`);
       throw err;
     }
     const mode = args.mode === 'preserve' ? formatMode((await stat(source)).mode) : args.mode;
@@ -94,7 +93,7 @@ export const template: Module<TemplateArgs> = {
       return r ?? { changed: false, dest: args.dest, src: source };
     } catch (err) {
       if (err instanceof AttrError) return { failed: true, changed: false, path: err.path, msg: err.message, ...(err.details === undefined ? {} : { details: err.details }) };
-      if (isFsError(err)) return fail(`failed to write ${args.dest}: ${describeFsError(err)}`);
+      if (isFsError(err)) return failed(`failed to write ${args.dest}: ${describeFsError(err)}`);
       throw err;
     }
   },
