@@ -8,17 +8,13 @@ import { structuredDiff } from './support/diff.js';
 import { type AttrDiff, AttrError, applyFileAttrs } from './support/file-attrs.js';
 import { describeFsError, isFsError } from './support/fs-error.js';
 import { PyRegexError, compilePyRegex, expandMatch, fromBytes, toBytes } from './support/py-regex.js';
-import { boolArg, fileAttrProperties, firstSet, strArg } from './support/schema.js';
+import { boolArg, fileAttrProperties, firstSet, strArg, type PathAliasArgs, pathAliasProperties, pathArg } from './support/schema.js';
 import { hostPathFollow, statOrUndefined, targetPathOf } from './support/target-path.js';
 import { ValidateError, runValidate } from './support/validate.js';
 import { failed, type Module, type ModuleContext, type ModuleResult } from './types.js';
 
 /** blockinfile's arguments as they arrive; path has the aliases dest, destfile and name, block content. */
-export interface BlockinfileArgs {
-  path?: string;
-  dest?: string;
-  destfile?: string;
-  name?: string;
+export interface BlockinfileArgs extends PathAliasArgs {
   state: 'present' | 'absent';
   marker: string;
   marker_begin: string;
@@ -41,10 +37,7 @@ export const blockinfile: Module<BlockinfileArgs> = {
   schema: {
     type: 'object',
     properties: {
-      path: strArg,
-      dest: strArg,
-      destfile: strArg,
-      name: strArg,
+      ...pathAliasProperties,
       state: { enum: ['present', 'absent'], default: 'present' },
       marker: { type: 'string', default: '# {mark} ANSIBLE MANAGED BLOCK' },
       marker_begin: { type: 'string', default: 'BEGIN' },
@@ -64,7 +57,7 @@ export const blockinfile: Module<BlockinfileArgs> = {
   diff: true,
   async run(ctx) {
     const { args } = ctx;
-    const path = firstSet(args.path, args.dest, args.destfile, args.name);
+    const path = pathArg(args);
     if (path === undefined) return failed('missing required arguments: path');
     if (args.insertafter !== undefined && args.insertbefore !== undefined) return failed('parameters are mutually exclusive: insertbefore|insertafter');
     try {

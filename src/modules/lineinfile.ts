@@ -9,17 +9,13 @@ import { type AttrDiff, AttrError, applyFileAttrs } from './support/file-attrs.j
 import { describeFsError, isFsError } from './support/fs-error.js';
 import { ensureLinePresent, readLines, removeLines } from './support/line-edit.js';
 import { PyRegexError, fromBytes, toBytes } from './support/py-regex.js';
-import { boolArg, fileAttrProperties, firstSet, strArg } from './support/schema.js';
+import { boolArg, fileAttrProperties, firstSet, strArg, type PathAliasArgs, pathAliasProperties, pathArg } from './support/schema.js';
 import { hostPathFollow, statOrUndefined, targetPathOf } from './support/target-path.js';
 import { ValidateError, runValidate } from './support/validate.js';
 import { failed, type Module, type ModuleContext, type ModuleResult } from './types.js';
 
 /** lineinfile's arguments as they arrive; path has the aliases dest, destfile and name, regexp regex, line value. */
-export interface LineinfileArgs {
-  path?: string;
-  dest?: string;
-  destfile?: string;
-  name?: string;
+export interface LineinfileArgs extends PathAliasArgs {
   state: 'present' | 'absent';
   regexp?: string;
   regex?: string;
@@ -44,10 +40,7 @@ export const lineinfile: Module<LineinfileArgs> = {
   schema: {
     type: 'object',
     properties: {
-      path: strArg,
-      dest: strArg,
-      destfile: strArg,
-      name: strArg,
+      ...pathAliasProperties,
       state: { enum: ['present', 'absent'], default: 'present' },
       regexp: strArg,
       regex: strArg,
@@ -69,7 +62,7 @@ export const lineinfile: Module<LineinfileArgs> = {
   diff: true,
   async run(ctx) {
     const { args } = ctx;
-    const path = firstSet(args.path, args.dest, args.destfile, args.name);
+    const path = pathArg(args);
     const regexp = firstSet(args.regexp, args.regex);
     const line = firstSet(args.line, args.value);
     if (path === undefined) return failed('missing required arguments: path');

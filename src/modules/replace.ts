@@ -6,17 +6,13 @@ import { backupFile } from './support/backup.js';
 import { AttrError, applyFileAttrs } from './support/file-attrs.js';
 import { describeFsError, isFsError } from './support/fs-error.js';
 import { PyRegexError, compilePyRegex, expandMatch, fromBytes, toBytes } from './support/py-regex.js';
-import { boolArg, fileAttrProperties, firstSet, strArg } from './support/schema.js';
+import { boolArg, fileAttrProperties, strArg, type PathAliasArgs, pathAliasProperties, pathArg } from './support/schema.js';
 import { hostPathFollow, statOrUndefined, targetPathOf } from './support/target-path.js';
 import { ValidateError, runValidate } from './support/validate.js';
 import { failed, type Module, type ModuleResult } from './types.js';
 
 /** replace's arguments as they arrive; path has the aliases dest, destfile and name. */
-export interface ReplaceArgs {
-  path?: string;
-  dest?: string;
-  destfile?: string;
-  name?: string;
+export interface ReplaceArgs extends PathAliasArgs {
   regexp?: string;
   replace: string;
   after?: string;
@@ -35,10 +31,7 @@ export const replace: Module<ReplaceArgs> = {
   schema: {
     type: 'object',
     properties: {
-      path: strArg,
-      dest: strArg,
-      destfile: strArg,
-      name: strArg,
+      ...pathAliasProperties,
       regexp: strArg,
       replace: { type: 'string', default: '' },
       after: strArg,
@@ -54,7 +47,7 @@ export const replace: Module<ReplaceArgs> = {
   diff: true,
   async run(ctx) {
     const { args, conn, check } = ctx;
-    const path = firstSet(args.path, args.dest, args.destfile, args.name);
+    const path = pathArg(args);
     const missing = [path === undefined ? 'path' : '', args.regexp === undefined ? 'regexp' : ''].filter((m) => m !== '');
     if (missing.length > 0) return failed(`missing required arguments: ${missing.join(', ')}`);
     const codec = codecOf(args.encoding);
