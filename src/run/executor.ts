@@ -16,7 +16,7 @@ import { findIncludeFile, loadRoleEntry, loadTaskFile, type ParseContext } from 
 import type { Reporter, ResultStatus } from '../report/events.js';
 import { evaluate, evaluateCondition, markUnsafe, OMIT } from '../vars/expr.js';
 import { lazyVars } from '../vars/scope.js';
-import { renderString, templateValue } from '../vars/template.js';
+import { isTemplate, renderString, templateValue } from '../vars/template.js';
 import { ArgumentError, prepareArgs } from './args.js';
 import { loopItems } from './loop.js';
 import { Stats } from './stats.js';
@@ -391,12 +391,15 @@ export class Executor {
 
   // ---- tasks ----
 
-  private displayName(node: TaskNode | IncludeNode, vars: Record<string, unknown>): string {
+  // The banner's name, rendered with the first host's variables; most names hold no template, so the
+  // variables (the costliest part of a task's set-up) are built only for those that do.
+  private displayName(node: TaskNode | IncludeNode, vars: () => Record<string, unknown>): string {
+    const render = (text: string) => (isTemplate(text) ? this.tryRender(text, vars()) : text);
     const base =
       node.name !== undefined
-        ? this.tryRender(node.name, vars)
+        ? render(node.name)
         : node.kind === 'include' && node.action === 'include_role'
-          ? `include_role : ${this.tryRender(String(node.args.name ?? ''), vars)}`
+          ? `include_role : ${render(String(node.args.name ?? ''))}`
           : node.action;
     return node.role ? `${node.role.name} : ${base}` : base;
   }
@@ -404,7 +407,7 @@ export class Executor {
   private startTask(pr: PlayRun, node: TaskNode | IncludeNode, hosts: HostRun[], scope: Scope): number {
     const id = ++this.taskCounter;
     const first = hosts[0];
-    const vars = first ? this.safeVars(pr, first, node, scope) : {};
+    const vars = () => (first ? this.safeVars(pr, first, node, scope) : {});
     this.reporter.emit({ type: 'task_start', id, name: this.displayName(node, vars), handler: scope.handler, file: node.pos.file, line: node.pos.line });
     return id;
   }
@@ -560,7 +563,7 @@ export class Executor {
     try {
       const baseVars = this.hostVars(pr, h, task, scope);
       if (task.loop === undefined) {
-        const o = await this.runOnce(pr, task, h, scope, baseVars, {});
+        const o = await this.runOnce(pr, task, h, scope, baseVars);
         this.register(h, task, o.result);
         emit(o);
         return o;
@@ -582,8 +585,9 @@ export class Executor {
         if (task.loop_control?.extended) {
           extra.ansible_loop = { index: index + 1, index0: index, first: index === 0, last: index === items.length - 1, length: items.length, revindex: items.length - index, revindex0: items.length - index - 1, allitems: items };
         }
-        const o = await this.runOnce(pr, task, h, scope, undefined, extra);
+        // One set of variables per item serves both the run and the label, as Ansible templates both from the item's task vars.
         const itemVars = this.hostVars(pr, h, task, scope, extra);
+        const o = await this.runOnce(pr, task, h, scope, itemVars);
         const label = task.loop_control?.label !== undefined ? this.tryTemplate(task.loop_control.label, itemVars) : item;
         const r: ModuleResult = { ...o.result, [loopVar]: item, ansible_loop_var: loopVar, ...(indexVar ? { [indexVar]: index, ansible_index_var: indexVar } : {}), _ansible_item_label: label };
         if (o.status === 'failed') anyFailed = true;
@@ -659,8 +663,7 @@ export class Executor {
   }
 
   /** One execution of a task on a host (one loop item), with conditions, retries and result rules. */
-  private async runOnce(pr: PlayRun, task: TaskNode, h: HostRun, scope: Scope, preVars: Record<string, unknown> | undefined, extra: Record<string, unknown>): Promise<TaskOutcome> {
-    const vars = preVars ?? this.hostVars(pr, h, task, scope, extra);
+  private async runOnce(pr: PlayRun, task: TaskNode, h: HostRun, scope: Scope, vars: Record<string, unknown>): Promise<TaskOutcome> {
     for (const { cond } of scope.when) {
       if (!evaluateCondition(cond, vars)) {
         return { status: 'skipped', result: { changed: false, skipped: true, skip_reason: 'Conditional result was False', false_condition: cond }, ignored: false };
