@@ -3,6 +3,8 @@ import { constants } from 'node:fs';
 import { access, copyFile, mkdir, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { UnreachableError } from '../errors.js';
+import { lendResolvConf, mountSystemDirs } from '../image/chroot-mounts.js';
+import { MountGuard } from '../image/mount-guard.js';
 import { resolveInRoot } from './confine.js';
 import { shellQuote } from './local.js';
 import { RunnerPool } from './runner.js';
@@ -16,9 +18,20 @@ export const CHROOT_ENV: Readonly<Record<string, string>> = {
   HOME: '/root',
 };
 
+/** How a chroot session is set up. */
+export interface ChrootOptions {
+  /**
+   * Mount /proc, /sys, /dev and /dev/pts inside (through a mount guard) and lend the host's
+   * resolv.conf for the session, as package scripts and apt need; all undone by close().
+   */
+  systemMounts?: boolean;
+}
+
 /** A debootstrapped (or otherwise complete) Debian tree entered with chroot, as Ansible's chroot connection does. */
 export class ChrootConnection implements Connection {
   readonly kind = 'chroot' as const;
+  #guard: MountGuard | undefined;
+  #restoreResolvConf: (() => Promise<void>) | undefined;
 
   private constructor(
     readonly root: string,
@@ -26,7 +39,7 @@ export class ChrootConnection implements Connection {
   ) {}
 
   /** Checks the tree can be entered (root privileges, a directory, a shell inside) and opens it. */
-  static async open(root: string): Promise<ChrootConnection> {
+  static async open(root: string, opts: ChrootOptions = {}): Promise<ChrootConnection> {
     const abs = resolve(root);
     const refuse = (why: string, hint?: string) => new UnreachableError(`cannot open chroot ${abs}: ${why}`, { hint });
     const uid = process.getuid?.();
@@ -42,7 +55,18 @@ export class ChrootConnection implements Connection {
     }
     const chrootBin = await findHostChroot();
     if (chrootBin === undefined) throw refuse('the chroot command is not installed on this host', 'install coreutils');
-    return new ChrootConnection(abs, chrootBin);
+    const conn = new ChrootConnection(abs, chrootBin);
+    if (opts.systemMounts) {
+      conn.#guard = new MountGuard(`chroot ${abs}`);
+      try {
+        await mountSystemDirs(conn.#guard, abs);
+        conn.#restoreResolvConf = await lendResolvConf(abs);
+      } catch (err) {
+        await conn.close().catch(() => undefined);
+        throw refuse(`could not prepare it: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+    return conn;
   }
 
   describe(): string {
@@ -86,9 +110,19 @@ export class ChrootConnection implements Connection {
     return resolveInRoot(this.root, remotePath, opts);
   }
 
+  /** Stops the runner shell, then puts resolv.conf back and unmounts what open() mounted. */
   async close(): Promise<void> {
     await this.pool?.close();
     this.pool = undefined;
+    const restore = this.#restoreResolvConf;
+    this.#restoreResolvConf = undefined;
+    try {
+      await restore?.();
+    } finally {
+      // The mounts go even when restoring the file failed: a leaked /dev bind is the dangerous part.
+      await this.#guard?.release();
+      this.#guard = undefined;
+    }
   }
 }
 

@@ -4,8 +4,14 @@ import { ChrootConnection } from './chroot.js';
 import { LocalConnection } from './local.js';
 import type { Connection } from './types.js';
 
-const openers: Record<string, (target: string) => Promise<Connection>> = {
-  chroot: (target) => ChrootConnection.open(target),
+/** Connection settings from the host's variables. */
+export interface ConnectionOptions {
+  /** chroot: mount /proc, /sys, /dev, /dev/pts and lend resolv.conf for the session (var imgplay_chroot_mounts, default true). */
+  systemMounts?: boolean;
+}
+
+const openers: Record<string, (target: string, opts: ConnectionOptions) => Promise<Connection>> = {
+  chroot: (target, opts) => ChrootConnection.open(target, opts),
   local: async () => new LocalConnection(),
 };
 
@@ -13,7 +19,7 @@ const openers: Record<string, (target: string) => Promise<Connection>> = {
 export const connectionKinds: readonly string[] = Object.keys(openers).sort();
 
 /** Opens a 'local' connection (target ignored) or a 'chroot' one (target = the tree's path). */
-export async function openConnection(kind: string, target: string): Promise<Connection> {
+export async function openConnection(kind: string, target: string, opts: ConnectionOptions = {}): Promise<Connection> {
   const open = Object.hasOwn(openers, kind) ? openers[kind] : undefined;
   if (open === undefined) {
     const near = didYouMean(kind, connectionKinds);
@@ -21,5 +27,5 @@ export async function openConnection(kind: string, target: string): Promise<Conn
       hint: near === undefined ? undefined : `did you mean '${near}'?`,
     });
   }
-  return open(target);
+  return open(target, opts);
 }

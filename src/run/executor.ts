@@ -14,7 +14,7 @@ import { loadYamlFile, excerpt } from '../playbook/load.js';
 import type { BlockNode, IncludeNode, Node, Play, Playbook, RoleInstance, TaskNode } from '../playbook/model.js';
 import { findIncludeFile, loadRoleEntry, loadTaskFile, type ParseContext } from '../playbook/resolve.js';
 import type { Reporter, ResultStatus } from '../report/events.js';
-import { evaluate, evaluateCondition, markUnsafe, OMIT } from '../vars/expr.js';
+import { evaluate, evaluateCondition, markUnsafe, OMIT, truthy } from '../vars/expr.js';
 import { lazyVars } from '../vars/scope.js';
 import { isTemplate, renderString, templateValue } from '../vars/template.js';
 import { ArgumentError, prepareArgs } from './args.js';
@@ -127,7 +127,14 @@ export class Executor {
         if (!cont) break;
       }
     } finally {
-      for (const h of this.hosts.values()) for (const c of h.connections.values()) await c.close().catch(() => undefined);
+      // A chroot's close() unmounts what it mounted: a failure there must be seen, not swallowed.
+      for (const h of this.hosts.values()) {
+        for (const c of h.connections.values()) {
+          await c.close().catch((err: unknown) => {
+            this.reporter.emit({ type: 'warning', message: `closing ${c.describe()} failed: ${err instanceof Error ? err.message : String(err)}` });
+          });
+        }
+      }
       // Delegated tasks use the controller without registering it on a host; its runners must stop too.
       await this.controller.close().catch(() => undefined);
     }
@@ -761,7 +768,7 @@ export class Executor {
       if (kind === 'local') conn = this.controller;
       else if (kind === 'ssh' || kind === 'paramiko' || kind === 'smart') {
         throw new UnreachableError(`connection '${kind}' is not supported by imgplay (host ${h.name}); set ansible_connection to local or chroot`);
-      } else conn = await openConnection(kind, target);
+      } else conn = await openConnection(kind, target, { systemMounts: flag(vars.imgplay_chroot_mounts, true) });
       h.connections.set(key, conn);
     }
     return conn;
@@ -894,3 +901,9 @@ async function forEachLimited<T>(items: readonly T[], limit: number, fn: (item: 
   await Promise.all(workers);
 }
 
+// A yes/no variable as Ansible's boolean filter reads it; undefined gives the default.
+function flag(value: unknown, fallback: boolean): boolean {
+  if (value === undefined || value === null) return fallback;
+  if (typeof value === 'string') return /^(y|yes|on|true|1)$/i.test(value.trim());
+  return truthy(value);
+}

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { aptProxyFromEnv, hostAptMirror } from '../../src/image/mirror.js';
+import { removeTree } from '../../src/image/mount-table.js';
 
 const SUITE = 'bookworm';
 const NAME = `minbase-${SUITE}`;
@@ -39,7 +40,7 @@ export async function minbaseCopy(): Promise<{ root: string; cleanup(): Promise<
   const tree = await minbaseTree();
   const dir = await realpath(await mkdtemp(join(tmpdir(), 'imgplay-minbase-')));
   const root = join(dir, 'root');
-  const cleanup = () => removeUnmounted(dir);
+  const cleanup = () => removeTree(dir);
   try {
     await execa('cp', ['-a', '--reflink=auto', '--', tree, root]);
   } catch (err) {
@@ -65,15 +66,6 @@ export async function mountPointsUnder(dir: string): Promise<string[]> {
     .filter((mp) => mp === dir || mp.startsWith(prefix));
 }
 
-// rm --one-file-system stays on the tree's own file system even if a mount appears after the check.
-async function removeUnmounted(dir: string): Promise<void> {
-  const mounted = await mountPointsUnder(dir);
-  if (mounted.length > 0) {
-    throw new Error(`refusing to delete ${dir}: still mounted inside it: ${mounted.join(', ')} (a test leaked a mount)`);
-  }
-  await execa('rm', ['-rf', '--one-file-system', '--', dir]);
-}
-
 async function ensureTree(): Promise<string> {
   const final = join(cacheDir(), NAME);
   // The tree only ever appears under its final name by rename, so its presence means it is complete.
@@ -92,7 +84,7 @@ async function ensureTree(): Promise<string> {
     } catch (err) {
       // Another process without our lock (a stale takeover) finished first: use its tree.
       if (!existsSync(final)) throw err;
-      await removeUnmounted(temp);
+      await removeTree(temp);
     }
     return final;
   } finally {
@@ -118,7 +110,7 @@ async function debootstrap(target: string): Promise<void> {
   if (r.exitCode !== 0 || leaked.length > 0) {
     const log = await readFile(join(target, 'debootstrap/debootstrap.log'), 'utf8').catch(() => '');
     const tail = (log || (r.all ?? '')).split('\n').slice(-30).join('\n');
-    if (leaked.length === 0) await removeUnmounted(target).catch(() => undefined);
+    if (leaked.length === 0) await removeTree(target).catch(() => undefined);
     throw new Error(
       `debootstrap of the minbase test tree from ${mirror.uri} failed (exit ${r.exitCode ?? r.signal})` +
         (leaked.length > 0 ? `; it left mounts behind: ${leaked.join(', ')}` : '') +
@@ -134,7 +126,7 @@ async function removeStaleBuilds(): Promise<void> {
   for (const name of await readdir(cacheDir())) {
     const m = new RegExp(`^${NAME}\\.tmp-(\\d+)-\\d+$`).exec(name);
     if (m === null || isAlive(Number(m[1]))) continue;
-    await removeUnmounted(join(cacheDir(), name)).catch((err: unknown) => {
+    await removeTree(join(cacheDir(), name)).catch((err: unknown) => {
       console.warn(`leaving an interrupted minbase build in place: ${(err as Error).message}`);
     });
   }

@@ -9,3 +9,13 @@ export function thrown(fn: () => unknown): Error {
   }
   throw new Error('expected an error');
 }
+
+/** The error a promise rejects with; fails the test if it resolves. */
+export async function rejection(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error('expected a rejection');
+}
