@@ -1,4 +1,5 @@
 // The module registry: explicit and sorted, so a reader sees every module at once.
+import { apt } from './apt.js';
 import { assert } from './assert.js';
 import { blockinfile } from './blockinfile.js';
 import { command } from './command.js';
@@ -8,6 +9,7 @@ import { fail } from './fail.js';
 import { fetch } from './fetch.js';
 import { file } from './file.js';
 import { find } from './find.js';
+import { group } from './group.js';
 import { hostname } from './hostname.js';
 import { includeVars } from './include-vars.js';
 import { kernelModules } from './kernel-modules.js';
@@ -20,6 +22,7 @@ import { shell } from './shell.js';
 import { stat } from './stat.js';
 import { service, systemd, systemdService } from './systemd.js';
 import { template } from './template.js';
+import { user } from './user.js';
 import type { Module } from './types.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -27,6 +30,7 @@ type AnyModule = Module<any>;
 
 /** Every module, by its short name. */
 export const modules: Readonly<Record<string, AnyModule>> = {
+  apt,
   assert,
   blockinfile,
   command,
@@ -36,6 +40,7 @@ export const modules: Readonly<Record<string, AnyModule>> = {
   fetch,
   file,
   find,
+  group,
   hostname,
   include_vars: includeVars,
   kernel_modules: kernelModules,
@@ -50,6 +55,7 @@ export const modules: Readonly<Record<string, AnyModule>> = {
   systemd,
   systemd_service: systemdService,
   template,
+  user,
 };
 
 const byName = new Map<string, AnyModule>();
