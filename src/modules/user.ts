@@ -64,7 +64,7 @@ export const user: Module<UserArgs> = {
       force: boolArg(false),
       remove: boolArg(false),
       // 'integer' listed too: the executor's coercion would refuse a whole number for a plain 'number'.
-      expires: { type: ['number', 'integer'] },
+      expires: { type: 'number' },
       umask: strArg,
     },
     anyOf: [{ required: ['name'] }, { required: ['user'] }],

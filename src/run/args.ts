@@ -43,6 +43,8 @@ function coerce(value: unknown, prop: Record<string, unknown>, key: string, mod:
   const types = typesOf(prop);
   if (types.length === 0 || value === null || value === undefined) return value;
   if (types.includes(jsonType(value))) return value;
+  // A whole number is a valid float argument, as JSON Schema's 'number' also says.
+  if (types.includes('number') && typeof value === 'number') return value;
   for (const type of types) {
     if (type === 'boolean') {
       const s = String(value).toLowerCase();
