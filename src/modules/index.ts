@@ -1,9 +1,12 @@
 // The module registry: explicit and sorted, so a reader sees every module at once.
 import { apt } from './apt.js';
+import { aptKey } from './apt-key.js';
+import { aptRepository } from './apt-repository.js';
 import { assert } from './assert.js';
 import { blockinfile } from './blockinfile.js';
 import { command } from './command.js';
 import { copy } from './copy.js';
+import { debconf } from './debconf.js';
 import { debug } from './debug.js';
 import { fail } from './fail.js';
 import { fetch } from './fetch.js';
@@ -15,6 +18,7 @@ import { includeVars } from './include-vars.js';
 import { kernelModules } from './kernel-modules.js';
 import { lineinfile } from './lineinfile.js';
 import { meta } from './meta.js';
+import { mount } from './mount.js';
 import { replace } from './replace.js';
 import { setFact } from './set-fact.js';
 import { setup } from './setup.js';
@@ -31,10 +35,13 @@ type AnyModule = Module<any>;
 /** Every module, by its short name. */
 export const modules: Readonly<Record<string, AnyModule>> = {
   apt,
+  apt_key: aptKey,
+  apt_repository: aptRepository,
   assert,
   blockinfile,
   command,
   copy,
+  debconf,
   debug,
   fail,
   fetch,
@@ -46,6 +53,7 @@ export const modules: Readonly<Record<string, AnyModule>> = {
   kernel_modules: kernelModules,
   lineinfile,
   meta,
+  mount,
   replace,
   service,
   set_fact: setFact,

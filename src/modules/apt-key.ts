@@ -1,0 +1,239 @@
+// Trusts (or distrusts) an OpenPGP key for apt in the target. apt-key is deprecated and gone from
+// newer Debian, so instead of calling it this writes binary keyrings that apt reads from
+// /etc/apt/trusted.gpg.d (or that a signed-by= option names), parsing the keys itself: no gpg needed.
+import { chmod, mkdir, readdir, readFile, unlink } from 'node:fs/promises';
+import { dirname, posix } from 'node:path';
+import { EnvHttpProxyAgent, fetch } from 'undici';
+import type { Connection } from '../connection/types.js';
+import { atomicWrite } from './support/atomic-write.js';
+import { describeFsError, isFsError } from './support/fs-error.js';
+import { armor, OpenPgpError, parseKeyring, type PublicKey, toBinaryKeys } from './support/openpgp.js';
+import { boolArg, strArg } from './support/schema.js';
+import { hostPathFollow } from './support/target-path.js';
+import { type Module, type ModuleResult, failed } from './types.js';
+
+/** apt_key's arguments, as Ansible's. */
+export interface AptKeyArgs {
+  id?: string;
+  url?: string;
+  data?: string;
+  file?: string;
+  keyring?: string;
+  keyserver?: string;
+  state: 'present' | 'absent';
+  validate_certs: boolean;
+}
+
+const TRUSTED_DIR = '/etc/apt/trusted.gpg.d';
+const LEGACY_KEYRING = '/etc/apt/trusted.gpg';
+
+export const aptKey: Module<AptKeyArgs> = {
+  name: 'apt_key',
+  aliases: ['ansible.builtin.apt_key', 'ansible.legacy.apt_key'],
+  schema: {
+    type: 'object',
+    properties: {
+      id: strArg,
+      url: strArg,
+      data: strArg,
+      file: strArg,
+      keyring: strArg,
+      keyserver: strArg,
+      state: { enum: ['present', 'absent'], default: 'present' },
+      validate_certs: boolArg(true),
+    },
+    additionalProperties: false,
+  },
+  checkMode: true,
+  diff: true,
+  async run({ conn, args, check, diff, signal }) {
+    const sources = (['data', 'file', 'keyserver', 'url'] as const).filter((k) => args[k] !== undefined);
+    if (sources.length > 1) return failed(`parameters are mutually exclusive: ${sources.join('|')}`);
+    if (args.keyserver !== undefined) {
+      return failed(`keyserver '${args.keyserver}' cannot be used: imgplay builds have no key server to reach; give the key with data, file or url`);
+    }
+    let wantedId: string | undefined;
+    if (args.id !== undefined) {
+      wantedId = normaliseId(args.id);
+      if (wantedId === undefined) return failed(`Invalid key_id '${args.id}': it must be 8, 16, or more than 16 hexadecimal characters, optionally after 0x`);
+    }
+    try {
+      // Key material is loaded lazily: a key already trusted under its id needs no download.
+      let material: { keys: PublicKey[]; from: string } | undefined;
+      const load = async (): Promise<{ keys: PublicKey[]; from: string } | string> => {
+        if (material !== undefined) return material;
+        const got = await keyMaterial(conn, args, signal);
+        if (typeof got === 'string') return got;
+        return (material = got);
+      };
+      if (wantedId === undefined) {
+        if (args.state === 'absent') return failed('key is required to remove a key: give its id');
+        const got = await load();
+        if (typeof got === 'string') return failed(got);
+        wantedId = (got.keys[0] as PublicKey).keyId;
+      }
+      const ids = { id: wantedId, key_id: wantedId, fp: wantedId.length > 16 ? wantedId.slice(-16) : wantedId, short_id: wantedId.slice(-8) };
+      const keyringPath = args.keyring ?? posix.join(TRUSTED_DIR, `imgplay-${wantedId}.gpg`);
+      // Without an explicit keyring a key counts as trusted wherever apt would find it.
+      const searched = args.keyring !== undefined ? [keyringPath] : await trustedKeyrings(conn, keyringPath);
+      const rings = await Promise.all(searched.map((p) => readRing(conn, p, args.keyring !== undefined)));
+      const before = rings.flatMap((r) => r.keys.flatMap(listedIds));
+      const matches = (k: PublicKey): boolean => matchesId(k, wantedId as string);
+      const result: ModuleResult = { changed: false, ...ids, before, keyring: keyringPath };
+
+      if (args.state === 'present') {
+        if (rings.some((r) => r.keys.some(matches))) return result;
+        const got = await load();
+        if (typeof got === 'string') return failed(got, result);
+        const adding = got.keys.filter(matches);
+        if (adding.length === 0) {
+          return failed(`key ${wantedId} is not in the key data from ${got.from}: it holds ${got.keys.map((k) => k.fingerprint).join(', ')}`, result);
+        }
+        const ring = rings.find((r) => r.path === keyringPath) ?? { path: keyringPath, data: Buffer.alloc(0), keys: [] };
+        const next = Buffer.concat([ring.data, ...got.keys.map((k) => k.bytes)]);
+        const after = [...before, ...got.keys.flatMap(listedIds)];
+        if (!check) await writeRing(conn, keyringPath, next);
+        return withDiff({ ...result, changed: true, after }, diff, keyringPath, before, after);
+      }
+
+      const holding = rings.filter((r) => r.keys.some(matches));
+      if (holding.length === 0) return result;
+      for (const ring of holding) {
+        const kept = ring.keys.filter((k) => !matches(k));
+        if (check) continue;
+        if (kept.length === 0) await unlink(await hostPathFollow(conn, ring.path));
+        else await writeRing(conn, ring.path, Buffer.concat(kept.map((k) => k.bytes)));
+      }
+      const after = rings.flatMap((r) => r.keys.filter((k) => !matches(k)).flatMap(listedIds));
+      return withDiff({ ...result, changed: true, after }, diff, holding.map((r) => r.path).join(', '), before, after);
+    } catch (err) {
+      if (err instanceof OpenPgpError) return failed(err.message);
+      if (isFsError(err)) return failed(describeFsError(err));
+      throw err;
+    }
+  },
+};
+
+/** Ansible's rule for a key id: hex, 8, 16 or more than 16 digits, an optional 0x; upper-cased. */
+export function normaliseId(id: string): string | undefined {
+  const hex = id.trim().toUpperCase().replace(/^0X/, '');
+  if (!/^[0-9A-F]+$/.test(hex)) return undefined;
+  if (hex.length !== 8 && hex.length !== 16 && hex.length <= 16) return undefined;
+  return hex;
+}
+
+// A short id matches the last 8 digits, a long one the key id, a longer one the fingerprint's tail;
+// like apt-key's listing, subkeys count too.
+function matchesId(key: PublicKey, id: string): boolean {
+  if (id.length > 16) return key.fingerprint.endsWith(id);
+  return [key.keyId, ...key.subkeyIds].some((k) => k.endsWith(id));
+}
+
+// The ids Ansible's `before`/`after` list: each key's and subkey's 16-digit id.
+function listedIds(key: PublicKey): string[] {
+  return [key.keyId, ...key.subkeyIds];
+}
+
+function withDiff(result: ModuleResult, diff: boolean, where: string, before: string[], after: string[]): ModuleResult {
+  if (diff) {
+    const text = (ids: string[]): string => ids.map((i) => `${i}\n`).join('');
+    result.diff = { before: text(before), after: text(after), before_header: `${where} (key ids)`, after_header: `${where} (key ids)` };
+  }
+  return result;
+}
+
+interface Ring {
+  path: string;
+  data: Buffer;
+  keys: PublicKey[];
+}
+
+// The keyrings apt trusts without signed-by: trusted.gpg and trusted.gpg.d/*.gpg|*.asc, plus the one to write.
+async function trustedKeyrings(conn: Connection, target: string): Promise<string[]> {
+  const names = await readdir(await hostPathFollow(conn, TRUSTED_DIR)).catch(() => [] as string[]);
+  const found = [LEGACY_KEYRING, ...names.filter((n) => /\.(gpg|asc)$/.test(n)).sort().map((n) => posix.join(TRUSTED_DIR, n))];
+  return found.includes(target) ? found : [...found, target];
+}
+
+// A keyring's keys; a missing one is empty. Only a keyring the task names must parse: apt itself skips
+// a stray unreadable file in trusted.gpg.d.
+async function readRing(conn: Connection, path: string, strict: boolean): Promise<Ring> {
+  const host = await hostPathFollow(conn, path);
+  const data = await readFile(host).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return Buffer.alloc(0);
+    throw err;
+  });
+  try {
+    const binary = toBinaryKeys(data);
+    return { path, data: binary, keys: parseKeyring(binary) };
+  } catch (err) {
+    if (!(err instanceof OpenPgpError)) throw err;
+    if (strict) throw new OpenPgpError(`keyring ${path} is not an OpenPGP keyring: ${err.message}`);
+    return { path, data, keys: [] };
+  }
+}
+
+async function writeRing(conn: Connection, path: string, data: Buffer): Promise<void> {
+  const host = await hostPathFollow(conn, path);
+  await mkdir(dirname(host), { recursive: true });
+  // apt reads *.asc as armored and everything else as binary, so the name decides the format.
+  await atomicWrite(host, { data: path.endsWith('.asc') ? armor(data) : data });
+  // apt reads keyrings as the unprivileged _apt user: they must be world-readable.
+  await chmod(host, 0o644);
+}
+
+// The keys to add, from data, a target file or a URL fetched on the controller; a string is the failure.
+async function keyMaterial(
+  conn: Connection,
+  args: AptKeyArgs,
+  signal: AbortSignal,
+): Promise<{ keys: PublicKey[]; from: string } | string> {
+  let raw: Buffer;
+  let from: string;
+  if (args.data !== undefined) {
+    raw = Buffer.from(args.data, 'latin1');
+    from = 'data';
+  } else if (args.file !== undefined) {
+    from = `file ${args.file}`;
+    try {
+      raw = await readFile(await hostPathFollow(conn, args.file));
+    } catch (err) {
+      if (isFsError(err)) return `Unable to extract key from '${args.file}': ${describeFsError(err, args.file)}`;
+      throw err;
+    }
+  } else if (args.url !== undefined) {
+    from = args.url;
+    const got = await download(args.url, args.validate_certs, signal);
+    if (typeof got === 'string') return got;
+    raw = got;
+  } else {
+    return 'no key given: set data, file or url (the key is not in the keyring yet)';
+  }
+  let keys: PublicKey[];
+  try {
+    keys = parseKeyring(toBinaryKeys(raw));
+  } catch (err) {
+    if (err instanceof OpenPgpError) return `Unable to extract key from '${from === 'data' ? 'inline data' : from}': ${err.message}`;
+    throw err;
+  }
+  if (keys.length === 0) return `Unable to extract key from '${from === 'data' ? 'inline data' : from}': it holds no public key`;
+  return { keys, from };
+}
+
+// Fetched on the build host (the target may have no network tools), through the environment's proxy.
+async function download(url: string, validateCerts: boolean, signal: AbortSignal): Promise<Buffer | string> {
+  const connect = { rejectUnauthorized: validateCerts };
+  // Through a proxy the TLS options that count are requestTls/proxyTls, which undici's types omit.
+  const opts: EnvHttpProxyAgent.Options & { requestTls?: object; proxyTls?: object } = { connect, requestTls: connect, proxyTls: connect };
+  const dispatcher = new EnvHttpProxyAgent(opts);
+  try {
+    const res = await fetch(url, { dispatcher, signal });
+    if (res.status !== 200) return `Failed to download key at ${url}: HTTP Error ${res.status}: ${res.statusText}`;
+    return Buffer.from(await res.arrayBuffer());
+  } catch (err) {
+    const cause = (err as { cause?: { message?: string; code?: string } }).cause;
+    return `Failed to download key at ${url}: ${cause?.message ?? (err as Error).message}`;
+  } finally {
+    await dispatcher.close().catch(() => undefined);
+  }
+}
