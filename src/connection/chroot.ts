@@ -30,13 +30,16 @@ export interface ChrootOptions {
 /** A debootstrapped (or otherwise complete) Debian tree entered with chroot, as Ansible's chroot connection does. */
 export class ChrootConnection implements Connection {
   readonly kind = 'chroot' as const;
-  #guard: MountGuard | undefined;
   #restoreResolvConf: (() => Promise<void>) | undefined;
+
+  readonly mounts: MountGuard;
 
   private constructor(
     readonly root: string,
     private readonly chrootBin: string,
-  ) {}
+  ) {
+    this.mounts = new MountGuard(`chroot ${root}`);
+  }
 
   /** Checks the tree can be entered (root privileges, a directory, a shell inside) and opens it. */
   static async open(root: string, opts: ChrootOptions = {}): Promise<ChrootConnection> {
@@ -57,9 +60,8 @@ export class ChrootConnection implements Connection {
     if (chrootBin === undefined) throw refuse('the chroot command is not installed on this host', 'install coreutils');
     const conn = new ChrootConnection(abs, chrootBin);
     if (opts.systemMounts) {
-      conn.#guard = new MountGuard(`chroot ${abs}`);
       try {
-        await mountSystemDirs(conn.#guard, abs);
+        await mountSystemDirs(conn.mounts, abs);
         conn.#restoreResolvConf = await lendResolvConf(abs);
       } catch (err) {
         await conn.close().catch(() => undefined);
@@ -110,7 +112,7 @@ export class ChrootConnection implements Connection {
     return resolveInRoot(this.root, remotePath, opts);
   }
 
-  /** Stops the runner shell, then puts resolv.conf back and unmounts what open() mounted. */
+  /** Stops the runner shell, then puts resolv.conf back and undoes every mount made for this tree. */
   async close(): Promise<void> {
     await this.pool?.close();
     this.pool = undefined;
@@ -120,8 +122,7 @@ export class ChrootConnection implements Connection {
       await restore?.();
     } finally {
       // The mounts go even when restoring the file failed: a leaked /dev bind is the dangerous part.
-      await this.#guard?.release();
-      this.#guard = undefined;
+      await this.mounts.release();
     }
   }
 }

@@ -2,6 +2,7 @@
 import { copyFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, resolve } from 'node:path';
+import { MountGuard } from '../image/mount-guard.js';
 import { RunnerPool } from './runner.js';
 import type { Connection, ExecOptions, ExecResult } from './types.js';
 
@@ -14,6 +15,7 @@ export function shellQuote(argv: readonly string[]): string {
 export class LocalConnection implements Connection {
   readonly kind = 'local' as const;
   readonly root = '/';
+  readonly mounts = new MountGuard('local');
 
   describe(): string {
     return 'local';
@@ -41,8 +43,10 @@ export class LocalConnection implements Connection {
     return resolve(remotePath);
   }
 
+  /** Stops the runner shell and undoes the mounts tasks made on the host. */
   async close(): Promise<void> {
     await this.pool?.close();
     this.pool = undefined;
+    await this.mounts.release();
   }
 }

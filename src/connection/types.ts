@@ -1,4 +1,5 @@
 // The one interface every connection implements: run commands, move files, map target paths.
+import type { MountGuard } from '../image/mount-guard.js';
 
 /** How to run a command on the target. */
 export interface ExecOptions {
@@ -44,5 +45,7 @@ export interface Connection {
    * final symlink unresolved (for lstat, link creation and removal).
    */
   hostPath(remotePath: string, opts?: { followLast?: boolean }): Promise<string>;
+  /** Mounts made for this target (by the connection itself or the mount module); close() undoes them. */
+  readonly mounts: MountGuard;
   close(): Promise<void>;
 }

@@ -32,7 +32,8 @@ let handlersInstalled = false;
 /** Records mounts and undoes them, innermost first. One guard per build stage (or per chroot session). */
 export class MountGuard {
   readonly #stack: Record[] = [];
-  #released = false;
+  // Set once the process is exiting: nothing may be mounted after the last-resort clean-up.
+  #closed = false;
 
   constructor(readonly label: string) {}
 
@@ -43,7 +44,7 @@ export class MountGuard {
 
   /** Mounts, records and makes the new mount private (so its unmount cannot propagate to the host's mounts). */
   async mount(req: MountRequest): Promise<void> {
-    if (this.#released) throw new MountError(`mount guard '${this.label}' was already released; cannot mount ${req.target}`);
+    if (this.#closed) throw new MountError(`imgplay is exiting; refusing to mount ${req.target}`);
     await assertPlainTarget(req.target);
     const argv = [
       ...(req.fstype !== undefined ? ['-t', req.fstype] : []),
@@ -81,7 +82,6 @@ export class MountGuard {
 
   /** Unmounts everything, newest first; throws listing whatever could not be unmounted even lazily. */
   async release(): Promise<void> {
-    this.#released = true;
     const failures: string[] = [];
     while (this.#stack.length > 0) {
       const rec = this.#stack.pop() as Record;
@@ -97,7 +97,7 @@ export class MountGuard {
 
   /** The last resort at process exit: lazy unmounts, synchronously, newest first. */
   releaseSync(): void {
-    this.#released = true;
+    this.#closed = true;
     while (this.#stack.length > 0) {
       const rec = this.#stack.pop() as Record;
       if (!mountTableSync().some((e) => e.mountPoint === rec.target)) continue;

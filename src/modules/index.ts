@@ -13,19 +13,23 @@ import { fetch } from './fetch.js';
 import { file } from './file.js';
 import { find } from './find.js';
 import { group } from './group.js';
+import { getUrl } from './get-url.js';
 import { hostname } from './hostname.js';
 import { includeVars } from './include-vars.js';
 import { kernelModules } from './kernel-modules.js';
 import { lineinfile } from './lineinfile.js';
 import { meta } from './meta.js';
 import { mount } from './mount.js';
+import { raw } from './raw.js';
 import { replace } from './replace.js';
+import { script } from './script.js';
 import { setFact } from './set-fact.js';
 import { setup } from './setup.js';
 import { shell } from './shell.js';
 import { stat } from './stat.js';
 import { service, systemd, systemdService } from './systemd.js';
 import { template } from './template.js';
+import { unarchive } from './unarchive.js';
 import { user } from './user.js';
 import type { Module } from './types.js';
 
@@ -47,6 +51,7 @@ export const modules: Readonly<Record<string, AnyModule>> = {
   fetch,
   file,
   find,
+  get_url: getUrl,
   group,
   hostname,
   include_vars: includeVars,
@@ -54,7 +59,9 @@ export const modules: Readonly<Record<string, AnyModule>> = {
   lineinfile,
   meta,
   mount,
+  raw,
   replace,
+  script,
   service,
   set_fact: setFact,
   setup,
@@ -63,6 +70,7 @@ export const modules: Readonly<Record<string, AnyModule>> = {
   systemd,
   systemd_service: systemdService,
   template,
+  unarchive,
   user,
 };
 

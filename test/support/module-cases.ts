@@ -10,6 +10,7 @@ import { ChrootConnection } from '../../src/connection/chroot.js';
 import { resolveInRoot } from '../../src/connection/confine.js';
 import { UndefinedVariableError } from '../../src/errors.js';
 import { LocalConnection } from '../../src/connection/local.js';
+import { MountGuard } from '../../src/image/mount-guard.js';
 import type { Connection, ExecResult } from '../../src/connection/types.js';
 import type { Module, ModuleContext, ModuleResult } from '../../src/modules/types.js';
 
@@ -80,7 +81,10 @@ afterAll(async () => {
 /** A directory tree as a target, mapped like a chroot but without one: file modules only (no exec). */
 export class ConfinedConnection implements Connection {
   readonly kind = 'chroot' as const;
-  constructor(readonly root: string) {}
+  readonly mounts: MountGuard;
+  constructor(readonly root: string) {
+    this.mounts = new MountGuard(`confined ${root}`);
+  }
   describe(): string {
     return `confined ${this.root}`;
   }
@@ -96,7 +100,9 @@ export class ConfinedConnection implements Connection {
   hostPath(remotePath: string, opts?: { followLast?: boolean }): Promise<string> {
     return resolveInRoot(this.root, remotePath, opts);
   }
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    await this.mounts.release();
+  }
 }
 
 /** A fresh place to run a row: the tree's host directory, the args' {root}, the connection, the controller dir. */
