@@ -173,6 +173,14 @@ async function runCommand(playbookArg: string, opts: RunCliOptions, out: (s: str
       opts.json ? new JsonLinesReporter(out) : (live ?? new PlainReporter({ write: out, verbosity: opts.verbose, color: tty, diff: opts.diff ?? false, patch: await loadPatch(opts.diff) })),
     ];
     const reporter = new Fanout(reporters);
+    // Node's own warning printer would interleave raw lines with the run's output: warnings (a lazy
+    // unmount, say) become run warnings instead, minus undici's notice that its proxy agent is new.
+    const nodeWarningListeners = process.listeners('warning');
+    process.removeAllListeners('warning');
+    const onWarning = (w: Error & { code?: string }) => {
+      if (w.code !== 'UNDICI-EHPA') reporter.emit({ type: 'warning', message: w.message });
+    };
+    process.on('warning', onWarning);
     try {
       const executor = new Executor(playbook, inventory, {
         check: opts.check ?? false,
@@ -192,6 +200,8 @@ async function runCommand(playbookArg: string, opts: RunCliOptions, out: (s: str
     } finally {
       process.removeListener('SIGINT', onSignal);
       process.removeListener('SIGTERM', onSignal);
+      process.removeListener('warning', onWarning);
+      for (const l of nodeWarningListeners) process.on('warning', l);
     }
   } catch (e) {
     return reportError(e, err);
