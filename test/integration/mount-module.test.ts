@@ -11,6 +11,7 @@ import { ChrootConnection } from '../../src/connection/chroot.js';
 import { LocalConnection } from '../../src/connection/local.js';
 import type { Connection } from '../../src/connection/types.js';
 import { mountTable, mountsUnder, removeTree } from '../../src/image/mount-table.js';
+import { file } from '../../src/modules/file.js';
 import { mount } from '../../src/modules/mount.js';
 import { minbaseCopy, minbaseUnavailable, mountsSnapshot } from '../support/minbase.js';
 import { makeContext, prepare } from '../support/module-cases.js';
@@ -78,6 +79,22 @@ describe.skipIf(!isRoot)('mount on the build host', () => {
       expect(await readFile(fstab, 'utf8')).toBe('# static\nproc /proc proc defaults 0 0\nLABEL=images /srv/images ext4 ro,noauto 0 0\n');
       expect((await run(conn, args)).changed).toBe(false);
       expect((await run(conn, { path: '/srv/images', state: 'present', src: 'LABEL=images', fstype: 'ext4' })).msg).toContain('only when `fstab` names it');
+    } finally {
+      await conn.close();
+    }
+  });
+
+  it('keeps file state=absent from deleting a tree with a mount inside it', async () => {
+    const conn = new LocalConnection();
+    const root = join(scratch, 'buildroot');
+    await mkdir(join(root, 'etc'), { recursive: true });
+    await writeFile(join(root, 'etc/keep'), 'x');
+    try {
+      expect((await run(conn, { path: join(root, 'proc'), src: 'proc', fstype: 'proc', state: 'mounted' })).changed).toBe(true);
+      const r = await file.run(makeContext({ args: await prepare(file, { path: root, state: 'absent' }), conn }));
+      expect(r.failed).toBe(true);
+      expect(r.msg).toContain(`refusing to delete ${root}: something is mounted inside it (${join(root, 'proc')})`);
+      expect(await readFile(join(root, 'etc/keep'), 'utf8')).toBe('x');
     } finally {
       await conn.close();
     }

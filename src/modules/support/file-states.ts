@@ -2,6 +2,7 @@
 import { link, mkdir, readdir, readlink, rename, rm, rmdir, stat, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
 import { posix } from 'node:path';
 import type { Connection } from '../../connection/types.js';
+import { mountTable, mountsUnder } from '../../image/mount-table.js';
 import type { ModuleResult } from '../types.js';
 import type { Accounts } from './accounts.js';
 import { type AttrDiff, type FileAttrArgs, applyFileAttrs } from './file-attrs.js';
@@ -337,6 +338,13 @@ export async function ensureAbsent(ctx: FsContext, path: string): Promise<StateO
   const host = await hostPathNoFollow(ctx.conn, path);
   const prev = await pathState(host);
   if (prev === 'absent') return { result: { path, changed: false, state: 'absent' } };
+  // Deleting a build root with the host's /dev or /proc bound inside would wipe the host's.
+  if (prev === 'directory') {
+    const mounted = mountsUnder(await mountTable(), host);
+    if (mounted.length > 0) {
+      throw new FileStateError(`refusing to delete ${path}: something is mounted inside it (${mounted.map((m) => targetPathOf(ctx.conn, m)).join(', ')}); unmount it first`, { path });
+    }
+  }
   const diff = initialDiff(path, 'absent', prev);
   if (prev === 'directory') diff.before.path_content = await listTree(host, path);
   if (!ctx.check) {
