@@ -38,6 +38,14 @@ export function splitArgs(text: string): string[] {
       cur += c;
       continue;
     }
+    if (c === '\n' && depth === 0) {
+      // Ansible's split_args marks a line's last word with its newline, so join_args can rebuild
+      // a multi-line script (`shell: |`) line for line.
+      if (cur !== '') out.push(`${cur}\n`);
+      else if (out.length > 0 && !out[out.length - 1]!.endsWith('\n')) out[out.length - 1] += '\n';
+      cur = '';
+      continue;
+    }
     if (/\s/.test(c) && depth === 0) {
       if (cur !== '') out.push(cur);
       cur = '';
@@ -48,7 +56,16 @@ export function splitArgs(text: string): string[] {
   if (quote !== null) throw new ParseError(`unbalanced quotes in arguments: ${text}`);
   if (depth > 0) throw new ParseError(`unbalanced template braces in arguments: ${text}`);
   if (cur !== '') out.push(cur);
+  // A trailing newline of the whole text is not part of the last word.
+  if (out.length > 0) out[out.length - 1] = out[out.length - 1]!.replace(/\n$/, '');
   return out;
+}
+
+/** Joins words from splitArgs back into the original command, newlines where the lines ended (Ansible's join_args). */
+export function joinArgs(words: readonly string[]): string {
+  let result = '';
+  for (const w of words) result += result === '' || result.endsWith('\n') ? w : ` ${w}`;
+  return result;
 }
 
 /** Removes one level of matching outer quotes, as Ansible's unquote does. */
@@ -76,7 +93,7 @@ export function parseKv(text: string, freeFormKeys?: ReadonlySet<string>): Recor
   const out: Record<string, unknown> = {};
   const raw: string[] = [];
   for (const orig of splitArgs(text)) {
-    const word = decodeEscapes(orig);
+    const word = decodeEscapes(orig).replace(/\n$/, '');
     const eq = word.search(/(?<!\\)=/);
     const key = eq > 0 ? word.slice(0, eq).trim() : '';
     const isKv = eq > 0 && /^[A-Za-z_][\w]*$/.test(key) && (freeFormKeys === undefined || freeFormKeys.has(key));
@@ -84,6 +101,8 @@ export function parseKv(text: string, freeFormKeys?: ReadonlySet<string>): Recor
     else if (freeFormKeys !== undefined) raw.push(orig);
     else throw new ParseError(`expected key=value arguments, found '${orig}'`);
   }
-  if (freeFormKeys !== undefined && raw.length > 0) out._raw_params = raw.join(' ');
+  // With no key=value words taken out, the command is the text exactly as written (indentation and
+  // final newline of a `shell: |` block included), as Ansible's split_args/join_args give it.
+  if (freeFormKeys !== undefined && raw.length > 0) out._raw_params = Object.keys(out).length === 0 ? text : joinArgs(raw);
   return out;
 }
