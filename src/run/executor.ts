@@ -14,7 +14,7 @@ import { loadYamlFile, excerpt } from '../playbook/load.js';
 import type { BlockNode, IncludeNode, Node, Play, Playbook, RoleInstance, TaskNode } from '../playbook/model.js';
 import { findIncludeFile, loadRoleEntry, loadTaskFile, type ParseContext } from '../playbook/resolve.js';
 import type { Reporter, ResultStatus } from '../report/events.js';
-import { evaluate, evaluateCondition, markUnsafe, OMIT, truthy } from '../vars/expr.js';
+import { evaluate, evaluateCondition, markSelfTemplating, markUnsafe, OMIT, truthy } from '../vars/expr.js';
 import { lazyVars } from '../vars/scope.js';
 import { isTemplate, renderString, templateValue } from '../vars/template.js';
 import { ArgumentError, prepareArgs } from './args.js';
@@ -127,14 +127,7 @@ export class Executor {
         if (!cont) break;
       }
     } finally {
-      // A chroot's close() unmounts what it mounted: a failure there must be seen, not swallowed.
-      for (const h of this.hosts.values()) {
-        for (const c of h.connections.values()) {
-          await c.close().catch((err: unknown) => {
-            this.reporter.emit({ type: 'warning', message: `closing ${c.describe()} failed: ${err instanceof Error ? err.message : String(err)}` });
-          });
-        }
-      }
+      await this.closeConnections([...this.hosts.values()], { keepController: false });
       // Delegated tasks use the controller without registering it on a host; its runners must stop too.
       await this.controller.close().catch(() => undefined);
     }
@@ -196,19 +189,38 @@ export class Executor {
       delegate_to: undefined,
       handler: false,
     };
-    for (const h of hosts) await this.loadVarsFiles(pr, h);
-    if (TRUTHY(this.tryTemplate(play.gather_facts, {}))) await this.gatherFacts(pr, scope);
-    for (const section of [play.pre_tasks, play.tasks, play.post_tasks]) {
-      if (pr.ended || this.interrupted) break;
-      await this.runNodes(pr, section, this.active(pr), scope);
-      if (pr.ended || this.interrupted) break;
-      await this.flushHandlers(pr, scope);
+    try {
+      for (const h of hosts) await this.loadVarsFiles(pr, h);
+      if (TRUTHY(this.tryTemplate(play.gather_facts, {}))) await this.gatherFacts(pr, scope);
+      for (const section of [play.pre_tasks, play.tasks, play.post_tasks]) {
+        if (pr.ended || this.interrupted) break;
+        await this.runNodes(pr, section, this.active(pr), scope);
+        if (pr.ended || this.interrupted) break;
+        await this.flushHandlers(pr, scope);
+      }
+    } finally {
+      // A chroot session lasts one play: the next play may squash or delete the tree, which must
+      // not still have /proc and /dev mounted inside it. The controller stays open for the run.
+      await this.closeConnections(hosts, { keepController: true });
     }
     if (this.active(pr).length === 0 && pr.hosts.some((h) => h.failed || h.unreachable) && !pr.ended) {
       this.reporter.emit({ type: 'no_hosts_remaining' });
       return false;
     }
     return true;
+  }
+
+  // A chroot's close() unmounts what it mounted: a failure there must be seen, not swallowed.
+  private async closeConnections(hosts: readonly HostRun[], opts: { keepController: boolean }): Promise<void> {
+    for (const h of hosts) {
+      for (const [key, c] of h.connections) {
+        if (opts.keepController && c === this.controller) continue;
+        h.connections.delete(key);
+        await c.close().catch((err: unknown) => {
+          this.reporter.emit({ type: 'warning', message: `closing ${c.describe()} failed: ${err instanceof Error ? err.message : String(err)}` });
+        });
+      }
+    }
   }
 
   private active(pr: PlayRun, among: readonly HostRun[] = pr.hosts): HostRun[] {
@@ -377,7 +389,7 @@ export class Executor {
         get: () => this.hostVars(pr, this.hostRun(inv), undefined, emptyScope()),
       });
     }
-    return out;
+    return markSelfTemplating(out);
   }
 
   private tryRender(text: string, vars: Record<string, unknown>): string {

@@ -852,9 +852,19 @@ export function hasTemplates(v: unknown): boolean {
   return containsTemplate(v);
 }
 
+// Objects whose values template themselves when read (hostvars): walking them would visit every
+// host's variables, each holding hostvars again, without end.
+const selfTemplating = new WeakSet<object>();
+
+/** Marks an object whose properties render their own templates on access, so nothing walks into it. */
+export function markSelfTemplating<T extends object>(o: T): T {
+  selfTemplating.add(o);
+  return o;
+}
+
 function containsTemplate(v: unknown): boolean {
   if (typeof v === 'string') return isTemplate(v);
-  if (typeof v !== 'object' || v === null || isUnsafe(v) || v instanceof PyFloat) return false;
+  if (typeof v !== 'object' || v === null || isUnsafe(v) || v instanceof PyFloat || selfTemplating.has(v)) return false;
   const known = templatedCache.get(v);
   if (known !== undefined) return known;
   const found = Array.isArray(v)
