@@ -68,6 +68,16 @@ export async function main(argv: string[], io: { stdout?: (s: string) => void; s
     });
   void run;
 
+  program
+    .command('doctor')
+    .description('list the host tools and kernel features image builds need, and what is missing')
+    .action(async () => {
+      const { diagnose, formatFindings } = await import('./doctor.js');
+      const report = formatFindings(await diagnose());
+      out(report.text);
+      code = report.ok ? EXIT.ok : EXIT.error;
+    });
+
   try {
     await program.parseAsync(argv);
   } catch (e) {

@@ -15,6 +15,12 @@ import { find } from './find.js';
 import { group } from './group.js';
 import { getUrl } from './get-url.js';
 import { hostname } from './hostname.js';
+import { imgplayBootstrap } from './imgplay-bootstrap.js';
+import { imgplayBuildRoot } from './imgplay-build-root.js';
+import { imgplayCleanup } from './imgplay-cleanup.js';
+import { imgplayCpio } from './imgplay-cpio.js';
+import { imgplayOverlay } from './imgplay-overlay.js';
+import { imgplaySquashfs } from './imgplay-squashfs.js';
 import { includeVars } from './include-vars.js';
 import { kernelModules } from './kernel-modules.js';
 import { lineinfile } from './lineinfile.js';
@@ -54,6 +60,12 @@ export const modules: Readonly<Record<string, AnyModule>> = {
   get_url: getUrl,
   group,
   hostname,
+  imgplay_bootstrap: imgplayBootstrap,
+  imgplay_build_root: imgplayBuildRoot,
+  imgplay_cleanup: imgplayCleanup,
+  imgplay_cpio: imgplayCpio,
+  imgplay_overlay: imgplayOverlay,
+  imgplay_squashfs: imgplaySquashfs,
   include_vars: includeVars,
   kernel_modules: kernelModules,
   lineinfile,

@@ -382,6 +382,8 @@ export function roleSearchPath(ctx: Pick<ParseContext, 'playbookDir' | 'role'>):
   const env = (process.env.IMGPLAY_ROLES_PATH ?? process.env.ANSIBLE_ROLES_PATH ?? '').split(':').filter(Boolean);
   const dirs = [join(ctx.playbookDir, 'roles'), ...env, ctx.playbookDir];
   if (ctx.role) dirs.unshift(dirname(ctx.role.path));
+  // on-imagebuilder's layout keeps playbooks/common/*.yml beside a top-level roles/: look up to there.
+  for (let up = dirname(ctx.playbookDir), i = 0; i < 2 && up !== dirname(up); up = dirname(up), i++) dirs.push(join(up, 'roles'));
   dirs.push(join(process.cwd(), 'roles'), process.cwd());
   return [...new Set(dirs)];
 }

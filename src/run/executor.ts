@@ -667,7 +667,10 @@ export class Executor {
       const label = task.name !== undefined ? `task '${task.name}'` : `the ${task.action} task`;
       msg = `'${err.variable}' is undefined in ${label} at ${task.pos.file}:${task.pos.line}:${task.pos.col}\n${excerpt(task.pos)}`;
     } else if (err instanceof ArgumentError || err instanceof ImgplayError) {
-      msg = err.message + (err instanceof ImgplayError && err.hint ? `\n${err.hint}` : '');
+      // An error inside an included file (a role's YAML, say) carries its own position: show it.
+      const where = err instanceof ImgplayError && err.pos ? `${err.pos.file}:${err.pos.line}:${err.pos.col}: ` : '';
+      const shown = err instanceof ImgplayError && err.pos ? `\n${excerpt(err.pos)}` : '';
+      msg = where + err.message + shown + (err instanceof ImgplayError && err.hint ? `\n${err.hint}` : '');
     } else {
       const e = new InternalError(`${task.kind === 'task' ? task.action : 'include'} crashed: ${(err as Error)?.stack ?? String(err)}`);
       msg = e.message;

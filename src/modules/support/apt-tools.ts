@@ -76,7 +76,9 @@ export function simulatedChanges(stdout: string): string[] {
 export function aptWords(r: Pick<ExecResult, 'stdout' | 'stderr'>): string {
   const lines = `${r.stderr}\n${r.stdout}`.split('\n').map((l) => l.trimEnd());
   const errors = lines.filter((l) => /^E: /.test(l));
-  if (errors.length > 0) return [...new Set(errors)].join('\n');
+  // "held broken packages" alone says nothing: the resolver's lines above it name the package and why.
+  const unmet = lines.filter((l) => /^\s+\S+ : (Pre-Depends|Depends|Conflicts|Breaks|Recommends): /.test(l) || /^\s{10,}(Depends|Pre-Depends): /.test(l)).map((l) => l.trim());
+  if (errors.length > 0) return [...new Set([...unmet, ...errors])].join('\n');
   const warnings = lines.filter((l) => /^(W|Err): /.test(l) || /^Err:\d+/.test(l));
   if (warnings.length > 0) return [...new Set(warnings)].slice(0, 10).join('\n');
   return lines.filter((l) => l !== '').slice(-10).join('\n');

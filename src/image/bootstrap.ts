@@ -1,0 +1,133 @@
+// Bootstraps a minimal Debian tree: mmdebstrap in its own mount namespace (nothing it mounts can
+// outlive it on the host), or debootstrap when packages must be excluded.
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { execa } from 'execa';
+import { ImgplayError } from '../errors.js';
+import { hostAptMirror } from './mirror.js';
+import { mountTable, mountsUnder } from './mount-table.js';
+
+/** What to bootstrap, and how. */
+export interface BootstrapOptions {
+  root: string;
+  release: string;
+  arch: string;
+  variant: string;
+  /** Default: the build host's own apt mirror. */
+  mirror?: string | undefined;
+  components?: readonly string[] | undefined;
+  include?: readonly string[] | undefined;
+  /** Only debootstrap can leave packages out, so a non-empty list selects it. */
+  exclude?: readonly string[] | undefined;
+  /** An http proxy (apt-cacher-ng at host:3142) for the bootstrap's downloads only; not written into the tree. */
+  proxy?: string | undefined;
+  /** dpkg path-excludes for docs, man pages and info (copyright files kept), written into the tree for later installs too. */
+  noDocs?: boolean | undefined;
+  /** An apt.conf inside the tree that turns off recommends and suggests. */
+  noRecommends?: boolean | undefined;
+  tool?: 'mmdebstrap' | 'debootstrap' | undefined;
+  signal?: AbortSignal | undefined;
+  onLine?: ((line: string) => void) | undefined;
+}
+
+/** A bootstrap that failed: the reason, the command, then the tool's last lines. */
+export class BootstrapError extends ImgplayError {}
+
+// Docs are most of what a minimal image does not need; copyright files stay for license compliance.
+const NO_DOCS = [
+  'path-exclude=/usr/share/doc/*',
+  'path-include=/usr/share/doc/*/copyright',
+  'path-exclude=/usr/share/man/*',
+  'path-exclude=/usr/share/info/*',
+  'path-exclude=/usr/share/lintian/*',
+  'path-exclude=/usr/share/linda/*',
+];
+const NO_RECOMMENDS = ['APT::Install-Recommends "false";', 'APT::Install-Suggests "false";'];
+
+/** True if `root` already holds a bootstrapped system (dpkg's database is there). */
+export function isBootstrapped(root: string): boolean {
+  return existsSync(`${root}/var/lib/dpkg/status`) && existsSync(`${root}/bin/sh`);
+}
+
+/** Bootstraps `root` (an empty or missing directory); returns the tool used, the mirror and how long it took. */
+export async function bootstrap(o: BootstrapOptions): Promise<{ tool: string; mirror: string; seconds: number }> {
+  const mirror = o.mirror ?? (await hostAptMirror())?.uri;
+  if (mirror === undefined) {
+    throw new BootstrapError('no Debian mirror to bootstrap from: the build host has none in its apt sources', {
+      hint: 'set debootstrap_mirror (or apt_server) to a Debian archive URL',
+    });
+  }
+  if (existsSync(o.root) && (await readdir(o.root)).length > 0) throw new BootstrapError(`cannot bootstrap into ${o.root}: the directory is not empty`);
+  const mounted = mountsUnder(await mountTable(), o.root).filter((m) => m !== o.root);
+  if (mounted.length > 0) throw new BootstrapError(`cannot bootstrap into ${o.root}: something is mounted inside it (${mounted.join(', ')})`);
+  const tool = o.tool ?? ((o.exclude?.length ?? 0) > 0 ? 'debootstrap' : 'mmdebstrap');
+  const argv = tool === 'mmdebstrap' ? mmdebstrapArgs(o, mirror) : debootstrapArgs(o, mirror);
+  const started = Date.now();
+  const env: Record<string, string> = { LC_ALL: 'C', DEBIAN_FRONTEND: 'noninteractive', ...(o.proxy ? { http_proxy: o.proxy } : {}) };
+  const child = execa(tool, argv, { reject: false, all: true, env, cancelSignal: o.signal, stdin: 'ignore', forceKillAfterDelay: 5000 });
+  const lines: string[] = [];
+  child.all?.setEncoding('utf8');
+  let partial = '';
+  child.all?.on('data', (chunk: string) => {
+    const parts = (partial + chunk).split('\n');
+    partial = parts.pop() ?? '';
+    for (const line of parts) {
+      lines.push(line);
+      if (lines.length > 400) lines.shift();
+      o.onLine?.(line);
+    }
+  });
+  const r = await child;
+  if (r.exitCode !== 0 || r.isCanceled) {
+    const tail = lines.filter((l) => /^(E|W):|error|fail/i.test(l)).slice(-8);
+    throw new BootstrapError(
+      `${tool} failed${r.isCanceled ? ' (interrupted)' : ` with exit code ${r.exitCode}`}\n  ${tool} ${argv.join(' ')}\n${(tail.length > 0 ? tail : lines.slice(-8)).join('\n')}`,
+    );
+  }
+  if (tool === 'debootstrap') await configureDebootstrapped(o);
+  return { tool, mirror, seconds: (Date.now() - started) / 1000 };
+}
+
+function mmdebstrapArgs(o: BootstrapOptions, mirror: string): string[] {
+  return [
+    // unshare: its mounts live and die in a private namespace, so a crash cannot leak one onto the host.
+    '--mode=unshare',
+    `--variant=${o.variant}`,
+    `--architectures=${o.arch}`,
+    ...(o.components?.length ? [`--components=${o.components.join(',')}`] : []),
+    ...(o.include?.length ? [`--include=${o.include.join(',')}`] : []),
+    ...(o.noDocs ? NO_DOCS.map((d) => `--dpkgopt=${d}`) : []),
+    ...(o.noRecommends ? NO_RECOMMENDS.map((a) => `--aptopt=${a}`) : []),
+    o.release,
+    o.root,
+    mirror,
+  ];
+}
+
+function debootstrapArgs(o: BootstrapOptions, mirror: string): string[] {
+  return [
+    `--variant=${o.variant}`,
+    `--arch=${o.arch}`,
+    ...(o.components?.length ? [`--components=${o.components.join(',')}`] : []),
+    ...(o.include?.length ? [`--include=${o.include.join(',')}`] : []),
+    ...(o.exclude?.length ? [`--exclude=${o.exclude.join(',')}`] : []),
+    o.release,
+    o.root,
+    mirror,
+  ];
+}
+
+// debootstrap has no dpkg/apt option flags: write the same files mmdebstrap would.
+async function configureDebootstrapped(o: BootstrapOptions): Promise<void> {
+  if (o.noDocs) {
+    await mkdir(`${o.root}/etc/dpkg/dpkg.cfg.d`, { recursive: true });
+    await writeFile(`${o.root}/etc/dpkg/dpkg.cfg.d/99imgplay-nodocs`, `${NO_DOCS.join('\n')}\n`);
+  }
+  if (o.noRecommends) {
+    await mkdir(`${o.root}/etc/apt/apt.conf.d`, { recursive: true });
+    await writeFile(`${o.root}/etc/apt/apt.conf.d/99imgplay-norecommends`, `${NO_RECOMMENDS.join('\n')}\n`);
+  }
+  // debootstrap mounts /proc and /sys itself and leaves them on failure paths; check they are gone.
+  const left = mountsUnder(await mountTable(), o.root).filter((m) => m !== o.root);
+  if (left.length > 0) throw new BootstrapError(`debootstrap left mounts inside ${o.root}: ${left.join(', ')}`);
+}

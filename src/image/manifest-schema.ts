@@ -1,0 +1,86 @@
+// The shape of a builds folder's manifest.json, as JSON Schema (draft-07); docs/manifest.schema.json is this object.
+
+const sha256Hex = { type: 'string', pattern: '^[0-9a-f]{64}$' } as const;
+// A name sha256sum -c can read back as is, and that stays inside the builds folder.
+const artifactName = { type: 'string', pattern: '^(?!\\.\\.?$)[^/\\\\\\n\\r\\u0000]+$' } as const;
+const text = { type: 'string', minLength: 1 } as const;
+
+const pkg = {
+  type: 'object',
+  required: ['name', 'version', 'arch'],
+  additionalProperties: false,
+  properties: { name: text, version: text, arch: text },
+} as const;
+
+/** JSON Schema (draft-07) of manifest.json. */
+export const manifestSchema = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  title: 'imgplay builds manifest',
+  description: 'What each artifact in an imgplay builds folder is, how it was made and from what.',
+  type: 'object',
+  required: ['schemaVersion', 'artifacts'],
+  additionalProperties: false,
+  properties: {
+    schemaVersion: { const: 1 },
+    artifacts: { type: 'array', items: { $ref: '#/definitions/artifact' } },
+  },
+  definitions: {
+    package: pkg,
+    artifact: {
+      type: 'object',
+      required: ['name', 'kind', 'size', 'sha256', 'inputsDigest', 'builtAt', 'imgplayVersion'],
+      additionalProperties: false,
+      properties: {
+        name: { ...artifactName, description: 'File name in the builds folder.' },
+        kind: { enum: ['base', 'overlay', 'kernel', 'initrd'] },
+        size: { type: 'integer', minimum: 0, description: 'Bytes.' },
+        sha256: { ...sha256Hex, description: 'Of the file, as in SHA256SUMS.' },
+        release: { ...text, description: 'Debian release, e.g. bookworm.' },
+        arch: { ...text, description: 'Debian architecture, e.g. amd64.' },
+        kernelVersion: { ...text, description: 'e.g. 6.1.0-28-amd64.' },
+        packages: { type: 'array', items: { $ref: '#/definitions/package' }, description: 'Installed packages (dpkg status), sorted by name.' },
+        packageDelta: {
+          type: 'object',
+          description: "An overlay's packages against its base's.",
+          required: ['added', 'removed', 'changed'],
+          additionalProperties: false,
+          properties: {
+            added: { type: 'array', items: { $ref: '#/definitions/package' } },
+            removed: { type: 'array', items: { $ref: '#/definitions/package' } },
+            changed: {
+              type: 'array',
+              items: {
+                type: 'object',
+                required: ['name', 'arch', 'from', 'to'],
+                additionalProperties: false,
+                properties: { name: text, arch: text, from: text, to: text },
+              },
+            },
+          },
+        },
+        inputsDigest: { type: 'string', pattern: '^sha256:[0-9a-f]{64}$', description: 'Digest of what the stage was built from.' },
+        base: {
+          type: 'object',
+          description: 'The base image an overlay was built over.',
+          required: ['name', 'sha256'],
+          additionalProperties: false,
+          properties: { name: artifactName, sha256: sha256Hex },
+        },
+        buildSeconds: { type: 'number', minimum: 0 },
+        builtAt: {
+          type: 'string',
+          description: 'ISO 8601 UTC time the artifact was finished.',
+          pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$',
+        },
+        imgplayVersion: text,
+        gitCommit: { type: 'string', pattern: '^[0-9a-f]{40}([0-9a-f]{24})?$', description: "HEAD of the playbooks' git repository." },
+        dirty: { const: true, description: 'The playbooks repository had uncommitted changes.' },
+      },
+      allOf: [
+        { if: { properties: { kind: { const: 'overlay' } } }, then: { required: ['base'] }, else: { properties: { base: false, packageDelta: false } } },
+        { if: { properties: { kind: { enum: ['kernel', 'initrd'] } } }, then: { required: ['kernelVersion'] } },
+        { if: { required: ['dirty'] }, then: { required: ['gitCommit'] } },
+      ],
+    },
+  },
+} as const;

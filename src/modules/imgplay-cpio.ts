@@ -1,0 +1,71 @@
+// imgplay_cpio: an overlay's upper layer archived as <name>.overlay.cpio.gz (whiteouts included), with
+// its package delta against the base and provenance recorded in SHA256SUMS and manifest.json.
+import { existsSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { ImgplayError } from '../errors.js';
+import { buildOverlayCpio } from '../image/cpio.js';
+import { installedPackagesOf, packageDelta, parseDpkgStatus } from '../image/dpkg-status.js';
+import { readManifest, recordArtifact } from '../image/manifest.js';
+import { type InputsArg, inputsProperty, provenance, sourceDateEpoch, stageDigest } from './support/artifact.js';
+import { strArg } from './support/schema.js';
+import { type Module, failed } from './types.js';
+
+/** imgplay_cpio's arguments. */
+export interface CpioArgs {
+  upper: string;
+  dest: string;
+  name: string;
+  /** The base image the overlay was built over (its manifest entry gives the base's digest and checksum). */
+  base?: string;
+  /** Where the base is mounted, for the package delta (default: base-lower beside the overlay's directory). */
+  lower?: string;
+  inputs: InputsArg;
+}
+
+export const imgplayCpio: Module<CpioArgs> = {
+  name: 'imgplay_cpio',
+  schema: {
+    type: 'object',
+    required: ['upper', 'dest', 'name'],
+    properties: { upper: strArg, dest: strArg, name: strArg, base: strArg, lower: strArg, inputs: inputsProperty },
+    additionalProperties: false,
+  },
+  checkMode: true,
+  async run({ conn, args, check, environment, signal, vars }) {
+    if (conn.kind !== 'local') return failed('imgplay_cpio runs on the build host (a play with connection: local)');
+    if (args.name.includes('/')) return failed(`name must be a file name, got '${args.name}'`);
+    if (!existsSync(args.upper)) return failed(`the overlay's upper directory ${args.upper} does not exist`);
+    const dest = resolve(args.dest);
+    if (check) return { changed: true, name: args.name, path: join(dest, args.name) };
+    try {
+      await mkdir(dest, { recursive: true });
+      const baseEntry = args.base === undefined ? undefined : (await readManifest(resolve(args.base, '..'))).artifacts.find((a) => a.name === basename(args.base as string));
+      const digest = await stageDigest(args.inputs, baseEntry?.inputsDigest);
+      // The upper's dpkg status (copied up when the overlay installed anything) against the base's.
+      const lower = args.lower ?? join(args.upper, '..', '..', '..', 'base-lower');
+      const basePackages = existsSync(join(lower, 'var/lib/dpkg/status')) ? await installedPackagesOf(lower) : baseEntry?.packages;
+      const upperStatus = join(args.upper, 'var/lib/dpkg/status');
+      const packages = existsSync(upperStatus) ? parseDpkgStatus(await readFile(upperStatus, 'utf8')) : basePackages;
+      const built = await buildOverlayCpio({ upper: args.upper, dest: join(dest, args.name), sourceDateEpoch: sourceDateEpoch(environment), signal });
+      await recordArtifact(dest, {
+        name: args.name,
+        kind: 'overlay',
+        size: built.size,
+        sha256: built.sha256,
+        ...(baseEntry?.release !== undefined ? { release: baseEntry.release } : {}),
+        ...(baseEntry?.arch !== undefined ? { arch: baseEntry.arch } : {}),
+        ...(baseEntry?.kernelVersion !== undefined ? { kernelVersion: baseEntry.kernelVersion } : {}),
+        ...(packages !== undefined ? { packages } : {}),
+        ...(packages !== undefined && basePackages !== undefined ? { packageDelta: packageDelta(basePackages, packages) } : {}),
+        inputsDigest: digest,
+        ...(baseEntry !== undefined ? { base: { name: baseEntry.name, sha256: baseEntry.sha256 } } : {}),
+        ...(await provenance(vars.playbook_dir, dest)),
+      });
+      return { changed: true, name: args.name, path: built.path, size: built.size, sha256: built.sha256, entries: built.entries, inputs_digest: digest };
+    } catch (err) {
+      if (err instanceof ImgplayError) return failed(err.message);
+      throw err;
+    }
+  },
+};

@@ -1,0 +1,87 @@
+// imgplay_overlay: a writable overlay over the read-only base image, to provision an overlay in.
+// The base is loop-mounted once and shared by every overlay of the run; the upper and work
+// directories live on a tmpfs; every mount goes through the build host connection's guard.
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { MountError } from '../image/mount-guard.js';
+import { isMountPoint, mountTable, removeTree } from '../image/mount-table.js';
+import { ImgplayError } from '../errors.js';
+import { strArg } from './support/schema.js';
+import { type Module, failed } from './types.js';
+
+/** imgplay_overlay's arguments. */
+export interface OverlayArgs {
+  /** The base squashfs image on the build host. */
+  base: string;
+  /** This overlay's working directory: rw/upper, rw/work and merged/ are made inside it. */
+  dir: string;
+  /** Where the base is mounted read-only, shared by all overlays (default: base-lower beside dir). */
+  lower?: string;
+  /** tmpfs size for the upper and work directories. */
+  size: string;
+  /** mounted: ready to provision; unmounted: merged view gone, upper kept for archiving; absent: all gone. */
+  state: 'mounted' | 'unmounted' | 'absent';
+}
+
+export const imgplayOverlay: Module<OverlayArgs> = {
+  name: 'imgplay_overlay',
+  schema: {
+    type: 'object',
+    required: ['dir'],
+    properties: {
+      base: strArg,
+      dir: strArg,
+      lower: strArg,
+      size: { type: 'string', default: '4G' },
+      state: { enum: ['mounted', 'unmounted', 'absent'], default: 'mounted' },
+    },
+    additionalProperties: false,
+  },
+  checkMode: true,
+  async run({ conn, args, check }) {
+    if (conn.kind !== 'local') return failed('imgplay_overlay runs on the build host (a play with connection: local)');
+    const dir = args.dir.replace(/\/+$/, '');
+    const rw = join(dir, 'rw');
+    const upper = join(rw, 'upper');
+    const work = join(rw, 'work');
+    const merged = join(dir, 'merged');
+    const paths = { dir, merged, upper };
+    try {
+      const table = await mountTable();
+      if (args.state === 'mounted') {
+        if (isMountPoint(table, merged)) return { changed: false, ...paths };
+        if (args.base === undefined) return failed('state=mounted needs base (the squashfs image)');
+        if (!existsSync(args.base)) return failed(`the base image ${args.base} does not exist (build the base first)`);
+        if (check) return { changed: true, ...paths };
+        const lower = (args.lower ?? join(dir, '..', 'base-lower')).replace(/\/+$/, '');
+        const lowerPath = join(lower);
+        if (!isMountPoint(table, lowerPath)) {
+          await mkdir(lowerPath, { recursive: true });
+          await conn.mounts.mount({ source: args.base, target: lowerPath, fstype: 'squashfs', options: ['loop', 'ro'] });
+        }
+        await mkdir(rw, { recursive: true });
+        if (!isMountPoint(table, rw)) await conn.mounts.mount({ source: 'imgplay-overlay', target: rw, fstype: 'tmpfs', options: [`size=${args.size}`, 'mode=0755'] });
+        await mkdir(upper, { recursive: true });
+        await mkdir(work, { recursive: true });
+        await mkdir(merged, { recursive: true });
+        await conn.mounts.mount({ source: 'overlay', target: merged, fstype: 'overlay', options: [`lowerdir=${lowerPath}`, `upperdir=${upper}`, `workdir=${work}`] });
+        return { changed: true, ...paths, lower: lowerPath };
+      }
+      if (args.state === 'unmounted') {
+        if (!isMountPoint(table, merged)) return { changed: false, ...paths };
+        if (!check) await conn.mounts.unmount(merged);
+        return { changed: true, ...paths };
+      }
+      if (!existsSync(dir)) return { changed: false, ...paths };
+      if (!check) {
+        await conn.mounts.unmount(dir);
+        await removeTree(dir);
+      }
+      return { changed: true, ...paths };
+    } catch (err) {
+      if (err instanceof MountError || err instanceof ImgplayError) return failed(err.message);
+      throw err;
+    }
+  },
+};

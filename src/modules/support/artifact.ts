@@ -1,0 +1,41 @@
+// What every artifact module shares: its stage inputs argument, the digest of them, reproducible
+// time stamps, and the provenance recorded beside the artifact in manifest.json.
+import { resolve } from 'node:path';
+import { ImgplayError } from '../../errors.js';
+import { inputsDigest } from '../../image/inputs-digest.js';
+import { type ArtifactEntry, gitStateOf, imgplayVersion } from '../../image/manifest.js';
+import { strArg } from './schema.js';
+
+/** The `inputs` argument: the variables and files a stage was built from. */
+export interface InputsArg {
+  vars?: unknown;
+  files?: string[];
+}
+
+/** JSON Schema of the `inputs` argument. */
+export const inputsProperty = {
+  type: 'object',
+  properties: { vars: {}, files: { type: 'array', items: strArg } },
+  additionalProperties: false,
+  default: {},
+};
+
+/** The digest of a stage's inputs, optionally on top of the stage it builds on. */
+export async function stageDigest(inputs: InputsArg, base?: string): Promise<string> {
+  return inputsDigest({ vars: inputs.vars ?? null, files: inputs.files ?? [], ...(base !== undefined ? { base } : {}) });
+}
+
+/** SOURCE_DATE_EPOCH from the task's environment or imgplay's own, when set: fixed times for reproducible artifacts. */
+export function sourceDateEpoch(environment: Record<string, string>): number | undefined {
+  const raw = environment.SOURCE_DATE_EPOCH ?? process.env.SOURCE_DATE_EPOCH;
+  if (raw === undefined || raw === '') return undefined;
+  if (!/^\d+$/.test(raw)) throw new ImgplayError(`SOURCE_DATE_EPOCH must be a whole number of seconds, got '${raw}'`);
+  return Number(raw);
+}
+
+/** The provenance fields of a manifest entry: when, by which imgplay, from which commit of the playbooks. */
+export async function provenance(playbookDir: unknown, artifactDir: string): Promise<Pick<ArtifactEntry, 'builtAt' | 'imgplayVersion' | 'gitCommit' | 'dirty'>> {
+  // The artifacts themselves (often a builds/ folder inside the repository) do not make it dirty.
+  const git = typeof playbookDir === 'string' ? await gitStateOf(playbookDir, { exclude: [resolve(artifactDir)] }) : undefined;
+  return { builtAt: new Date().toISOString(), imgplayVersion: await imgplayVersion(), ...(git ?? {}) };
+}

@@ -1,0 +1,138 @@
+// The real all.yml, end to end: bootstrap from the build host's mirror, provision over chroot,
+// squash the base, build two overlays over one shared base mount, archive them, record checksums
+// and the manifest; and a provisioner failing halfway leaves no mount behind.
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, readdir, readlink, realpath, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listCpio } from '../../src/image/cpio.js';
+import { type Manifest, validateManifest } from '../../src/image/manifest.js';
+import { withMountGuard } from '../../src/image/mount-guard.js';
+import { mountTable, mountsUnder, removeTree } from '../../src/image/mount-table.js';
+import { hostAptMirror } from '../../src/image/mirror.js';
+import { mountsSnapshot } from '../support/minbase.js';
+
+const repo = fileURLToPath(new URL('../..', import.meta.url));
+const imgplay = join(repo, 'bin', 'imgplay.js');
+const canBuild = process.getuid?.() === 0 && existsSync('/usr/bin/mmdebstrap') && (await hostAptMirror()) !== undefined;
+
+const inventory = (overlays: Record<string, string>) => `
+all:
+  children:
+    build_local:
+      hosts:
+        localhost: { ansible_connection: local }
+    basefs:
+      hosts:
+        basefs: { ansible_connection: chroot, ansible_host: "{{ build_dir }}/basefs/root" }
+    overlays:
+      vars:
+        ansible_connection: chroot
+        ansible_host: "{{ build_dir }}/overlays/{{ inventory_hostname }}/merged"
+      hosts:
+${Object.entries(overlays).map(([name, role]) => `        ${name}: { provisioner: ${role} }`).join('\n')}
+`;
+
+async function imgplayRun(dir: string, extra: string[] = []) {
+  return execa('node', [imgplay, 'all.yml', '-i', join(dir, 'hosts.yaml'), '-e', `build_dir=${dir}/build`, '-e', `artifact_dir=${dir}/builds`, '-f', '2', ...extra], {
+    cwd: repo,
+    reject: false,
+    all: true,
+    env: { NO_COLOR: '1', SOURCE_DATE_EPOCH: '1700000000' },
+  });
+}
+
+describe.skipIf(!canBuild)('imgplay all.yml', () => {
+  let dir: string;
+  let before: string;
+  let run: Awaited<ReturnType<typeof imgplayRun>>;
+  let builds: string;
+
+  beforeAll(async () => {
+    before = await mountsSnapshot();
+    dir = await realpath(await mkdtemp(join(tmpdir(), 'imgplay-all-')));
+    builds = join(dir, 'builds');
+    await writeFile(join(dir, 'hosts.yaml'), inventory({ discovery: 'overlay/provision_discovery_overlay', 'oem-example': 'oem/provision_oem_example' }));
+    run = await imgplayRun(dir);
+  }, 1_800_000);
+  afterAll(async () => {
+    expect(await mountsSnapshot(), 'mounts after the build').toBe(before);
+    await removeTree(dir);
+  });
+
+  it('succeeds and leaves no mount and no build tree behind', async () => {
+    expect(run.exitCode, run.all).toBe(0);
+    expect(run.all).toMatch(/localhost +: ok=\d+ +changed=\d+ +unreachable=0 +failed=0/);
+    expect(mountsUnder(await mountTable(), dir)).toEqual([]);
+    expect(await readdir(join(dir, 'build'))).not.toContain('basefs');
+  });
+
+  it('squashes a base that holds an init and the kernel modules, and no host keys or machine id', async () => {
+    const base = (await readdir(builds)).find((f) => f.endsWith('.squashfs.img')) as string;
+    expect(base).toMatch(/^base\.bookworm\.\d[\w.+-]*-amd64\.squashfs\.img$/);
+    const kver = base.replace(/^base\.bookworm\.|\.squashfs\.img$/g, '');
+    await withMountGuard('test', async (guard) => {
+      const mnt = join(dir, 'mnt');
+      await mkdir(mnt);
+      await guard.mount({ source: join(builds, base), target: mnt, fstype: 'squashfs', options: ['loop', 'ro'] });
+      // /sbin/init is an absolute link into the image (/lib/systemd/systemd): resolve it inside.
+      expect(await readlink(join(mnt, 'usr/sbin/init'))).toBe('/lib/systemd/systemd');
+      expect(existsSync(join(mnt, 'usr/lib/systemd/systemd'))).toBe(true);
+      expect(existsSync(join(mnt, `usr/lib/modules/${kver}/kernel/drivers/net`))).toBe(true);
+      expect(existsSync(join(mnt, `usr/lib/modules/${kver}/modules.dep`))).toBe(true);
+      expect(existsSync(join(mnt, `usr/lib/modules/${kver}/kernel/sound`))).toBe(false);
+      expect(existsSync(join(mnt, `usr/lib/modules/${kver}/kernel/drivers/net/wireless`))).toBe(false);
+      expect((await readdir(join(mnt, 'etc/ssh'))).filter((f) => f.startsWith('ssh_host_'))).toEqual([]);
+      expect((await stat(join(mnt, 'etc/machine-id'))).size).toBe(0);
+      expect(await readdir(join(mnt, 'var/lib/apt/lists'))).not.toContainEqual(expect.stringMatching(/Packages/));
+      expect(existsSync(join(mnt, 'etc/systemd/system/multi-user.target.wants/imgplay-boot-hooks.service'))).toBe(true);
+      expect(await readdir(join(mnt, 'proc'))).toEqual([]);
+    });
+  });
+
+  it('archives the discovery overlay with lldpd and its boot hook, and a deletion as a whiteout', async () => {
+    const discovery = await listCpio(join(builds, 'discovery.overlay.cpio.gz'));
+    const paths = discovery.map((e) => e.path.replace(/^\.\//, ''));
+    expect(paths).toContain('usr/sbin/lldpd');
+    expect(discovery.find((e) => e.path.replace(/^\.\//, '') === 'etc/imgplay/boot.d/50-discovery')?.mode ?? 0).toBe(0o755);
+    const oem = await listCpio(join(builds, 'oem-example.overlay.cpio.gz'));
+    const motd = oem.find((e) => e.path.replace(/^\.\//, '') === 'etc/motd');
+    expect(motd?.type).toBe('char');
+    expect(oem.map((e) => e.path.replace(/^\.\//, ''))).toContain('usr/bin/oem-tool');
+  });
+
+  it('writes SHA256SUMS that sha256sum accepts and a manifest that validates, both overlays over the same base', async () => {
+    const check = await execa('sha256sum', ['-c', '--strict', 'SHA256SUMS'], { cwd: builds, reject: false });
+    expect(check.exitCode, check.stdout + check.stderr).toBe(0);
+    const manifest = JSON.parse(await readFile(join(builds, 'manifest.json'), 'utf8')) as Manifest;
+    expect(validateManifest(manifest)).toEqual([]);
+    const base = manifest.artifacts.find((a) => a.kind === 'base');
+    const overlays = manifest.artifacts.filter((a) => a.kind === 'overlay');
+    expect(overlays.map((o) => o.name).sort()).toEqual(['discovery.overlay.cpio.gz', 'oem-example.overlay.cpio.gz']);
+    for (const o of overlays) expect(o.base).toEqual({ name: base?.name, sha256: base?.sha256 });
+    expect(overlays.find((o) => o.name.startsWith('discovery'))?.packageDelta?.added.map((p) => p.name)).toContain('lldpd');
+    expect(base?.packages?.map((p) => p.name)).toContain('systemd-sysv');
+  });
+});
+
+describe.skipIf(!canBuild)('imgplay all.yml with a provisioner that fails halfway', () => {
+  it('stops with the failure and leaves no mount behind', async () => {
+    const before = await mountsSnapshot();
+    const dir = await realpath(await mkdtemp(join(tmpdir(), 'imgplay-fail-')));
+    try {
+      await mkdir(join(dir, 'roles/broken/tasks'), { recursive: true });
+      await writeFile(join(dir, 'roles/broken/tasks/main.yml'), '- name: a provisioner step that works\n  copy: { dest: /etc/imgplay-half, content: "x\\n" }\n- name: a provisioner step that fails\n  command: /bin/false\n');
+      await writeFile(join(dir, 'hosts.yaml'), inventory({ discovery: 'overlay/provision_discovery_overlay' }));
+      const r = await imgplayRun(dir, ['-e', `basefs_provisioner=${dir}/roles/broken`]);
+      expect(r.exitCode, r.all).toBe(2);
+      expect(r.all).toContain('TASK [broken : a provisioner step that fails]');
+      expect(mountsUnder(await mountTable(), dir)).toEqual([]);
+      expect(await mountsSnapshot()).toBe(before);
+    } finally {
+      await removeTree(dir);
+    }
+  }, 900_000);
+});
