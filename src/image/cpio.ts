@@ -29,6 +29,7 @@ import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import { execa } from 'execa';
+import { indentedTail } from './tool-output.js';
 import { ImgplayError } from '../errors.js';
 import { checksumFile } from '../modules/support/checksum.js';
 import { MountedTreeError, mountTable, mountsUnder } from './mount-table.js';
@@ -132,7 +133,7 @@ export async function opaqueDirs(upper: string): Promise<string[]> {
   const tarArgs = ['--xattrs', '--xattrs-include=trusted.overlay.*', '--format=posix', '--no-recursion', '--null', '-T', '-', '-cf', '-'];
   const r = await execa('tar', tarArgs, { cwd: upper, input: dirs.stdout, encoding: 'buffer', reject: false, stderr: 'pipe' });
   if (r.exitCode !== 0) {
-    throw new CpioError(`could not read the overlay xattrs in ${upper}: tar exited ${r.exitCode}\n  tar ${tarArgs.join(' ')}\n${tail(Buffer.from(r.stderr).toString())}`);
+    throw new CpioError(`could not read the overlay xattrs in ${upper}: tar exited ${r.exitCode}\n  tar ${tarArgs.join(' ')}\n${indentedTail(Buffer.from(r.stderr).toString())}`);
   }
   const found: string[] = [];
   for (const { path, pax } of tarHeaders(Buffer.from(r.stdout))) {
@@ -180,7 +181,7 @@ async function clampMtimes(upper: string, epoch: number, signal: AbortSignal | u
 async function sortedNames(upper: string, signal: AbortSignal | undefined): Promise<Buffer[]> {
   const r = await execa('find', ['.', '-print0'], { cwd: upper, encoding: 'buffer', reject: false, stderr: 'pipe', cancelSignal: signal });
   if (r.exitCode !== 0 || r.isCanceled) {
-    throw new CpioError(`could not list ${upper}${r.isCanceled ? ': interrupted' : `: find exited ${r.exitCode}`}\n  find . -print0\n${tail(Buffer.from(r.stderr).toString())}`);
+    throw new CpioError(`could not list ${upper}${r.isCanceled ? ': interrupted' : `: find exited ${r.exitCode}`}\n  find . -print0\n${indentedTail(Buffer.from(r.stderr).toString())}`);
   }
   const out = Buffer.from(r.stdout);
   const names: Buffer[] = [];
@@ -204,7 +205,7 @@ function check(r: RunResult, what: string, command: string, signal: AbortSignal 
   if (r.exitCode === 0) return;
   const why = r.exitCode === undefined ? `killed by ${r.signal ?? 'a signal'}` : `exited ${r.exitCode}`;
   const words = typeof r.all === 'string' ? r.all : Buffer.isBuffer(r.all) || r.all instanceof Uint8Array ? Buffer.from(r.all).toString() : '';
-  throw new CpioError(`${what}: ${command.split(' ')[0] ?? ''} ${why}\n  ${command}\n${tail(words)}`.trimEnd());
+  throw new CpioError(`${what}: ${command.split(' ')[0] ?? ''} ${why}\n  ${command}\n${indentedTail(words)}`.trimEnd());
 }
 
 // A ustar/pax stream: each member's path and the pax records (xattrs among them) that precede it.
@@ -276,11 +277,3 @@ function byteOrder(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }
 
-function tail(text: string, n = 15): string {
-  return text
-    .trim()
-    .split('\n')
-    .slice(-n)
-    .map((l) => `  ${l}`)
-    .join('\n');
-}

@@ -16,6 +16,7 @@ import { readdir, realpath, rename, stat, unlink, writeFile } from 'node:fs/prom
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { execa } from 'execa';
+import { indentedTail } from './tool-output.js';
 import { ImgplayError } from '../errors.js';
 import { checksumFile } from '../modules/support/checksum.js';
 import { MountedTreeError, mountTable, mountsUnder } from './mount-table.js';
@@ -104,7 +105,7 @@ export async function buildSquashfs(opts: SquashfsOptions): Promise<SquashfsResu
     if (r.isCanceled) throw new SquashfsError(`squashfs build of ${root} was interrupted\n  mksquashfs ${argv.join(' ')}`, { cause: opts.signal?.reason });
     if (r.exitCode !== 0) {
       const why = r.exitCode === undefined ? `was killed by ${r.signal ?? 'a signal'}` : `exited ${r.exitCode}`;
-      throw new SquashfsError(`could not build a squashfs of ${root}: mksquashfs ${why}\n  mksquashfs ${argv.join(' ')}\n${lastLines(r.all ?? '', 15)}`.trimEnd());
+      throw new SquashfsError(`could not build a squashfs of ${root}: mksquashfs ${why}\n  mksquashfs ${argv.join(' ')}\n${indentedTail(r.all ?? '', 15)}`.trimEnd());
     }
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const sha256 = await checksumFile(tmp, 'sha256');
@@ -148,11 +149,3 @@ function checkExclude(e: string): void {
   }
 }
 
-function lastLines(text: string, n: number): string {
-  return text
-    .trim()
-    .split('\n')
-    .slice(-n)
-    .map((l) => `  ${l}`)
-    .join('\n');
-}

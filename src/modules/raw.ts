@@ -1,6 +1,6 @@
 // Runs a command line on the target through its /bin/sh (or `executable`), as Ansible's raw does: no
 // creates/removes, no chdir, always changed.
-import { splitLines } from './support/lines.js';
+import { execModuleResult } from './support/exec-result.js';
 import { strArg } from './support/schema.js';
 import type { Module, ModuleResult } from './types.js';
 
@@ -29,14 +29,7 @@ export const raw: Module<RawArgs> = {
     // Ansible runs raw below the module layer, where the environment keyword does not reach.
     if (Object.keys(environment).length > 0) warnings.push('raw module does not support the environment keyword');
     const res = await conn.exec(command, { executable: args.executable, signal });
-    const result: ModuleResult = {
-      changed: true,
-      rc: res.rc,
-      stdout: res.stdout,
-      stdout_lines: splitLines(res.stdout),
-      stderr: res.stderr,
-      stderr_lines: splitLines(res.stderr),
-    };
+    const result: ModuleResult = execModuleResult(res);
     if (warnings.length > 0) result.warnings = warnings;
     if (res.rc !== 0) Object.assign(result, { failed: true, msg: 'non-zero return code' });
     return result;

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, copyFile, mkdir, rm } from 'node:fs/promises';
 import { posix } from 'node:path';
-import { splitLines } from './support/lines.js';
+import { execModuleResult } from './support/exec-result.js';
 import { boolArg, strArg } from './support/schema.js';
 import { ShlexError, shlexSplit } from './support/shlex.js';
 import { hostPathFollow, statOrUndefined } from './support/target-path.js';
@@ -72,14 +72,7 @@ export const script: Module<ScriptArgs> = {
       const line = rawParams.replace(first, remote);
       const command = args.executable ? `${args.executable} ${line}` : line;
       const res = await conn.exec(command, { cwd: args.chdir || undefined, env: ctx.environment, signal: ctx.signal });
-      const result: ModuleResult = {
-        changed: true,
-        rc: res.rc,
-        stdout: res.stdout,
-        stdout_lines: splitLines(res.stdout),
-        stderr: res.stderr,
-        stderr_lines: splitLines(res.stderr),
-      };
+      const result: ModuleResult = execModuleResult(res);
       if (res.rc !== 0) Object.assign(result, { failed: true, msg: 'non-zero return code' });
       return result;
     } finally {
