@@ -80,15 +80,16 @@ describe.skipIf(!canBuild)('imgplay all.yml', () => {
       await guard.mount({ source: join(builds, base), target: mnt, fstype: 'squashfs', options: ['loop', 'ro'] });
       // /sbin/init is an absolute link into the image (/lib/systemd/systemd): resolve it inside.
       expect(await readlink(join(mnt, 'usr/sbin/init'))).toBe('/lib/systemd/systemd');
-      expect(existsSync(join(mnt, 'usr/lib/systemd/systemd'))).toBe(true);
-      expect(existsSync(join(mnt, `usr/lib/modules/${kver}/kernel/drivers/net`))).toBe(true);
-      expect(existsSync(join(mnt, `usr/lib/modules/${kver}/modules.dep`))).toBe(true);
+      expect(existsSync(join(mnt, 'usr/lib/systemd/systemd')), 'systemd').toBe(true);
+      expect(existsSync(join(mnt, `usr/lib/modules/${kver}/kernel/drivers/net/ethernet`)), 'wired NIC drivers').toBe(true);
+      expect(existsSync(join(mnt, `usr/lib/modules/${kver}/modules.dep`)), 'modules.dep').toBe(true);
       expect(existsSync(join(mnt, `usr/lib/modules/${kver}/kernel/sound`))).toBe(false);
       expect(existsSync(join(mnt, `usr/lib/modules/${kver}/kernel/drivers/net/wireless`))).toBe(false);
       expect((await readdir(join(mnt, 'etc/ssh'))).filter((f) => f.startsWith('ssh_host_'))).toEqual([]);
       expect((await stat(join(mnt, 'etc/machine-id'))).size).toBe(0);
       expect(await readdir(join(mnt, 'var/lib/apt/lists'))).not.toContainEqual(expect.stringMatching(/Packages/));
-      expect(existsSync(join(mnt, 'etc/systemd/system/multi-user.target.wants/imgplay-boot-hooks.service'))).toBe(true);
+      // systemctl-style absolute links point into the image, so they are read, not followed on the host.
+      expect(await readlink(join(mnt, 'etc/systemd/system/multi-user.target.wants/imgplay-boot-hooks.service'))).toBe('/etc/systemd/system/imgplay-boot-hooks.service');
       expect(await readdir(join(mnt, 'proc'))).toEqual([]);
     });
   });
