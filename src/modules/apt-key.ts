@@ -1,10 +1,11 @@
 // Trusts (or distrusts) an OpenPGP key for apt in the target. apt-key is deprecated and gone from
 // newer Debian, so instead of calling it this writes binary keyrings that apt reads from
 // /etc/apt/trusted.gpg.d (or that a signed-by= option names), parsing the keys itself: no gpg needed.
-import { chmod, mkdir, readdir, readFile, unlink } from 'node:fs/promises';
-import { dirname, posix } from 'node:path';
-import { EnvHttpProxyAgent, fetch } from 'undici';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, unlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, posix } from 'node:path';
 import type { Connection } from '../connection/types.js';
+import { DownloadError, HTTP_DEFAULTS, downloadToFile } from './get-url.js';
 import { atomicWrite } from './support/atomic-write.js';
 import { describeFsError, isFsError } from './support/fs-error.js';
 import { armor, OpenPgpError, parseKeyring, type PublicKey, toBinaryKeys } from './support/openpgp.js';
@@ -46,7 +47,7 @@ export const aptKey: Module<AptKeyArgs> = {
   },
   checkMode: true,
   diff: true,
-  async run({ conn, args, check, diff, signal }) {
+  async run({ conn, args, check, diff, environment, signal }) {
     const sources = (['data', 'file', 'keyserver', 'url'] as const).filter((k) => args[k] !== undefined);
     if (sources.length > 1) return failed(`parameters are mutually exclusive: ${sources.join('|')}`);
     if (args.keyserver !== undefined) {
@@ -62,7 +63,7 @@ export const aptKey: Module<AptKeyArgs> = {
       let material: { keys: PublicKey[]; from: string } | undefined;
       const load = async (): Promise<{ keys: PublicKey[]; from: string } | string> => {
         if (material !== undefined) return material;
-        const got = await keyMaterial(conn, args, signal);
+        const got = await keyMaterial(conn, args, environment, signal);
         if (typeof got === 'string') return got;
         return (material = got);
       };
@@ -186,6 +187,7 @@ async function writeRing(conn: Connection, path: string, data: Buffer): Promise<
 async function keyMaterial(
   conn: Connection,
   args: AptKeyArgs,
+  environment: Record<string, string>,
   signal: AbortSignal,
 ): Promise<{ keys: PublicKey[]; from: string } | string> {
   let raw: Buffer;
@@ -203,7 +205,7 @@ async function keyMaterial(
     }
   } else if (args.url !== undefined) {
     from = args.url;
-    const got = await download(args.url, args.validate_certs, signal);
+    const got = await download(args.url, args.validate_certs, environment, signal);
     if (typeof got === 'string') return got;
     raw = got;
   } else {
@@ -220,20 +222,18 @@ async function keyMaterial(
   return { keys, from };
 }
 
-// Fetched on the build host (the target may have no network tools), through the environment's proxy.
-async function download(url: string, validateCerts: boolean, signal: AbortSignal): Promise<Buffer | string> {
-  const connect = { rejectUnauthorized: validateCerts };
-  // Through a proxy the TLS options that count are requestTls/proxyTls, which undici's types omit.
-  const opts: EnvHttpProxyAgent.Options & { requestTls?: object; proxyTls?: object } = { connect, requestTls: connect, proxyTls: connect };
-  const dispatcher = new EnvHttpProxyAgent(opts);
+// Fetched on the build host (the target may have no network tools) by get_url's client, so the
+// task's proxy variables and get_url's proxy handling (no CONNECT for plain http) apply here too.
+async function download(url: string, validateCerts: boolean, environment: Record<string, string>, signal: AbortSignal): Promise<Buffer | string> {
+  const dir = await mkdtemp(join(tmpdir(), 'imgplay-apt-key-'));
   try {
-    const res = await fetch(url, { dispatcher, signal });
-    if (res.status !== 200) return `Failed to download key at ${url}: HTTP Error ${res.status}: ${res.statusText}`;
-    return Buffer.from(await res.arrayBuffer());
+    const file = join(dir, 'key');
+    await downloadToFile(url, file, { ...HTTP_DEFAULTS, validate_certs: validateCerts }, environment, signal);
+    return await readFile(file);
   } catch (err) {
-    const cause = (err as { cause?: { message?: string; code?: string } }).cause;
-    return `Failed to download key at ${url}: ${cause?.message ?? (err as Error).message}`;
+    if (err instanceof DownloadError) return `Failed to download key at ${url}: ${err.reason}`;
+    throw err;
   } finally {
-    await dispatcher.close().catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
   }
 }

@@ -261,15 +261,25 @@ export async function downloadToFile(url: string, file: string, opts: HttpOption
     const res = await http.open(url, 'GET', { force: false, lastModified: undefined });
     if (res.status !== 200) {
       res.discard();
-      throw new Error(`Failure downloading ${url}, HTTP Error ${res.status}: ${res.reason}`);
+      throw new DownloadError(url, `HTTP Error ${res.status}: ${res.reason}`);
     }
     await res.saveTo(file, 'sha1');
     return filenameFromHeaders(res.headers) ?? urlFilename(res.url);
   } catch (err) {
-    if (err instanceof RequestError) throw new Error(`Failure downloading ${url}, ${err.message}`);
+    if (err instanceof RequestError) throw new DownloadError(url, err.message);
     throw err;
   } finally {
     await http.close();
+  }
+}
+
+/** A download that failed; `reason` is the part after the URL, for modules that word the message their own way. */
+export class DownloadError extends Error {
+  constructor(
+    readonly url: string,
+    readonly reason: string,
+  ) {
+    super(`Failure downloading ${url}, ${reason}`);
   }
 }
 
