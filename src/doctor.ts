@@ -65,6 +65,8 @@ export const CHECKS: readonly Check[] = [
   { name: 'overlay file system', why: 'overlays are provisioned in an overlay over the base', check: () => filesystem('overlay') },
   { name: 'squashfs file system', why: 'the base image is mounted read-only for overlays', check: () => filesystem('squashfs') },
   { name: 'tmpfs', why: 'build trees live in RAM', check: () => filesystem('tmpfs') },
+  tool('qemu-system-x86_64', 'qemu-system-x86', '`imgplay boot` tries the images in a VM', true),
+  { name: 'iPXE ROMs', pkg: 'ipxe-qemu', why: "`imgplay boot`'s VM network-boots through them", optional: true, check: async () => existsSync('/usr/lib/ipxe/qemu/efi-virtio.rom') || 'no /usr/lib/ipxe/qemu/efi-virtio.rom' },
   {
     name: 'a Debian mirror in the apt sources',
     why: 'the default mirror the images are built from (or set debootstrap_mirror)',
