@@ -3,6 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
+import { registerBootCommand } from './boot/command.js';
 import { EXIT, ImgplayError, InternalError, OptionsError } from './errors.js';
 import { loadInventory } from './playbook/inventory.js';
 import { parseKv } from './playbook/kv.js';
@@ -13,6 +14,7 @@ import { Fanout, type Reporter } from './report/events.js';
 import { JsonLinesReporter } from './report/json-lines.js';
 import { PlainReporter, type PlainOptions } from './report/plain.js';
 import { Executor } from './run/executor.js';
+import { registerServeCommand } from './serve/command.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -77,6 +79,10 @@ export async function main(argv: string[], io: { stdout?: (s: string) => void; s
       out(report.text);
       code = report.ok ? EXIT.ok : EXIT.error;
     });
+
+  const commandIo = { out, err, setCode: (n: number) => void (code = n) };
+  registerServeCommand(program, commandIo);
+  registerBootCommand(program, commandIo);
 
   try {
     await program.parseAsync(argv);

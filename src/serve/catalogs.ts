@@ -1,0 +1,56 @@
+// Hardware catalogs the discovery overlay POSTs: one JSON document per MAC, replaced atomically so a
+// reader never sees half of one.
+import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { atomicWrite } from '../modules/support/atomic-write.js';
+
+/** One stored catalog, as GET /api/catalog lists it. */
+export interface CatalogInfo {
+  mac: string;
+  size: number;
+  /** ISO 8601 UTC. */
+  receivedAt: string;
+}
+
+/** The catalogs folder of a server. */
+export class CatalogStore {
+  constructor(readonly dir: string) {}
+
+  // The file for a MAC already normalized to aa:bb:cc:dd:ee:ff (no path characters in it).
+  private fileOf(mac: string): string {
+    return join(this.dir, `${mac}.json`);
+  }
+
+  /** Stores a catalog document for `mac`, replacing any earlier one. */
+  async put(mac: string, body: Buffer): Promise<CatalogInfo> {
+    await mkdir(this.dir, { recursive: true });
+    const file = this.fileOf(mac);
+    await atomicWrite(file, { data: body });
+    const st = await stat(file);
+    return { mac, size: st.size, receivedAt: st.mtime.toISOString() };
+  }
+
+  /** The stored document for `mac`, or undefined. */
+  async get(mac: string): Promise<Buffer | undefined> {
+    return readFile(this.fileOf(mac)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return undefined;
+      throw err;
+    });
+  }
+
+  /** Every stored catalog, by MAC. */
+  async list(): Promise<CatalogInfo[]> {
+    const names = await readdir(this.dir).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return [] as string[];
+      throw err;
+    });
+    const out: CatalogInfo[] = [];
+    for (const name of names.sort()) {
+      const m = /^((?:[0-9a-f]{2}:){5}[0-9a-f]{2})\.json$/.exec(name);
+      if (!m) continue;
+      const st = await stat(join(this.dir, name)).catch(() => undefined);
+      if (st?.isFile()) out.push({ mac: m[1]!, size: st.size, receivedAt: st.mtime.toISOString() });
+    }
+    return out;
+  }
+}
