@@ -21,6 +21,7 @@ import { imgplayCleanup } from './imgplay-cleanup.js';
 import { imgplayCpio } from './imgplay-cpio.js';
 import { imgplayOverlay } from './imgplay-overlay.js';
 import { imgplaySquashfs } from './imgplay-squashfs.js';
+import { imgplayKernel } from './imgplay-kernel.js';
 import { includeVars } from './include-vars.js';
 import { kernelModules } from './kernel-modules.js';
 import { lineinfile } from './lineinfile.js';
@@ -66,6 +67,7 @@ export const modules: Readonly<Record<string, AnyModule>> = {
   imgplay_cpio: imgplayCpio,
   imgplay_overlay: imgplayOverlay,
   imgplay_squashfs: imgplaySquashfs,
+  imgplay_kernel: imgplayKernel,
   include_vars: includeVars,
   kernel_modules: kernelModules,
   lineinfile,

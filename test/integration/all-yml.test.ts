@@ -2,7 +2,7 @@
 // squash the base, build two overlays over one shared base mount, archive them, record checksums
 // and the manifest; and a provisioner failing halfway leaves no mount behind.
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, readlink, realpath, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rmdir, readFile, readdir, readlink, realpath, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +13,7 @@ import { type Manifest, validateManifest } from '../../src/image/manifest.js';
 import { withMountGuard } from '../../src/image/mount-guard.js';
 import { mountTable, mountsUnder, removeTree } from '../../src/image/mount-table.js';
 import { hostAptMirror } from '../../src/image/mirror.js';
+import { type ArtifactSet, sharedArtifacts } from '../support/artifact-set.js';
 import { mountsSnapshot } from '../support/minbase.js';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
@@ -46,37 +47,34 @@ async function imgplayRun(dir: string, extra: string[] = []) {
 }
 
 describe.skipIf(!canBuild)('imgplay all.yml', () => {
-  let dir: string;
   let before: string;
-  let run: Awaited<ReturnType<typeof imgplayRun>>;
+  let set: ArtifactSet;
   let builds: string;
 
+  // The run the boot tests share (test/support/artifact-set.ts): all.yml with both overlays.
   beforeAll(async () => {
     before = await mountsSnapshot();
-    dir = await realpath(await mkdtemp(join(tmpdir(), 'imgplay-all-')));
-    builds = join(dir, 'builds');
-    await writeFile(join(dir, 'hosts.yaml'), inventory({ discovery: 'overlay/provision_discovery_overlay', 'oem-example': 'oem/provision_oem_example' }));
-    run = await imgplayRun(dir);
+    set = await sharedArtifacts();
+    builds = set.builds;
   }, 1_800_000);
   afterAll(async () => {
     expect(await mountsSnapshot(), 'mounts after the build').toBe(before);
-    await removeTree(dir);
   });
 
   it('succeeds and leaves no mount and no build tree behind', async () => {
-    expect(run.exitCode, run.all).toBe(0);
-    expect(run.all).toMatch(/localhost +: ok=\d+ +changed=\d+ +unreachable=0 +failed=0/);
-    expect(mountsUnder(await mountTable(), dir)).toEqual([]);
-    expect(await readdir(join(dir, 'build'))).not.toContain('basefs');
+    expect(set.log).toMatch(/localhost +: ok=\d+ +changed=\d+ +unreachable=0 +failed=0/);
+    expect(mountsUnder(await mountTable(), set.home)).toEqual([]);
+    const left = await readdir(join(set.home, 'build')).catch(() => []);
+    expect(left).not.toContain('basefs');
+    expect(left).not.toContain('initrd');
   });
 
   it('squashes a base that holds an init and the kernel modules, and no host keys or machine id', async () => {
     const base = (await readdir(builds)).find((f) => f.endsWith('.squashfs.img')) as string;
     expect(base).toMatch(/^base\.bookworm\.\d[\w.+-]*-amd64\.squashfs\.img$/);
     const kver = base.replace(/^base\.bookworm\.|\.squashfs\.img$/g, '');
+    const mnt = await mkdtemp(join(tmpdir(), 'imgplay-base-mnt-'));
     await withMountGuard('test', async (guard) => {
-      const mnt = join(dir, 'mnt');
-      await mkdir(mnt);
       await guard.mount({ source: join(builds, base), target: mnt, fstype: 'squashfs', options: ['loop', 'ro'] });
       // /sbin/init is an absolute link into the image (/lib/systemd/systemd): resolve it inside.
       expect(await readlink(join(mnt, 'usr/sbin/init'))).toBe('/lib/systemd/systemd');
@@ -92,6 +90,8 @@ describe.skipIf(!canBuild)('imgplay all.yml', () => {
       expect(await readlink(join(mnt, 'etc/systemd/system/multi-user.target.wants/imgplay-boot-hooks.service'))).toBe('/etc/systemd/system/imgplay-boot-hooks.service');
       expect(await readdir(join(mnt, 'proc'))).toEqual([]);
     });
+    // The guard unmounted it: rmdir refuses anything but an empty directory.
+    await rmdir(mnt);
   });
 
   it('archives the discovery overlay with lldpd and its boot hook, and a deletion as a whiteout', async () => {
@@ -105,6 +105,21 @@ describe.skipIf(!canBuild)('imgplay all.yml', () => {
     expect(oem.map((e) => e.path.replace(/^\.\//, ''))).toContain('usr/bin/oem-tool');
   });
 
+  it('exports the kernel and an initrd of the same version as the base modules, with the imgplay boot script in it', async () => {
+    expect(set.kernel).toBe(`vmlinuz-${set.kernelVersion}`);
+    expect(set.initrd).toBe(`initrd.img-${set.kernelVersion}`);
+    expect(set.base).toBe(`base.bookworm.${set.kernelVersion}.squashfs.img`);
+    const kernel = await execa('file', ['-b', join(builds, set.kernel)]);
+    expect(kernel.stdout).toMatch(/Linux kernel x86 boot executable/);
+    const initrd = await execa('lsinitramfs', [join(builds, set.initrd)]);
+    const files = initrd.stdout.split('\n');
+    expect(files).toContain('scripts/imgplay');
+    expect(files).toContain('conf/conf.d/imgplay');
+    for (const mod of ['squashfs', 'overlay', 'loop', 'virtio_net', 'e1000e']) {
+      expect(files.some((f) => new RegExp(`/${mod}\\.ko(\\.[xz]z|\\.zst)?$`).test(f)), `${mod}.ko in the initrd`).toBe(true);
+    }
+  });
+
   it('writes SHA256SUMS that sha256sum accepts and a manifest that validates, both overlays over the same base', async () => {
     const check = await execa('sha256sum', ['-c', '--strict', 'SHA256SUMS'], { cwd: builds, reject: false });
     expect(check.exitCode, check.stdout + check.stderr).toBe(0);
@@ -113,6 +128,12 @@ describe.skipIf(!canBuild)('imgplay all.yml', () => {
     const base = manifest.artifacts.find((a) => a.kind === 'base');
     const overlays = manifest.artifacts.filter((a) => a.kind === 'overlay');
     expect(overlays.map((o) => o.name).sort()).toEqual(['discovery.overlay.cpio.gz', 'oem-example.overlay.cpio.gz']);
+    for (const kind of ['kernel', 'initrd']) {
+      const a = manifest.artifacts.find((x) => x.kind === kind);
+      expect(a?.kernelVersion, kind).toBe(set.kernelVersion);
+    }
+    expect(base?.kernelVersion).toBe(set.kernelVersion);
+    expect(await readFile(join(builds, 'SHA256SUMS'), 'utf8')).toMatch(new RegExp(`  ${set.initrd.replace(/\./g, '\\.')}\n`));
     for (const o of overlays) expect(o.base).toEqual({ name: base?.name, sha256: base?.sha256 });
     expect(overlays.find((o) => o.name.startsWith('discovery'))?.packageDelta?.added.map((p) => p.name)).toContain('lldpd');
     expect(base?.packages?.map((p) => p.name)).toContain('systemd-sysv');

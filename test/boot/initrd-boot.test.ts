@@ -1,0 +1,253 @@
+// The initrd all.yml builds, booted for real: qemu (TCG) runs the kernel and initrd directly with
+// RackHD's command line, a server on this host's loopback (10.0.2.2 to the guest) serves the builds
+// folder, and the serial console decides. A good boot downloads, verifies and stacks the base and the
+// overlays and reaches systemd and the boot hooks; a corrupt overlay stops the boot before anything
+// is mounted, naming the file; a server refusing the first requests for the base only delays it.
+import { existsSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
+import { appendFile, mkdir, mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { type ResultPromise, execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { removeTree } from '../../src/image/mount-table.js';
+import { type ArtifactSet, canBuildArtifacts, sharedArtifacts } from '../support/artifact-set.js';
+import { mountsSnapshot } from '../support/minbase.js';
+
+const canBoot = canBuildArtifacts && existsSync('/usr/bin/qemu-system-x86_64');
+
+const PROBE = 'probe.overlay.cpio.gz';
+const MAC = '52:54:00:5e:08:01';
+
+/** How the server misbehaves for one boot. */
+interface Plan {
+  /** Files served with one byte changed (SHA256SUMS still lists the good sum). */
+  corrupt?: string[];
+  /** Files answered with 503 for their first N requests. */
+  unavailable?: Record<string, number>;
+}
+
+interface Served {
+  url: string;
+  /** Each request as "<status> <path>". */
+  log: string[];
+  plan: Plan;
+}
+
+let server: Server | undefined;
+const vms = new Set<ResultPromise>();
+
+// A third overlay made here: a boot hook that reports on the serial console what the stacked root
+// looks like (the oem overlay's whiteout of /etc/motd, the discovery overlay's lldpd), and an opaque
+// /usr/share/doc that must hide the base's.
+async function probeOverlay(dir: string): Promise<Buffer> {
+  const tree = join(dir, 'probe');
+  await mkdir(join(tree, 'etc/imgplay/boot.d'), { recursive: true });
+  await mkdir(join(tree, 'usr/share/doc'), { recursive: true });
+  await writeFile(join(tree, 'usr/share/doc/imgplay-probe'), 'only me\n');
+  await mkdir(join(tree, '.imgplay'));
+  await writeFile(join(tree, '.imgplay/opaque'), 'usr/share/doc\n');
+  await writeFile(
+    join(tree, 'etc/imgplay/boot.d/99-probe'),
+    '#!/bin/sh\n[ -e /etc/motd ] && motd=present || motd=absent\n[ -x /usr/sbin/lldpd ] && lldpd=present || lldpd=absent\necho "imgplay-test-probe: motd $motd, lldpd $lldpd, doc $(ls -A /usr/share/doc | tr \'\\n\' \' \')root $(awk \'$2 == "/" { print $3 }\' /proc/mounts)" > /dev/ttyS0\n',
+    { mode: 0o755 },
+  );
+  const archive = join(dir, PROBE);
+  await execa('sh', ['-c', `cd ${tree} && find . | cpio -o -H newc --quiet | gzip -9 > ${archive}`]);
+  return readFile(archive);
+}
+
+async function serve(set: ArtifactSet, extra: Record<string, Buffer>, plan: Plan): Promise<Served> {
+  const sums = `${await readFile(join(set.builds, 'SHA256SUMS'), 'utf8')}${Object.entries(extra)
+    .map(([name, body]) => `${createHash('sha256').update(body).digest('hex')}  ${name}\n`)
+    .join('')}`;
+  const log: string[] = [];
+  const seen = new Map<string, number>();
+  server = createServer((req, res) => {
+    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    const name = path.replace(/^\/common\//, '');
+    const count = (seen.get(name) ?? 0) + 1;
+    seen.set(name, count);
+    const reply = (status: number, body?: Buffer | string) => {
+      log.push(`${status} ${req.method} ${path}`);
+      res.writeHead(status, { 'content-type': 'application/octet-stream' }).end(body);
+    };
+    if (req.method === 'POST') return reply(200, '{}');
+    if (count <= (plan.unavailable?.[name] ?? 0)) return reply(503, 'busy\n');
+    if (name === 'SHA256SUMS') return reply(200, sums);
+    const inMemory = extra[name];
+    if (inMemory !== undefined) return reply(200, inMemory);
+    const file = join(set.builds, name);
+    if (!/^[\w.+-]+$/.test(name) || !existsSync(file)) return reply(404, 'not found\n');
+    if (plan.corrupt?.includes(name)) {
+      void readFile(file).then((body) => {
+        const middle = Math.floor(body.length / 2);
+        body[middle] = (body[middle] ?? 0) ^ 0xff;
+        reply(200, body);
+      });
+      return;
+    }
+    void stat(file).then((s) => {
+      log.push(`200 GET ${path}`);
+      res.writeHead(200, { 'content-length': s.size });
+      createReadStream(file).pipe(res);
+    });
+  });
+  await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
+  return { url: `http://10.0.2.2:${(server!.address() as AddressInfo).port}/common`, log, plan };
+}
+
+async function stopServer(): Promise<void> {
+  await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+  server?.closeAllConnections();
+  server = undefined;
+}
+
+interface Boot {
+  /** What ended the boot: the first pattern seen, or 'timeout' / 'exited'. */
+  outcome: string;
+  serial: string;
+}
+
+// Boots the kernel and initrd with `cmdline` until one of `until` shows on the serial console.
+async function boot(set: ArtifactSet, cmdline: string, until: Record<string, RegExp>, timeoutMs: number): Promise<Boot> {
+  const vm = execa(
+    'qemu-system-x86_64',
+    [
+      ...['-m', '2048', '-nographic', '-no-reboot'],
+      ...['-kernel', join(set.builds, set.kernel), '-initrd', join(set.builds, set.initrd), '-append', cmdline],
+      ...['-netdev', 'user,id=n0', '-device', `virtio-net-pci,netdev=n0,mac=${MAC}`],
+    ],
+    { reject: false, stdin: 'ignore', buffer: false, all: true },
+  );
+  vms.add(vm);
+  let serial = '';
+  try {
+    const outcome = await new Promise<string>((resolve) => {
+      const timer = setTimeout(() => resolve('timeout'), timeoutMs);
+      vm.all?.on('data', (chunk: Buffer) => {
+        serial += chunk.toString('latin1');
+        for (const [name, re] of Object.entries(until)) {
+          if (re.test(serial)) {
+            clearTimeout(timer);
+            resolve(name);
+          }
+        }
+      });
+      void vm.then(() => {
+        clearTimeout(timer);
+        resolve('exited');
+      });
+    });
+    return { outcome, serial };
+  } finally {
+    // IMGPLAY_SERIAL_LOG=<file> keeps every boot's console for a reader (the assertions show it too).
+    if (process.env.IMGPLAY_SERIAL_LOG) await appendFile(process.env.IMGPLAY_SERIAL_LOG, `\n===== ${cmdline}\n${serial}`);
+    vm.kill('SIGKILL');
+    await vm;
+    vms.delete(vm);
+  }
+}
+
+function cmdlineFor(served: Served, set: ArtifactSet, overlays: string[], extra = ''): string {
+  const url = served.url;
+  const ip = '10.0.2.2';
+  return [
+    `initrd=${set.initrd}`,
+    `SYSLOGSERVER=${ip}`,
+    `API_CB=${url.replace(/^http:\/\/|\/common$/g, '')}`,
+    `BASEFS=${url}/${set.base}`,
+    `OVERLAYFS=${overlays.map((o) => `${url}/${o}`).join(',')}`,
+    `BOOTIF=01-${MAC.replace(/:/g, '-')}`,
+    'console=tty0',
+    'console=ttyS0,115200n8',
+    extra,
+  ]
+    .join(' ')
+    .trim();
+}
+
+/** The serial lines that start with `prefix`, without the kernel's time stamps. */
+function linesOf(serial: string, prefix: string): string[] {
+  return serial
+    .split(/\r?\n/)
+    .map((l) => l.replace(/^\[\s*\d+\.\d+\]\s*/, ''))
+    .filter((l) => l.startsWith(prefix));
+}
+
+describe.skipIf(!canBoot)('the initrd booting RackHD-style', () => {
+  let set: ArtifactSet;
+  let before: string;
+  let dir: string;
+  let probe: Buffer;
+
+  beforeAll(async () => {
+    before = await mountsSnapshot();
+    set = await sharedArtifacts();
+    dir = await mkdtemp(join(tmpdir(), 'imgplay-initrd-boot-'));
+    probe = await probeOverlay(dir);
+  }, 3_600_000);
+
+  afterAll(async () => {
+    for (const vm of vms) vm.kill('SIGKILL');
+    await stopServer();
+    if (dir !== undefined) await removeTree(dir);
+    expect(await mountsSnapshot(), 'mounts after the boots').toBe(before);
+  });
+
+  it('downloads, verifies and stacks the base and three overlays, and boots systemd into the boot hooks', async () => {
+    const served = await serve(set, { [PROBE]: probe }, {});
+    try {
+      const overlays = [set.overlays.discovery, set.overlays['oem-example'], PROBE];
+      const r = await boot(set, cmdlineFor(served, set, overlays), { probe: /imgplay-test-probe: [^\n]*\n/, failed: /imgplay-boot: (?!root ready)[^\n]*\n/ }, 600_000);
+      expect(r.outcome, r.serial).toBe('probe');
+      expect(linesOf(r.serial, 'imgplay-boot: root ready')).toEqual([`imgplay-boot: root ready: base ${set.base} + overlays ${overlays.join(', ')}`]);
+      for (const f of [set.base, ...overlays]) expect(r.serial).toContain(`imgplay: ${f}: `);
+      expect(r.serial).toMatch(/sha256 verified/);
+      expect(r.serial).toMatch(/Welcome to .*Debian GNU\/Linux/);
+      // The hooks' output reaches the console through the journal: `imgplay-boot-hooks[pid]: ...`.
+      expect(r.serial).toMatch(/imgplay-boot-hooks: running \/etc\/imgplay\/boot\.d\/50-discovery[\s\S]*imgplay-boot-hooks: running \/etc\/imgplay\/boot\.d\/99-probe/);
+      expect(linesOf(r.serial, 'imgplay-test-probe:')).toEqual(['imgplay-test-probe: motd absent, lldpd present, doc imgplay-probe root overlay']);
+      expect(served.log).toEqual(expect.arrayContaining([`200 GET /common/${set.base}`, `200 GET /common/SHA256SUMS`]));
+    } finally {
+      await stopServer();
+    }
+  }, 900_000);
+
+  it('stops before mounting anything when an overlay is not what SHA256SUMS says, naming the file', async () => {
+    const served = await serve(set, {}, { corrupt: [set.overlays['oem-example']] });
+    try {
+      const overlays = [set.overlays.discovery, set.overlays['oem-example']];
+      const r = await boot(set, cmdlineFor(served, set, overlays, 'imgplay.retries=2 imgplay.onfail=reboot:1'), { failed: /imgplay-boot: [\s\S]*rebooting in 1 s/, ready: /imgplay-boot: root ready/ }, 600_000);
+      expect(r.outcome, r.serial).toBe('failed');
+      const failures = linesOf(r.serial, 'imgplay-boot: ');
+      expect(failures[0]).toMatch(new RegExp(`^imgplay-boot: verify ${set.overlays['oem-example'].replace(/\./g, '\\.')}: sha256 mismatch: got [0-9a-f]{64}, expected [0-9a-f]{64} \\(3 downloads\\); not mounted$`));
+      expect(r.serial).not.toContain('Welcome to');
+      // Nothing was mounted: every file is verified before the base is loop-mounted.
+      expect(r.serial).not.toMatch(/loop\d+: detected capacity change/);
+      // Three downloads of the bad overlay: the first and two more in case the transfer was cut.
+      expect(served.log.filter((l) => l === `200 GET /common/${set.overlays['oem-example']}`)).toHaveLength(3);
+    } finally {
+      await stopServer();
+    }
+  }, 900_000);
+
+  it('boots when the server refuses the first two requests for the base, saying it retried', async () => {
+    const served = await serve(set, {}, { unavailable: { [set.base]: 2 } });
+    try {
+      const r = await boot(set, cmdlineFor(served, set, [set.overlays.discovery]), { ready: /imgplay-boot: root ready[^\n]*\n/, failed: /imgplay-boot: (?!root ready)[^\n]*\n/ }, 600_000);
+      expect(r.outcome, r.serial).toBe('ready');
+      expect(r.serial).toMatch(/loop\d+: detected capacity change/);
+      expect(linesOf(r.serial, `imgplay: download ${served.url}/${set.base} failed`)).toEqual([
+        `imgplay: download ${served.url}/${set.base} failed: wget: server returned error: HTTP/1.1 503 Service Unavailable; try 2 of 6 in 1 s`,
+        `imgplay: download ${served.url}/${set.base} failed: wget: server returned error: HTTP/1.1 503 Service Unavailable; try 3 of 6 in 2 s`,
+      ]);
+      expect(served.log.filter((l) => l.endsWith(`/common/${set.base}`))).toEqual([`503 GET /common/${set.base}`, `503 GET /common/${set.base}`, `200 GET /common/${set.base}`]);
+    } finally {
+      await stopServer();
+    }
+  }, 900_000);
+});

@@ -1,0 +1,140 @@
+// One set of real artifacts (base, kernel, initrd, the discovery and oem-example overlays) built by the
+// real all.yml and shared by the boot tests: building takes minutes, booting it takes one. The set lives
+// in a fixed folder and is reused while its complete-marker is newer than every file of playbooks/,
+// roles/ and hosts.yaml (what the artifacts are made of); otherwise it is built again. A lock file
+// keeps test files running in parallel from building it twice at once.
+import { existsSync } from 'node:fs';
+import { mkdir, open, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import { hostAptMirror } from '../../src/image/mirror.js';
+import { removeTree } from '../../src/image/mount-table.js';
+
+const repo = fileURLToPath(new URL('../..', import.meta.url));
+const home = '/var/tmp/imgplay-test-artifacts/all-yml';
+const marker = join(home, 'complete');
+const lock = join(home, 'build.lock');
+const sources = [join(repo, 'playbooks'), join(repo, 'roles'), join(repo, 'hosts.yaml')];
+
+/** The shared artifacts: the builds folder and the names of what is in it. */
+export interface ArtifactSet {
+  /** The folder holding the set: builds/, build/ (all.yml's build_dir), hosts.yaml and build.log. */
+  home: string;
+  builds: string;
+  /** all.yml's output when it built the set. */
+  log: string;
+  base: string;
+  kernel: string;
+  initrd: string;
+  kernelVersion: string;
+  overlays: { discovery: string; 'oem-example': string };
+}
+
+/** Whether this host can build the set: root, mmdebstrap and an apt mirror to bootstrap from. */
+export const canBuildArtifacts = process.getuid?.() === 0 && existsSync('/usr/bin/mmdebstrap') && (await hostAptMirror()) !== undefined;
+
+const inventory = `all:
+  children:
+    build_local:
+      hosts:
+        localhost: { ansible_connection: local }
+    basefs:
+      hosts:
+        basefs: { ansible_connection: chroot, ansible_host: "{{ build_dir }}/basefs/root" }
+    initrd:
+      hosts:
+        initrd: { ansible_connection: chroot, ansible_host: "{{ build_dir }}/initrd/root" }
+    overlays:
+      vars:
+        ansible_connection: chroot
+        ansible_host: "{{ build_dir }}/overlays/{{ inventory_hostname }}/merged"
+      hosts:
+        discovery: { provisioner: overlay/provision_discovery_overlay }
+        oem-example: { provisioner: oem/provision_oem_example }
+`;
+
+async function newestMtime(path: string): Promise<number> {
+  const s = await stat(path).catch(() => undefined);
+  if (s === undefined) return 0;
+  if (!s.isDirectory()) return s.mtimeMs;
+  let newest = s.mtimeMs;
+  for (const entry of await readdir(path)) newest = Math.max(newest, await newestMtime(join(path, entry)));
+  return newest;
+}
+
+async function isFresh(): Promise<boolean> {
+  const done = await stat(marker).catch(() => undefined);
+  if (done === undefined) return false;
+  const newest = Math.max(...(await Promise.all(sources.map(newestMtime))));
+  return newest < done.mtimeMs;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function describeSet(): Promise<ArtifactSet> {
+  const builds = join(home, 'builds');
+  const files = await readdir(builds);
+  const one = (re: RegExp, what: string): string => {
+    const found = files.filter((f) => re.test(f));
+    if (found.length !== 1) throw new Error(`${builds} should hold exactly one ${what}, has: ${found.join(', ') || 'none'}`);
+    return found[0] as string;
+  };
+  const kernel = one(/^vmlinuz-/, 'kernel');
+  return {
+    home,
+    builds,
+    log: await readFile(join(home, 'build.log'), 'utf8'),
+    base: one(/^base\..*\.squashfs\.img$/, 'base'),
+    kernel,
+    initrd: one(/^initrd\.img-/, 'initrd'),
+    kernelVersion: kernel.slice('vmlinuz-'.length),
+    overlays: { discovery: one(/^discovery\.overlay\.cpio\.gz$/, 'discovery overlay'), 'oem-example': one(/^oem-example\.overlay\.cpio\.gz$/, 'oem-example overlay') },
+  };
+}
+
+async function build(): Promise<void> {
+  await rm(marker, { force: true });
+  await removeTree(join(home, 'build'));
+  await rm(join(home, 'builds'), { recursive: true, force: true });
+  await writeFile(join(home, 'hosts.yaml'), inventory);
+  const run = await execa(
+    'node',
+    [join(repo, 'bin', 'imgplay.js'), 'all.yml', '-i', join(home, 'hosts.yaml'), '-e', `build_dir=${home}/build`, '-e', `artifact_dir=${home}/builds`, '-f', '2'],
+    { cwd: repo, reject: false, all: true, env: { NO_COLOR: '1', SOURCE_DATE_EPOCH: '1700000000' } },
+  );
+  await writeFile(join(home, 'build.log'), run.all ?? '');
+  if (run.exitCode !== 0) throw new Error(`building the shared artifacts failed (exit ${run.exitCode}); full log in ${home}/build.log:\n${(run.all ?? '').split('\n').slice(-25).join('\n')}`);
+  await writeFile(marker, `${new Date().toISOString()}\n`);
+}
+
+/** The shared artifact set, built by all.yml when missing or older than the playbooks and roles. */
+export async function sharedArtifacts(): Promise<ArtifactSet> {
+  await mkdir(home, { recursive: true });
+  for (;;) {
+    if (await isFresh()) return describeSet();
+    const handle = await open(lock, 'wx').catch(() => undefined);
+    if (handle !== undefined) {
+      try {
+        await handle.writeFile(String(process.pid));
+        await handle.close();
+        if (!(await isFresh())) await build();
+        return await describeSet();
+      } finally {
+        await rm(lock, { force: true });
+      }
+    }
+    // Another test file is building it: wait for it, or take over when its process is gone.
+    const holder = Number((await readFile(lock, 'utf8').catch(() => '')).trim());
+    if (holder > 0 && !pidAlive(holder)) await rm(lock, { force: true });
+    await sleep(5_000);
+  }
+}
