@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
+import { createSocket } from 'node:dgram';
 import { type ResultPromise, execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { removeTree } from '../../src/image/mount-table.js';
@@ -152,12 +153,11 @@ async function boot(set: ArtifactSet, cmdline: string, until: Record<string, Reg
   }
 }
 
-function cmdlineFor(served: Served, set: ArtifactSet, overlays: string[], extra = ''): string {
+function cmdlineFor(served: Served, set: ArtifactSet, overlays: string[], extra = '', syslog = '10.0.2.2'): string {
   const url = served.url;
-  const ip = '10.0.2.2';
   return [
     `initrd=${set.initrd}`,
-    `SYSLOGSERVER=${ip}`,
+    `SYSLOGSERVER=${syslog}`,
     `API_CB=${url.replace(/^http:\/\/|\/common$/g, '')}`,
     `BASEFS=${url}/${set.base}`,
     `OVERLAYFS=${overlays.map((o) => `${url}/${o}`).join(',')}`,
@@ -168,6 +168,15 @@ function cmdlineFor(served: Served, set: ArtifactSet, overlays: string[], extra 
   ]
     .join(' ')
     .trim();
+}
+
+// A syslog receiver on this host's loopback (10.0.2.2:<port> to the guest): every datagram's text.
+async function syslogReceiver(): Promise<{ port: number; messages: string[]; close: () => Promise<void> }> {
+  const socket = createSocket('udp4');
+  const messages: string[] = [];
+  socket.on('message', (msg) => messages.push(msg.toString('utf8')));
+  await new Promise<void>((r) => socket.bind(0, '127.0.0.1', r));
+  return { port: socket.address().port, messages, close: () => new Promise<void>((r) => socket.close(() => r())) };
 }
 
 /** The serial lines that start with `prefix`, without the kernel's time stamps. */
@@ -198,11 +207,12 @@ describe.skipIf(!canBoot)('the initrd booting RackHD-style', () => {
     expect(await mountsSnapshot(), 'mounts after the boots').toBe(before);
   });
 
-  it('downloads, verifies and stacks the base and three overlays, and boots systemd into the boot hooks', async () => {
+  it('downloads, verifies and stacks the base and three overlays, boots systemd into the boot hooks, and logs to SYSLOGSERVER', async () => {
     const served = await serve(set, { [PROBE]: probe }, {});
+    const syslog = await syslogReceiver();
     try {
       const overlays = [set.overlays.discovery, set.overlays['oem-example'], PROBE];
-      const r = await boot(set, cmdlineFor(served, set, overlays), { probe: /imgplay-test-probe: [^\n]*\n/, failed: /imgplay-boot: (?!root ready)[^\n]*\n/ }, 600_000);
+      const r = await boot(set, cmdlineFor(served, set, overlays, '', `10.0.2.2:${syslog.port}`), { probe: /imgplay-test-probe: [^\n]*\n/, failed: /imgplay-boot: (?!root ready)[^\n]*\n/ }, 600_000);
       expect(r.outcome, r.serial).toBe('probe');
       expect(linesOf(r.serial, 'imgplay-boot: root ready')).toEqual([`imgplay-boot: root ready: base ${set.base} + overlays ${overlays.join(', ')}`]);
       for (const f of [set.base, ...overlays]) expect(r.serial).toContain(`imgplay: ${f}: `);
@@ -212,7 +222,14 @@ describe.skipIf(!canBoot)('the initrd booting RackHD-style', () => {
       expect(r.serial).toMatch(/imgplay-boot-hooks: running \/etc\/imgplay\/boot\.d\/50-discovery[\s\S]*imgplay-boot-hooks: running \/etc\/imgplay\/boot\.d\/99-probe/);
       expect(linesOf(r.serial, 'imgplay-test-probe:')).toEqual(['imgplay-test-probe: motd absent, lldpd present, doc imgplay-probe root overlay']);
       expect(served.log).toEqual(expect.arrayContaining([`200 GET /common/${set.base}`, `200 GET /common/SHA256SUMS`]));
+      // The initrd's syslogd forwards its progress, and the booted system's hook runner logs its own.
+      const logged = syslog.messages.join('\n');
+      expect(logged).toMatch(new RegExp(`imgplay: ${set.base.replace(/\./g, '\\.')}: \\d+ bytes, sha256 verified`));
+      expect(logged).toMatch(/imgplay-boot: root ready/);
+      // util-linux's logger speaks RFC 5424: `<13>1 <time> <host> imgplay-boot-hooks - - [...] running ...`.
+      expect(logged).toMatch(/ imgplay-boot-hooks .* running \/etc\/imgplay\/boot\.d\/50-discovery$/m);
     } finally {
+      await syslog.close();
       await stopServer();
     }
   }, 900_000);
@@ -235,11 +252,15 @@ describe.skipIf(!canBoot)('the initrd booting RackHD-style', () => {
     }
   }, 900_000);
 
-  it('boots when the server refuses the first two requests for the base, saying it retried', async () => {
+  it('boots when the server refuses the first two requests for the base, saying it retried (with a static ip=)', async () => {
     const served = await serve(set, {}, { unavailable: { [set.base]: 2 } });
     try {
-      const r = await boot(set, cmdlineFor(served, set, [set.overlays.discovery]), { ready: /imgplay-boot: root ready[^\n]*\n/, failed: /imgplay-boot: (?!root ready)[^\n]*\n/ }, 600_000);
+      // ip=<client>::<gateway>:<netmask>:<hostname>:<device>:<autoconf>, no DHCP: qemu's user network is
+      // 10.0.2.0/24, and udev names the NIC in PCI slot 3 ens3.
+      const ip = 'ip=10.0.2.77::10.0.2.2:255.255.255.0:node:ens3:off';
+      const r = await boot(set, cmdlineFor(served, set, [set.overlays.discovery], ip), { ready: /imgplay-boot: root ready[^\n]*\n/, failed: /imgplay-boot: (?!root ready)[^\n]*\n/ }, 600_000);
       expect(r.outcome, r.serial).toBe('ready');
+      expect(linesOf(r.serial, 'imgplay: network: ')).toEqual(['imgplay: network: ens3 10.0.2.77']);
       expect(r.serial).toMatch(/loop\d+: detected capacity change/);
       expect(linesOf(r.serial, `imgplay: download ${served.url}/${set.base} failed`)).toEqual([
         `imgplay: download ${served.url}/${set.base} failed: wget: server returned error: HTTP/1.1 503 Service Unavailable; try 2 of 6 in 1 s`,

@@ -1,11 +1,13 @@
 // One set of real artifacts (base, kernel, initrd, the discovery and oem-example overlays) built by the
 // real all.yml and shared by the boot tests: building takes minutes, booting it takes one. The set lives
-// in a fixed folder and is reused while its complete-marker is newer than every file of playbooks/,
-// roles/ and hosts.yaml (what the artifacts are made of); otherwise it is built again. A lock file
-// keeps test files running in parallel from building it twice at once.
+// in a fixed folder and is reused while its complete-marker holds the digest of what the artifacts are
+// made of (every file of playbooks/, roles/ and hosts.yaml, and the test inventory); otherwise it is
+// built again. A digest, not mtimes: clones of different commits share the folder. A lock file keeps
+// test files running in parallel from building it twice at once.
+import { type Hash, createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, open, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
@@ -55,20 +57,27 @@ const inventory = `all:
         oem-example: { provisioner: oem/provision_oem_example }
 `;
 
-async function newestMtime(path: string): Promise<number> {
+// Feeds each file's path (relative to the repo), mode and content into the hash, in name order.
+async function hashTree(hash: Hash, path: string): Promise<void> {
   const s = await stat(path).catch(() => undefined);
-  if (s === undefined) return 0;
-  if (!s.isDirectory()) return s.mtimeMs;
-  let newest = s.mtimeMs;
-  for (const entry of await readdir(path)) newest = Math.max(newest, await newestMtime(join(path, entry)));
-  return newest;
+  if (s === undefined) return;
+  hash.update(`${relative(repo, path)}\0${s.mode.toString(8)}\0`);
+  if (s.isDirectory()) {
+    for (const entry of (await readdir(path)).sort()) await hashTree(hash, join(path, entry));
+  } else {
+    hash.update(await readFile(path));
+  }
+}
+
+async function sourcesDigest(): Promise<string> {
+  const hash = createHash('sha256').update(inventory);
+  for (const source of sources) await hashTree(hash, source);
+  return hash.digest('hex');
 }
 
 async function isFresh(): Promise<boolean> {
-  const done = await stat(marker).catch(() => undefined);
-  if (done === undefined) return false;
-  const newest = Math.max(...(await Promise.all(sources.map(newestMtime))));
-  return newest < done.mtimeMs;
+  const done = await readFile(marker, 'utf8').catch(() => undefined);
+  return done !== undefined && done.trim() === (await sourcesDigest());
 }
 
 function pidAlive(pid: number): boolean {
@@ -102,6 +111,8 @@ async function describeSet(): Promise<ArtifactSet> {
 }
 
 async function build(): Promise<void> {
+  // Taken before the build: an edit made while it runs makes the next test build again.
+  const digest = await sourcesDigest();
   await rm(marker, { force: true });
   await removeTree(join(home, 'build'));
   await rm(join(home, 'builds'), { recursive: true, force: true });
@@ -113,7 +124,7 @@ async function build(): Promise<void> {
   );
   await writeFile(join(home, 'build.log'), run.all ?? '');
   if (run.exitCode !== 0) throw new Error(`building the shared artifacts failed (exit ${run.exitCode}); full log in ${home}/build.log:\n${(run.all ?? '').split('\n').slice(-25).join('\n')}`);
-  await writeFile(marker, `${new Date().toISOString()}\n`);
+  await writeFile(marker, `${digest}\n`);
 }
 
 /** The shared artifact set, built by all.yml when missing or older than the playbooks and roles. */
