@@ -77,6 +77,13 @@ function median(xs: number[]): number {
 }
 
 async function main(): Promise<void> {
+  // The baseline and the client are host tools the tests do not need: say which package brings them.
+  for (const [tool, pkg] of [['nginx', 'nginx'], ['curl', 'curl']] as const) {
+    if ((await execa('sh', ['-c', `command -v ${tool}`], { reject: false })).exitCode !== 0) {
+      console.error(`bench:serve needs ${tool}: apt-get install ${pkg} (with a policy-rc.d exiting 101 if its service should not start)`);
+      process.exit(1);
+    }
+  }
   const work = await mkdtemp(join(tmpdir(), 'imgplay-bench-serve-'));
   const builds = join(work, 'builds');
   await mkdir(builds);

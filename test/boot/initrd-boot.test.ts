@@ -29,6 +29,8 @@ interface Plan {
   corrupt?: string[];
   /** Files answered with 503 for their first N requests. */
   unavailable?: Record<string, number>;
+  /** Files answered with 404. */
+  missing?: string[];
 }
 
 interface Served {
@@ -78,6 +80,7 @@ async function serve(set: ArtifactSet, extra: Record<string, Buffer>, plan: Plan
     };
     if (req.method === 'POST') return reply(200, '{}');
     if (count <= (plan.unavailable?.[name] ?? 0)) return reply(503, 'busy\n');
+    if (plan.missing?.includes(name)) return reply(404, 'not found\n');
     if (name === 'SHA256SUMS') return reply(200, sums);
     const inMemory = extra[name];
     if (inMemory !== undefined) return reply(200, inMemory);
@@ -252,13 +255,15 @@ describe.skipIf(!canBoot)('the initrd booting RackHD-style', () => {
     }
   }, 900_000);
 
-  it('boots when the server refuses the first two requests for the base, saying it retried (with a static ip=)', async () => {
-    const served = await serve(set, {}, { unavailable: { [set.base]: 2 } });
+  it('boots when the server refuses the first two requests for the base, saying it retried (static ip=, checksums on the command line)', async () => {
+    // No SHA256SUMS this time: BASEFS_SHA256 and OVERLAYFS_SHA256 carry the checksums.
+    const served = await serve(set, {}, { unavailable: { [set.base]: 2 }, missing: ['SHA256SUMS'] });
     try {
+      const sums = new Map((await readFile(join(set.builds, 'SHA256SUMS'), 'utf8')).trim().split('\n').map((l) => [l.slice(66), l.slice(0, 64)] as const));
       // ip=<client>::<gateway>:<netmask>:<hostname>:<device>:<autoconf>, no DHCP: qemu's user network is
       // 10.0.2.0/24, and udev names the NIC in PCI slot 3 ens3.
-      const ip = 'ip=10.0.2.77::10.0.2.2:255.255.255.0:node:ens3:off';
-      const r = await boot(set, cmdlineFor(served, set, [set.overlays.discovery], ip), { ready: /imgplay-boot: root ready[^\n]*\n/, failed: /imgplay-boot: (?!root ready)[^\n]*\n/ }, 600_000);
+      const extra = `ip=10.0.2.77::10.0.2.2:255.255.255.0:node:ens3:off BASEFS_SHA256=${sums.get(set.base)} OVERLAYFS_SHA256=${sums.get(set.overlays.discovery)}`;
+      const r = await boot(set, cmdlineFor(served, set, [set.overlays.discovery], extra), { ready: /imgplay-boot: root ready[^\n]*\n/, failed: /imgplay-boot: (?!root ready)[^\n]*\n/ }, 600_000);
       expect(r.outcome, r.serial).toBe('ready');
       expect(linesOf(r.serial, 'imgplay: network: ')).toEqual(['imgplay: network: ens3 10.0.2.77']);
       expect(r.serial).toMatch(/loop\d+: detected capacity change/);
@@ -267,6 +272,8 @@ describe.skipIf(!canBoot)('the initrd booting RackHD-style', () => {
         `imgplay: download ${served.url}/${set.base} failed: wget: server returned error: HTTP/1.1 503 Service Unavailable; try 3 of 6 in 2 s`,
       ]);
       expect(served.log.filter((l) => l.endsWith(`/common/${set.base}`))).toEqual([`503 GET /common/${set.base}`, `503 GET /common/${set.base}`, `200 GET /common/${set.base}`]);
+      for (const f of [set.base, set.overlays.discovery]) expect(linesOf(r.serial, `imgplay: ${f}: `)).toEqual([expect.stringMatching(/: \d+ bytes, sha256 verified$/)]);
+      expect(served.log.filter((l) => l.includes('SHA256SUMS'))).toEqual([]);
     } finally {
       await stopServer();
     }

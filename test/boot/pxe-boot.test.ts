@@ -1,7 +1,8 @@
-// The whole chain, as a rack would boot it: the artifacts all.yml built, `imgplay serve` in front of
-// them, and a qemu VM PXE-booting through its iPXE ROM with RackHD's command line: kernel, initrd,
-// network, the base and the discovery overlay downloaded and verified, the root switched, systemd up,
-// and the discovery hook POSTing the VM's hardware catalog back to the server.
+// The whole chain, as a rack would boot it and as a user runs it: the artifacts all.yml built,
+// `imgplay serve` in front of them, and `imgplay boot` PXE-booting a qemu VM through its iPXE ROM with
+// RackHD's command line: kernel, initrd, network, the base and the discovery overlay downloaded and
+// verified, the root switched, systemd up, and the discovery hook POSTing the VM's hardware catalog
+// back to the server.
 // Between the VM and the server sits a proxy that refuses the first two requests for the base, so
 // the same boot proves the initrd's retries.
 import { existsSync } from 'node:fs';
@@ -10,15 +11,16 @@ import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Result, type ResultPromise, execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type BootResult, bootVm } from '../../src/boot/vm.js';
 import { removeTree } from '../../src/image/mount-table.js';
-import { type BootServer, startBootServer } from '../../src/serve/server.js';
 import { canBuildArtifacts, sharedArtifacts } from '../support/artifact-set.js';
 import { mountsSnapshot } from '../support/minbase.js';
 
 const canBoot = canBuildArtifacts && existsSync('/usr/bin/qemu-system-x86_64') && existsSync('/usr/lib/ipxe/qemu/efi-virtio.rom');
 const MAC = '52:54:00:1a:2b:3c';
+const imgplay = fileURLToPath(new URL('../../bin/imgplay.js', import.meta.url));
 
 // Answers 503 to the first `refuse` requests whose path matches, and forwards everything else.
 async function refusingProxy(target: string, refuse: number, matches: (path: string) => boolean): Promise<{ server: Server; url: string; refused: string[] }> {
@@ -45,33 +47,53 @@ async function refusingProxy(target: string, refuse: number, matches: (path: str
 
 describe.skipIf(!canBoot)('a VM PXE-booted from imgplay serve', () => {
   let before: string;
+  let work: string;
   let catalogs: string;
-  let serve: BootServer;
+  let serve: ResultPromise;
   let proxy: Awaited<ReturnType<typeof refusingProxy>>;
-  let result: BootResult;
+  let boot: Result;
+  let lines: string[];
 
   beforeAll(async () => {
     before = await mountsSnapshot();
     const { builds } = await sharedArtifacts();
-    catalogs = await mkdtemp(join(tmpdir(), 'imgplay-catalogs-'));
-    serve = await startBootServer({ dir: builds, listen: '127.0.0.1', port: 0, catalogs, log: () => undefined });
-    proxy = await refusingProxy(serve.url, 2, (path) => /\/base\.[^/]*\.squashfs\.img$/.test(path));
-    result = await bootVm({ server: proxy.url, mac: MAC, goal: { kind: 'catalog' }, timeoutSeconds: 900, memoryMiB: 2048 });
+    work = await mkdtemp(join(tmpdir(), 'imgplay-pxe-'));
+    catalogs = join(work, 'catalogs');
+    serve = execa('node', [imgplay, 'serve', builds, '--port', '0', '--catalogs', catalogs], { reject: false, all: true, buffer: false });
+    const url = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      serve.all?.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        const m = /serving .* at (http:\/\/[^/]+)\//.exec(out);
+        if (m?.[1]) resolve(m[1]);
+      });
+      void serve.then((r) => reject(new Error(`imgplay serve exited ${r.exitCode}: ${out}`)));
+    });
+    proxy = await refusingProxy(url, 2, (path) => /\/base\.[^/]*\.squashfs\.img$/.test(path));
+    boot = await execa('node', [imgplay, 'boot', '--server', proxy.url, '--mac', MAC, '--until', 'catalog', '--timeout', '900', '--log', join(work, 'serial.log'), '--quiet'], {
+      reject: false,
+      env: { NO_COLOR: '1' },
+    });
+    lines = (await readFile(join(work, 'serial.log'), 'utf8').catch(() => '')).split(/\r?\n/);
   }, 1_800_000);
 
   afterAll(async () => {
     await new Promise<void>((r) => (proxy ? proxy.server.close(() => r()) : r()));
-    await serve?.close();
-    if (catalogs) await removeTree(catalogs);
+    if (serve) {
+      serve.kill('SIGTERM');
+      expect((await serve).exitCode, 'imgplay serve stops cleanly on SIGTERM').toBe(0);
+    }
+    if (work) await removeTree(work);
     expect(await mountsSnapshot(), 'mounts after the boot').toBe(before);
   });
 
-  it("reaches the catalog POST for the VM's MAC", () => {
-    expect(result.outcome, result.lines.slice(-60).join('\n')).toBe('reached');
+  it("exits 0 once the catalog for the VM's MAC arrived, saying so", () => {
+    expect(boot.exitCode, `${boot.stderr}\n${lines.slice(-60).join('\n')}`).toBe(0);
+    expect(boot.stdout).toMatch(/^imgplay boot: reached after \d+(\.\d+)? s: /m);
   });
 
   it('booted through iPXE, the kernel and the initrd, and switched to base + discovery overlay', () => {
-    const log = result.lines.join('\n');
+    const log = lines.join('\n');
     expect(log).toMatch(/iPXE initialising devices/);
     expect(log).toMatch(/Linux version \d/);
     expect(log).toMatch(/imgplay-boot: root ready: base base\.[^ ]+\.squashfs\.img \+ overlays discovery\.overlay\.cpio\.gz/);
@@ -80,7 +102,7 @@ describe.skipIf(!canBoot)('a VM PXE-booted from imgplay serve', () => {
 
   it('retried the two refused downloads of the base and went on', () => {
     expect(proxy.refused).toHaveLength(2);
-    expect(result.lines.filter((l) => /imgplay: download .*base\..*squashfs\.img failed/.test(l)).length).toBeGreaterThanOrEqual(2);
+    expect(lines.filter((l) => /imgplay: download .*base\..*squashfs\.img failed/.test(l)).length).toBeGreaterThanOrEqual(2);
   });
 
   it('stored a catalog with lshw and dmidecode data under the MAC', async () => {
