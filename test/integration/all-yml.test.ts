@@ -5,46 +5,16 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rmdir, readFile, readdir, readlink, realpath, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listCpio } from '../../src/image/cpio.js';
 import { type Manifest, validateManifest } from '../../src/image/manifest.js';
 import { withMountGuard } from '../../src/image/mount-guard.js';
 import { mountTable, mountsUnder, removeTree } from '../../src/image/mount-table.js';
-import { hostAptMirror } from '../../src/image/mirror.js';
-import { type ArtifactSet, sharedArtifacts } from '../support/artifact-set.js';
+import { type ArtifactSet, allYmlInventory, canBuildArtifacts, runAllYml, sharedArtifacts } from '../support/artifact-set.js';
 import { mountsSnapshot } from '../support/minbase.js';
 
-const repo = fileURLToPath(new URL('../..', import.meta.url));
-const imgplay = join(repo, 'bin', 'imgplay.js');
-const canBuild = process.getuid?.() === 0 && existsSync('/usr/bin/mmdebstrap') && (await hostAptMirror()) !== undefined;
-
-const inventory = (overlays: Record<string, string>) => `
-all:
-  children:
-    build_local:
-      hosts:
-        localhost: { ansible_connection: local }
-    basefs:
-      hosts:
-        basefs: { ansible_connection: chroot, ansible_host: "{{ build_dir }}/basefs/root" }
-    overlays:
-      vars:
-        ansible_connection: chroot
-        ansible_host: "{{ build_dir }}/overlays/{{ inventory_hostname }}/merged"
-      hosts:
-${Object.entries(overlays).map(([name, role]) => `        ${name}: { provisioner: ${role} }`).join('\n')}
-`;
-
-async function imgplayRun(dir: string, extra: string[] = []) {
-  return execa('node', [imgplay, 'all.yml', '-i', join(dir, 'hosts.yaml'), '-e', `build_dir=${dir}/build`, '-e', `artifact_dir=${dir}/builds`, '-f', '2', ...extra], {
-    cwd: repo,
-    reject: false,
-    all: true,
-    env: { NO_COLOR: '1', SOURCE_DATE_EPOCH: '1700000000' },
-  });
-}
+const canBuild = canBuildArtifacts;
 
 describe.skipIf(!canBuild)('imgplay all.yml', () => {
   let before: string;
@@ -147,8 +117,8 @@ describe.skipIf(!canBuild)('imgplay all.yml with a provisioner that fails halfwa
     try {
       await mkdir(join(dir, 'roles/broken/tasks'), { recursive: true });
       await writeFile(join(dir, 'roles/broken/tasks/main.yml'), '- name: a provisioner step that works\n  copy: { dest: /etc/imgplay-half, content: "x\\n" }\n- name: a provisioner step that fails\n  command: /bin/false\n');
-      await writeFile(join(dir, 'hosts.yaml'), inventory({ discovery: 'overlay/provision_discovery_overlay' }));
-      const r = await imgplayRun(dir, ['-e', `basefs_provisioner=${dir}/roles/broken`]);
+      await writeFile(join(dir, 'hosts.yaml'), allYmlInventory({ discovery: 'overlay/provision_discovery_overlay' }));
+      const r = await runAllYml(dir, ['-e', `basefs_provisioner=${dir}/roles/broken`]);
       expect(r.exitCode, r.all).toBe(2);
       expect(r.all).toContain('TASK [broken : a provisioner step that fails]');
       expect(mountsUnder(await mountTable(), dir)).toEqual([]);

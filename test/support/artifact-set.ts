@@ -37,7 +37,9 @@ export interface ArtifactSet {
 /** Whether this host can build the set: root, mmdebstrap and an apt mirror to bootstrap from. */
 export const canBuildArtifacts = process.getuid?.() === 0 && existsSync('/usr/bin/mmdebstrap') && (await hostAptMirror()) !== undefined;
 
-const inventory = `all:
+/** A test inventory for all.yml: the repo's groups, with `overlays` (name: provisioner role) as the overlay hosts. */
+export function allYmlInventory(overlays: Record<string, string>): string {
+  return `all:
   children:
     build_local:
       hosts:
@@ -53,9 +55,23 @@ const inventory = `all:
         ansible_connection: chroot
         ansible_host: "{{ build_dir }}/overlays/{{ inventory_hostname }}/merged"
       hosts:
-        discovery: { provisioner: overlay/provision_discovery_overlay }
-        oem-example: { provisioner: oem/provision_oem_example }
+${Object.entries(overlays)
+  .map(([name, role]) => `        ${name}: { provisioner: ${role} }`)
+  .join('\n')}
 `;
+}
+
+const inventory = allYmlInventory({ discovery: 'overlay/provision_discovery_overlay', 'oem-example': 'oem/provision_oem_example' });
+
+/** Runs the repo's all.yml with `dir`/hosts.yaml, building in `dir`/build and writing to `dir`/builds. */
+export async function runAllYml(dir: string, extra: string[] = []) {
+  return execa('node', [join(repo, 'bin', 'imgplay.js'), 'all.yml', '-i', join(dir, 'hosts.yaml'), '-e', `build_dir=${dir}/build`, '-e', `artifact_dir=${dir}/builds`, '-f', '2', ...extra], {
+    cwd: repo,
+    reject: false,
+    all: true,
+    env: { NO_COLOR: '1', SOURCE_DATE_EPOCH: '1700000000' },
+  });
+}
 
 // Feeds each file's path (relative to the repo), mode and content into the hash, in name order.
 async function hashTree(hash: Hash, path: string): Promise<void> {
@@ -117,11 +133,7 @@ async function build(): Promise<void> {
   await removeTree(join(home, 'build'));
   await rm(join(home, 'builds'), { recursive: true, force: true });
   await writeFile(join(home, 'hosts.yaml'), inventory);
-  const run = await execa(
-    'node',
-    [join(repo, 'bin', 'imgplay.js'), 'all.yml', '-i', join(home, 'hosts.yaml'), '-e', `build_dir=${home}/build`, '-e', `artifact_dir=${home}/builds`, '-f', '2'],
-    { cwd: repo, reject: false, all: true, env: { NO_COLOR: '1', SOURCE_DATE_EPOCH: '1700000000' } },
-  );
+  const run = await runAllYml(home);
   await writeFile(join(home, 'build.log'), run.all ?? '');
   if (run.exitCode !== 0) throw new Error(`building the shared artifacts failed (exit ${run.exitCode}); full log in ${home}/build.log:\n${(run.all ?? '').split('\n').slice(-25).join('\n')}`);
   await writeFile(marker, `${digest}\n`);
