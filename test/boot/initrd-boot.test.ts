@@ -255,6 +255,19 @@ describe.skipIf(!canBoot)('the initrd booting RackHD-style', () => {
     }
   }, 900_000);
 
+  it('gives up on a file the server answers 404 for after imgplay.retries tries, naming the URL and the status, in the rescue shell', async () => {
+    const served = await serve(set, {}, { missing: [set.overlays.discovery] });
+    try {
+      // No imgplay.onfail: the default is initramfs-tools' rescue shell on the console.
+      const r = await boot(set, cmdlineFor(served, set, [set.overlays.discovery], 'imgplay.retries=2'), { shell: /\(initramfs\) /, ready: /imgplay-boot: root ready/ }, 300_000);
+      expect(r.outcome, r.serial).toBe('shell');
+      expect(linesOf(r.serial, 'imgplay-boot: ')[0]).toBe(`imgplay-boot: download ${served.url}/${set.overlays.discovery}: wget: server returned error: HTTP/1.1 404 Not Found (2 tries)`);
+      expect(served.log.filter((l) => l.endsWith(`/common/${set.overlays.discovery}`))).toEqual([`404 GET /common/${set.overlays.discovery}`, `404 GET /common/${set.overlays.discovery}`]);
+    } finally {
+      await stopServer();
+    }
+  }, 900_000);
+
   it('boots when the server refuses the first two requests for the base, saying it retried (static ip=, checksums on the command line)', async () => {
     // No SHA256SUMS this time: BASEFS_SHA256 and OVERLAYFS_SHA256 carry the checksums.
     const served = await serve(set, {}, { unavailable: { [set.base]: 2 }, missing: ['SHA256SUMS'] });
