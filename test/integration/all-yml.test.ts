@@ -90,6 +90,19 @@ describe.skipIf(!canBuild)('imgplay all.yml', () => {
     }
   });
 
+  it('makes the initrd under SOURCE_DATE_EPOCH: no member is newer than it', async () => {
+    const cpio = join(await mkdtemp(join(tmpdir(), 'imgplay-initrd-')), 'initrd.cpio');
+    try {
+      await execa('zstd', ['-q', '-d', join(builds, set.initrd), '-o', cpio]);
+      const entries = await listCpio(cpio);
+      expect(entries.length).toBeGreaterThan(100);
+      // The shared set is built with SOURCE_DATE_EPOCH=1700000000 (test/support/artifact-set.ts).
+      expect(entries.filter((e) => e.mtime > 1_700_000_000).map((e) => e.path)).toEqual([]);
+    } finally {
+      await removeTree(join(cpio, '..'));
+    }
+  });
+
   it('writes SHA256SUMS that sha256sum accepts and a manifest that validates, both overlays over the same base', async () => {
     const check = await execa('sha256sum', ['-c', '--strict', 'SHA256SUMS'], { cwd: builds, reject: false });
     expect(check.exitCode, check.stdout + check.stderr).toBe(0);
