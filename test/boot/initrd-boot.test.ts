@@ -117,12 +117,15 @@ interface Boot {
 }
 
 // Boots the kernel and initrd with `cmdline` until one of `until` shows on the serial console.
-async function boot(set: ArtifactSet, cmdline: string, until: Record<string, RegExp>, timeoutMs: number): Promise<Boot> {
+// `deadNicFirst` puts a NIC on a hub with nothing else on it (link up, no DHCP) in PCI slot 3, before
+// the NIC on qemu's user network (then slot 4, ens4).
+async function boot(set: ArtifactSet, cmdline: string, until: Record<string, RegExp>, timeoutMs: number, deadNicFirst = false): Promise<Boot> {
   const vm = execa(
     'qemu-system-x86_64',
     [
       ...['-m', '2048', '-nographic', '-no-reboot'],
       ...['-kernel', join(set.builds, set.kernel), '-initrd', join(set.builds, set.initrd), '-append', cmdline],
+      ...(deadNicFirst ? ['-netdev', 'hubport,id=dead,hubid=9', '-device', 'virtio-net-pci,netdev=dead,mac=52:54:00:de:ad:01'] : []),
       ...['-netdev', 'user,id=n0', '-device', `virtio-net-pci,netdev=n0,mac=${MAC}`],
     ],
     { reject: false, stdin: 'ignore', buffer: false, all: true },
@@ -255,12 +258,14 @@ describe.skipIf(!canBoot)('the initrd booting RackHD-style', () => {
     }
   }, 900_000);
 
-  it('gives up on a file the server answers 404 for after imgplay.retries tries, naming the URL and the status, in the rescue shell', async () => {
+  it('takes the NIC BOOTIF names, then gives up on a file answered 404 after imgplay.retries tries, naming the URL and the status, in the rescue shell', async () => {
     const served = await serve(set, {}, { missing: [set.overlays.discovery] });
     try {
       // No imgplay.onfail: the default is initramfs-tools' rescue shell on the console.
-      const r = await boot(set, cmdlineFor(served, set, [set.overlays.discovery], 'imgplay.retries=2'), { shell: /\(initramfs\) /, ready: /imgplay-boot: root ready/ }, 300_000);
+      const r = await boot(set, cmdlineFor(served, set, [set.overlays.discovery], 'imgplay.retries=2'), { shell: /\(initramfs\) /, ready: /imgplay-boot: root ready/ }, 300_000, true);
       expect(r.outcome, r.serial).toBe('shell');
+      // The first NIC (ens3) has link but no DHCP server: BOOTIF's MAC is the second one's.
+      expect(linesOf(r.serial, 'imgplay: network: ')).toEqual([expect.stringMatching(/^imgplay: network: ens4 10\.0\.2\.\d+$/)]);
       expect(linesOf(r.serial, 'imgplay-boot: ')[0]).toBe(`imgplay-boot: download ${served.url}/${set.overlays.discovery}: wget: server returned error: HTTP/1.1 404 Not Found (2 tries)`);
       expect(served.log.filter((l) => l.endsWith(`/common/${set.overlays.discovery}`))).toEqual([`404 GET /common/${set.overlays.discovery}`, `404 GET /common/${set.overlays.discovery}`]);
     } finally {
