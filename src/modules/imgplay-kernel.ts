@@ -2,14 +2,15 @@
 // initrd.img-<kver>, recorded in SHA256SUMS and manifest.json, after checking that the base image's
 // modules are for the same kernel (a mismatched set boots to a root with no drivers).
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ImgplayError } from '../errors.js';
 import { installedPackagesOf } from '../image/dpkg-status.js';
-import { checkBaseMatchesKernel, exportFile } from '../image/kernel-set.js';
-import { recordArtifact } from '../image/manifest.js';
+import { checkBaseMatchesKernel } from '../image/kernel-set.js';
+import { hashFile, recordArtifact } from '../image/manifest.js';
 import { treeKernelVersions } from '../image/squashfs.js';
 import { type InputsArg, inputsProperty, provenance, stageDigest } from './support/artifact.js';
+import { atomicWrite } from './support/atomic-write.js';
 import { strArg } from './support/schema.js';
 import { type Module, failed } from './types.js';
 
@@ -52,12 +53,18 @@ export const imgplayKernel: Module<KernelArgs> = {
       const prov = await provenance(vars.playbook_dir, dest);
       const out: Record<string, string> = {};
       for (const kind of ['kernel', 'initrd'] as const) {
-        const done = await exportFile(sources[kind], dest, names[kind]);
+        const path = join(dest, names[kind]);
+        // Measured on the finished temp file, so the record is of exactly the bytes renamed into place.
+        let size = 0;
+        let sha256 = '';
+        await atomicWrite(path, { file: sources[kind] }, async (tmp) => {
+          [size, sha256] = [(await stat(tmp)).size, await hashFile(tmp)];
+        });
         await recordArtifact(dest, {
           name: names[kind],
           kind,
-          size: done.size,
-          sha256: done.sha256,
+          size,
+          sha256,
           ...(args.release !== undefined ? { release: args.release } : {}),
           ...(args.arch !== undefined ? { arch: args.arch } : {}),
           kernelVersion: kver,
@@ -65,7 +72,7 @@ export const imgplayKernel: Module<KernelArgs> = {
           inputsDigest: digest,
           ...prov,
         });
-        out[kind] = done.path;
+        out[kind] = path;
       }
       return { changed: true, kernel_version: kver, kernel: out.kernel, initrd: out.initrd, inputs_digest: digest };
     } catch (err) {

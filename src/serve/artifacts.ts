@@ -2,6 +2,7 @@
 // version it belongs to (manifest.json's word when it has one, else the version in the file's name).
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { classifyName } from '../image/kernel-set.js';
 import { readManifest, type ArtifactEntry } from '../image/manifest.js';
 
 /** One bootable file of a builds folder. */
@@ -19,18 +20,6 @@ export interface Artifact {
 export interface BuildsFolder {
   dir: string;
   artifacts: Map<string, Artifact>;
-}
-
-/** The kind and kernel version a file's name announces, per the boot contract's naming. */
-export function classifyName(name: string): { kind: ArtifactEntry['kind']; kernelVersion?: string } | undefined {
-  let m = /^vmlinuz-(.+)$/.exec(name);
-  if (m) return { kind: 'kernel', kernelVersion: m[1]! };
-  m = /^initrd\.img-(.+)$/.exec(name);
-  if (m) return { kind: 'initrd', kernelVersion: m[1]! };
-  m = /^base\.([^.]+)\.(.+)\.squashfs\.img$/.exec(name);
-  if (m) return { kind: 'base', kernelVersion: m[2]! };
-  if (/^[^.].*\.overlay\.cpio\.gz$/.test(name)) return { kind: 'overlay' };
-  return undefined;
 }
 
 /** Reads the folder's listing and manifest.json (not the files' contents: the initrd verifies those). */
