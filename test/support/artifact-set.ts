@@ -6,18 +6,20 @@
 // test files running in parallel from building it twice at once.
 import { type Hash, createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, open, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { hostAptMirror } from '../../src/image/mirror.js';
 import { removeTree } from '../../src/image/mount-table.js';
+import { lockFile } from './lock-file.js';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const home = '/var/tmp/imgplay-test-artifacts/all-yml';
 const marker = join(home, 'complete');
 const lock = join(home, 'build.lock');
+// all.yml takes 2.5 min here; a cold mirror and a slow link, many times that.
+const BUILD_TIMEOUT_MS = 60 * 60_000;
 const sources = [join(repo, 'playbooks'), join(repo, 'roles'), join(repo, 'hosts.yaml')];
 
 /** The shared artifacts: the builds folder and the names of what is in it. */
@@ -96,15 +98,6 @@ async function isFresh(): Promise<boolean> {
   return done !== undefined && done.trim() === (await sourcesDigest());
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 async function describeSet(): Promise<ArtifactSet> {
   const builds = join(home, 'builds');
   const files = await readdir(builds);
@@ -139,25 +132,16 @@ async function build(): Promise<void> {
   await writeFile(marker, `${digest}\n`);
 }
 
-/** The shared artifact set, built by all.yml when missing or older than the playbooks and roles. */
+/** The shared artifact set, built by all.yml when missing or made from other playbooks, roles or inventory. */
 export async function sharedArtifacts(): Promise<ArtifactSet> {
   await mkdir(home, { recursive: true });
-  for (;;) {
-    if (await isFresh()) return describeSet();
-    const handle = await open(lock, 'wx').catch(() => undefined);
-    if (handle !== undefined) {
-      try {
-        await handle.writeFile(String(process.pid));
-        await handle.close();
-        if (!(await isFresh())) await build();
-        return await describeSet();
-      } finally {
-        await rm(lock, { force: true });
-      }
-    }
-    // Another test file is building it: wait for it, or take over when its process is gone.
-    const holder = Number((await readFile(lock, 'utf8').catch(() => '')).trim());
-    if (holder > 0 && !pidAlive(holder)) await rm(lock, { force: true });
-    await sleep(5_000);
+  if (await isFresh()) return describeSet();
+  // Another test file may be building it: wait for it, or take over when its process is gone.
+  const release = await lockFile(lock, 'the shared artifact set', BUILD_TIMEOUT_MS, isFresh, 5_000);
+  try {
+    if (!(await isFresh())) await build();
+    return await describeSet();
+  } finally {
+    await release();
   }
 }

@@ -1,11 +1,12 @@
 // A real Debian tree for integration tests: debootstrapped once, cached, and copied privately per test.
 import { existsSync } from 'node:fs';
-import { mkdtemp, open, readdir, readFile, realpath, rename, rm, unlink } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, realpath, rename } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { aptProxyFromEnv, hostAptMirror } from '../../src/image/mirror.js';
 import { removeTree } from '../../src/image/mount-table.js';
+import { isAlive, lockFile } from './lock-file.js';
 
 const SUITE = 'bookworm';
 const NAME = `minbase-${SUITE}`;
@@ -73,7 +74,7 @@ async function ensureTree(): Promise<string> {
   const why = await minbaseUnavailable();
   if (why !== undefined) throw new Error(`cannot build the minbase test tree: ${why}`);
   await execa('mkdir', ['-p', '--', cacheDir()]);
-  const release = await lock(`${final}.lock`, () => existsSync(final));
+  const release = await lockFile(`${final}.lock`, 'the minbase tree', BUILD_TIMEOUT_MS, () => existsSync(final));
   try {
     if (existsSync(final)) return final;
     await removeStaleBuilds();
@@ -129,37 +130,5 @@ async function removeStaleBuilds(): Promise<void> {
     await removeTree(join(cacheDir(), name)).catch((err: unknown) => {
       console.warn(`leaving an interrupted minbase build in place: ${(err as Error).message}`);
     });
-  }
-}
-
-// A lock file holding the owner's pid; a lock whose owner died is taken over.
-async function lock(path: string, done: () => boolean): Promise<() => Promise<void>> {
-  const deadline = Date.now() + BUILD_TIMEOUT_MS;
-  for (;;) {
-    try {
-      const fh = await open(path, 'wx');
-      await fh.writeFile(String(process.pid));
-      await fh.close();
-      return () => unlink(path).catch(() => undefined);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-    if (done()) return async () => undefined;
-    const owner = Number((await readFile(path, 'utf8').catch(() => '')).trim());
-    if (owner > 0 && !isAlive(owner)) {
-      await rm(path, { force: true });
-      continue;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for another process building the minbase tree (lock ${path})`);
-    await new Promise((r) => setTimeout(r, 2000));
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
