@@ -35,9 +35,8 @@ interface Plan {
 
 interface Served {
   url: string;
-  /** Each request as "<status> <path>". */
+  /** Each request as "<status> <method> <path>". */
   log: string[];
-  plan: Plan;
 }
 
 let server: Server | undefined;
@@ -101,7 +100,7 @@ async function serve(set: ArtifactSet, extra: Record<string, Buffer>, plan: Plan
     });
   });
   await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
-  return { url: `http://10.0.2.2:${(server!.address() as AddressInfo).port}/common`, log, plan };
+  return { url: `http://10.0.2.2:${(server!.address() as AddressInfo).port}/common`, log };
 }
 
 async function stopServer(): Promise<void> {
