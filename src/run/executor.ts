@@ -14,7 +14,7 @@ import { loadYamlFile, excerpt } from '../playbook/load.js';
 import type { BlockNode, IncludeNode, Node, Play, Playbook, RoleInstance, TaskNode } from '../playbook/model.js';
 import { findIncludeFile, loadRoleEntry, loadTaskFile, type ParseContext } from '../playbook/resolve.js';
 import type { Reporter, ResultStatus } from '../report/events.js';
-import { evaluate, evaluateCondition, markSelfTemplating, markUnsafe, OMIT, truthy } from '../vars/expr.js';
+import { asUserError, evaluate, evaluateCondition, markSelfTemplating, markUnsafe, OMIT, truthy } from '../vars/expr.js';
 import { lazyVars } from '../vars/scope.js';
 import { isTemplate, renderString, templateValue } from '../vars/template.js';
 import { ArgumentError, prepareArgs } from './args.js';
@@ -386,10 +386,10 @@ export class Executor {
     for (const inv of this.inventory.hosts()) {
       Object.defineProperty(out, inv.name, {
         enumerable: true,
-        get: () => this.hostVars(pr, this.hostRun(inv), undefined, emptyScope()),
+        get: () => markSelfTemplating(this.hostVars(pr, this.hostRun(inv), undefined, emptyScope()), `hostvars[${JSON.stringify(inv.name)}]`),
       });
     }
-    return markSelfTemplating(out);
+    return markSelfTemplating(out, 'hostvars');
   }
 
   private tryRender(text: string, vars: Record<string, unknown>): string {
@@ -661,6 +661,9 @@ export class Executor {
   }
 
   private errorOutcome(err: unknown, task: TaskNode | IncludeNode, h: HostRun, scope: Scope, pr: PlayRun): TaskOutcome {
+    // A stack that ran out while rendering may be caught outside the template engine (its own handler can run
+    // out too): it is the playbook's nesting, never a crash of imgplay.
+    if (err instanceof RangeError && /call stack/i.test(err.message)) err = asUserError(err);
     if (err instanceof UnreachableError) return { status: 'unreachable', result: { unreachable: true, changed: false, msg: err.message }, ignored: false };
     let msg: string;
     if (err instanceof UndefinedVariableError) {

@@ -43,10 +43,18 @@ export function isTuple(value: unknown): boolean {
 
 /** A variable, key or attribute that does not exist: it travels through `.x` and `[y]` so `is defined` can see it. */
 export class UndefinedValue {
+  #reason: string | (() => string) | undefined;
   constructor(
     readonly path: string,
-    readonly reason?: string,
-  ) {}
+    reason?: string | (() => string),
+  ) {
+    this.#reason = reason;
+  }
+  // Described only when an error is raised: `x.nope | default(...)` must not print x (a host's variables, say).
+  get reason(): string | undefined {
+    if (typeof this.#reason === 'function') this.#reason = this.#reason();
+    return this.#reason;
+  }
   /** The error a use of this value raises. */
   error(): UndefinedVariableError {
     return new UndefinedVariableError(this.path, this.reason === undefined ? {} : { hint: this.reason });
@@ -855,10 +863,14 @@ export function hasTemplates(v: unknown): boolean {
 // Objects whose values template themselves when read (hostvars): walking them would visit every
 // host's variables, each holding hostvars again, without end.
 const selfTemplating = new WeakSet<object>();
+// What messages call such an object (`hostvars['web1']`) instead of printing it.
+const selfTemplatingLabel = new WeakMap<object, string>();
 
-/** Marks an object whose properties render their own templates on access, so nothing walks into it. */
-export function markSelfTemplating<T extends object>(o: T): T {
+/** Marks an object whose properties render their own templates on access, so nothing walks into it; messages
+ *  name it by `label` instead of printing it. */
+export function markSelfTemplating<T extends object>(o: T, label?: string): T {
   selfTemplating.add(o);
+  if (label !== undefined) selfTemplatingLabel.set(o, label);
   return o;
 }
 
@@ -917,7 +929,7 @@ function ev(node: Expr, scope: Scope): unknown {
       const obj = ev(node.obj, scope);
       if (obj instanceof UndefinedValue) return obj;
       const v = isMapping(obj) ? getItem(obj, node.name) : MISSING;
-      return v === MISSING ? new UndefinedValue(node.text, `${pyTypeName(obj)} value ${describeValue(obj)} has no attribute '${node.name}'`) : v;
+      return v === MISSING ? new UndefinedValue(node.text, () => noAttribute(obj, node.name)) : v;
     }
     case 'item': {
       const obj = ev(node.obj, scope);
@@ -926,11 +938,12 @@ function ev(node: Expr, scope: Scope): unknown {
       if (key instanceof UndefinedValue) return key;
       const v = getItem(obj, key);
       if (v !== MISSING) return v;
-      const reason = Array.isArray(obj)
-        ? `the list has no element ${pyRepr(key)} (it has ${obj.length})`
-        : isMapping(obj)
-          ? `the dict has no key ${pyRepr(key)}`
-          : `${pyTypeName(obj)} value ${describeValue(obj)} has no item ${pyRepr(key)}`;
+      const reason = () =>
+        Array.isArray(obj)
+          ? `the list has no element ${describeValue(key)} (it has ${obj.length})`
+          : isMapping(obj)
+            ? `${selfTemplatingLabel.get(obj) ?? 'the dict'} has no key ${describeValue(key)}`
+            : `${pyTypeName(obj)} value ${describeValue(obj)} has no item ${describeValue(key)}`;
       return new UndefinedValue(node.text, reason);
     }
     case 'slice':
@@ -999,9 +1012,50 @@ function ev(node: Expr, scope: Scope): unknown {
   }
 }
 
-function describeValue(v: unknown): string {
-  const text = pyRepr(v);
-  return text.length > 40 ? `${text.slice(0, 37)}...` : text;
+/** Why `obj.name` is undefined, for the error a use of it raises. */
+export function noAttribute(obj: unknown, name: string): string {
+  const label = typeof obj === 'object' && obj !== null ? selfTemplatingLabel.get(obj) : undefined;
+  return label !== undefined ? `${label} has no attribute '${name}'` : `${pyTypeName(obj)} value ${describeValue(obj)} has no attribute '${name}'`;
+}
+
+/** The start of a value's repr, for messages: it reads no more of the value than it prints (a host's variables
+ *  render on read and hold hostvars again), and a value that fails to render ends the text instead of the message. */
+export function describeValue(v: unknown, limit = 40): string {
+  const out: string[] = [];
+  let length = 0;
+  const full = {};
+  const put = (text: string) => {
+    out.push(text);
+    length += text.length;
+    if (length > limit) throw full;
+  };
+  const walk = (x: unknown): void => {
+    if (typeof x !== 'object' || x === null || x instanceof PyFloat || x instanceof UndefinedValue) return put(x instanceof UndefinedValue ? 'Undefined' : pyRepr(x));
+    const label = selfTemplatingLabel.get(x);
+    if (label !== undefined) return put(label);
+    if (Array.isArray(x)) {
+      put(isTuple(x) ? '(' : '[');
+      x.forEach((item, i) => {
+        if (i > 0) put(', ');
+        walk(item);
+      });
+      return put(isTuple(x) ? (x.length === 1 ? ',)' : ')') : ']');
+    }
+    put('{');
+    Object.keys(x).forEach((k, i) => {
+      put(`${i > 0 ? ', ' : ''}${reprString(k)}: `);
+      walk((x as Record<string, unknown>)[k]);
+    });
+    put('}');
+  };
+  try {
+    walk(v);
+  } catch (err) {
+    if (err !== full && !(err instanceof ImgplayError) && !(err instanceof RangeError)) throw err;
+    out.push('...');
+  }
+  const text = out.join('');
+  return text.length > limit ? `${text.slice(0, limit - 3)}...` : text;
 }
 
 function typeError(op: string, a: unknown, b: unknown): TemplateError {

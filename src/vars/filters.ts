@@ -14,6 +14,7 @@ import {
   isMapping,
   isNumber,
   MISSING,
+  noAttribute,
   num,
   printf,
   pyCompare,
@@ -103,7 +104,7 @@ function attrPath(item: unknown, path: unknown): unknown {
 
 function attrOrUndefined(item: unknown, path: unknown): unknown {
   const v = attrPath(item, path);
-  return v === MISSING ? new UndefinedValue(String(path), `${pyTypeName(item)} value ${pyRepr(item).slice(0, 60)} has no attribute '${String(path)}'`) : v;
+  return v === MISSING ? new UndefinedValue(String(path), () => noAttribute(item, String(path))) : v;
 }
 
 // Jinja compares strings case-insensitively in sort, unique, min and max unless case_sensitive is set.

@@ -5,6 +5,21 @@ import { isTemplate, templateValue } from './template.js';
 
 const hasTemplate = new WeakMap<object, boolean>();
 
+// Variables being rendered right now, outermost first. Each read of hostvars builds new variable objects, so a
+// variable that refers to itself through hostvars is never seen twice by one object: a depth limit catches it,
+// well before the stack runs out, and names the variables of the loop.
+const resolvingNow: string[] = [];
+const MAX_NESTING = 100;
+
+// ": a -> b -> a", the shortest repeating tail of the chain of variables being rendered.
+function cycleOf(chain: string[]): string {
+  const last = chain[chain.length - 1];
+  for (let i = chain.length - 2; i >= 0; i--) {
+    if (chain[i] === last) return `: ${chain.slice(i).join(' -> ')}`;
+  }
+  return '';
+}
+
 /** True if a value holds a template string anywhere inside it (memoised for shared YAML values). */
 export function needsTemplating(value: unknown): boolean {
   if (typeof value === 'string') return isTemplate(value);
@@ -41,14 +56,21 @@ export function lazyVars(
       enumerable: true,
       configurable: true,
       get() {
-        if (resolving) throw new TemplateError(`recursive loop detected in template for variable '${key}'`);
+        if (resolving) throw new TemplateError(`recursive loop detected in template for variable '${key}'${cycleOf([...resolvingNow, key])}`);
+        if (resolvingNow.length >= MAX_NESTING) {
+          throw new TemplateError(`recursive loop detected in template for variable '${key}'${cycleOf([...resolvingNow, key])}`, {
+            hint: `variables nest more than ${MAX_NESTING} deep; through hostvars a variable can refer to itself without being seen at once`,
+          });
+        }
         resolving = true;
+        resolvingNow.push(key);
         try {
           const value = templateValue(raw, out);
           Object.defineProperty(out, key, { value, enumerable: true, configurable: true, writable: true });
           return value;
         } finally {
           resolving = false;
+          resolvingNow.pop();
         }
       },
     });
