@@ -15,10 +15,11 @@ import { createSocket } from 'node:dgram';
 import { type ResultPromise, execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { removeTree } from '../../src/image/mount-table.js';
-import { type ArtifactSet, canBuildArtifacts, sharedArtifacts } from '../support/artifact-set.js';
+import { type ArtifactSet, artifactSetUnavailable, sharedArtifacts } from '../support/artifact-set.js';
+import { file, lacking, skipWithout } from '../support/needs.js';
 import { mountsSnapshot } from '../support/minbase.js';
 
-const canBoot = canBuildArtifacts && existsSync('/usr/bin/qemu-system-x86_64');
+const unavailable = lacking(artifactSetUnavailable, file('/usr/bin/qemu-system-x86_64', 'qemu-system-x86'));
 
 const PROBE = 'probe.overlay.cpio.gz';
 const MAC = '52:54:00:5e:08:01';
@@ -192,7 +193,7 @@ function linesOf(serial: string, prefix: string): string[] {
     .filter((l) => l.startsWith(prefix));
 }
 
-describe.skipIf(!canBoot)('the initrd booting RackHD-style', () => {
+describe.skipIf(skipWithout(unavailable))('the initrd booting RackHD-style', () => {
   let set: ArtifactSet;
   let before: string;
   let dir: string;

@@ -1,12 +1,12 @@
 // bootVm for real, down to iPXE: a qemu VM fetches the TFTP chain script, then /boot.ipxe from a
 // server on this host's loopback (as 10.0.2.2), and its serial console decides the outcome.
-import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { bootVm } from '../../src/boot/vm.js';
+import { file, lacking, skipWithout } from '../support/needs.js';
 
-const canBoot = existsSync('/usr/bin/qemu-system-x86_64') && existsSync('/usr/lib/ipxe/qemu/efi-virtio.rom');
+const unavailable = lacking(file('/usr/bin/qemu-system-x86_64', 'qemu-system-x86'), file('/usr/lib/ipxe/qemu/efi-virtio.rom', 'ipxe-qemu'));
 
 let server: Server | undefined;
 afterEach(async () => {
@@ -25,7 +25,7 @@ async function serve(handler: (path: string) => { status: number; body: string }
   return { url: `http://127.0.0.1:${(server!.address() as AddressInfo).port}`, seen };
 }
 
-describe.skipIf(!canBoot)('a VM booting through iPXE', () => {
+describe.skipIf(skipWithout(unavailable))('a VM booting through iPXE', () => {
   it('reaches a marker printed by the boot script the server rendered for its MAC', async () => {
     const { url, seen } = await serve((path) =>
       path.startsWith('/boot.ipxe?mac=') ? { status: 200, body: '#!ipxe\necho marker for ${net0/mac} reached\nshell\n' } : { status: 404, body: '' },

@@ -5,7 +5,6 @@
 // back to the server.
 // Between the VM and the server sits a proxy that refuses the first two requests for the base, so
 // the same boot proves the initrd's retries.
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, readdir } from 'node:fs/promises';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,10 +14,11 @@ import { fileURLToPath } from 'node:url';
 import { type Result, type ResultPromise, execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { removeTree } from '../../src/image/mount-table.js';
-import { canBuildArtifacts, sharedArtifacts } from '../support/artifact-set.js';
+import { artifactSetUnavailable, sharedArtifacts } from '../support/artifact-set.js';
+import { file, lacking, skipWithout } from '../support/needs.js';
 import { mountsSnapshot } from '../support/minbase.js';
 
-const canBoot = canBuildArtifacts && existsSync('/usr/bin/qemu-system-x86_64') && existsSync('/usr/lib/ipxe/qemu/efi-virtio.rom');
+const unavailable = lacking(artifactSetUnavailable, file('/usr/bin/qemu-system-x86_64', 'qemu-system-x86'), file('/usr/lib/ipxe/qemu/efi-virtio.rom', 'ipxe-qemu'));
 const MAC = '52:54:00:1a:2b:3c';
 const imgplay = fileURLToPath(new URL('../../bin/imgplay.js', import.meta.url));
 
@@ -45,7 +45,7 @@ async function refusingProxy(target: string, refuse: number, matches: (path: str
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, refused };
 }
 
-describe.skipIf(!canBoot)('a VM PXE-booted from imgplay serve', () => {
+describe.skipIf(skipWithout(unavailable))('a VM PXE-booted from imgplay serve', () => {
   let before: string;
   let work: string;
   let catalogs: string;

@@ -13,11 +13,13 @@ import type { Module, ModuleResult } from '../../src/modules/types.js';
 import { user } from '../../src/modules/user.js';
 import { minbaseCopy, minbaseUnavailable, mountsSnapshot } from '../support/minbase.js';
 import { makeContext, prepare } from '../support/module-cases.js';
+import { skipWithout } from '../support/needs.js';
 
 const unavailable = await minbaseUnavailable();
+const skipChroot = skipWithout(unavailable);
 const HOST_FILES = ['/etc/passwd', '/etc/shadow', '/etc/group', '/etc/gshadow'];
 
-describe.skipIf(unavailable !== undefined)('accounts in a chroot', () => {
+describe.skipIf(skipChroot)('accounts in a chroot', () => {
   let tree: { root: string; cleanup(): Promise<void> } | undefined;
   let conn: ChrootConnection;
   let mounts: string;

@@ -11,12 +11,13 @@ import { listCpio } from '../../src/image/cpio.js';
 import { type Manifest, validateManifest } from '../../src/image/manifest.js';
 import { withMountGuard } from '../../src/image/mount-guard.js';
 import { mountTable, mountsUnder, removeTree } from '../../src/image/mount-table.js';
-import { type ArtifactSet, allYmlInventory, canBuildArtifacts, runAllYml, sharedArtifacts } from '../support/artifact-set.js';
+import { type ArtifactSet, allYmlInventory, artifactSetUnavailable, runAllYml, sharedArtifacts } from '../support/artifact-set.js';
+import { skipWithout } from '../support/needs.js';
 import { mountsSnapshot } from '../support/minbase.js';
 
-const canBuild = canBuildArtifacts;
+const skip = skipWithout(artifactSetUnavailable);
 
-describe.skipIf(!canBuild)('imgplay all.yml', () => {
+describe.skipIf(skip)('imgplay all.yml', () => {
   let before: string;
   let set: ArtifactSet;
   let builds: string;
@@ -123,7 +124,7 @@ describe.skipIf(!canBuild)('imgplay all.yml', () => {
   });
 });
 
-describe.skipIf(!canBuild)('imgplay all.yml with a provisioner that fails halfway', () => {
+describe.skipIf(skip)('imgplay all.yml with a provisioner that fails halfway', () => {
   it('stops with the failure and leaves no mount behind', async () => {
     const before = await mountsSnapshot();
     const dir = await realpath(await mkdtemp(join(tmpdir(), 'imgplay-fail-')));

@@ -10,10 +10,12 @@ import { ChrootConnection } from '../../src/connection/chroot.js';
 import { apt } from '../../src/modules/apt.js';
 import { minbaseCopy, minbaseUnavailable, mountsSnapshot } from '../support/minbase.js';
 import { makeContext, prepare } from '../support/module-cases.js';
+import { skipWithout } from '../support/needs.js';
 
 const unavailable = await minbaseUnavailable();
+const skipChroot = skipWithout(unavailable);
 
-describe.skipIf(unavailable !== undefined)('apt in a chroot', () => {
+describe.skipIf(skipChroot)('apt in a chroot', () => {
   let tree: { root: string; cleanup(): Promise<void> } | undefined;
   let conn: ChrootConnection;
   let debDir: string;

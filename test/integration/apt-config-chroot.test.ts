@@ -14,8 +14,10 @@ import { debconf } from '../../src/modules/debconf.js';
 import type { Module } from '../../src/modules/types.js';
 import { minbaseCopy, minbaseUnavailable, mountsSnapshot } from '../support/minbase.js';
 import { makeContext, prepare } from '../support/module-cases.js';
+import { skipWithout } from '../support/needs.js';
 
 const unavailable = await minbaseUnavailable();
+const skipChroot = skipWithout(unavailable);
 
 // The build host's apt and debconf state, which no module here may touch.
 function hostState(): Record<string, string> {
@@ -29,7 +31,7 @@ function hostState(): Record<string, string> {
   return state;
 }
 
-describe.skipIf(unavailable !== undefined)('apt configuration modules in a chroot', () => {
+describe.skipIf(skipChroot)('apt configuration modules in a chroot', () => {
   let tree: { root: string; cleanup(): Promise<void> } | undefined;
   let conn: ChrootConnection;
   let mountsBefore: string;

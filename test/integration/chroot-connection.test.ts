@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChrootConnection } from '../../src/connection/chroot.js';
 import { UnreachableError } from '../../src/errors.js';
 import { minbaseCopy, minbaseUnavailable, mountsSnapshot } from '../support/minbase.js';
+import { skipWithout } from '../support/needs.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -91,9 +92,9 @@ describe('ChrootConnection.open refuses what it cannot enter', () => {
 });
 
 const unavailable = await minbaseUnavailable();
-if (unavailable !== undefined) it.skip(`chroot on a minbase tree (skipped: ${unavailable})`, () => {});
+const skipChroot = skipWithout(unavailable);
 
-describe.skipIf(unavailable !== undefined)('ChrootConnection on a debootstrapped minbase tree', () => {
+describe.skipIf(skipChroot)('ChrootConnection on a debootstrapped minbase tree', () => {
   let mountsBefore: string;
   let copy: Awaited<ReturnType<typeof minbaseCopy>> | undefined;
   let conn: ChrootConnection;

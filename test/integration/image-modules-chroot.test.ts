@@ -11,10 +11,12 @@ import { systemd } from '../../src/modules/systemd.js';
 import type { Module } from '../../src/modules/types.js';
 import { minbaseCopy, minbaseUnavailable } from '../support/minbase.js';
 import { makeContext, prepare } from '../support/module-cases.js';
+import { skipWithout } from '../support/needs.js';
 
 const unavailable = await minbaseUnavailable();
+const skipChroot = skipWithout(unavailable);
 
-describe.skipIf(unavailable !== undefined)('image modules in a chroot', () => {
+describe.skipIf(skipChroot)('image modules in a chroot', () => {
   let tree: { root: string; cleanup(): Promise<void> } | undefined;
   let conn: ChrootConnection;
   const hostFiles = ['/etc/hostname', '/etc/hosts'].map((p) => [p, readFileSync(p, 'utf8')] as const);

@@ -7,12 +7,14 @@ import { shell } from '../../src/modules/shell.js';
 import { stat } from '../../src/modules/stat.js';
 import { type Case, cases } from '../support/module-cases.js';
 import { minbaseCopy, minbaseUnavailable } from '../support/minbase.js';
+import { skipWithout } from '../support/needs.js';
 
 const unavailable = await minbaseUnavailable();
+const skipChroot = skipWithout(unavailable);
 const inChroot = (rows: Case[]): Case[] => rows.map((r) => ({ ...r, targets: ['chroot'] }));
 const wouldRun = { changed: false, result: { skipped: true } };
 
-describe.skipIf(unavailable !== undefined)('modules in a chroot', () => {
+describe.skipIf(skipChroot)('modules in a chroot', () => {
   let tree: { root: string; cleanup(): Promise<void> } | undefined;
   beforeAll(async () => {
     tree = await minbaseCopy();

@@ -11,9 +11,9 @@ import { MountGuard, activeGuards, withMountGuard } from '../../src/image/mount-
 import { mountTable, mountsUnder, removeTree } from '../../src/image/mount-table.js';
 import { minbaseCopy, minbaseUnavailable, mountsSnapshot } from '../support/minbase.js';
 import { rejection } from '../support/thrown.js';
+import { lacking, root, skipWithout } from '../support/needs.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
-const isRoot = process.getuid?.() === 0;
 let scratch: string;
 let before: string;
 
@@ -37,7 +37,7 @@ async function dir(name: string): Promise<string> {
 
 const mounted = async (d: string): Promise<string[]> => mountsUnder(await mountTable(), d);
 
-describe.skipIf(!isRoot)('a mount guard', () => {
+describe.skipIf(skipWithout(lacking(root)))('a mount guard', () => {
   it('undoes nested mounts innermost first when released', async () => {
     const top = await dir('nested');
     const guard = new MountGuard('test');
@@ -142,7 +142,7 @@ describe.skipIf(!isRoot)('a mount guard', () => {
 
 const minbase = await minbaseUnavailable();
 
-describe.skipIf(!isRoot || minbase !== undefined)('a chroot session with system mounts', () => {
+describe.skipIf(skipWithout(lacking(root, minbase)))('a chroot session with system mounts', () => {
   let tree: { root: string; cleanup(): Promise<void> } | undefined;
   beforeAll(async () => {
     tree = await minbaseCopy();

@@ -15,10 +15,10 @@ import { file } from '../../src/modules/file.js';
 import { mount } from '../../src/modules/mount.js';
 import { minbaseCopy, minbaseUnavailable, mountsSnapshot } from '../support/minbase.js';
 import { makeContext, prepare } from '../support/module-cases.js';
+import { lacking, root, skipWithout } from '../support/needs.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const imgplay = join(here, '..', '..', 'bin', 'imgplay.js');
-const isRoot = process.getuid?.() === 0;
 const hostFstab = readFileSync('/etc/fstab', 'utf8');
 let scratch: string;
 let before: string;
@@ -36,7 +36,7 @@ afterAll(async () => {
 const run = async (conn: Connection, args: Record<string, unknown>, check = false) => mount.run(makeContext({ args: await prepare(mount, args), conn, check }));
 const mountedUnder = async (d: string) => mountsUnder(await mountTable(), d);
 
-describe.skipIf(!isRoot)('mount on the build host', () => {
+describe.skipIf(skipWithout(lacking(root)))('mount on the build host', () => {
   it('mounts a tmpfs once, reports no change the second time, and the connection undoes it', async () => {
     const conn = new LocalConnection();
     const path = join(scratch, 'work');
@@ -122,7 +122,7 @@ describe.skipIf(!isRoot)('mount on the build host', () => {
 
 const minbase = await minbaseUnavailable();
 
-describe.skipIf(!isRoot || minbase !== undefined)('mount in a chroot', () => {
+describe.skipIf(skipWithout(lacking(root, minbase)))('mount in a chroot', () => {
   let tree: { root: string; cleanup(): Promise<void> } | undefined;
   beforeAll(async () => {
     tree = await minbaseCopy();

@@ -10,9 +10,9 @@ import { MountGuard, activeGuards } from '../../src/image/mount-guard.js';
 import { removeTree } from '../../src/image/mount-table.js';
 import { mountsSnapshot } from '../support/minbase.js';
 import { rejection } from '../support/thrown.js';
+import { file, lacking, root, skipWithout } from '../support/needs.js';
 
 const isRoot = process.getuid?.() === 0;
-const hasPython = existsSync('/usr/bin/python3');
 const EPOCH = 1_700_000_000;
 let scratch: string;
 let before: string;
@@ -79,7 +79,7 @@ async function provisionedUpper(name: string): Promise<{ lower: string; upper: s
 
 const byPath = (entries: CpioEntry[]): Map<string, CpioEntry> => new Map(entries.map((e) => [e.path, e]));
 
-describe.skipIf(!isRoot)('an overlay archive', () => {
+describe.skipIf(skipWithout(lacking(root)))('an overlay archive', () => {
   it('carries whiteouts, the opaque list, owners, modes, links and special files', async () => {
     const { upper } = await provisionedUpper('one');
     expect(await opaqueDirs(upper)).toEqual(['opt/tool']);
@@ -109,7 +109,7 @@ describe.skipIf(!isRoot)('an overlay archive', () => {
     expect(e.get('opt/tool/new')?.mtime).toBe(EPOCH);
   });
 
-  it.skipIf(!hasPython)('unpacks into a fresh upper layer that keeps deleted files deleted and replaced directories replaced', async () => {
+  it.skipIf(skipWithout(lacking(file('/usr/bin/python3', 'python3'))))('unpacks into a fresh upper layer that keeps deleted files deleted and replaced directories replaced', async () => {
     const { lower, upper } = await provisionedUpper('two');
     const dest = join(scratch, 'two.cpio.gz');
     await buildOverlayCpio({ upper, dest });

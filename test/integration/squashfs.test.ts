@@ -9,6 +9,7 @@ import { removeTree } from '../../src/image/mount-table.js';
 import { buildSquashfs, treeKernelVersions, type SquashfsCompression } from '../../src/image/squashfs.js';
 import { minbaseTree, minbaseUnavailable, mountsSnapshot } from '../support/minbase.js';
 import { rejection } from '../support/thrown.js';
+import { skipWithout } from '../support/needs.js';
 
 const isRoot = process.getuid?.() === 0;
 const unavailable = isRoot ? await minbaseUnavailable() : 'needs root to mount images';
@@ -37,7 +38,7 @@ async function lookInside<T>(image: string, look: (mnt: string) => Promise<T>): 
   });
 }
 
-describe.skipIf(unavailable !== undefined)('a squashfs base image', () => {
+describe.skipIf(skipWithout(unavailable))('a squashfs base image', () => {
   it.each<SquashfsCompression>(['zstd', 'xz', 'gzip', 'lz4'])(
     'built with %s mounts read-only with a shell, os-release and empty mount points',
     async (compression) => {

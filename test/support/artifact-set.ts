@@ -5,7 +5,6 @@
 // built again. A digest, not mtimes: clones of different commits share the folder. A lock file keeps
 // test files running in parallel from building it twice at once.
 import { type Hash, createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +12,7 @@ import { execa } from 'execa';
 import { hostAptMirror } from '../../src/image/mirror.js';
 import { removeTree } from '../../src/image/mount-table.js';
 import { lockFile } from './lock-file.js';
+import { file, lacking, root } from './needs.js';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const home = '/var/tmp/imgplay-test-artifacts/all-yml';
@@ -36,8 +36,8 @@ export interface ArtifactSet {
   overlays: { discovery: string; 'oem-example': string };
 }
 
-/** Whether this host can build the set: root, mmdebstrap and an apt mirror to bootstrap from. */
-export const canBuildArtifacts = process.getuid?.() === 0 && existsSync('/usr/bin/mmdebstrap') && (await hostAptMirror()) !== undefined;
+/** What this host lacks to build the set (root, mmdebstrap, an apt mirror to bootstrap from), or undefined. */
+export const artifactSetUnavailable = lacking(root, file('/usr/bin/mmdebstrap', 'mmdebstrap'), [(await hostAptMirror()) !== undefined, 'a Debian mirror in the host\'s apt sources']);
 
 /** A test inventory for all.yml: the repo's groups, with `overlays` (name: provisioner role) as the overlay hosts. */
 export function allYmlInventory(overlays: Record<string, string>): string {

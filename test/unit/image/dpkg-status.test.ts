@@ -5,8 +5,10 @@ import { execa } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
 import { installedPackagesOf, packageDelta, parseDpkgStatus } from '../../../src/image/dpkg-status.js';
 import { minbaseTree, minbaseUnavailable } from '../../support/minbase.js';
+import { skipWithout } from '../../support/needs.js';
 
 const unavailable = await minbaseUnavailable();
+const skipChroot = skipWithout(unavailable);
 const dirs: string[] = [];
 
 afterEach(async () => {
@@ -82,7 +84,7 @@ describe('installedPackagesOf', () => {
     await expect(installedPackagesOf(root)).rejects.toThrow(`cannot list the packages of ${root}`);
   });
 
-  it.skipIf(unavailable !== undefined)('agrees with dpkg-query on a real debootstrapped minbase tree', async () => {
+  it.skipIf(skipChroot)('agrees with dpkg-query on a real debootstrapped minbase tree', async () => {
     const root = await minbaseTree();
     const q = await execa('dpkg-query', [
       `--admindir=${root}/var/lib/dpkg`,

@@ -3,8 +3,10 @@ import { debconf, parseShow } from '../../../src/modules/debconf.js';
 import type { Module } from '../../../src/modules/types.js';
 import { minbaseCopy, minbaseUnavailable } from '../../support/minbase.js';
 import { type Case, cases } from '../../support/module-cases.js';
+import { skipWithout } from '../../support/needs.js';
 
 const unavailable = await minbaseUnavailable();
+const skipChroot = skipWithout(unavailable);
 
 // Rows share one chroot's debconf database, so each row's question carries its sandbox's name ({root}):
 // the second run sees the first run's answer, the check-mode run a question nobody has answered yet.
@@ -42,7 +44,7 @@ const answer = (value: string) => new OnlyAnswer(value);
 const diffOf = (value: string) => expect.stringMatching(new RegExp(`^\\{\\n    "imgtest/[^"]+": ${JSON.stringify(value).replace(/[*]/g, '\\*')}\\n\\}\\n$`));
 const rows = (list: Case[]): Case[] => list.map((r) => ({ ...r, targets: ['chroot'], vars: { ...r.vars, root: '{root}' } }));
 
-describe.skipIf(unavailable !== undefined)('debconf', () => {
+describe.skipIf(skipChroot)('debconf', () => {
   let tree: { root: string; cleanup(): Promise<void> } | undefined;
   beforeAll(async () => {
     tree = await minbaseCopy();

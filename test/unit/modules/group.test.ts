@@ -4,8 +4,10 @@ import type { Module } from '../../../src/modules/types.js';
 import { minbaseCopy, minbaseUnavailable } from '../../support/minbase.js';
 import { type Case, cases } from '../../support/module-cases.js';
 import { swappedAccounts, swappedRows } from '../../support/swapped-accounts.js';
+import { skipWithout } from '../../support/needs.js';
 
 const unavailable = await minbaseUnavailable();
+const skipChroot = skipWithout(unavailable);
 
 const base = {
   'etc/passwd': 'root:x:0:0:root:/root:/bin/bash\nalice:x:1500:100::/home/alice:/bin/sh\n',
@@ -70,7 +72,7 @@ const rows: Case[] = [
   { name: 'refuses a task without name', args: { gid: 5 }, invalid: 'name' },
 ];
 
-describe.skipIf(unavailable !== undefined)("group (in a chroot, with each row's account files)", () => {
+describe.skipIf(skipChroot)("group (in a chroot, with each row's account files)", () => {
   let tree: { root: string; cleanup(): Promise<void> } | undefined;
   beforeAll(async () => {
     tree = await minbaseCopy();

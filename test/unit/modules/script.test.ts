@@ -9,8 +9,10 @@ import type { Connection } from '../../../src/connection/types.js';
 import { script } from '../../../src/modules/script.js';
 import { minbaseCopy, minbaseUnavailable, mountsSnapshot } from '../../support/minbase.js';
 import { type Case, type TreeSpec, cases, makeContext, prepare } from '../../support/module-cases.js';
+import { skipWithout } from '../../support/needs.js';
 
 const unavailable = await minbaseUnavailable();
+const skipChroot = skipWithout(unavailable);
 const targets = unavailable === undefined ? (['local', 'chroot'] as const) : (['local'] as const);
 const FILES: TreeSpec = {
   'files/args.sh': '#!/bin/sh\necho "args: $# [$1] [$2]"\n',
@@ -106,7 +108,7 @@ describe('script', () => {
     }
   };
   it('removes its copy of the script afterwards [local]', () => leavesNoCopy(new LocalConnection(), '/tmp'));
-  it.skipIf(unavailable !== undefined)('removes its copy of the script afterwards [chroot]', async () => {
+  it.skipIf(skipChroot)('removes its copy of the script afterwards [chroot]', async () => {
     const conn = await ChrootConnection.open(tree?.root as string);
     try {
       await leavesNoCopy(conn, join(tree?.root as string, 'tmp'));

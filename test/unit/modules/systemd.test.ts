@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { mangle, parseInstall, service, systemd } from '../../../src/modules/systemd.js';
 import { ConfinedConnection, type TreeSpec, buildTree, cases, makeContext, prepare, snapshot } from '../../support/module-cases.js';
 import { rooted, rootedRows } from '../../support/rooted-module.js';
+import { lacking, skipWithout } from '../../support/needs.js';
 
 const lib = 'usr/lib/systemd/system';
 const etc = 'etc/systemd/system';
@@ -198,7 +199,7 @@ const systemctl = (() => {
   }
 })();
 
-describe.skipIf(!systemctl)('systemd compared with systemctl --root', () => {
+describe.skipIf(skipWithout(lacking([systemctl, 'systemctl (Debian package systemd)'])))('systemd compared with systemctl --root', () => {
   const dirs: string[] = [];
   afterAll(async () => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
   const links = async (dir: string) =>

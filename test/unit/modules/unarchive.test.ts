@@ -10,8 +10,10 @@ import { ChrootConnection } from '../../../src/connection/chroot.js';
 import { differences, unarchive, unescapeTarName } from '../../../src/modules/unarchive.js';
 import { minbaseCopy, minbaseUnavailable, mountsSnapshot } from '../../support/minbase.js';
 import { type Case, type TreeSpec, cases, makeContext, prepare } from '../../support/module-cases.js';
+import { skipWithout } from '../../support/needs.js';
 
 const unavailable = await minbaseUnavailable();
+const skipChroot = skipWithout(unavailable);
 
 // Archives are built once on the controller from a staged tree with fixed times, so a second run finds
 // every member's mtime unchanged.
@@ -160,7 +162,7 @@ describe('unarchive', () => {
     { chrootRoot: () => tree?.root as string },
   );
 
-  it.skipIf(unavailable !== undefined)('keeps an absolute symlink in the archive inside the chroot', async () => {
+  it.skipIf(skipChroot)('keeps an absolute symlink in the archive inside the chroot', async () => {
     const root = tree?.root as string;
     const conn = await ChrootConnection.open(root);
     try {
@@ -175,7 +177,7 @@ describe('unarchive', () => {
     }
   });
 
-  it.skipIf(unavailable !== undefined)("follows an absolute symlink already in the tree to the tree's own path, never the host's", async () => {
+  it.skipIf(skipChroot)("follows an absolute symlink already in the tree to the tree's own path, never the host's", async () => {
     const root = tree?.root as string;
     const conn = await ChrootConnection.open(root);
     try {

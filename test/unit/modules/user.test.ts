@@ -4,8 +4,10 @@ import { user } from '../../../src/modules/user.js';
 import { minbaseCopy, minbaseUnavailable } from '../../support/minbase.js';
 import { type Case, cases } from '../../support/module-cases.js';
 import { swappedAccounts, swappedRows } from '../../support/swapped-accounts.js';
+import { skipWithout } from '../../support/needs.js';
 
 const unavailable = await minbaseUnavailable();
+const skipChroot = skipWithout(unavailable);
 const today = Math.floor(Date.now() / 86_400_000);
 const hash = '$6$saltsalt$' + 'a'.repeat(86);
 const otherHash = '$6$saltsalt$' + 'b'.repeat(86);
@@ -150,7 +152,7 @@ const rows: Case[] = [
   { name: 'refuses a state other than present or absent', args: { name: 'alice', state: 'locked' }, invalid: 'state' },
 ];
 
-describe.skipIf(unavailable !== undefined)('user (in a chroot, with each row\'s account files)', () => {
+describe.skipIf(skipChroot)('user (in a chroot, with each row\'s account files)', () => {
   let tree: { root: string; cleanup(): Promise<void> } | undefined;
   beforeAll(async () => {
     tree = await minbaseCopy();

@@ -7,6 +7,7 @@ import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ImgplayError, OptionsError, ParseError, ValidationError } from '../../../src/errors.js';
 import { applyLimit, loadInventory, type Inventory, type VarLayers } from '../../../src/playbook/inventory.js';
+import { lacking, skipWithout } from '../../support/needs.js';
 
 const FIXTURES = resolve(dirname(fileURLToPath(import.meta.url)), '../../fixtures/inventory');
 const fixture = (...parts: string[]) => join(FIXTURES, ...parts);
@@ -456,7 +457,7 @@ async function askAnsible(request: { sources: string[]; playbookDir?: string; pa
 
 const MAGIC = ['inventory_hostname', 'inventory_hostname_short', 'group_names', 'groups', 'ansible_facts', 'playbook_dir', 'ansible_playbook_python', 'ansible_config_file', 'omit', 'ansible_version'];
 
-describe.skipIf(!haveAnsible)('agreement with ansible-core', () => {
+describe.skipIf(skipWithout(lacking([haveAnsible, 'ansible-core (Debian package ansible)'])))('agreement with ansible-core', () => {
   const scenarios: { name: string; sources: string[]; playbookDir?: string; patterns: [string, string | null][] }[] = [
     {
       name: 'the INI fixture',

@@ -1,7 +1,7 @@
-import { existsSync } from 'node:fs';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { literalEval } from '../../../src/playbook/python-literal.js';
+import { file, lacking, skipWithout } from '../../support/needs.js';
 
 const read = (text: string) => literalEval(text)?.value;
 const isText = (text: string) => literalEval(text) === undefined;
@@ -64,7 +64,7 @@ describe('literalEval', () => {
 
 const PYTHON = '/usr/bin/python3';
 
-describe.skipIf(!existsSync(PYTHON))('literalEval against Python', () => {
+describe.skipIf(skipWithout(lacking(file(PYTHON, 'python3'))))('literalEval against Python', () => {
   it('agrees with ast.literal_eval on the values inventories hold', async () => {
     const samples = [
       '5', '-5', '0x10', '1_0', '1.0e2', '0644', '00', 'True', 'None', 'yes', "'5'", '"a b"', "'\\x41\\n'", "r'\\d+'",
