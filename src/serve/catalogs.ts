@@ -1,6 +1,6 @@
 // Hardware catalogs the discovery overlay POSTs: one JSON document per MAC, replaced atomically so a
 // reader never sees half of one.
-import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { atomicWrite } from '../modules/support/atomic-write.js';
 
@@ -10,6 +10,16 @@ export interface CatalogInfo {
   size: number;
   /** ISO 8601 UTC. */
   receivedAt: string;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: alive, and someone else's.
+    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
 }
 
 /** The catalogs folder of a server. */
@@ -28,6 +38,27 @@ export class CatalogStore {
     await atomicWrite(file, { data: body });
     const st = await stat(file);
     return { mac, size: st.size, receivedAt: st.mtime.toISOString() };
+  }
+
+  /**
+   * Removes the temporary files of writes that never finished (their server was killed mid-write): the
+   * catalog itself is still the old complete one. A file is left alone while its writer may be alive.
+   */
+  async sweep(): Promise<string[]> {
+    const names = await readdir(this.dir).catch(() => [] as string[]);
+    const startedAt = Date.now() - process.uptime() * 1000;
+    const removed: string[] = [];
+    for (const name of names) {
+      // atomicWrite's temp name: .<file>.<pid>.<8 hex>.tmp
+      const m = /^\.(?:[0-9a-f]{2}:){5}[0-9a-f]{2}\.json\.(\d+)\.[0-9a-f]{8}\.tmp$/.exec(name);
+      if (!m) continue;
+      const file = join(this.dir, name);
+      const pid = Number(m[1]);
+      // The same pid is a writer of this process only if the file is no older than the process.
+      if (pid === process.pid ? ((await stat(file).catch(() => undefined))?.mtimeMs ?? Infinity) >= startedAt : alive(pid)) continue;
+      if (await unlink(file).then(() => true, () => false)) removed.push(name);
+    }
+    return removed;
   }
 
   /** The stored document for `mac`, or undefined. */

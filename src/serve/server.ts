@@ -7,13 +7,15 @@ import type { AddressInfo, Socket } from 'node:net';
 import { join, resolve } from 'node:path';
 import { scanBuilds, type BuildsFolder } from './artifacts.js';
 import { CatalogStore, type CatalogInfo } from './catalogs.js';
+import { answerClientError, decodeSegment, drainAfterAnswer, HttpError, printable, requestTarget } from './http-guard.js';
 import { bootScript, chainScript } from './ipxe.js';
+import { checkingInterval, resolveLimits, UPLOAD_MEMORY, type ServeLimits } from './limits.js';
 import { normalizeMac } from './mac.js';
 import { loadProfiles, profileFor, profileProblems, resolveProfiles, ServeSetupError, type ProfileSet } from './profiles.js';
 import { sendFile } from './static.js';
 
 /** How to run a boot server. */
-export interface BootServerOptions {
+export interface BootServerOptions extends Partial<ServeLimits> {
   /** The builds folder. */
   dir: string;
   /** Address to listen on (default 127.0.0.1). */
@@ -47,16 +49,6 @@ export interface BootServer extends EventEmitter {
 
 export const DEFAULT_CATALOG_LIMIT = 16 * 1024 * 1024;
 
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-  }
-}
-
 // Host headers only ever hold a host and a port: anything else must not reach an iPXE script.
 const HOST_HEADER = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
 
@@ -64,21 +56,56 @@ function hostPort(address: string, port: number): string {
   return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
 }
 
-async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) throw new HttpError(413, `the catalog is ${declared} bytes; the limit is ${limit}`, { Connection: 'close' });
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) throw new HttpError(413, `the catalog is over the limit of ${limit} bytes`, { Connection: 'close' });
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks, size);
+// Reads a request body of at most `limit` bytes. Past the limit it stops reading and throws 413; the
+// caller's answer goes out and drainAfterAnswer deals with the rest.
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((ok, fail) => {
+    if (req.destroyed) {
+      fail(new HttpError(400, 'the client went away before its body was read'));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        done();
+        fail(new HttpError(413, `the catalog is over the limit of ${limit} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      done();
+      ok(Buffer.concat(chunks, size));
+    };
+    const onClose = () => {
+      done();
+      fail(new HttpError(400, `the client went away after ${size} bytes of its body`));
+    };
+    const done = () => {
+      req.removeListener('data', onData);
+      req.removeListener('end', onEnd);
+      req.removeListener('close', onClose);
+      req.pause();
+    };
+    req.on('data', onData);
+    req.once('end', onEnd);
+    // 'close' after 'end' is the normal order; alone, it is an aborted upload.
+    req.once('close', onClose);
+  });
+}
+
+// What one request has proven, for its access-log line.
+interface Exchange {
+  /** The MAC this request names in its URL, when that is a valid one. */
+  mac?: string;
+  bytes: number;
 }
 
 /** Starts serving `options.dir`; refuses (ServeSetupError) when a profile names missing files or mixes kernel versions. */
 export async function startBootServer(options: BootServerOptions): Promise<BootServer> {
+  const limits = resolveLimits(options);
   const dir = await realpath(options.dir).catch((err: unknown) => {
     throw new ServeSetupError(`the builds folder ${options.dir} is not there (${(err as Error).message})`, { cause: err });
   });
@@ -88,10 +115,22 @@ export async function startBootServer(options: BootServerOptions): Promise<BootS
   if (problems.length > 0) throw new ServeSetupError(problems.join('\n'));
   const catalogs = new CatalogStore(resolve(options.catalogs ?? join(dir, 'catalogs')));
   const limit = options.catalogLimit ?? DEFAULT_CATALOG_LIMIT;
-  const log = options.log ?? (() => undefined);
   const emitter = new EventEmitter();
-  // The MAC behind each client address, learnt from boot.ipxe?mac= and catalog posts, for the log.
-  const macOf = new Map<string, string>();
+  const tell = (line: string) => {
+    // A failing log or listener is the embedder's problem, never a reason to drop a connection or the server.
+    try {
+      options.log?.(line);
+      emitter.emit('request', line);
+    } catch {
+      /* nothing sensible left to do with the line */
+    }
+  };
+  const news = (text: string) => tell(`${new Date().toISOString()} imgplay serve: ${text}`);
+  const unfinished = await catalogs.sweep();
+  if (unfinished.length > 0) news(`removed ${unfinished.length} unfinished catalog write(s) from ${catalogs.dir}: ${unfinished.join(' ')}`);
+  // Bytes of catalog bodies held in memory right now, against UPLOAD_MEMORY.
+  const uploadBudget = Math.max(UPLOAD_MEMORY, limit);
+  let uploading = 0;
 
   const serverName = (req: IncomingMessage): string => {
     if (options.advertise !== undefined) return options.advertise;
@@ -108,21 +147,18 @@ export async function startBootServer(options: BootServerOptions): Promise<BootS
   };
   const json = (res: ServerResponse, status: number, value: unknown, head = false) => send(res, status, `${JSON.stringify(value)}\n`, 'application/json', head);
 
-  async function catalogApi(req: IncomingMessage, res: ServerResponse, rest: string, ip: string): Promise<number> {
-    const head = req.method === 'HEAD';
-    if (rest === '') {
-      if (req.method !== 'GET' && !head) throw new HttpError(405, `${req.method} is not allowed on /api/catalog`, { Allow: 'GET, HEAD' });
-      return json(res, 200, await catalogs.list(), head);
+  async function postCatalog(req: IncomingMessage, res: ServerResponse, mac: string): Promise<number> {
+    const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (type !== 'application/json' && !/^application\/[a-z0-9.+-]+\+json$/.test(type)) {
+      throw new HttpError(415, `a catalog must be sent as application/json, not ${printable(type) || 'without a Content-Type'}`);
     }
-    const raw = decodeURIComponent(rest);
-    const mac = normalizeMac(raw);
-    if (mac === undefined) throw new HttpError(400, `'${raw}' is not a MAC address (aa:bb:cc:dd:ee:ff, aa-bb-cc-dd-ee-ff or aabbccddeeff)`);
-    if (req.method === 'POST') {
-      macOf.set(ip, mac);
-      const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-      if (type !== 'application/json' && !/^application\/[a-z0-9.+-]+\+json$/.test(type)) {
-        throw new HttpError(415, `a catalog must be sent as application/json, not ${type || 'without a Content-Type'}`, { Connection: 'close' });
-      }
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > limit) throw new HttpError(413, `the catalog is ${declared} bytes; the limit is ${limit}`);
+    // A chunked body may grow to the limit, so that much is set aside for it.
+    const reserve = Number.isFinite(declared) ? declared : limit;
+    if (uploading + reserve > uploadBudget) throw new HttpError(503, `too many catalogs are arriving at once; try again in a few seconds`, { 'Retry-After': '5' });
+    uploading += reserve;
+    try {
       const body = await readBody(req, limit);
       let doc: unknown;
       try {
@@ -135,7 +171,22 @@ export async function startBootServer(options: BootServerOptions): Promise<BootS
       options.onCatalog?.(info);
       emitter.emit('catalog', info);
       return json(res, 201, { mac: info.mac, size: info.size });
+    } finally {
+      uploading -= reserve;
     }
+  }
+
+  async function catalogApi(req: IncomingMessage, res: ServerResponse, rest: string, ex: Exchange): Promise<number> {
+    const head = req.method === 'HEAD';
+    if (rest === '') {
+      if (req.method !== 'GET' && !head) throw new HttpError(405, `${req.method} is not allowed on /api/catalog`, { Allow: 'GET, HEAD' });
+      return json(res, 200, await catalogs.list(), head);
+    }
+    const raw = decodeSegment(rest);
+    const mac = normalizeMac(raw);
+    if (mac === undefined) throw new HttpError(400, `'${printable(raw)}' is not a MAC address (aa:bb:cc:dd:ee:ff, aa-bb-cc-dd-ee-ff or aabbccddeeff)`);
+    ex.mac = mac;
+    if (req.method === 'POST') return postCatalog(req, res, mac);
     if (req.method !== 'GET' && !head) throw new HttpError(405, `${req.method} is not allowed on /api/catalog/${mac}`, { Allow: 'GET, HEAD, POST' });
     const doc = await catalogs.get(mac);
     if (doc === undefined) throw new HttpError(404, `no catalog for ${mac}`);
@@ -144,8 +195,11 @@ export async function startBootServer(options: BootServerOptions): Promise<BootS
     return head ? 0 : doc.length;
   }
 
-  async function handle(req: IncomingMessage, res: ServerResponse, ip: string, count: (n: number) => void): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://x');
+  async function handle(req: IncomingMessage, res: ServerResponse, ex: Exchange): Promise<void> {
+    const count = (n: number) => {
+      ex.bytes += n;
+    };
+    const url = requestTarget(req.url ?? '/');
     const path = url.pathname;
     const head = req.method === 'HEAD';
     if (path === '/boot.ipxe') {
@@ -156,61 +210,96 @@ export async function startBootServer(options: BootServerOptions): Promise<BootS
         return;
       }
       const mac = normalizeMac(macParam);
-      if (mac === undefined) throw new HttpError(400, `boot.ipxe?mac=${macParam}: not a MAC address`);
-      macOf.set(ip, mac);
+      if (mac === undefined) throw new HttpError(400, `boot.ipxe?mac=${printable(macParam)}: not a MAC address`);
+      ex.mac = mac;
       count(send(res, 200, bootScript(profileFor(profiles, mac), serverName(req)), 'text/plain; charset=utf-8', head));
       return;
     }
     if (path === '/api/catalog' || path.startsWith('/api/catalog/')) {
-      count(await catalogApi(req, res, path.slice('/api/catalog'.length).replace(/^\//, ''), ip));
+      count(await catalogApi(req, res, path.slice('/api/catalog'.length).replace(/^\//, ''), ex));
       return;
     }
     const m = /^\/(?:common\/)?([^/]+)$/.exec(path);
-    let name: string | undefined;
-    try {
-      name = m ? decodeURIComponent(m[1]!) : undefined;
-    } catch {
-      name = undefined;
-    }
+    const name = m ? decodeSegment(m[1]!) : undefined;
     // Only plain names of regular files directly in the folder: no traversal, no dotfiles, no symlinks out.
-    if (name === undefined || name.startsWith('.') || name.includes('/') || name.includes('\\') || name.includes('\0')) throw new HttpError(404, `${path} is not an artifact here`);
+    if (name === undefined || name.startsWith('.') || name.includes('/') || name.includes('\\') || name.includes('\0')) throw new HttpError(404, `${printable(path)} is not an artifact here`);
     const file = join(dir, name);
     const st = await lstat(file).catch(() => undefined);
-    if (st === undefined || !st.isFile()) throw new HttpError(404, `${name} is not an artifact in ${dir}`);
-    if (req.method !== 'GET' && !head) throw new HttpError(405, `${req.method} is not allowed on ${name}`, { Allow: 'GET, HEAD' });
+    if (st === undefined || !st.isFile()) throw new HttpError(404, `${printable(name)} is not an artifact in ${dir}`);
+    if (req.method !== 'GET' && !head) throw new HttpError(405, `${req.method} is not allowed on ${printable(name)}`, { Allow: 'GET, HEAD' });
     sendFile(req, res, file, name, st, count);
   }
 
-  const server: Server = createServer((req, res) => {
+  // Answers under way per connection, so a parser error on a pipelined request never writes into one.
+  const answers = new WeakMap<Socket, Set<ServerResponse>>();
+  const openedAt = new WeakMap<Socket, bigint>();
+  const since = (t: bigint | undefined) => (t === undefined ? '-' : `${(Number(process.hrtime.bigint() - t) / 1e9).toFixed(3)}s`);
+  const clientOf = (s: Socket) => (s.remoteAddress ?? '-').replace(/^::ffff:/, '');
+
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     const started = process.hrtime.bigint();
-    const ip = (req.socket.remoteAddress ?? '-').replace(/^::ffff:/, '');
-    let bytes = 0;
-    const count = (n: number) => {
-      bytes += n;
-    };
-    res.on('close', () => {
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const status = `${res.statusCode}${res.writableFinished ? '' : ' (aborted)'}`;
-      const line = `${new Date().toISOString()} ${ip} ${macOf.get(ip) ?? '-'} ${req.method} ${req.url} ${status} ${bytes} ${seconds.toFixed(3)}s`;
-      log(line);
-      emitter.emit('request', line);
+    const socket = req.socket;
+    const ip = clientOf(socket);
+    const ex: Exchange = { bytes: 0 };
+    const mine = answers.get(socket) ?? new Set<ServerResponse>();
+    answers.set(socket, mine.add(res));
+    // Late errors of a response whose client is gone must not become uncaught exceptions.
+    res.on('error', () => undefined);
+    res.once('close', () => {
+      mine.delete(res);
+      const status = res.headersSent ? `${res.statusCode}${res.writableFinished ? '' : ' (aborted)'}` : '- (aborted)';
+      tell(`${new Date().toISOString()} ${ip} ${ex.mac ?? '-'} ${req.method} ${printable(req.url ?? '')} ${status} ${ex.bytes} ${since(started)}`);
     });
-    handle(req, res, ip, count).catch((err: unknown) => {
-      if (res.headersSent) {
-        res.destroy(err as Error);
-        return;
+    drainAfterAnswer(req, res, socket, limits.lingerTimeout);
+    handle(req, res, ex).catch((err: unknown) => {
+      try {
+        if (res.headersSent || res.destroyed) {
+          res.destroy();
+          return;
+        }
+        const status = err instanceof HttpError ? err.status : 500;
+        const message = err instanceof HttpError ? err.message : `internal error: ${(err as Error).message}`;
+        ex.bytes += send(res, status, `${message}\n`, 'text/plain; charset=utf-8', req.method === 'HEAD', err instanceof HttpError ? err.headers : {});
+      } catch {
+        res.destroy();
       }
-      const status = err instanceof HttpError ? err.status : 500;
-      const message = err instanceof HttpError ? err.message : `internal error: ${(err as Error).message}`;
-      count(send(res, status, `${message}\n`, 'text/plain; charset=utf-8', req.method === 'HEAD', err instanceof HttpError ? err.headers : {}));
-      // A refused upload is not read to its end: the connection goes, so the rest of the body cannot be taken for a request.
-      if (err instanceof HttpError && err.headers.Connection === 'close') res.on('finish', () => req.socket.end());
     });
+  };
+
+  const server: Server = createServer(
+    {
+      // Smuggling defences (one framing per request, no obsolete line folding) stay on whatever NODE_OPTIONS say.
+      insecureHTTPParser: false,
+      maxHeaderSize: 16 * 1024,
+      headersTimeout: limits.headersTimeout,
+      requestTimeout: limits.requestTimeout,
+      connectionsCheckingInterval: checkingInterval(limits),
+      keepAliveTimeout: limits.keepAliveTimeout,
+    },
+    onRequest,
+  );
+  server.timeout = limits.idleTimeout;
+  server.maxConnections = limits.maxConnections;
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    const answering = [...(answers.get(socket) ?? [])].some((r) => r.headersSent);
+    const status = answerClientError(err, socket, answering);
+    if (status !== undefined) tell(`${new Date().toISOString()} ${clientOf(socket)} - - [${err.code}] ${status} 0 ${since(openedAt.get(socket))}`);
   });
-  server.keepAliveTimeout = 65_000;
+  // Past the cap, connections are closed as they arrive. One line a second says how many, not one each;
+  // idle keep-alive connections are let go so the next clients get in.
+  let dropped = 0;
+  server.on('drop', () => {
+    if (dropped++ > 0) return;
+    server.closeIdleConnections();
+    setTimeout(() => {
+      news(`${dropped} connection(s) closed on arrival in the last second: ${limits.maxConnections} were open (--max-connections)`);
+      dropped = 0;
+    }, 1_000).unref();
+  });
   const sockets = new Set<Socket>();
-  server.on('connection', (s) => {
+  server.on('connection', (s: Socket) => {
     sockets.add(s);
+    openedAt.set(s, process.hrtime.bigint());
     s.on('close', () => sockets.delete(s));
   });
 
@@ -221,6 +310,8 @@ export async function startBootServer(options: BootServerOptions): Promise<BootS
     );
     server.listen(options.port ?? 8080, listen, () => ok());
   });
+  // Once listening, an error (EMFILE on accept) is news for the log; the server goes on.
+  server.on('error', (err: Error) => news(`server error: ${err.message}`));
   const addr = server.address() as AddressInfo;
   const shown = addr.address === '0.0.0.0' ? '127.0.0.1' : addr.address === '::' ? '::1' : addr.address;
   return Object.assign(emitter, {
@@ -237,4 +328,3 @@ export async function startBootServer(options: BootServerOptions): Promise<BootS
       }),
   });
 }
-

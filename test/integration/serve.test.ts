@@ -296,11 +296,22 @@ describe('imgplay serve', () => {
     await rm(big);
   });
 
-  it('logs one line per request with the client, its MAC once known, the status and the bytes', async () => {
+  it('logs one line per request with the client, the MAC its URL names, the status and the bytes', async () => {
     await raw(server.url, `/boot.ipxe?mac=${MAC}`);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(lines.at(-1)).toMatch(new RegExp(`^\\S+Z 127\\.0\\.0\\.1 ${MAC} GET /boot\\.ipxe\\?mac=${MAC} 200 \\d+ \\d+\\.\\d{3}s$`));
     await fetch(`${server.url}/${BASE}`, { headers: { Range: 'bytes=0-9' } }).then((r) => r.arrayBuffer());
     await new Promise((r) => setTimeout(r, 50));
-    expect(lines.at(-1)).toMatch(new RegExp(`^\\S+Z 127\\.0\\.0\\.1 ${MAC} GET /${BASE.replace(/\./g, '\\.')} 206 10 \\d+\\.\\d{3}s$`));
+    expect(lines.at(-1)).toMatch(new RegExp(`^\\S+Z 127\\.0\\.0\\.1 - GET /${BASE.replace(/\./g, '\\.')} 206 10 \\d+\\.\\d{3}s$`));
+  });
+
+  it('credits no request to a MAC it does not name itself: behind NAT, machines share one address', async () => {
+    await raw(server.url, `/boot.ipxe?mac=${MAC}`);
+    await raw(server.url, '/boot.ipxe?mac=5254001234ZZ');
+    await raw(server.url, `/boot.ipxe`);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(lines.at(-2)).toMatch(/ 127\.0\.0\.1 - GET \/boot\.ipxe\?mac=5254001234ZZ 400 /);
+    expect(lines.at(-1)).toMatch(/ 127\.0\.0\.1 - GET \/boot\.ipxe 200 /);
   });
 });
 
