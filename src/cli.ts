@@ -14,6 +14,7 @@ import { Fanout, type Reporter } from './report/events.js';
 import { JsonLinesReporter } from './report/json-lines.js';
 import { PlainReporter, type PlainOptions } from './report/plain.js';
 import { Executor } from './run/executor.js';
+import { killAllGroups } from './connection/process-group.js';
 import { registerServeCommand } from './serve/command.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -179,7 +180,7 @@ async function runCommand(playbookArg: string, opts: RunCliOptions, out: (s: str
     }
     const ac = new AbortController();
     // Kept for the whole run (not `once`): execa's exit hook re-raises a signal nobody else listens to.
-    const onSignal = () => ac.abort();
+    const onSignal = interruptHandler(ac, err);
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     const tty = !opts.json && process.stdout.isTTY === true && !process.env.NO_COLOR && !process.env.CI;
@@ -222,6 +223,31 @@ async function runCommand(playbookArg: string, opts: RunCliOptions, out: (s: str
   } catch (e) {
     return reportError(e, err);
   }
+}
+
+// How long an interrupted run may take to stop its tools and undo its mounts before it is cut short.
+const INTERRUPT_DEADLINE_MS = 8000;
+
+// SIGINT and SIGTERM both interrupt (exit 99, as ansible-playbook on Ctrl-C): said at once, the
+// running task's tools stopped (their whole process groups, SIGTERM then SIGKILL), mounts undone on
+// the way out. A second signal kills the tools at once. A run that still has not ended by the
+// deadline exits anyway: the exit hooks kill the tool groups and unmount lazily.
+function interruptHandler(ac: AbortController, err: (s: string) => void): (sig: NodeJS.Signals) => void {
+  let count = 0;
+  return (sig) => {
+    count++;
+    if (count === 1) {
+      err(`\n${sig === 'SIGINT' ? 'Ctrl-C' : sig}: interrupting... stopping child tools and undoing mounts (${sig === 'SIGINT' ? 'Ctrl-C' : 'signal'} again to hurry)\n`);
+      ac.abort(new Error(`interrupted by ${sig}`));
+      setTimeout(() => {
+        err(`interrupting took longer than ${INTERRUPT_DEADLINE_MS / 1000} s: killing child tools and unmounting lazily\n`);
+        process.exit(EXIT.interrupted);
+      }, INTERRUPT_DEADLINE_MS).unref();
+      return;
+    }
+    err(`${sig} again: killing child tools now\n`);
+    killAllGroups();
+  };
 }
 
 // The diff library is only needed to show --diff output.

@@ -6,6 +6,7 @@ import { UnreachableError } from '../errors.js';
 import { lendResolvConf, mountSystemDirs } from '../image/chroot-mounts.js';
 import { MountGuard } from '../image/mount-guard.js';
 import { resolveInRoot } from './confine.js';
+import { killProcessesRootedIn } from './process-group.js';
 import { shellQuote } from './local.js';
 import { RunnerPool } from './runner.js';
 import type { Connection, ExecOptions, ExecResult } from './types.js';
@@ -116,6 +117,8 @@ export class ChrootConnection implements Connection {
   async close(): Promise<void> {
     await this.pool?.close();
     this.pool = undefined;
+    // Daemons a package script started (and commands of an interrupted run) would keep /dev/pts busy.
+    if (this.mounts.mounts.length > 0) await stopProcessesRootedIn(this.root);
     const restore = this.#restoreResolvConf;
     this.#restoreResolvConf = undefined;
     try {
@@ -142,4 +145,9 @@ async function findHostChroot(): Promise<string | undefined> {
     if (await isExecutable(candidate)) return candidate;
   }
   return undefined;
+}
+
+// Waits (briefly) for the killed processes to be gone, so the unmounts that follow are not busy.
+async function stopProcessesRootedIn(root: string): Promise<void> {
+  for (let i = 0; i < 30 && killProcessesRootedIn(root) > 0; i++) await new Promise((r) => setTimeout(r, 50));
 }

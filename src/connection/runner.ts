@@ -9,6 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { execa, type ResultPromise } from 'execa';
+import { stopGroup, trackGroup } from './process-group.js';
 import type { ExecOptions, ExecResult } from './types.js';
 
 /** How to start a runner and where its job files live. */
@@ -59,7 +60,11 @@ class Runner {
       buffer: false,
       reject: false,
     });
-    void this.child.then(() => this.fail(new Error('the command runner exited')));
+    const untrack = trackGroup(this.child.pid, `command runner (${spec.shell.join(' ')})`);
+    void this.child.then(() => {
+      untrack();
+      this.fail(new Error('the command runner exited'));
+    });
     createInterface({ input: this.child.stdout! }).on('line', (line) => {
       const job = this.pending;
       this.pending = undefined;
@@ -82,13 +87,10 @@ class Runner {
     });
   }
 
+  /** Stops the runner and whatever its job started: SIGTERM to its group, SIGKILL after a grace. */
   kill(): void {
     this.dead = true;
-    try {
-      if (this.child.pid !== undefined) process.kill(-this.child.pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
+    if (this.child.pid !== undefined) stopGroup(this.child.pid);
   }
 
   close(): void {

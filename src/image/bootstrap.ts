@@ -1,11 +1,14 @@
 // Bootstraps a minimal Debian tree: mmdebstrap in its own mount namespace (nothing it mounts can
 // outlive it on the host), or debootstrap when packages must be excluded.
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { ImgplayError } from '../errors.js';
 import { hostAptMirror } from './mirror.js';
 import { mountTable, mountsUnder } from './mount-table.js';
+import { superviseGroup } from '../connection/process-group.js';
+import { noSpaceNote, spaceHint } from './free-space.js';
 
 /** What to bootstrap, and how. */
 export interface BootstrapOptions {
@@ -44,9 +47,29 @@ const NO_DOCS = [
 ];
 const NO_RECOMMENDS = ['APT::Install-Recommends "false";', 'APT::Install-Suggests "false";'];
 
-/** True if `root` already holds a bootstrapped system (dpkg's database is there). */
-export function isBootstrapped(root: string): boolean {
-  return existsSync(`${root}/var/lib/dpkg/status`) && existsSync(`${root}/bin/sh`);
+// Markers beside the tree (never inside it, so never in an image): one written before the tool
+// starts, one written last, after it succeeded. A tree with the first and not the second is debris.
+function marker(root: string, what: 'bootstrapping' | 'bootstrapped'): string {
+  return join(dirname(root), `.${basename(root)}.imgplay-${what}`);
+}
+
+/** What is at `root`: a finished bootstrap, nothing, a run's unfinished one, or a tree made some other way. */
+export type TreeState = 'complete' | 'empty' | 'unfinished' | 'foreign' | 'unknown';
+
+/** Tells a finished bootstrap from the debris of an interrupted or killed one. */
+export async function treeState(root: string): Promise<TreeState> {
+  if (existsSync(marker(root, 'bootstrapped'))) return 'complete';
+  if (!existsSync(root) || (await readdir(root)).length === 0) return 'empty';
+  if (existsSync(marker(root, 'bootstrapping'))) return 'unfinished';
+  // A complete system made by hand or by an older imgplay: its package tools are all there.
+  const whole = ['var/lib/dpkg/status', 'bin/sh', 'usr/bin/apt-get', 'usr/bin/dpkg'].every((p) => existsSync(join(root, p)));
+  return whole ? 'foreign' : 'unknown';
+}
+
+/** True if `root` holds a finished bootstrap (or a complete system imgplay did not make). */
+export async function isBootstrapped(root: string): Promise<boolean> {
+  const s = await treeState(root);
+  return s === 'complete' || s === 'foreign';
 }
 
 /** Bootstraps `root` (an empty or missing directory); returns the tool used, the mirror and how long it took. */
@@ -57,14 +80,23 @@ export async function bootstrap(o: BootstrapOptions): Promise<{ tool: string; mi
       hint: 'set debootstrap_mirror (or apt_server) to a Debian archive URL',
     });
   }
-  if (existsSync(o.root) && (await readdir(o.root)).length > 0) throw new BootstrapError(`cannot bootstrap into ${o.root}: the directory is not empty`);
+  if (existsSync(o.root) && (await readdir(o.root)).length > 0) {
+    throw new BootstrapError(`cannot bootstrap into ${o.root}: the directory is not empty, and it is neither a complete system nor a tree an imgplay run left unfinished`, {
+      hint: `delete ${o.root} or choose another root`,
+    });
+  }
   const mounted = mountsUnder(await mountTable(), o.root).filter((m) => m !== o.root);
   if (mounted.length > 0) throw new BootstrapError(`cannot bootstrap into ${o.root}: something is mounted inside it (${mounted.join(', ')})`);
   const tool = o.tool ?? ((o.exclude?.length ?? 0) > 0 ? 'debootstrap' : 'mmdebstrap');
   const argv = tool === 'mmdebstrap' ? mmdebstrapArgs(o, mirror) : debootstrapArgs(o, mirror);
   const started = Date.now();
+  await mkdir(dirname(o.root), { recursive: true });
+  await rm(marker(o.root, 'bootstrapped'), { force: true });
+  await writeFile(marker(o.root, 'bootstrapping'), `${process.pid}\n`);
   const env: Record<string, string> = { LC_ALL: 'C', DEBIAN_FRONTEND: 'noninteractive', ...(o.proxy ? { http_proxy: o.proxy } : {}) };
-  const child = execa(tool, argv, { reject: false, all: true, env, cancelSignal: o.signal, stdin: 'ignore', forceKillAfterDelay: 5000 });
+  // A group of its own: mmdebstrap's helpers (apt, dpkg, tar in its namespace) are stopped with it.
+  const child = execa(tool, argv, { reject: false, all: true, env, stdin: 'ignore', detached: true });
+  const interrupted = superviseGroup(child, tool, o.signal);
   const lines: string[] = [];
   child.all?.setEncoding('utf8');
   let partial = '';
@@ -78,13 +110,18 @@ export async function bootstrap(o: BootstrapOptions): Promise<{ tool: string; mi
     }
   });
   const r = await child;
-  if (r.exitCode !== 0 || r.isCanceled) {
+  if (r.exitCode !== 0 || interrupted()) {
     const tail = lines.filter((l) => /^(E|W):|error|fail/i.test(l)).slice(-8);
-    throw new BootstrapError(
-      `${tool} failed${r.isCanceled ? ' (interrupted)' : ` with exit code ${r.exitCode}`}\n  ${tool} ${argv.join(' ')}\n${(tail.length > 0 ? tail : lines.slice(-8)).join('\n')}`,
-    );
+    const full = lines.filter((l) => /No space left on device/i.test(l));
+    const how = interrupted() ? ' (interrupted)' : r.exitCode === undefined ? ` (killed by ${r.signal ?? 'a signal'})` : ` with exit code ${r.exitCode}`;
+    const fullNote = full.length > 0 && !interrupted() ? `\n${await noSpaceNote(o.root, full.length)}` : '';
+    throw new BootstrapError(`${tool} failed${how}${fullNote}\n  ${tool} ${argv.join(' ')}\n${(tail.length > 0 ? tail : lines.slice(-8)).join('\n')}`, {
+      hint: fullNote === '' ? undefined : spaceHint(o.root),
+    });
   }
   if (tool === 'debootstrap') await configureDebootstrapped(o);
+  await writeFile(marker(o.root, 'bootstrapped'), `${new Date().toISOString()}\n`);
+  await rm(marker(o.root, 'bootstrapping'), { force: true });
   return { tool, mirror, seconds: (Date.now() - started) / 1000 };
 }
 

@@ -29,6 +29,7 @@ import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import { execa } from 'execa';
+import { inGroup } from '../connection/process-group.js';
 import { indentedTail } from './tool-output.js';
 import { ImgplayError } from '../errors.js';
 import { checksumFile } from '../modules/support/checksum.js';
@@ -99,7 +100,8 @@ export async function buildOverlayCpio(opts: OverlayCpioOptions): Promise<Overla
   const opaque = await opaqueDirs(upper);
   const tmp = join(dirname(opts.dest), `${basename(opts.dest)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
   const raw = join(tmpdir(), `imgplay-cpio-${process.pid}-${randomBytes(4).toString('hex')}.cpio`);
-  const run = { cwd: upper, reject: false, all: true, cancelSignal: opts.signal, forceKillAfterDelay: 5000 } as const;
+  // Groups of their own, stopped whole on interrupt (see process-group.ts).
+  const run = { cwd: upper, reject: false, all: true, detached: true } as const;
   // Claims the temporary name first: a destination that cannot be written fails before any work.
   await writeFile(tmp, '', { flag: 'wx', mode: 0o644 }).catch((err: NodeJS.ErrnoException) => {
     throw new CpioError(`cannot write the archive ${opts.dest}: ${err.code === 'ENOENT' ? `${dirname(opts.dest)} does not exist` : err.message}`, { cause: err });
@@ -110,9 +112,9 @@ export async function buildOverlayCpio(opts: OverlayCpioOptions): Promise<Overla
     if (opts.sourceDateEpoch !== undefined) await clampMtimes(upper, Math.trunc(opts.sourceDateEpoch), opts.signal);
     const names = await sortedNames(upper, opts.signal);
     const cpioArgs = ['-o', '-H', 'newc', '--reproducible', '--null', '--quiet', '-O', raw];
-    const c = await execa('cpio', cpioArgs, { ...run, input: Buffer.concat(names.flatMap((n) => [n, Buffer.of(0)])) });
+    const c = await inGroup(execa('cpio', cpioArgs, { ...run, input: Buffer.concat(names.flatMap((n) => [n, Buffer.of(0)])) }), 'cpio', opts.signal);
     check(c, `could not archive ${upper}`, `cpio ${cpioArgs.join(' ')}`, opts.signal);
-    const g = await execa('gzip', ['-n', GZIP_LEVEL, '-c', raw], { ...run, stdout: { file: tmp } });
+    const g = await inGroup(execa('gzip', ['-n', GZIP_LEVEL, '-c', raw], { ...run, stdout: { file: tmp } }), 'gzip', opts.signal);
     check(g, `could not compress the archive of ${upper}`, `gzip -n ${GZIP_LEVEL} -c ${raw}`, opts.signal);
     const sha256 = await checksumFile(tmp, 'sha256');
     const { size } = await stat(tmp);
@@ -173,13 +175,13 @@ export async function listCpio(path: string): Promise<CpioEntry[]> {
 // `touch -h` moves a symlink itself rather than what it points to.
 async function clampMtimes(upper: string, epoch: number, signal: AbortSignal | undefined): Promise<void> {
   const script = 'find . -newermt "@$1" -print0 | xargs -0r touch -h -c -d "@$1" --';
-  const r = await execa('sh', ['-c', script, 'sh', String(epoch)], { cwd: upper, reject: false, all: true, cancelSignal: signal });
+  const r = await inGroup(execa('sh', ['-c', script, 'sh', String(epoch)], { cwd: upper, reject: false, all: true, detached: true }), 'find | touch', signal);
   check(r, `could not set mtimes in ${upper} to SOURCE_DATE_EPOCH ${epoch}`, script.replaceAll('$1', String(epoch)), signal);
 }
 
 // Byte order, as LC_ALL=C sort gives: the archive must not depend on readdir order or the locale.
 async function sortedNames(upper: string, signal: AbortSignal | undefined): Promise<Buffer[]> {
-  const r = await execa('find', ['.', '-print0'], { cwd: upper, encoding: 'buffer', reject: false, stderr: 'pipe', cancelSignal: signal });
+  const r = await inGroup(execa('find', ['.', '-print0'], { cwd: upper, encoding: 'buffer', reject: false, stderr: 'pipe', detached: true }), 'find', signal);
   if (r.exitCode !== 0 || r.isCanceled) {
     throw new CpioError(`could not list ${upper}${r.isCanceled ? ': interrupted' : `: find exited ${r.exitCode}`}\n  find . -print0\n${indentedTail(Buffer.from(r.stderr).toString())}`);
   }

@@ -4,6 +4,7 @@ import { lstat, realpath } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa, execaSync } from 'execa';
 import { ImgplayError } from '../errors.js';
+import { killAllGroups } from '../connection/process-group.js';
 import { isMountPoint, mountTable, mountTableSync } from './mount-table.js';
 
 /** What to mount where: a file system by type, a device or image file, or a directory to bind. */
@@ -28,6 +29,18 @@ interface Record {
 
 const active = new Set<MountGuard>();
 let handlersInstalled = false;
+// Mounts about to be made: recorded before mount(8) runs, so a run killed in between still names them.
+const pending = new Set<string>();
+let observer: ((targets: readonly string[]) => void) | undefined;
+
+/** Called with every mount point any guard holds (or is about to make) whenever that changes; the run file records them. */
+export function observeMounts(fn: ((targets: readonly string[]) => void) | undefined): void {
+  observer = fn;
+}
+
+function notify(): void {
+  observer?.([...[...active].flatMap((g) => g.mounts), ...pending]);
+}
 
 /** Records mounts and undoes them, innermost first. One guard per build stage (or per chroot session). */
 export class MountGuard {
@@ -54,11 +67,18 @@ export class MountGuard {
       req.source,
       req.target,
     ];
+    pending.add(req.target);
+    notify();
     const r = await execa('mount', argv, { reject: false, stdin: 'ignore', all: true });
+    pending.delete(req.target);
     const what = `${req.bind ? 'bind ' : ''}${req.source} on ${req.target}`;
-    if (r.exitCode !== 0) throw new MountError(`could not mount ${what}: mount exited ${r.exitCode}\n  mount ${argv.join(' ')}\n${r.all ?? ''}`.trimEnd());
+    if (r.exitCode !== 0) {
+      notify();
+      throw new MountError(`could not mount ${what}: mount exited ${r.exitCode}\n  mount ${argv.join(' ')}\n${r.all ?? ''}`.trimEnd());
+    }
     this.#stack.push({ target: req.target, what });
     track(this);
+    notify();
     // A bind of /dev joins /dev's peer group when / is shared (systemd hosts): unmounting it or
     // anything under it would then propagate to the host. Private mounts propagate nothing.
     const p = await execa('mount', ['--make-private', '--', req.target], { reject: false, stdin: 'ignore', all: true });
@@ -76,6 +96,7 @@ export class MountGuard {
       if (rec.target !== target && !rec.target.startsWith(prefix)) continue;
       await unmountOne(rec);
       this.#stack.splice(i, 1);
+      notify();
     }
     if (this.#stack.length === 0) active.delete(this);
   }
@@ -87,6 +108,7 @@ export class MountGuard {
       const rec = this.#stack.pop() as Record;
       try {
         await unmountOne(rec);
+        notify();
       } catch (err) {
         failures.push(err instanceof Error ? err.message : String(err));
       }
@@ -142,6 +164,11 @@ async function assertPlainTarget(target: string): Promise<void> {
   }
 }
 
+/** Undoes one mount the guard's way (retries while busy, then lazily): for mounts a dead run left behind. */
+export async function undoMount(target: string): Promise<void> {
+  await unmountOne({ target, what: target });
+}
+
 async function unmountOne(rec: Record): Promise<void> {
   // Already gone (someone unmounted it by hand): nothing to undo.
   if (!isMountPoint(await mountTable(), rec.target)) return;
@@ -180,6 +207,9 @@ function track(guard: MountGuard): void {
   }
 }
 
-function releaseAllSync(): void {
+/** Kills the child tool groups, then lazily unmounts every guard's mounts, synchronously (exit-time clean-up). */
+export function releaseAllSync(): void {
+  // A tool still running inside a mount would keep it busy; it must not outlive imgplay anyway.
+  killAllGroups();
   for (const guard of [...active].reverse()) guard.releaseSync();
 }

@@ -16,6 +16,8 @@ import { readdir, realpath, rename, stat, unlink, writeFile } from 'node:fs/prom
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { execa } from 'execa';
+import { inGroup } from '../connection/process-group.js';
+import { noSpaceNote } from './free-space.js';
 import { indentedTail } from './tool-output.js';
 import { ImgplayError } from '../errors.js';
 import { checksumFile } from '../modules/support/checksum.js';
@@ -93,19 +95,14 @@ export async function buildSquashfs(opts: SquashfsOptions): Promise<SquashfsResu
     }
     // mksquashfs refuses SOURCE_DATE_EPOCH in its environment together with the options that say the same.
     const { SOURCE_DATE_EPOCH: _ignored, ...env } = process.env;
-    const r = await execa('mksquashfs', argv, {
-      env,
-      extendEnv: false,
-      reject: false,
-      all: true,
-      stdin: 'ignore',
-      cancelSignal: opts.signal,
-      forceKillAfterDelay: 5000,
-    });
+    const r = await inGroup(execa('mksquashfs', argv, { env, extendEnv: false, reject: false, all: true, stdin: 'ignore', detached: true }), 'mksquashfs', opts.signal);
     if (r.isCanceled) throw new SquashfsError(`squashfs build of ${root} was interrupted\n  mksquashfs ${argv.join(' ')}`, { cause: opts.signal?.reason });
     if (r.exitCode !== 0) {
       const why = r.exitCode === undefined ? `was killed by ${r.signal ?? 'a signal'}` : `exited ${r.exitCode}`;
-      throw new SquashfsError(`could not build a squashfs of ${root}: mksquashfs ${why}\n  mksquashfs ${argv.join(' ')}\n${indentedTail(r.all ?? '', 15)}`.trimEnd());
+      const full = /No space left on device/i.test(r.all ?? '') ? `\n${await noSpaceNote(dirname(opts.dest), 1)}` : '';
+      throw new SquashfsError(`could not build a squashfs of ${root}: mksquashfs ${why}${full}\n  mksquashfs ${argv.join(' ')}\n${indentedTail(r.all ?? '', 15)}`.trimEnd(), {
+        hint: full === '' ? undefined : `free space in ${dirname(opts.dest)} (artifact_dir) or point artifact_dir elsewhere`,
+      });
     }
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const sha256 = await checksumFile(tmp, 'sha256');

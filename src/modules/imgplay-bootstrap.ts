@@ -1,6 +1,7 @@
 // imgplay_bootstrap: a minimal Debian system in a directory, from the build host's own mirror unless
 // told otherwise; a tree that is already bootstrapped is left as it is.
-import { BootstrapError, bootstrap, isBootstrapped } from '../image/bootstrap.js';
+import { BootstrapError, bootstrap, treeState } from '../image/bootstrap.js';
+import { MountedTreeError, removeTree } from '../image/mount-table.js';
 import { boolArg, strArg } from './support/schema.js';
 import { type Module, failed } from './types.js';
 
@@ -46,9 +47,16 @@ export const imgplayBootstrap: Module<BootstrapArgs> = {
   checkMode: true,
   async run({ conn, args, check, signal, log }) {
     if (conn.kind !== 'local') return failed('imgplay_bootstrap runs on the build host (a play with connection: local)');
-    if (isBootstrapped(args.root)) return { changed: false, root: args.root, msg: 'already bootstrapped' };
+    const state = await treeState(args.root);
+    if (state === 'complete') return { changed: false, root: args.root, msg: 'already bootstrapped' };
+    if (state === 'foreign') return { changed: false, root: args.root, msg: 'already bootstrapped (a complete system imgplay did not make)' };
     if (check) return { changed: true, root: args.root };
     try {
+      // An interrupted or killed run's half-extracted tree is never built upon: the stage starts clean.
+      if (state === 'unfinished') {
+        log(`removing the unfinished bootstrap an earlier run left in ${args.root}`);
+        await removeTree(args.root);
+      }
       const r = await bootstrap({
         root: args.root,
         release: args.release,
@@ -67,7 +75,7 @@ export const imgplayBootstrap: Module<BootstrapArgs> = {
       });
       return { changed: true, root: args.root, tool: r.tool, mirror: r.mirror, seconds: r.seconds };
     } catch (err) {
-      if (err instanceof BootstrapError) return failed(err.message);
+      if (err instanceof BootstrapError || err instanceof MountedTreeError) return failed(err.message + (err.hint ? `\n${err.hint}` : ''));
       throw err;
     }
   },

@@ -2,6 +2,9 @@
 // or its removal: everything mounted inside is unmounted first and the delete never crosses a mount.
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { holdBuildDir } from '../image/build-lock.js';
+import { checkArtifactRoom, rememberBuildRoot } from '../image/free-space.js';
 import { isMountPoint, mountTable, mountsUnder, removeTree } from '../image/mount-table.js';
 import { MountError } from '../image/mount-guard.js';
 import { ImgplayError } from '../errors.js';
@@ -14,6 +17,10 @@ export interface BuildRootArgs {
   /** tmpfs size, e.g. 4G or 50%; an empty string gives a plain directory instead of a tmpfs. */
   size: string;
   state: 'present' | 'absent';
+  /** The playbook variable `size` comes from, named when the tmpfs fills up. */
+  size_var?: string;
+  /** A builds folder to check for room (from its last manifest.json) before anything is built. */
+  artifact_dir?: string;
 }
 
 export const imgplayBuildRoot: Module<BuildRootArgs> = {
@@ -21,7 +28,13 @@ export const imgplayBuildRoot: Module<BuildRootArgs> = {
   schema: {
     type: 'object',
     required: ['path'],
-    properties: { path: strArg, size: { type: 'string', default: '4G' }, state: { enum: ['present', 'absent'], default: 'present' } },
+    properties: {
+      path: strArg,
+      size: { type: 'string', default: '4G' },
+      state: { enum: ['present', 'absent'], default: 'present' },
+      size_var: strArg,
+      artifact_dir: strArg,
+    },
     additionalProperties: false,
   },
   checkMode: true,
@@ -30,8 +43,14 @@ export const imgplayBuildRoot: Module<BuildRootArgs> = {
     if (!args.path.startsWith('/') || args.path === '/') return failed(`path must be an absolute directory other than /, got '${args.path}'`);
     const path = args.path.replace(/\/+$/, '');
     try {
+      // The folder holding the build roots (build_dir) is held for the whole run: one run at a time.
+      let tookOver: string | undefined;
+      if (!check) tookOver = await holdBuildDir(dirname(path));
+      if (tookOver !== undefined) process.emitWarning(tookOver, { code: 'IMGPLAY_TAKEOVER' });
+      if (args.state === 'present' && args.artifact_dir) await checkArtifactRoom(args.artifact_dir);
       const table = await mountTable();
       if (args.state === 'present') {
+        rememberBuildRoot(path, args.size, args.size_var || undefined);
         if (args.size === '' || isMountPoint(table, path)) {
           if (!check) await mkdir(path, { recursive: true });
           return { changed: false, path };
@@ -50,7 +69,7 @@ export const imgplayBuildRoot: Module<BuildRootArgs> = {
       await removeTree(path);
       return { changed: true, path };
     } catch (err) {
-      if (err instanceof MountError || err instanceof ImgplayError) return failed(err.message);
+      if (err instanceof MountError || err instanceof ImgplayError) return failed(err.hint ? `${err.message}\n${err.hint}` : err.message);
       throw err;
     }
   },

@@ -64,7 +64,7 @@ export const imgplayCpio: Module<CpioArgs> = {
       });
       return { changed: true, name: args.name, path: built.path, size: built.size, sha256: built.sha256, entries: built.entries, inputs_digest: digest };
     } catch (err) {
-      if (err instanceof ImgplayError) return failed(err.message);
+      if (err instanceof ImgplayError) return failed(err.hint ? `${err.message}\n${err.hint}` : err.message);
       throw err;
     }
   },

@@ -80,7 +80,7 @@ export const imgplayOverlay: Module<OverlayArgs> = {
       }
       return { changed: true, ...paths };
     } catch (err) {
-      if (err instanceof MountError || err instanceof ImgplayError) return failed(err.message);
+      if (err instanceof MountError || err instanceof ImgplayError) return failed(err.hint ? `${err.message}\n${err.hint}` : err.message);
       throw err;
     }
   },

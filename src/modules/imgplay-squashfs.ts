@@ -83,7 +83,7 @@ export const imgplaySquashfs: Module<SquashfsArgs> = {
       });
       return { changed: true, name, path: built.path, size: built.size, sha256: built.sha256, kernel_version: kver, inputs_digest: digest, seconds: built.seconds, packages: packages.length };
     } catch (err) {
-      if (err instanceof ImgplayError) return failed(err.message);
+      if (err instanceof ImgplayError) return failed(err.hint ? `${err.message}\n${err.hint}` : err.message);
       throw err;
     }
   },
