@@ -1,9 +1,9 @@
 // group_vars/ and host_vars/ lookups, as Ansible's host_group_vars plugin makes them: the first of `<name>`,
 // `<name>.yml`, `<name>.yaml`, `<name>.json` that exists wins, and a directory contributes its files in sorted order.
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { extname, join, sep } from 'node:path';
-import { ParseError, ValidationError } from '../errors.js';
-import { parseYaml } from './load.js';
+import { ValidationError } from '../errors.js';
+import { parseYaml, readInputText } from './load.js';
 
 const VARS_EXTENSIONS = ['', '.yml', '.yaml', '.json'];
 
@@ -56,20 +56,7 @@ export async function loadVarsFile(file: string): Promise<Record<string, unknown
   return data as Record<string, unknown>;
 }
 
-/** Reads a text file, refusing vault-encrypted content with a clear message instead of a YAML error. */
+/** Reads an inventory or vars file, refusing vault-encrypted or oversized content with a clear message. */
 export async function readText(file: string): Promise<string> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new ParseError(code === 'ENOENT' ? `file not found: ${file}` : `cannot read ${file}: ${(err as Error).message}`, { cause: err });
-  }
-  if (text.startsWith('$ANSIBLE_VAULT;')) {
-    throw new ValidationError(`${file} is encrypted with ansible-vault, which imgplay does not support`, {
-      pos: { file, line: 1, col: 1 },
-      hint: 'decrypt it with `ansible-vault decrypt`, or pass the secrets another way',
-    });
-  }
-  return text;
+  return readInputText(file);
 }

@@ -2,8 +2,9 @@
 // the same names, argument names and results ansible-core 2.14 gives, so playbooks render the same text.
 import { createHash } from 'node:crypto';
 import { lstatSync, statSync } from 'node:fs';
-import { Document, isScalar, parseAllDocuments, parseDocument, visit } from 'yaml';
-import { didYouMean, TemplateError, UndefinedVariableError } from '../errors.js';
+import { Document, isScalar, visit } from 'yaml';
+import { didYouMean, ImgplayError, TemplateError, UndefinedVariableError } from '../errors.js';
+import { parseYamlDocuments } from '../playbook/load.js';
 import {
   binaryOp,
   bindArgs,
@@ -329,14 +330,16 @@ function toYaml(value: unknown, nice: boolean, indent: number): string {
 
 function fromYaml(text: unknown, all: boolean): unknown {
   if (typeof text !== 'string') return text;
-  const docs = all ? parseAllDocuments(text, { version: '1.1' }) : [parseDocument(text, { version: '1.1' })];
-  const list = Array.isArray(docs) ? docs : [docs];
-  for (const d of list) {
-    const err = d.errors[0];
-    if (err) fail(`the text is not valid YAML: ${err.message.split('\n')[0]}`);
+  let values: unknown[];
+  try {
+    // The playbook loader, so that its limits (size, depth, aliases) and its reading of tags apply here too.
+    values = parseYamlDocuments(text, '<from_yaml>');
+  } catch (err) {
+    if (!(err instanceof ImgplayError)) throw err;
+    fail(`the text is not valid YAML: ${err.message}${err.pos ? ` at line ${err.pos.line}, column ${err.pos.col}` : ''}`);
   }
-  const values = list.map((d) => d.toJS() as unknown);
-  return all ? values : values[0];
+  if (!all && values.length > 1) fail('the text is not valid YAML: expected a single document, found several (use from_yaml_all)');
+  return all ? values : (values[0] ?? null);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
