@@ -71,7 +71,11 @@ async function loadPlaybookFile(file: string, opts: ResolveOptions, files: Set<s
     const importKey = ['import_playbook', 'ansible.builtin.import_playbook'].find((k) => k in entry);
     if (importKey) {
       const staticVars = { ...(isMap(entry.vars) ? entry.vars : {}), ...opts.extraVars };
-      const target = String(templateValue(entry[importKey], staticVars));
+      const target = templateValue(entry[importKey], staticVars);
+      if (typeof target !== 'string' || target === '') {
+        const got = Array.isArray(target) ? 'a list' : target === null || target === '' ? 'nothing' : isMap(target) ? 'a mapping' : `a ${typeof target}`;
+        throw new ValidationError(`import_playbook takes the name of a playbook file, got ${got}`, { pos: posOfKey(entry, importKey) });
+      }
       const path = isAbsolute(target) ? target : join(dirname(file), target);
       for (const k of Object.keys(entry)) {
         if (k !== importKey && !['vars', 'when', 'tags', 'name'].includes(k)) {

@@ -1,0 +1,85 @@
+import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { main } from '../../../src/cli.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'imgplay-planning-errors-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const hosts = join(dir, 'hosts.yml');
+writeFileSync(hosts, 'all:\n  hosts:\n    localhost:\n      ansible_connection: local\n');
+
+// Runs `imgplay <playbook> --syntax-check` in-process, as the command line does.
+async function syntaxCheck(name: string, text: string, ...extra: string[]): Promise<{ code: number; stderr: string }> {
+  const file = join(dir, name);
+  writeFileSync(file, text);
+  let stderr = '';
+  const code = await main(['node', 'imgplay', file, '-i', hosts, '--syntax-check', ...extra], { stdout: () => {}, stderr: (s) => void (stderr += s) });
+  return { code, stderr };
+}
+
+const play = '- hosts: localhost\n  gather_facts: false\n  tasks:\n    - debug: msg=hi\n';
+
+describe('planning a hostile playbook', () => {
+  it('refuses a billion laughs playbook with exit 4 and the alias located, in bounded time', async () => {
+    const levels = ['- hosts: localhost', '  vars:', '    a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]'];
+    for (let i = 1; i < 9; i++) levels.push(`    a${i}: &a${i} [${Array(9).fill(`*a${i - 1}`).join(', ')}]`);
+    const started = Date.now();
+    const { code, stderr } = await syntaxCheck('laughs.yml', `${levels.join('\n')}\n`);
+    expect(code).toBe(4);
+    expect(stderr).toMatch(/^ERROR! .*laughs\.yml:\d+:\d+: YAML aliases expand to more than 1000000 values\n/);
+    expect(stderr).toContain('^');
+    expect(Date.now() - started).toBeLessThan(15_000);
+  });
+
+  it('refuses a 3000-deep block mapping with exit 4, not a stack trace', async () => {
+    const deep = `- hosts: localhost\n  vars:\n${Array.from({ length: 3000 }, (_, i) => `${' '.repeat(i + 4)}k:\n`).join('')}`;
+    const { code, stderr } = await syntaxCheck('deep.yml', deep);
+    expect(code).toBe(4);
+    expect(stderr).toMatch(/deep\.yml:\d+:\d+: YAML nested more than 100 collections deep/);
+    expect(stderr).not.toMatch(/internal error|RangeError|    at /);
+  });
+
+  it('accepts !!binary values', async () => {
+    expect((await syntaxCheck('binary.yml', `- hosts: localhost\n  vars:\n    x: !!binary aGVsbG8=\n  tasks: []\n`)).code).toBe(0);
+  });
+
+  it('names the import_playbook that is not a file name, at its key', async () => {
+    const { code, stderr } = await syntaxCheck('import.yml', '- import_playbook: {a: 1}\n');
+    expect(code).toBe(4);
+    expect(stderr).toBe(
+      `ERROR! ${join(dir, 'import.yml')}:1:3: import_playbook takes the name of a playbook file, got a mapping\n` +
+        '   1 | - import_playbook: {a: 1}\n     |   ^\n',
+    );
+  });
+
+  it('refuses an -e @file over the size limit with exit 4, naming its size', async () => {
+    const big = join(dir, 'big-vars.yml');
+    writeFileSync(big, '');
+    truncateSync(big, 200 * 1024 * 1024);
+    const { code, stderr } = await syntaxCheck('ok.yml', play, '-e', `@${big}`);
+    expect(code).toBe(4);
+    expect(stderr).toContain(`${big} is 200.0 MiB; imgplay reads YAML inputs of at most 8.0 MiB`);
+  });
+
+  it('refuses an inline -e value with an alias bomb, located in <extra vars>', async () => {
+    const bomb = `{a: &a [x,x,x,x,x,x,x,x,x,x], b: &b [${Array(10).fill('*a').join(',')}], c: &c [${Array(10).fill('*b').join(',')}], d: &d [${Array(10).fill('*c').join(',')}], e: &e [${Array(10).fill('*d').join(',')}], f: &f [${Array(10).fill('*e').join(',')}], g: [${Array(10).fill('*f').join(',')}]}`;
+    const { code, stderr } = await syntaxCheck('ok2.yml', play, '-e', bomb);
+    expect(code).toBe(4);
+    expect(stderr).toMatch(/<extra vars>:1:\d+: YAML aliases expand/);
+  });
+
+  it('refuses a vars file of an inventory that holds a !vault value, located', async () => {
+    const inv = join(dir, 'inv');
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(join(inv, 'group_vars'), { recursive: true });
+    writeFileSync(join(inv, 'hosts.yml'), 'all:\n  hosts:\n    localhost:\n');
+    writeFileSync(join(inv, 'group_vars', 'all.yml'), 'secret: !vault |\n  $ANSIBLE_VAULT;1.1;AES256\n  6162\n');
+    const file = join(dir, 'ok3.yml');
+    writeFileSync(file, play);
+    let stderr = '';
+    const code = await main(['node', 'imgplay', file, '-i', inv, '--syntax-check'], { stdout: () => {}, stderr: (s) => void (stderr += s) });
+    expect(code).toBe(4);
+    expect(stderr).toContain(`${join(inv, 'group_vars', 'all.yml')}:1:16: this value is encrypted with ansible-vault (!vault)`);
+  });
+});
