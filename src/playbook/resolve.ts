@@ -2,10 +2,12 @@
 // import_role and roles (with meta dependencies), and parses every task's module and arguments.
 // Nothing here touches a host: --syntax-check and --list-tasks stop after this step.
 import { existsSync, statSync } from 'node:fs';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { didYouMean, ParseError, ValidationError, type SourcePos } from '../errors.js';
 import { findModule, moduleNames } from '../modules/index.js';
-import { templateValue } from '../vars/template.js';
+import { argumentNames, argumentProblems } from '../modules/spec-check.js';
+import type { ModuleSpec, SpecModule } from '../modules/spec.js';
+import { isTemplate, templateValue } from '../vars/template.js';
 import {
   BLOCK_KEYWORDS,
   INCLUDE_ACTIONS,
@@ -40,6 +42,16 @@ export interface ParseContext {
   readonly seenRoles: Set<string>;
   /** Handlers that roles bring into the play. */
   readonly roleHandlers: Node[];
+  /** The files and roles being loaded, outermost first: one met again is a loop of imports. */
+  readonly chain?: readonly ChainLink[] | undefined;
+}
+
+/** A task file or role being loaded, as loops of imports are detected and named. */
+export interface ChainLink {
+  /** What makes two links the same: `file:<path>` or `role:<dir>` (a role holds its tasks file too). */
+  readonly keys: readonly string[];
+  /** How the loop's message names it. */
+  readonly label: string;
 }
 
 type Raw = Record<string, unknown>;
@@ -53,12 +65,12 @@ function where(value: unknown, file: string): SourcePos {
 /** Loads a playbook file and everything it imports into immutable plays. */
 export async function loadPlaybook(file: string, opts: ResolveOptions = {}): Promise<Playbook> {
   const files = new Set<string>();
-  const plays = await loadPlaybookFile(resolve(file), opts, files, []);
+  const top = resolve(file);
+  const plays = await loadPlaybookFile(top, opts, files, [fileLink(top, dirname(top))], dirname(top));
   return deepFreeze({ file: resolve(file), plays, files: [...files] });
 }
 
-async function loadPlaybookFile(file: string, opts: ResolveOptions, files: Set<string>, stack: string[]): Promise<Play[]> {
-  if (stack.includes(file)) throw new ParseError(`import_playbook loop: ${[...stack, file].join(' -> ')}`);
+async function loadPlaybookFile(file: string, opts: ResolveOptions, files: Set<string>, chain: readonly ChainLink[], topDir: string): Promise<Play[]> {
   files.add(file);
   const data = await loadYamlFile(file);
   if (data === null) return [];
@@ -82,7 +94,8 @@ async function loadPlaybookFile(file: string, opts: ResolveOptions, files: Set<s
           throw new ValidationError(`'${k}' is not allowed on import_playbook`, { pos: posOfKey(entry, k) });
         }
       }
-      const imported = await loadPlaybookFile(path, { ...opts }, files, [...stack, file]);
+      const at = posOfKey(entry, importKey) ?? where(entry, file);
+      const imported = await loadPlaybookFile(path, { ...opts }, files, enter(chain, fileLink(path, topDir), 'import_playbook', at), topDir);
       // Keywords on the import apply to every play it brings in.
       for (const p of imported) {
         plays.push({
@@ -197,10 +210,10 @@ async function parseTaskOrBlock(raw: Raw, ctx: ParseContext): Promise<Node[]> {
     }
     if (action === 'import_tasks') {
       const path = findTaskFile(String(templateValue(args.file ?? args._raw_params, ctx.staticVars)), ctx, pos);
-      const block = await loadTaskFile(path, ctx);
+      const block = await loadTaskFile(path, { ...ctx, chain: enter(ctx.chain ?? [], fileLink(path, ctx.playbookDir), 'import_tasks', pos) });
       return [{ kind: 'block', origin: 'import_tasks', name, block, rescue: [], always: [], ...kw, pos, baseDir: ctx.baseDir, role: ctx.role }];
     }
-    const loaded = await loadRoleEntry({ role: args.name, ...kw.vars, _import: args }, ctx, pos);
+    const loaded = await loadRoleEntry({ role: args.name, ...kw.vars, _import: args }, ctx, pos, undefined, 'import_role');
     return loaded.blocks.map((b) => ({ ...b, origin: 'import_role' as const, when: [...kw.when, ...b.when], tags: [...kw.tags, ...b.tags], vars: { ...b.vars, ...kw.vars } }));
   }
   if (action === 'include_tasks' || action === 'include_role') {
@@ -355,6 +368,10 @@ function parseArgs(action: string, value: unknown, raw: Raw, actionKey: string):
     throw err;
   }
   args = { ...extraArgs, ...args };
+  if (mod !== undefined && 'spec' in mod) {
+    checkLiteralArgs((mod as SpecModule<unknown>).spec, args, value, pos);
+    return args;
+  }
   const known = includeKeys ?? (mod && (mod.schema.additionalProperties === false ? Object.keys(propertiesOf(mod.schema)) : undefined));
   if (known) {
     for (const key of Object.keys(args)) {
@@ -368,6 +385,28 @@ function parseArgs(action: string, value: unknown, raw: Raw, actionKey: string):
     }
   }
   return args;
+}
+
+// What the module would refuse whatever the variables say: the arguments written literally, judged by its spec.
+function checkLiteralArgs(spec: ModuleSpec, args: Raw, written: unknown, pos: SourcePos | undefined): void {
+  const { errors } = argumentProblems(spec, args, { known: (v) => !holdsTemplate(v) });
+  const first = errors[0];
+  if (first === undefined) return;
+  const arg = first.argument;
+  const key = arg === undefined ? undefined : [arg, ...(spec.args[arg]?.aliases ?? [])].find((k) => k in args);
+  const unsupported = first.message.startsWith('Unsupported parameters');
+  const hint = unsupported && arg !== undefined ? didYouMean(arg, argumentNames(spec)) : undefined;
+  throw new ValidationError(`${spec.name}: ${first.message}`, {
+    pos: (key === undefined ? undefined : posOfKey(written, key)) ?? pos,
+    hint: hint ? `did you mean '${hint}'?` : undefined,
+  });
+}
+
+function holdsTemplate(v: unknown): boolean {
+  if (typeof v === 'string') return isTemplate(v);
+  if (Array.isArray(v)) return v.some(holdsTemplate);
+  if (v !== null && typeof v === 'object') return Object.entries(v).some(([k, x]) => isTemplate(k) || holdsTemplate(x));
+  return false;
 }
 
 function propertiesOf(schema: Record<string, unknown>): Record<string, unknown> {
@@ -419,8 +458,8 @@ async function loadVarsFile(file: string | undefined, files: Set<string>): Promi
   return data;
 }
 
-/** Loads one `roles:` entry (or import_role / include_role), with its meta dependencies first. */
-export async function loadRoleEntry(entry: unknown, ctx: ParseContext, pos: SourcePos, parent?: RoleInstance): Promise<LoadedRole> {
+/** Loads one `roles:` entry (or import_role / include_role, named by `via`), with its meta dependencies first. */
+export async function loadRoleEntry(entry: unknown, ctx: ParseContext, pos: SourcePos, parent?: RoleInstance, via = parent ? 'role dependency' : 'roles'): Promise<LoadedRole> {
   const raw: Raw = typeof entry === 'string' ? { role: entry } : isMap(entry) ? { ...entry } : {};
   if (!isMap(entry) && typeof entry !== 'string') throw new ValidationError('a role entry must be a name or a mapping', { pos });
   const importArgs = (raw._import as Raw | undefined) ?? {};
@@ -437,6 +476,9 @@ export async function loadRoleEntry(entry: unknown, ctx: ParseContext, pos: Sour
     else params[k] = v;
   }
   const dir = findRoleDir(name, ctx, entryPos);
+  const tasksFile = mainFile(join(dir, 'tasks'), String(importArgs.tasks_from ?? 'main').replace(/\.ya?ml$/, ''));
+  // Checked before the duplicate rule below, which would otherwise end a loop of dependencies silently.
+  const chain = enter(ctx.chain ?? [], { keys: [`role:${dir}`, ...(tasksFile ? [`file:${tasksFile}`] : [])], label: `role '${name}'` }, via, entryPos);
   const files: string[] = [];
   const fileSet = new Set<string>();
   const metaFile = mainFile(join(dir, 'meta'));
@@ -457,18 +499,17 @@ export async function loadRoleEntry(entry: unknown, ctx: ParseContext, pos: Sour
     parent,
     files,
   };
-  const roleCtx: ParseContext = { ...ctx, role: instance, baseDir: join(dir, 'tasks'), staticVars: { ...defaults, ...vars, ...params, ...ctx.staticVars } };
+  const roleCtx: ParseContext = { ...ctx, role: instance, baseDir: join(dir, 'tasks'), staticVars: { ...defaults, ...vars, ...params, ...ctx.staticVars }, chain };
 
   const out: LoadedRole = { instances: [], blocks: [] };
   const deps = meta.dependencies === undefined || meta.dependencies === null ? [] : meta.dependencies;
   if (!Array.isArray(deps)) throw new ValidationError('meta dependencies must be a list', { pos: where(meta, metaFile ?? dir) });
   for (const dep of deps) {
-    const loaded = await loadRoleEntry(dep, { ...ctx, role: instance }, posOf(deps) ?? entryPos, instance);
+    const loaded = await loadRoleEntry(dep, { ...ctx, role: instance, chain }, posOf(dep) ?? posOf(deps) ?? entryPos, instance);
     out.instances.push(...loaded.instances);
     // A dependency inherits the conditions and tags of the role that pulled it in.
     out.blocks.push(...loaded.blocks.map((b) => ({ ...b, when: [...whenList(kwRaw.when), ...b.when], tags: [...tagList(kwRaw.tags), ...b.tags] })));
   }
-  const tasksFile = mainFile(join(dir, 'tasks'), String(importArgs.tasks_from ?? 'main').replace(/\.ya?ml$/, ''));
   if (importArgs.tasks_from !== undefined && !tasksFile) {
     throw new ValidationError(`the role '${name}' has no tasks file '${String(importArgs.tasks_from)}'`, { pos: entryPos });
   }
@@ -495,6 +536,32 @@ export async function loadRoleEntry(entry: unknown, ctx: ParseContext, pos: Sour
   };
   out.blocks.push(block);
   return out;
+}
+
+/** The chain with one more link, or a ParseError naming the loop (`a.yml -> b.yml -> a.yml`) at the import that
+ *  closes it. Imports are expanded before running, so a loop would never end; include_tasks and include_role
+ *  loops are the executor's (a depth limit, since a `when:` may end them). */
+export function enter(chain: readonly ChainLink[], link: ChainLink, via: string, pos: SourcePos): ChainLink[] {
+  const at = chain.findIndex((l) => l.keys.some((k) => link.keys.includes(k)));
+  if (at >= 0) {
+    const loop = [...chain.slice(at), link].map((l) => l.label).join(' -> ');
+    throw new ParseError(`${via} loop: ${loop}`, {
+      pos,
+      hint:
+        via === 'import_playbook'
+          ? 'a playbook cannot import itself, directly or through others'
+          : via === 'import_tasks'
+            ? 'a task file cannot import itself, directly or through others (imports are expanded before the run); a recursion that ends needs include_tasks with a when: condition'
+            : 'a role cannot depend on, or import, a role that brings it in',
+    });
+  }
+  return [...chain, link];
+}
+
+/** A task or playbook file as a link of the import chain, named relative to `base` when it lies below it. */
+export function fileLink(path: string, base: string): ChainLink {
+  const rel = relative(base, path);
+  return { keys: [`file:${path}`], label: rel === '' || rel.startsWith(`..${sep}`) || isAbsolute(rel) ? path : rel };
 }
 
 function findTaskFile(name: string, ctx: ParseContext, pos: SourcePos): string {

@@ -12,7 +12,7 @@ import type { ModuleContext, ModuleResult } from '../modules/types.js';
 import type { Inventory, InventoryHost, VarLayers } from '../playbook/inventory.js';
 import { loadYamlFile, excerpt } from '../playbook/load.js';
 import type { BlockNode, IncludeNode, Node, Play, Playbook, RoleInstance, TaskNode } from '../playbook/model.js';
-import { findIncludeFile, loadRoleEntry, loadTaskFile, type ParseContext } from '../playbook/resolve.js';
+import { fileLink, findIncludeFile, loadRoleEntry, loadTaskFile, type ParseContext } from '../playbook/resolve.js';
 import type { Reporter, ResultStatus } from '../report/events.js';
 import { asUserError, evaluate, evaluateCondition, markSelfTemplating, markUnsafe, OMIT, truthy } from '../vars/expr.js';
 import { lazyVars } from '../vars/scope.js';
@@ -71,7 +71,13 @@ interface Scope {
   readonly no_log?: unknown;
   readonly delegate_to?: unknown;
   readonly handler: boolean;
+  /** The include_tasks files and include_role roles this node runs inside, outermost first. */
+  readonly includes: readonly string[];
 }
+
+// How deep include_tasks and include_role may nest. Ansible has no limit of its own (Python's recursion limit
+// ends a runaway one with a crash); a recursion ended by a `when:` stays far below this (docs/language.md).
+const MAX_INCLUDE_DEPTH = 100;
 
 interface PlayRun {
   readonly play: Play;
@@ -188,6 +194,7 @@ export class Executor {
       no_log: play.no_log,
       delegate_to: undefined,
       handler: false,
+      includes: [],
     };
     try {
       for (const h of hosts) await this.loadVarsFiles(pr, h);
@@ -283,6 +290,7 @@ export class Executor {
       no_log: node.no_log ?? scope.no_log,
       delegate_to: node.delegate_to ?? scope.delegate_to,
       handler: scope.handler,
+      includes: scope.includes,
     };
   }
 
@@ -810,12 +818,17 @@ export class Executor {
 
   // ---- includes ----
 
+  private checkIncludeDepth(scope: Scope, next: string, node: IncludeNode): void {
+    const why = includeTooDeep(scope.includes, next);
+    if (why) throw new ImgplayError(`${node.action}: ${why}`, { pos: node.pos, hint: `is the when: that should end the recursion ever false? (imgplay stops at ${MAX_INCLUDE_DEPTH} levels)` });
+  }
+
   private async runInclude(pr: PlayRun, node: IncludeNode, hosts: HostRun[], scope: Scope): Promise<void> {
     if (!this.shouldRun(node, scope)) return;
     const id = this.startTask(pr, node, hosts, scope);
     const inner = this.inner(scope, { ...node, tags: [] } as IncludeNode);
     // Group hosts by what they include, so each file runs once for the hosts that chose it.
-    const groups = new Map<string, { hosts: HostRun[]; nodes: Node[]; params: Record<string, unknown>; file: string; label?: unknown }>();
+    const groups = new Map<string, { hosts: HostRun[]; nodes: Node[]; params: Record<string, unknown>; file: string; link: string; label?: unknown }>();
     for (const h of hosts) {
       try {
         const baseVars = this.hostVars(pr, h, node, inner);
@@ -829,21 +842,27 @@ export class Executor {
           any = true;
           const params = { ...extra, ...templateValue(node.vars, vars) } as Record<string, unknown>;
           let file: string;
+          let link: string;
           let nodes: Node[];
           const ctx: ParseContext = { playbookDir: pr.play.baseDir, baseDir: node.baseDir, role: node.role, staticVars: vars, files: this.filesRead, seenRoles: new Set(), roleHandlers: [] };
           if (node.action === 'include_tasks') {
             const name = String(templateValue(node.args.file ?? node.args._raw_params, vars));
             file = findIncludeFile(name, ctx, node.pos);
-            nodes = await loadTaskFile(file, ctx);
+            const fl = fileLink(file, dirname(this.playbook.file));
+            link = fl.label;
+            this.checkIncludeDepth(inner, link, node);
+            nodes = await loadTaskFile(file, { ...ctx, chain: [fl] });
           } else {
             const args = templateValue(node.args, vars) as Record<string, unknown>;
-            const loaded = await loadRoleEntry({ role: args.name, _import: { ...args, allow_duplicates: true } }, ctx, node.pos);
+            link = `role '${String(args.name)}'`;
+            this.checkIncludeDepth(inner, link, node);
+            const loaded = await loadRoleEntry({ role: args.name, _import: { ...args, allow_duplicates: true } }, ctx, node.pos, undefined, 'include_role');
             file = loaded.instances.at(-1)?.path ?? String(args.name);
             nodes = loaded.blocks;
             for (const hd of ctx.roleHandlers) if (!pr.handlers.includes(hd)) pr.handlers.push(hd);
           }
           const key = `${file}\0${JSON.stringify(params)}`;
-          const g = groups.get(key) ?? { hosts: [], nodes, params, file, label: node.loop === undefined ? undefined : item };
+          const g = groups.get(key) ?? { hosts: [], nodes, params, file, link, label: node.loop === undefined ? undefined : item };
           g.hosts.push(h);
           groups.set(key, g);
         }
@@ -866,14 +885,23 @@ export class Executor {
       }
     }
     for (const g of groups.values()) {
-      const includeScope: Scope = { ...inner, when: [], includeParams: { ...inner.includeParams, ...g.params } };
+      const includeScope: Scope = { ...inner, when: [], includeParams: { ...inner.includeParams, ...g.params }, includes: [...inner.includes, g.link] };
       await this.runNodes(pr, g.nodes, this.active(pr, g.hosts), includeScope);
     }
   }
 }
 
+// Fails the host (as a task failure) when one more include would pass MAX_INCLUDE_DEPTH, naming what repeats.
+function includeTooDeep(includes: readonly string[], next: string): string | undefined {
+  if (includes.length < MAX_INCLUDE_DEPTH) return undefined;
+  const chain = [...includes, next];
+  const from = chain.lastIndexOf(next, chain.length - 2);
+  const loop = from >= 0 ? chain.slice(from).join(' -> ') : chain.slice(-3).join(' -> ');
+  return `includes nest more than ${MAX_INCLUDE_DEPTH} deep: ${loop} repeats without end`;
+}
+
 function emptyScope(): Scope {
-  return { when: [], tags: [], vars: [], includeParams: {}, environment: [], handler: false };
+  return { when: [], tags: [], vars: [], includeParams: {}, environment: [], handler: false, includes: [] };
 }
 
 function lazyOver(vars: Record<string, unknown>, extra: Record<string, unknown>): Record<string, unknown> {

@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
-const imgplay = join(here, '..', '..', 'bin', 'imgplay.js');
+// IMGPLAY_BIN runs another build (a private outDir), as the differential harness allows.
+const imgplay = process.env.IMGPLAY_BIN || join(here, '..', '..', 'bin', 'imgplay.js');
 const cases = readdirSync(join(here, 'playbooks'));
 
 interface Expect {

@@ -2,8 +2,10 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ParseError } from '../../../src/errors.js';
 import type { BlockNode, Node, TaskNode } from '../../../src/playbook/model.js';
 import { loadPlaybook } from '../../../src/playbook/resolve.js';
+import { rejection } from '../../support/thrown.js';
 
 let dir: string;
 
@@ -92,5 +94,46 @@ describe('the resolver', () => {
     const pb = await loadPlaybook(join(dir, 'site.yml'), { extraVars: { extra_role: 'base' } });
     expect(Object.isFrozen(pb.plays[0]!.tasks)).toBe(true);
     expect(() => (pb.plays as unknown as unknown[]).push(1)).toThrow();
+  });
+});
+
+describe('loops of imports', () => {
+  it('names a task file that imports itself through another, at the import that closes the loop', async () => {
+    await write({ 'loop/a.yml': '- import_tasks: b.yml\n', 'loop/b.yml': '- debug: msg=b\n- import_tasks: a.yml\n', 'loop.yml': '- hosts: localhost\n  tasks:\n    - import_tasks: loop/a.yml\n' });
+    const err = await rejection(loadPlaybook(join(dir, 'loop.yml')));
+    expect(err).toBeInstanceOf(ParseError);
+    expect(err.message).toBe('import_tasks loop: loop/a.yml -> loop/b.yml -> loop/a.yml');
+    expect((err as ParseError).pos).toEqual({ file: join(dir, 'loop/b.yml'), line: 2, col: 3 });
+    expect((err as ParseError).exitCode).toBe(4);
+  });
+
+  it('names a role whose meta dependencies lead back to it, even with other parameters', async () => {
+    await write({
+      'roles/ping/meta/main.yml': 'dependencies:\n  - { role: pong, n: 1 }\n',
+      'roles/pong/meta/main.yml': 'dependencies:\n  - { role: ping, n: 2 }\n',
+      'pingpong.yml': '- hosts: localhost\n  roles: [ping]\n',
+    });
+    const err = await rejection(loadPlaybook(join(dir, 'pingpong.yml')));
+    expect(err.message).toBe("role dependency loop: role 'ping' -> role 'pong' -> role 'ping'");
+    expect((err as ParseError).pos).toMatchObject({ file: join(dir, 'roles/pong/meta/main.yml'), line: 2 });
+  });
+
+  it('names a task file that imports the role it belongs to', async () => {
+    await write({ 'roles/selfish/tasks/main.yml': '- import_role: name=selfish\n', 'selfish.yml': '- hosts: localhost\n  roles: [selfish]\n' });
+    expect((await rejection(loadPlaybook(join(dir, 'selfish.yml')))).message).toBe("import_role loop: role 'selfish' -> role 'selfish'");
+  });
+
+  it('accepts a file or role met twice on different branches (a diamond is no loop)', async () => {
+    await write({
+      'roles/top/meta/main.yml': 'dependencies: [left, right]\n',
+      'roles/left/meta/main.yml': 'dependencies: [bottom]\n',
+      'roles/right/meta/main.yml': 'dependencies: [bottom]\n',
+      'roles/bottom/tasks/main.yml': '- name: bottom task\n  import_tasks: ../../../shared.yml\n',
+      'shared.yml': '- name: shared task\n  debug: msg=x\n',
+      'diamond.yml': '- hosts: localhost\n  roles: [top]\n  tasks:\n    - import_tasks: shared.yml\n    - import_tasks: shared.yml\n',
+    });
+    const pb = await loadPlaybook(join(dir, 'diamond.yml'));
+    // bottom placed once (same parameters), shared.yml imported by it and twice by the play.
+    expect(taskNames(pb.plays[0]!.tasks)).toEqual(['shared task', 'shared task', 'shared task']);
   });
 });
