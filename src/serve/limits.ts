@@ -15,6 +15,8 @@ export interface ServeLimits {
   keepAliveTimeout: number;
   /** Time the rest of a refused request body is read and dropped before the connection is closed. */
   lingerTimeout: number;
+  /** Bytes of catalog bodies held in memory at once (until parsed and stored); at least one catalog's limit. */
+  uploadMemory: number;
 }
 
 export const SERVE_LIMITS: Readonly<ServeLimits> = Object.freeze({
@@ -34,6 +36,9 @@ export const SERVE_LIMITS: Readonly<ServeLimits> = Object.freeze({
   keepAliveTimeout: 15_000,
   // Long enough for the client to read the refusal; nginx lingers up to 5 s between reads too.
   lingerTimeout: 5_000,
+  // A discovery catalog is a few hundred kB: a whole rack's arrive at once within this. A flood of
+  // chunked uploads, each allowed the whole catalog limit, would otherwise hold limit x connections.
+  uploadMemory: 256 * 1024 * 1024,
 });
 
 /** The limits in force: the defaults, with `given` over them; a RangeError names a value that is not a positive whole number. */
@@ -54,6 +59,3 @@ export function resolveLimits(given: Partial<ServeLimits>): ServeLimits {
 export function checkingInterval(limits: ServeLimits): number {
   return Math.max(10, Math.min(5_000, Math.floor(limits.headersTimeout / 4)));
 }
-
-/** Catalog bodies wait in memory until parsed; together they may take this much (or one catalog, if larger). */
-export const UPLOAD_MEMORY = 256 * 1024 * 1024;

@@ -9,7 +9,7 @@ import { scanBuilds, type BuildsFolder } from './artifacts.js';
 import { CatalogStore, type CatalogInfo } from './catalogs.js';
 import { answerClientError, decodeSegment, drainAfterAnswer, HttpError, printable, requestTarget } from './http-guard.js';
 import { bootScript, chainScript } from './ipxe.js';
-import { checkingInterval, resolveLimits, UPLOAD_MEMORY, type ServeLimits } from './limits.js';
+import { checkingInterval, resolveLimits, type ServeLimits } from './limits.js';
 import { normalizeMac } from './mac.js';
 import { loadProfiles, profileFor, profileProblems, resolveProfiles, ServeSetupError, type ProfileSet } from './profiles.js';
 import { sendFile } from './static.js';
@@ -128,8 +128,8 @@ export async function startBootServer(options: BootServerOptions): Promise<BootS
   const news = (text: string) => tell(`${new Date().toISOString()} imgplay serve: ${text}`);
   const unfinished = await catalogs.sweep();
   if (unfinished.length > 0) news(`removed ${unfinished.length} unfinished catalog write(s) from ${catalogs.dir}: ${unfinished.join(' ')}`);
-  // Bytes of catalog bodies held in memory right now, against UPLOAD_MEMORY.
-  const uploadBudget = Math.max(UPLOAD_MEMORY, limit);
+  // Bytes of catalog bodies set aside in memory right now, against uploadMemory.
+  const uploadBudget = Math.max(limits.uploadMemory, limit);
   let uploading = 0;
 
   const serverName = (req: IncomingMessage): string => {
@@ -156,7 +156,7 @@ export async function startBootServer(options: BootServerOptions): Promise<BootS
     if (Number.isFinite(declared) && declared > limit) throw new HttpError(413, `the catalog is ${declared} bytes; the limit is ${limit}`);
     // A chunked body may grow to the limit, so that much is set aside for it.
     const reserve = Number.isFinite(declared) ? declared : limit;
-    if (uploading + reserve > uploadBudget) throw new HttpError(503, `too many catalogs are arriving at once; try again in a few seconds`, { 'Retry-After': '5' });
+    if (uploading + reserve > uploadBudget) throw new HttpError(503, 'too many catalogs are arriving at once; try again in a few seconds', { 'Retry-After': '5' });
     uploading += reserve;
     try {
       const body = await readBody(req, limit);

@@ -5,7 +5,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, watch } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { request } from 'node:http';
+import { request, type IncomingHttpHeaders } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -127,13 +127,13 @@ function exchange(port: number, pieces: (string | Buffer)[], { gapMs = 0, waitMs
   });
 }
 
-// An HTTP request on a connection of its own: status and body.
-function http(port: number, method: string, path: string, { headers = {}, body }: { headers?: Record<string, string>; body?: Buffer | string } = {}): Promise<{ status: number; body: Buffer }> {
+// An HTTP request on a connection of its own: status, headers and body.
+function http(port: number, method: string, path: string, { headers = {}, body }: { headers?: Record<string, string>; body?: Buffer | string } = {}): Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }> {
   return new Promise((ok, fail) => {
     const req = request({ host: '127.0.0.1', port, method, path, agent: false, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => ok({ status: res.statusCode!, body: Buffer.concat(chunks) }));
+      res.on('end', () => ok({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
       res.on('error', fail);
     });
     req.on('error', fail);
@@ -191,9 +191,10 @@ const chunk = (text: string) => `${text.length.toString(16)}\r\n${text}\r\n`;
 const postHead = (mac: string, framing: string) => `POST /api/catalog/${mac} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n${framing}\r\n\r\n`;
 
 let builds: string;
-// One server for most abuse, one with a small connection cap: started together, they start sooner.
+// One server for most abuse, one with a small connection cap and little memory for uploads: started
+// together, they start sooner.
 let main: Served;
-let capped: Served;
+let small: Served;
 
 beforeAll(async () => {
   builds = await mkdtemp(join(tmpdir(), 'imgplay-serve-abuse-'));
@@ -201,11 +202,11 @@ beforeAll(async () => {
   await writeFile(join(builds, `initrd.img-${KV}`), randomBytes(1000));
   await writeFile(join(builds, BASE), base);
   await writeFile(join(builds, BIG), big);
-  [main, capped] = await Promise.all([serve(builds, LIMITS), serve(builds, { ...LIMITS, maxConnections: 20 })]);
+  [main, small] = await Promise.all([serve(builds, LIMITS), serve(builds, { ...LIMITS, maxConnections: 20, uploadMemory: 2 * LIMITS.catalogLimit })]);
 });
 
 afterAll(async () => {
-  await Promise.all([main?.stop(), capped?.stop()]);
+  await Promise.all([main?.stop(), small?.stop()]);
   if (builds) await rm(builds, { recursive: true, force: true });
 });
 
@@ -408,11 +409,26 @@ describe('imgplay serve under abuse', () => {
   });
 });
 
-describe('imgplay serve at its connection cap', () => {
+describe('imgplay serve at its limits of connections and upload memory', () => {
   let s: Served;
 
   beforeAll(() => {
-    s = capped;
+    s = small;
+  });
+
+  afterEach(async () => {
+    await expectServing(s);
+  });
+
+  it('answers 503 with Retry-After to a catalog that would take more memory than uploads may hold, and takes it once they are done', async () => {
+    // Two chunked uploads under way hold the whole catalog limit each: all the memory there is.
+    const holding = [1, 2].map((i) => exchange(s.port, [postHead(`52:54:00:00:06:0${i}`, 'Transfer-Encoding: chunked'), chunk('{"a":')], { end: false, waitMs: 1500 }));
+    await sleep(500);
+    const refused = await http(s.port, 'POST', '/api/catalog/52:54:00:00:06:03', { headers: { 'Content-Type': 'application/json' }, body: '{}' });
+    expect(refused.status).toBe(503);
+    expect(refused.headers['retry-after']).toBe('5');
+    await Promise.all(holding);
+    expect((await http(s.port, 'POST', '/api/catalog/52:54:00:00:06:03', { headers: { 'Content-Type': 'application/json' }, body: '{}' })).status).toBe(201);
   });
 
   it('closes connections past the cap on arrival, says how many once, and lets clients in again as slots free', async () => {
