@@ -270,7 +270,7 @@ function translate(text: string, pieces: Piece[]): { source: string; table: Entr
       case 'text':
         if (p.text === '') break;
         // Braces and backslashes next to a mustache would change its meaning for handlebars: emit such text whole.
-        out += /[{}\\]/.test(p.text) ? `{{__t ${add(p.text)}}}` : p.text;
+        out += /[{}\\\0]/.test(p.text) ? `{{__t ${add(p.text)}}}` : p.text;
         break;
       case 'expr':
         out += `{{__e ${add({ expr: p.expr, src: text.slice(p.at, p.end), line: lineOf(text, p.at) })}}}`;
@@ -612,8 +612,11 @@ function renderCompiled(c: Compiled, vars: Vars): string {
     out = c.render(ctx, { data });
   } catch (err) {
     if (err instanceof ImgplayError) throw err;
-    if (err instanceof Error && err.constructor.name === 'Exception') throw handlebarsError(c, err);
+    // Handlebars' Exception inherits its constructor from an Error instance, so only instanceof recognises it.
+    if (err instanceof Handlebars.Exception) throw handlebarsError(c, err as unknown as Error);
     if (err instanceof Error && /^Parse error|^Expecting|not defined in|Missing helper/.test(err.message)) throw handlebarsError(c, err);
+    // Text that is not Jinja (a stray NUL in a name, say) fails as Jinja would, whatever handlebars made of it.
+    if (c.jinjaError && err instanceof Error) throw handlebarsError(c, err);
     throw asUserError(err);
   }
   const have = countTrailingNewlines(out);
