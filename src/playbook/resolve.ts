@@ -87,6 +87,9 @@ async function loadPlaybookFile(file: string, opts: ResolveOptions, files: Set<s
         throw new ValidationError(`import_playbook takes the name of a playbook file, got ${got}`, { pos: posOfKey(entry, importKey) });
       }
       const path = isAbsolute(target) ? target : join(dirname(file), target);
+      if (!existsSync(path) || !statSync(path).isFile()) {
+        throw new ParseError(`import_playbook: there is no playbook file ${path}`, { pos: posOfKey(entry, importKey) });
+      }
       for (const k of Object.keys(entry)) {
         if (k !== importKey && !['vars', 'when', 'tags', 'name'].includes(k)) {
           throw new ValidationError(`'${k}' is not allowed on import_playbook`, { pos: posOfKey(entry, k) });
