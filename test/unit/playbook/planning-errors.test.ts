@@ -53,6 +53,12 @@ describe('planning a hostile playbook', () => {
     );
   });
 
+  it('names the import_playbook whose file is missing, at its key', async () => {
+    const { code, stderr } = await syntaxCheck('missing.yml', '- name: first\n  import_playbook: nowhere.yml\n');
+    expect(code).toBe(4);
+    expect(stderr).toMatch(/^ERROR! \S+missing\.yml:2:3: import_playbook: there is no playbook file \S+nowhere\.yml\n/);
+  });
+
   it('refuses an -e @file over the size limit with exit 4, naming its size', async () => {
     const big = join(dir, 'big-vars.yml');
     writeFileSync(big, '');
