@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { EXIT, OptionsError } from '../errors.js';
 import { ServeSetupError } from './profiles.js';
+import { SERVE_LIMITS } from './limits.js';
 import { DEFAULT_CATALOG_LIMIT, startBootServer } from './server.js';
 
 interface ServeCliOptions {
@@ -11,6 +12,7 @@ interface ServeCliOptions {
   profiles?: string;
   catalogs?: string;
   catalogLimit: string;
+  maxConnections: string;
   advertise?: string;
 }
 
@@ -31,10 +33,13 @@ export function registerServeCommand(program: Command, io: { out: (s: string) =>
     .option('--profiles <file>', 'profiles YAML: which kernel, base and overlays each MAC or group boots')
     .option('--catalogs <dir>', 'where POSTed catalogs are stored (default: DIR/catalogs)')
     .option('--catalog-limit <bytes>', 'largest catalog accepted', String(DEFAULT_CATALOG_LIMIT))
+    .option('--max-connections <n>', 'connections open at once; more are closed as they arrive', String(SERVE_LIMITS.maxConnections))
     .option('--advertise <host:port>', "the address written into iPXE scripts (default: the request's Host header)")
     .action(async (dir: string, opts: ServeCliOptions) => {
       const port = wholeNumber('--port', opts.port, 65535);
       const catalogLimit = wholeNumber('--catalog-limit', opts.catalogLimit, Number.MAX_SAFE_INTEGER);
+      const maxConnections = wholeNumber('--max-connections', opts.maxConnections, 1_000_000);
+      if (maxConnections === 0) throw new OptionsError('--max-connections 0 would refuse every client');
       if (opts.advertise !== undefined && !/^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/.test(opts.advertise)) {
         throw new OptionsError(`--advertise ${opts.advertise} is not host:port`);
       }
@@ -46,6 +51,7 @@ export function registerServeCommand(program: Command, io: { out: (s: string) =>
           listen: opts.listen,
           port,
           catalogLimit,
+          maxConnections,
           ...(opts.profiles !== undefined ? { profiles: resolve(opts.profiles) } : {}),
           ...(opts.catalogs !== undefined ? { catalogs: resolve(opts.catalogs) } : {}),
           ...(opts.advertise !== undefined ? { advertise: opts.advertise } : {}),

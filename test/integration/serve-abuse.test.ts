@@ -35,8 +35,18 @@ interface Served {
 }
 
 // Starts test/integration/serve-abuse/server.ts on `dir` with these startBootServer options.
-async function serve(dir: string, options: Record<string, unknown>): Promise<Served> {
-  const child = execa('node', ['--import', 'tsx', join(here, 'serve-abuse', 'server.ts'), dir, JSON.stringify(options)], {
+function serve(dir: string, options: Record<string, unknown>): Promise<Served> {
+  return spawnServer(['server.ts', dir, JSON.stringify(options)], /^(\d+)\n/);
+}
+
+// Starts `imgplay serve` with these arguments, as the command line does (serve-abuse/cli.ts).
+function serveCli(args: string[]): Promise<Served> {
+  return spawnServer(['cli.ts', 'serve', ...args], /^imgplay serve: serving .* at http:\/\/127\.0\.0\.1:(\d+)\//);
+}
+
+// Runs a fixture from serve-abuse/ under tsx and waits for `listening` on its stdout, which captures the port.
+async function spawnServer([script, ...args]: string[], listening: RegExp): Promise<Served> {
+  const child = execa('node', ['--import', 'tsx', join(here, 'serve-abuse', script!), ...args], {
     cwd: join(here, '..', '..'),
     reject: false,
     buffer: false,
@@ -52,7 +62,7 @@ async function serve(dir: string, options: Record<string, unknown>): Promise<Ser
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
-      const m = /^(\d+)\n/.exec(out);
+      const m = listening.exec(out);
       if (m) ok(Number(m[1]));
     });
     void child.then((r) => fail(new Error(`the server exited (${r.exitCode ?? r.signal}) before listening:\n${log.join('\n')}${partial}`)));
@@ -452,6 +462,24 @@ describe('imgplay serve at its limits of connections and upload memory', () => {
     } finally {
       for (const k of sockets) k.destroy();
     }
+  });
+});
+
+describe('imgplay serve --max-connections', () => {
+  it('keeps at most that many connections open, and stops cleanly on SIGTERM', async () => {
+    const s = await serveCli([builds, '--port', '0', '--max-connections', '3']);
+    const { sockets, closed } = await openMany(s.port, 10, 'GET /boot.ipxe HTTP/1.1\r\nHost: x\r\n');
+    try {
+      expect(await untilTrue(() => closed.size === 7, SLACK)).toBe(true);
+      await sleep(100);
+      expect(closed.size).toBe(7);
+    } finally {
+      for (const k of sockets) k.destroy();
+    }
+    s.child.kill('SIGTERM');
+    const r = await s.child;
+    expect(r.exitCode).toBe(0);
+    expect(await logLine(s, /^imgplay serve: stopped$/)).toBeDefined();
   });
 });
 
