@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { registerBootCommand } from './boot/command.js';
+import { registerDocCommand } from './doc/command.js';
 import { EXIT, ImgplayError, InternalError, OptionsError } from './errors.js';
 import { loadInventory } from './playbook/inventory.js';
 import { parseKv } from './playbook/kv.js';
@@ -84,6 +85,7 @@ export async function main(argv: string[], io: { stdout?: (s: string) => void; s
   const commandIo = { out, err, setCode: (n: number) => void (code = n) };
   registerServeCommand(program, commandIo);
   registerBootCommand(program, commandIo);
+  registerDocCommand(program, commandIo);
 
   try {
     await program.parseAsync(argv);

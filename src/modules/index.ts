@@ -38,6 +38,7 @@ import { service, systemd, systemdService } from './systemd.js';
 import { template } from './template.js';
 import { unarchive } from './unarchive.js';
 import { user } from './user.js';
+import { isSpecModule, type ModuleSpec } from './spec.js';
 import type { Module } from './types.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -102,4 +103,12 @@ export function findModule(name: string): AnyModule | undefined {
 /** All names a module can be called by, for "did you mean" suggestions. */
 export function moduleNames(): string[] {
   return [...byName.keys()];
+}
+
+/** The specs of the modules declared by one, by name: docs/modules.md and `imgplay doc` come from them. */
+export function moduleSpecs(): ModuleSpec[] {
+  return Object.values(modules)
+    .filter(isSpecModule)
+    .map((m) => m.spec)
+    .sort((a, b) => a.name.localeCompare(b.name));
 }

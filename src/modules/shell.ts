@@ -1,17 +1,18 @@
 // Runs a command line through the target's shell (/bin/sh unless `executable` says otherwise), as Ansible's shell module does.
-import { commandProperties } from './command.js';
-import { type CommandArgs, runCommand } from './support/run-command.js';
-import type { Module } from './types.js';
+import { defineModule } from './spec.js';
+import { commandArgs, runCommand } from './support/run-command.js';
 
-export const shell: Module<CommandArgs> = {
-  name: 'shell',
-  aliases: ['ansible.builtin.shell', 'ansible.legacy.shell'],
-  freeForm: '_raw_params',
-  schema: {
-    type: 'object',
-    properties: commandProperties,
-    additionalProperties: false,
+export const shell = defineModule(
+  {
+    name: 'shell',
+    doc: {
+      short: "Runs a command line through the target's shell.",
+      description: 'The line runs with `/bin/sh -c` (or `executable`), inside the tree for a chroot. Results and check mode are those of `command`.',
+      differences: ['As for `command`.'],
+    },
+    args: commandArgs,
+    freeForm: '_raw_params',
+    checkMode: 'partial',
   },
-  checkMode: true,
-  run: (ctx) => runCommand(ctx, true),
-};
+  (ctx) => runCommand(ctx, true),
+);

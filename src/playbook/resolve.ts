@@ -5,7 +5,9 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { didYouMean, ParseError, ValidationError, type SourcePos } from '../errors.js';
 import { findModule, moduleNames } from '../modules/index.js';
-import { templateValue } from '../vars/template.js';
+import { argumentNames, argumentProblems } from '../modules/spec-check.js';
+import type { ModuleSpec, SpecModule } from '../modules/spec.js';
+import { isTemplate, templateValue } from '../vars/template.js';
 import {
   BLOCK_KEYWORDS,
   INCLUDE_ACTIONS,
@@ -369,6 +371,10 @@ function parseArgs(action: string, value: unknown, raw: Raw, actionKey: string):
     throw err;
   }
   args = { ...extraArgs, ...args };
+  if (mod !== undefined && 'spec' in mod) {
+    checkLiteralArgs((mod as SpecModule<unknown>).spec, args, value, pos);
+    return args;
+  }
   const known = includeKeys ?? (mod && (mod.schema.additionalProperties === false ? Object.keys(propertiesOf(mod.schema)) : undefined));
   if (known) {
     for (const key of Object.keys(args)) {
@@ -382,6 +388,28 @@ function parseArgs(action: string, value: unknown, raw: Raw, actionKey: string):
     }
   }
   return args;
+}
+
+// What the module would refuse whatever the variables say: the arguments written literally, judged by its spec.
+function checkLiteralArgs(spec: ModuleSpec, args: Raw, written: unknown, pos: SourcePos | undefined): void {
+  const { errors } = argumentProblems(spec, args, { known: (v) => !holdsTemplate(v) });
+  const first = errors[0];
+  if (first === undefined) return;
+  const arg = first.argument;
+  const key = arg === undefined ? undefined : [arg, ...(spec.args[arg]?.aliases ?? [])].find((k) => k in args);
+  const unsupported = first.message.startsWith('Unsupported parameters');
+  const hint = unsupported && arg !== undefined ? didYouMean(arg, argumentNames(spec)) : undefined;
+  throw new ValidationError(`${spec.name}: ${first.message}`, {
+    pos: (key === undefined ? undefined : posOfKey(written, key)) ?? pos,
+    hint: hint ? `did you mean '${hint}'?` : undefined,
+  });
+}
+
+function holdsTemplate(v: unknown): boolean {
+  if (typeof v === 'string') return isTemplate(v);
+  if (Array.isArray(v)) return v.some(holdsTemplate);
+  if (v !== null && typeof v === 'object') return Object.entries(v).some(([k, x]) => isTemplate(k) || holdsTemplate(x));
+  return false;
 }
 
 function propertiesOf(schema: Record<string, unknown>): Record<string, unknown> {

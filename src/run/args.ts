@@ -2,8 +2,12 @@
 // (`force=no` is a boolean, `mode=0644` stays a mode), defaults applied, errors naming the argument.
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { didYouMean } from '../errors.js';
+import { ArgumentError, checkArgs } from '../modules/spec-check.js';
+import type { SpecModule } from '../modules/spec.js';
 import type { ArgsSchema, Module } from '../modules/types.js';
 import { OMIT } from '../vars/expr.js';
+
+export { ArgumentError };
 
 const ajv = new Ajv({ useDefaults: true, allErrors: false, strict: false, verbose: true });
 const compiled = new WeakMap<ArgsSchema, ValidateFunction>();
@@ -11,11 +15,15 @@ const compiled = new WeakMap<ArgsSchema, ValidateFunction>();
 const TRUE = new Set(['yes', 'on', '1', 'true', 't', 'y', '1.0']);
 const FALSE = new Set(['no', 'off', '0', 'false', 'f', 'n', '0.0']);
 
-/** Why arguments were refused, in words that name the argument. */
-export class ArgumentError extends Error {}
-
 /** Coerces, defaults and validates module arguments; throws ArgumentError naming the argument. */
 export function prepareArgs(mod: Module<unknown>, args: Record<string, unknown>): Record<string, unknown> {
+  if ('spec' in mod) {
+    const given = Object.fromEntries(Object.entries(args).filter(([, v]) => v !== OMIT));
+    const checked = checkArgs((mod as SpecModule<unknown>).spec, given);
+    // Ansible prints these as warnings and runs on; the CLI turns process warnings into run warnings.
+    for (const w of checked.warnings) process.emitWarning(w, { code: 'IMGPLAY_ARGUMENT' });
+    return checked.args;
+  }
   const props = (mod.schema.properties ?? {}) as Record<string, Record<string, unknown>>;
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(args)) {

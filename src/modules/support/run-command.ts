@@ -4,6 +4,7 @@ import { posix } from 'node:path';
 import { CHROOT_ENV } from '../../connection/chroot.js';
 import { shellQuote } from '../../connection/local.js';
 import type { Connection } from '../../connection/types.js';
+import type { ArgSpec, ArgsOf } from '../spec.js';
 import type { ModuleContext, ModuleResult } from '../types.js';
 import { describeFsError, isFsError } from './fs-error.js';
 import { globExists } from './glob.js';
@@ -11,19 +12,21 @@ import { splitLines } from './lines.js';
 import { ShlexError, shlexSplit } from './shlex.js';
 import { hostPathFollow, statOrUndefined } from './target-path.js';
 
-/** The arguments command and shell share (argv is command's, executable only matters to shell). */
-export interface CommandArgs {
-  _raw_params?: string;
-  cmd?: string;
-  argv?: string[];
-  chdir?: string;
-  creates?: string;
-  removes?: string;
-  stdin?: string;
-  stdin_add_newline?: boolean;
-  strip_empty_ends?: boolean;
-  executable?: string;
-}
+/** The arguments command and shell share, as their specs declare them (argv is command's alone). */
+export const commandArgs = {
+  _raw_params: { description: 'The command line (free form: `command: ls -l`).', internal: true },
+  cmd: { description: 'The command line, as an argument instead of free form.' },
+  chdir: { type: 'path', description: 'Directory to run in (on the target). Relative `creates`/`removes` are taken from it.' },
+  creates: { type: 'path', description: "A glob; when anything matches, the command is skipped (`changed: false`, msg `Did not run command since 'X' exists`)." },
+  removes: { type: 'path', description: 'A glob; when nothing matches, the command is skipped.' },
+  stdin: { description: 'Text fed to standard input.' },
+  stdin_add_newline: { type: 'bool', default: true, description: 'Append a newline to `stdin`.' },
+  strip_empty_ends: { type: 'bool', default: true, description: 'Strip trailing newlines from stdout and stderr.' },
+  executable: { description: "shell: the shell to run the line with (default /bin/sh). command: ignored with Ansible's warning." },
+} as const satisfies Record<string, ArgSpec>;
+
+/** What runCommand reads: the shared arguments, and command's argv. */
+export type CommandArgs = ArgsOf<typeof commandArgs> & { argv?: string[] };
 
 /** Runs a command (argv, no shell) or a shell line on the target and reports it as Ansible's command module does. */
 export async function runCommand(ctx: ModuleContext<CommandArgs>, useShell: boolean): Promise<ModuleResult> {
