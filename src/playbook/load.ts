@@ -40,7 +40,7 @@ export function excerpt(pos: SourcePos): string {
 
 /** What one YAML input may cost: past any of these the loader refuses it with a located ParseError. */
 export const YAML_LIMITS = {
-  /** Bytes in one file or text: the yaml library needs about 3 s and 230 MB of memory per MiB. */
+  /** Bytes in one file or text: the yaml library needs about 3 s and 150 MB of memory per MiB. */
   maxBytes: 8 * 1024 * 1024,
   /** Collections nested inside each other, counted after aliases are expanded. */
   maxDepth: 100,
