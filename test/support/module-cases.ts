@@ -4,15 +4,15 @@ import { existsSync } from 'node:fs';
 import { chmod, lchown, lstat, mkdir, mkdtemp, readFile, readdir, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, isAbsolute, join } from 'node:path';
-import { Ajv } from 'ajv';
 import { afterAll, expect, it } from 'vitest';
 import { ChrootConnection } from '../../src/connection/chroot.js';
 import { resolveInRoot } from '../../src/connection/confine.js';
-import { UndefinedVariableError } from '../../src/errors.js';
 import { LocalConnection } from '../../src/connection/local.js';
 import { MountGuard } from '../../src/image/mount-guard.js';
 import type { Connection, ExecResult } from '../../src/connection/types.js';
 import type { Module, ModuleContext, ModuleResult } from '../../src/modules/types.js';
+import { prepareArgs } from '../../src/run/args.js';
+import { renderString } from '../../src/vars/template.js';
 
 /** One path in a tree: a file's text, or a file/dir/link with the attributes worth checking. */
 export type TreeEntry =
@@ -237,52 +237,9 @@ export async function expectTree(dir: string, spec: TreeSpec): Promise<void> {
   expect(seen).toEqual(expected);
 }
 
-// The executor's own argument preparation (coercion, defaults, validation); while that file is
-// mid-edit and will not load, a stand-in doing the coercion modules rely on (yes/no, numbers as text).
-type Prepare = (mod: Module<never>, args: Record<string, unknown>) => Record<string, unknown>;
-let preparing: Promise<Prepare> | undefined;
-async function argPreparer(): Promise<Prepare> {
-  preparing ??= import('../../src/run/args.js').then(
-    (m) => m.prepareArgs as unknown as Prepare,
-    () => standInPrepare,
-  );
-  return preparing;
-}
-
-const ajv = new Ajv({ useDefaults: true, strict: false });
-function standInPrepare(mod: Module<never>, args: Record<string, unknown>): Record<string, unknown> {
-  const props = (mod.schema.properties ?? {}) as Record<string, { type?: string | string[] }>;
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(args)) {
-    const types = [props[key]?.type ?? []].flat();
-    if (types.includes('boolean') && typeof value === 'string') out[key] = /^(y|yes|on|1|true|t)$/i.test(value);
-    else if (types.length > 0 && !types.includes('integer') && types.includes('string') && typeof value === 'number') out[key] = String(value);
-    else out[key] = value;
-  }
-  const validate = ajv.compile(mod.schema);
-  if (!validate(out)) throw new Error(`${mod.name}: ${ajv.errorsText(validate.errors)}`);
-  return out;
-}
-
-/** Coerces, defaults and validates args as the executor will. */
+/** Coerces, defaults and validates args as the executor does: the engine's own prepareArgs, so a broken engine fails the tests. */
 export async function prepare<A>(mod: Module<A>, args: Record<string, unknown>): Promise<A> {
-  return (await argPreparer())(mod as unknown as Module<never>, args) as A;
-}
-
-// Renders templates with the project's engine once it exists; until then {{ name }} substitution will do.
-let rendering: Promise<(text: string, vars: Record<string, unknown>) => string> | undefined;
-async function renderer(): Promise<(text: string, vars: Record<string, unknown>) => string> {
-  const spec = '../../src/vars/template.js';
-  rendering ??= (existsSync(new URL(`${spec.replace(/\.js$/, '.ts')}`, import.meta.url)) ? import(spec) : Promise.reject(new Error('absent'))).then(
-    (m: { renderString: (text: string, vars: Record<string, unknown>) => string }) => m.renderString,
-    () => (text: string, vars: Record<string, unknown>) =>
-      text.replace(/\{\{\s*([\w.]+)\s*\}\}/g, (_, name: string) => {
-        const value = name.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], vars);
-        if (value === undefined) throw new UndefinedVariableError(name);
-        return String(value);
-      }),
-  );
-  return rendering;
+  return prepareArgs(mod as unknown as Module<unknown>, args) as A;
 }
 
 /** The parts of a ModuleContext a test sets; the rest get harmless defaults. */
@@ -332,10 +289,9 @@ export function makeContext<A>(opts: ContextOptions<A>): ModuleContext<A> {
   };
 }
 
-/** A template() rendering with the project's engine (or the stand-in) against vars. */
+/** A template() rendering with the project's engine against vars. */
 export async function templateFor(vars: Record<string, unknown>): Promise<(text: string) => string> {
-  const render = await renderer();
-  return (text) => render(text, vars);
+  return (text) => renderString(text, vars);
 }
 
 function substitute<T>(value: T, sb: Sandbox): T {
