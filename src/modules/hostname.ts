@@ -2,33 +2,38 @@
 // Unlike Ansible's hostname it never calls hostname(1) or hostnamectl: the build host keeps its name.
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { defineModule } from './spec.js';
 import { atomicWrite } from './support/atomic-write.js';
 import { describeFsError, isFsError } from './support/fs-error.js';
-import { strArg } from './support/schema.js';
 import { hostPathFollow } from './support/target-path.js';
-import { type Module, type ModuleResult, failed } from './types.js';
-
-/** hostname's arguments: the new name, and Ansible's strategy (accepted; every strategy writes the same files here). */
-export interface HostnameArgs {
-  name: string;
-  use?: string;
-}
+import { type ModuleResult, failed } from './types.js';
 
 // Ansible 2.14's strategies: accepted so playbooks written for Ansible still validate.
-const STRATEGIES = ['alpine', 'debian', 'freebsd', 'generic', 'macos', 'macosx', 'darwin', 'openbsd', 'openrc', 'redhat', 'sles', 'solaris', 'systemd'];
+const STRATEGIES = ['alpine', 'debian', 'freebsd', 'generic', 'macos', 'macosx', 'darwin', 'openbsd', 'openrc', 'redhat', 'sles', 'solaris', 'systemd'] as const;
 
-export const hostname: Module<HostnameArgs> = {
-  name: 'hostname',
-  aliases: ['ansible.builtin.hostname', 'ansible.legacy.hostname'],
-  schema: {
-    type: 'object',
-    required: ['name'],
-    properties: { name: strArg, use: { enum: STRATEGIES } },
-    additionalProperties: false,
+export const hostname = defineModule(
+  {
+    name: 'hostname',
+    doc: {
+      short: "Names the image: the target's /etc/hostname and its 127.0.1.1 line in /etc/hosts.",
+      description:
+        "Writes `name` and a newline to the target's `/etc/hostname`, and makes the target's `/etc/hosts` map `127.0.1.1` to the name (a fully qualified name is followed by its short form, as Debian's installer writes it): an existing `127.0.1.1` line is replaced (left alone if it already lists exactly those names), else a line is added after the `127.0.0.1` line (at the end if there is none); a missing `/etc/hosts` is created with a `127.0.0.1 localhost` line. Symlinks are followed inside the target.",
+      returns:
+        "`name` and `ansible_facts` (`ansible_hostname`: the short name, `ansible_nodename`, `ansible_fqdn`: the name, `ansible_domain`); with `--diff`, Ansible's `hostname = old` / `hostname = new` (old is the target's previous `/etc/hostname`).",
+      checkMode: 'Predicts the change and writes nothing.',
+      differences: [
+        "Ansible sets the running system's host name (`hostname`/`hostnamectl`, and per strategy files such as `/etc/sysconfig/network`). imgplay builds images that are not running: it never changes the build host's name and only edits `/etc/hostname` and `/etc/hosts` of the target, whatever `use` says. Ansible leaves `/etc/hosts` alone; imgplay maps `127.0.1.1` so the booted image resolves its own name.",
+        '`ansible_fqdn` and `ansible_domain` come from the name, not from a DNS lookup on the build host.',
+      ],
+    },
+    args: {
+      name: { required: true, description: "The image's host name (one word, no blanks; may be fully qualified)." },
+      use: { choices: STRATEGIES, description: "Ansible's strategy (`debian`, `systemd`, `redhat`, ...): accepted and checked, but every strategy writes the same two files here." },
+    },
+    checkMode: 'full',
+    diff: true,
   },
-  checkMode: true,
-  diff: true,
-  async run({ conn, args, check }) {
+  async ({ conn, args, check }) => {
     const name = args.name;
     // A name with blanks or a newline would corrupt both files; the kernel would refuse it anyway.
     if (name === '' || /\s/.test(name)) return failed(`invalid hostname '${name}': it must be one word without blanks`);
@@ -64,7 +69,7 @@ export const hostname: Module<HostnameArgs> = {
       throw err;
     }
   },
-};
+);
 
 async function readOrNull(host: string): Promise<string | null> {
   return readFile(host, 'utf8').catch((err: NodeJS.ErrnoException) => {

@@ -3,34 +3,41 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, copyFile, mkdir, rm } from 'node:fs/promises';
 import { posix } from 'node:path';
+import { defineModule } from './spec.js';
 import { execModuleResult } from './support/exec-result.js';
-import { boolArg, strArg } from './support/schema.js';
 import { ShlexError, shlexSplit } from './support/shlex.js';
 import { hostPathFollow, statOrUndefined } from './support/target-path.js';
-import { type Module, type ModuleResult, failed } from './types.js';
+import { type ModuleResult, failed } from './types.js';
 
-/** script's arguments: `path args` free-form (or cmd), creates/removes, chdir, executable; decrypt is accepted. */
-export interface ScriptArgs {
-  _raw_params?: string;
-  cmd?: string;
-  creates?: string;
-  removes?: string;
-  chdir?: string;
-  executable?: string;
-  decrypt: boolean;
-}
-
-export const script: Module<ScriptArgs> = {
-  name: 'script',
-  aliases: ['ansible.builtin.script', 'ansible.legacy.script'],
-  freeForm: '_raw_params',
-  schema: {
-    type: 'object',
-    properties: { _raw_params: strArg, cmd: strArg, creates: strArg, removes: strArg, chdir: strArg, executable: strArg, decrypt: boolArg(true) },
-    additionalProperties: false,
+export const script = defineModule(
+  {
+    name: 'script',
+    doc: {
+      short: 'Copies a controller script into the target and runs it there.',
+      description:
+        "The script is found in the role's `files/`, then the playbook directory, copied into a private directory under the target's `/tmp` (mode 0700), run there, and removed. The task environment is passed to it.",
+      returns: '`rc`, `stdout`, `stderr`, `stdout_lines`, `stderr_lines`, always `changed: true`; a non-zero exit fails with `msg: non-zero return code`.',
+      checkMode: '(Ansible 2.14) `changed: true` when `creates`/`removes` are given and do not skip it, otherwise skipped with `Check mode is not supported for this task.`',
+      differences: [
+        '`stdout`/`stderr` lose their final newline (the connection strips it; Ansible keeps it).',
+        '`creates`/`removes` are not globs (as in Ansible\'s script, unlike command).',
+      ],
+    },
+    args: {
+      _raw_params: { description: '`path/to/script args…` (free form).', internal: true },
+      cmd: {
+        description: '`path/to/script args…`: the path is swapped for the copy\'s in the line as written, so the arguments keep their quoting; the line runs through the target\'s `/bin/sh`.',
+      },
+      creates: { description: 'If this target path exists, skip (`msg: PATH exists, matching creates option`).' },
+      removes: { description: 'If this target path does not exist, skip (`msg: PATH does not exist, matching removes option`).' },
+      chdir: { description: 'An absolute target directory to run in.' },
+      executable: { description: 'An interpreter to run the script with (`/bin/bash`, `python3`); without it the script\'s own shebang decides.' },
+      decrypt: { type: 'bool', default: true, description: 'Accepted and ignored: imgplay has no vault, so there is nothing to decrypt.' },
+    },
+    freeForm: '_raw_params',
+    checkMode: 'partial',
   },
-  checkMode: true,
-  async run(ctx) {
+  async (ctx) => {
     const { args, conn, check } = ctx;
     const exists = async (p: string): Promise<boolean> => (await statOrUndefined(await hostPathFollow(conn, p))) !== undefined;
     if (args.creates && (await exists(args.creates))) return { changed: false, skipped: true, msg: `${args.creates} exists, matching creates option` };
@@ -79,4 +86,4 @@ export const script: Module<ScriptArgs> = {
       await rm(dirHost, { recursive: true, force: true });
     }
   },
-};
+);
