@@ -23,6 +23,10 @@ export interface RunRecord {
   started: string;
   mounts: string[];
   groups: LiveGroup[];
+  /** The directories there before the run (a run taking over a dead one's inherits them). */
+  before: string[];
+  /** The top-most directory the run created for the build directory itself. */
+  createdTop?: string | undefined;
 }
 
 /** Another live run holds the build directory. */
@@ -32,10 +36,6 @@ interface Held {
   dir: string;
   file: string;
   record: RunRecord;
-  /** Directories that were there when the run began (up to a few levels deep): the others are the run's. */
-  before: Set<string>;
-  /** The top-most directory this run created for the build directory itself, if it created one. */
-  createdTop: string | undefined;
 }
 
 const held = new Map<string, Held>();
@@ -51,7 +51,9 @@ export async function holdBuildDir(dir: string): Promise<string | undefined> {
   if (held.has(dir)) return undefined;
   const createdTop = await mkdir(dir, { recursive: true });
   const file = join(dir, RUN_FILE);
-  const self: RunRecord = { pid: process.pid, start: processStart(process.pid) ?? '', command: process.argv.slice(1).join(' '), started: new Date().toISOString(), mounts: [], groups: [] };
+  // Directories there when the run began (a few levels deep): the others are the run's, removed when empty at its end.
+  const before = [...dirsUnder(dir)];
+  const self: RunRecord = { pid: process.pid, start: processStart(process.pid) ?? '', command: process.argv.slice(1).join(' '), started: new Date().toISOString(), mounts: [], groups: [], before, createdTop };
   let tookOver: string | undefined;
   for (let attempt = 0; ; attempt++) {
     try {
@@ -76,9 +78,14 @@ export async function holdBuildDir(dir: string): Promise<string | undefined> {
       });
     }
     tookOver = await recoverDeadRun(dir, other);
+    // What the dead run made is this run's to remove.
+    if (other !== undefined) {
+      self.before = other.before ?? before;
+      self.createdTop = other.createdTop;
+    }
     await rm(file, { force: true });
   }
-  held.set(dir, { dir, file, record: self, before: dirsUnder(dir), createdTop: createdTop });
+  held.set(dir, { dir, file, record: self });
   observeMounts((m) => {
     mounts = m;
     writeAll();
@@ -97,7 +104,7 @@ export async function holdBuildDir(dir: string): Promise<string | undefined> {
 async function readRecord(file: string): Promise<RunRecord | undefined> {
   try {
     const r = JSON.parse(await readFile(file, 'utf8')) as RunRecord;
-    return typeof r.pid === 'number' ? { ...r, mounts: r.mounts ?? [], groups: r.groups ?? [] } : undefined;
+    return typeof r.pid === 'number' ? { ...r, mounts: r.mounts ?? [], groups: r.groups ?? [], before: r.before ?? [] } : undefined;
   } catch {
     return undefined;
   }
@@ -162,9 +169,11 @@ export function releaseAll(): void {
     } catch {
       // already gone
     }
-    for (const d of [...dirsUnder(h.dir)].filter((d) => !h.before.has(d)).sort((a, b) => b.length - a.length)) tryRmdir(d);
-    if (h.createdTop !== undefined) {
-      for (let d = h.dir; d.length >= h.createdTop.length && tryRmdir(d); d = d.slice(0, d.lastIndexOf('/')));
+    const before = new Set(h.record.before);
+    for (const d of [...dirsUnder(h.dir)].filter((d) => !before.has(d)).sort((a, b) => b.length - a.length)) tryRmdir(d);
+    const top = h.record.createdTop;
+    if (top !== undefined) {
+      for (let d = h.dir; d.length >= top.length && tryRmdir(d); d = d.slice(0, d.lastIndexOf('/')));
     }
   }
   held.clear();

@@ -104,10 +104,14 @@ class Run {
 
   /** Sends `sig` to imgplay alone or to its whole process group; resolves with the exit and how long it took. */
   async signal(sig: NodeJS.Signals, to: Target): Promise<{ exitCode: number | undefined; ms: number }> {
+    const exited = new Promise<number | undefined>((resolve) => this.child.once('exit', (code) => resolve(code ?? undefined)));
     const sent = performance.now();
     process.kill(to === 'imgplay alone' ? this.pid : -this.pid, sig);
-    const r = await this.child;
-    return { exitCode: r.exitCode, ms: performance.now() - sent };
+    const exitCode = await exited;
+    const ms = performance.now() - sent;
+    // After SIGKILL the dead run's orphans still hold its output pipes: only the next run ends them.
+    if (sig !== 'SIGKILL') await this.child;
+    return { exitCode, ms };
   }
 }
 
