@@ -12,6 +12,41 @@ export interface CatalogInfo {
   receivedAt: string;
 }
 
+// Deeper than any hardware inventory nests, and within what Python's json module (recursion limit 1000)
+// reads back. V8's JSON.parse slows down more than linearly with depth: 16 MiB of '[' blocks it for seconds.
+export const CATALOG_DEPTH = 512;
+
+// How deep `body` nests arrays and objects, strings skipped; stops counting past `max`.
+function nesting(body: Buffer, max: number): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i]!;
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > deepest && (deepest = depth) > max) return deepest;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return deepest;
+}
+
+/** What is wrong with a posted catalog document (to follow "the catalog for <mac> "), or undefined when it is a JSON object. */
+export function catalogProblem(body: Buffer): string | undefined {
+  if (nesting(body, CATALOG_DEPTH) > CATALOG_DEPTH) return `nests deeper than ${CATALOG_DEPTH} levels`;
+  let doc: unknown;
+  try {
+    doc = JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    return `is not JSON: ${(err as Error).message}`;
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return `must be a JSON object, not ${Array.isArray(doc) ? 'an array' : doc === null ? 'null' : typeof doc}`;
+  return undefined;
+}
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);

@@ -6,7 +6,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { join, resolve } from 'node:path';
 import { scanBuilds, type BuildsFolder } from './artifacts.js';
-import { CatalogStore, type CatalogInfo } from './catalogs.js';
+import { catalogProblem, CatalogStore, type CatalogInfo } from './catalogs.js';
 import { answerClientError, decodeSegment, drainAfterAnswer, HttpError, printable, requestTarget } from './http-guard.js';
 import { bootScript, chainScript } from './ipxe.js';
 import { checkingInterval, resolveLimits, type ServeLimits } from './limits.js';
@@ -160,13 +160,8 @@ export async function startBootServer(options: BootServerOptions): Promise<BootS
     uploading += reserve;
     try {
       const body = await readBody(req, limit);
-      let doc: unknown;
-      try {
-        doc = JSON.parse(body.toString('utf8'));
-      } catch (err) {
-        throw new HttpError(400, `the catalog for ${mac} is not JSON: ${(err as Error).message}`);
-      }
-      if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new HttpError(400, `the catalog for ${mac} must be a JSON object, not ${Array.isArray(doc) ? 'an array' : doc === null ? 'null' : typeof doc}`);
+      const problem = catalogProblem(body);
+      if (problem !== undefined) throw new HttpError(400, `the catalog for ${mac} ${problem}`);
       const info = await catalogs.put(mac, body);
       options.onCatalog?.(info);
       emitter.emit('catalog', info);
@@ -241,17 +236,7 @@ export async function startBootServer(options: BootServerOptions): Promise<BootS
     const socket = req.socket;
     const ip = clientOf(socket);
     const ex: Exchange = { bytes: 0 };
-    const mine = answers.get(socket) ?? new Set<ServerResponse>();
-    answers.set(socket, mine.add(res));
-    // Late errors of a response whose client is gone must not become uncaught exceptions.
-    res.on('error', () => undefined);
-    res.once('close', () => {
-      mine.delete(res);
-      const status = res.headersSent ? `${res.statusCode}${res.writableFinished ? '' : ' (aborted)'}` : '- (aborted)';
-      tell(`${new Date().toISOString()} ${ip} ${ex.mac ?? '-'} ${req.method} ${printable(req.url ?? '')} ${status} ${ex.bytes} ${since(started)}`);
-    });
-    drainAfterAnswer(req, res, socket, limits.lingerTimeout);
-    handle(req, res, ex).catch((err: unknown) => {
+    const fail = (err: unknown) => {
       try {
         if (res.headersSent || res.destroyed) {
           res.destroy();
@@ -263,7 +248,23 @@ export async function startBootServer(options: BootServerOptions): Promise<BootS
       } catch {
         res.destroy();
       }
-    });
+    };
+    // Whatever a request does, it costs at most its own connection: nothing here may throw into Node's request event.
+    try {
+      const mine = answers.get(socket) ?? new Set<ServerResponse>();
+      answers.set(socket, mine.add(res));
+      // Late errors of a response whose client is gone must not become uncaught exceptions.
+      res.on('error', () => undefined);
+      res.once('close', () => {
+        mine.delete(res);
+        const status = res.headersSent ? `${res.statusCode}${res.writableFinished ? '' : ' (aborted)'}` : '- (aborted)';
+        tell(`${new Date().toISOString()} ${ip} ${ex.mac ?? '-'} ${req.method} ${printable(req.url ?? '')} ${status} ${ex.bytes} ${since(started)}`);
+      });
+      drainAfterAnswer(req, res, socket, limits.lingerTimeout);
+      handle(req, res, ex).catch(fail);
+    } catch (err) {
+      fail(err);
+    }
   };
 
   const server: Server = createServer(

@@ -261,6 +261,13 @@ describe('imgplay serve under abuse', () => {
     });
   });
 
+  it('refuses a catalog nested deeper than 512 levels with 400', async () => {
+    const body = `{"a":${'['.repeat(600)}${']'.repeat(600)}}`;
+    const r = await http(s.port, 'POST', '/api/catalog/52:54:00:00:01:04', { headers: { 'Content-Type': 'application/json' }, body });
+    expect(r.status).toBe(400);
+    expect(r.body.toString()).toBe('the catalog for 52:54:00:00:01:04 nests deeper than 512 levels\n');
+  });
+
   describe('malformed %-escapes', () => {
     it.each([
       ['GET', '/api/catalog/%zz'],

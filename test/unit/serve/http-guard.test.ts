@@ -1,5 +1,7 @@
-// The boot server's guards on what clients send: request targets, %-escapes, and the limits it is given.
+// The boot server's guards on what clients send: request targets, %-escapes, catalog documents, and the
+// limits it is given.
 import { describe, expect, it } from 'vitest';
+import { CATALOG_DEPTH, catalogProblem } from '../../../src/serve/catalogs.js';
 import { decodeSegment, HttpError, printable, requestTarget } from '../../../src/serve/http-guard.js';
 import { checkingInterval, resolveLimits, SERVE_LIMITS } from '../../../src/serve/limits.js';
 
@@ -42,6 +44,33 @@ describe('decodeSegment', () => {
 describe('printable', () => {
   it('escapes what could forge or colour a log line', () => {
     expect(printable('a b\n\x1b[31mc\u00e9')).toBe('a%20b%0A%1B[31mc%C3%A9');
+  });
+});
+
+describe('catalogProblem', () => {
+  const nested = (depth: number) => `{"a":${'['.repeat(depth - 1)}${']'.repeat(depth - 1)}}`;
+
+  it.each([
+    { what: 'an inventory', text: '{"mac":"x","lshw":{"children":[{"id":"pci"}]}}', problem: undefined },
+    { what: `${CATALOG_DEPTH} levels`, text: nested(CATALOG_DEPTH), problem: undefined },
+    // Brackets inside strings are text, and an escaped quote does not end one.
+    { what: 'brackets in a string', text: `{"a":"${'['.repeat(2000)}\\\"${'{'.repeat(2000)}"}`, problem: undefined },
+    { what: `${CATALOG_DEPTH + 1} levels`, text: nested(CATALOG_DEPTH + 1), problem: `nests deeper than ${CATALOG_DEPTH} levels` },
+    { what: 'an array', text: '[1]', problem: 'must be a JSON object, not an array' },
+    { what: 'null', text: 'null', problem: 'must be a JSON object, not null' },
+    { what: 'a string', text: '"text"', problem: 'must be a JSON object, not string' },
+  ])('finds in $what: $problem', ({ text, problem }) => {
+    expect(catalogProblem(Buffer.from(text))).toBe(problem);
+  });
+
+  it('names the parse error of what is not JSON', () => {
+    expect(catalogProblem(Buffer.from('{"mac": '))).toMatch(/^is not JSON: .*JSON/);
+  });
+
+  it('refuses 8 MB of nested brackets at once instead of spending seconds parsing them', () => {
+    const started = Date.now();
+    expect(catalogProblem(Buffer.from('['.repeat(4e6) + ']'.repeat(4e6)))).toBe(`nests deeper than ${CATALOG_DEPTH} levels`);
+    expect(Date.now() - started).toBeLessThan(1000);
   });
 });
 
