@@ -97,18 +97,31 @@ function tooBig(name: string, size: number | undefined): ParseError {
   });
 }
 
-/** Loads the first YAML document of a file; ParseError with file:line:col when it does not parse. */
+/** Loads the one YAML document of a file; ParseError with file:line:col when it does not parse. */
 export async function loadYamlFile(file: string): Promise<unknown> {
   return parseYaml(await readInputText(file), file);
 }
 
 /** Parses YAML text (named `file` in messages) into plain values, recording positions. */
 export function parseYaml(text: string, file: string): unknown {
-  return parseYamlDocuments(text, file)[0] ?? null;
+  const { docs, at } = compose(text, file);
+  // Ansible's loader wants exactly one document: a second one is refused rather than ignored.
+  if (docs.length > 1) throw new ParseError('expected one YAML document, found another', { pos: at(docs[1]!.range?.[0]) });
+  return plainValues(docs, at)[0] ?? null;
 }
 
 /** Every document of a YAML stream as plain values; the one parser all of imgplay's YAML goes through. */
 export function parseYamlDocuments(text: string, file: string): unknown[] {
+  const { docs, at } = compose(text, file);
+  return plainValues(docs, at);
+}
+
+function plainValues(docs: Document[], at: (offset: number | undefined) => SourcePos): unknown[] {
+  const budget = { copied: 0 };
+  return docs.map((doc) => (doc.contents === null ? null : new Plain(doc, at, budget).value(doc.contents as Node, 0)));
+}
+
+function compose(text: string, file: string): { docs: Document[]; at: (offset: number | undefined) => SourcePos } {
   // Characters never outnumber bytes, so this refuses no text a file of the same content would pass.
   if (text.length > YAML_LIMITS.maxBytes) throw tooBig(file, Buffer.byteLength(text));
   const lc = new LineCounter();
@@ -128,8 +141,7 @@ export function parseYamlDocuments(text: string, file: string): unknown[] {
       throw new ParseError(err.code === 'TAG_RESOLVE_FAILED' ? tagMessage(err.message) : `YAML syntax error: ${reason(err.message)}`, { pos });
     }
   }
-  const budget = { copied: 0 };
-  return docs.map((doc) => (doc.contents === null ? null : new Plain(doc, at, budget).value(doc.contents as Node, 0)));
+  return { docs, at };
 }
 
 const ANSIBLE_TAGS = /^Unresolved tag: !(?:unsafe|vault|vault-encrypted)\b/;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ImgplayError, ParseError, ValidationError } from '../../../src/errors.js';
-import { loadYamlFile, parseYaml, posOf, sourceLine, YAML_LIMITS } from '../../../src/playbook/load.js';
+import { loadYamlFile, parseYaml, parseYamlDocuments, posOf, sourceLine, YAML_LIMITS } from '../../../src/playbook/load.js';
 import { renderString } from '../../../src/vars/template.js';
 import { rejection, thrown } from '../../support/thrown.js';
 
@@ -46,7 +46,7 @@ describe('the YAML loader under hostile input', () => {
 
   it('counts the budget across the documents of one stream', () => {
     const text = `${laughs(6)}---\n${laughs(6)}`;
-    expect(thrown(() => parseYaml(text, 'two.yml')).message).toMatch(/aliases expand to more than/);
+    expect(thrown(() => parseYamlDocuments(text, 'two.yml')).message).toMatch(/aliases expand to more than/);
   });
 
   it('refuses an alias inside the collection it names, and an alias with no anchor before it', () => {
@@ -92,6 +92,14 @@ describe('the YAML loader under hostile input', () => {
   it('stops reading an endless device at the size limit', async () => {
     const err = await rejection(loadYamlFile('/dev/zero'));
     expect(err.message).toBe('/dev/zero is larger than 8.0 MiB; imgplay reads YAML inputs of at most 8.0 MiB');
+  });
+
+  it('refuses a second document, as Ansible does, where it starts', () => {
+    expect(located(thrown(() => parseYaml('a: 1\n---\nb: 2\n', 'two.yml')))).toEqual({
+      message: 'expected one YAML document, found another',
+      pos: { file: 'two.yml', line: 2, col: 1 },
+    });
+    expect(parseYaml('---\na: 1\n...\n', 'one.yml')).toEqual({ a: 1 });
   });
 
   it('refuses a vault-encrypted file', async () => {
