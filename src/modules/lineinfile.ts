@@ -1,6 +1,7 @@
 // Ensures one line is present in (or absent from) a text file, as Ansible's lineinfile does.
 import { mkdir, readFile } from 'node:fs/promises';
 import { posix } from 'node:path';
+import { type ArgSpec, type ArgsOf, defineModule } from './spec.js';
 import { Accounts } from './support/accounts.js';
 import { atomicWrite } from './support/atomic-write.js';
 import { backupFile } from './support/backup.js';
@@ -9,73 +10,57 @@ import { type AttrDiff, AttrError, applyFileAttrs } from './support/file-attrs.j
 import { describeFsError, isFsError } from './support/fs-error.js';
 import { ensureLinePresent, readLines, removeLines } from './support/line-edit.js';
 import { PyRegexError, fromBytes, toBytes } from './support/py-regex.js';
-import { boolArg, fileAttrProperties, firstSet, strArg, type PathAliasArgs, pathAliasProperties, pathArg } from './support/schema.js';
+import { editedPathArgs, fileAttrArgs } from './support/file-args.js';
 import { hostPathFollow, statOrUndefined, targetPathOf } from './support/target-path.js';
 import { ValidateError, runValidate } from './support/validate.js';
-import { failed, type Module, type ModuleContext, type ModuleResult } from './types.js';
+import { failed, type ModuleContext, type ModuleResult } from './types.js';
 
-/** lineinfile's arguments as they arrive; path has the aliases dest, destfile and name, regexp regex, line value. */
-export interface LineinfileArgs extends PathAliasArgs {
-  state: 'present' | 'absent';
-  regexp?: string;
-  regex?: string;
-  search_string?: string;
-  line?: string;
-  value?: string;
-  insertafter?: string;
-  insertbefore?: string;
-  backrefs: boolean;
-  create: boolean;
-  backup: boolean;
-  firstmatch: boolean;
-  validate?: string;
-  mode?: string | number;
-  owner?: string;
-  group?: string;
-}
-
-export const lineinfile: Module<LineinfileArgs> = {
-  name: 'lineinfile',
-  aliases: ['ansible.builtin.lineinfile', 'ansible.legacy.lineinfile'],
-  schema: {
-    type: 'object',
-    properties: {
-      ...pathAliasProperties,
-      state: { enum: ['present', 'absent'], default: 'present' },
-      regexp: strArg,
-      regex: strArg,
-      search_string: strArg,
-      line: strArg,
-      value: strArg,
-      insertafter: strArg,
-      insertbefore: strArg,
-      backrefs: boolArg(false),
-      create: boolArg(false),
-      backup: boolArg(false),
-      firstmatch: boolArg(false),
-      validate: strArg,
-      ...fileAttrProperties,
-    },
-    additionalProperties: false,
+const args = {
+  ...editedPathArgs,
+  state: { default: 'present', choices: ['absent', 'present'], description: '`absent` removes every matching line.' },
+  regexp: {
+    aliases: ['regex'],
+    description: 'A Python regular expression; the last matching line is replaced (`firstmatch`: the first), or under `absent` every matching line removed.',
   },
-  checkMode: true,
-  diff: true,
-  async run(ctx) {
+  search_string: { description: 'Literal text to look for instead of `regexp`.' },
+  line: { aliases: ['value'], description: 'The line to ensure (needed for `present`).' },
+  insertafter: { description: '`EOF` (the default when neither is given), `BOF` or a regexp: where the line goes when nothing matched.' },
+  insertbefore: { description: '`BOF` or a regexp: the line goes before the last matching line when nothing matched.' },
+  backrefs: { type: 'bool', default: false, description: 'Expand `\\1`, `\\g<name>` in `line` from `regexp`; without a match the file is left alone.' },
+  create: { type: 'bool', default: false, description: 'Create the file (and its directory) when missing.' },
+  backup: { type: 'bool', default: false, description: 'Keep a copy of the old file (`file.PID.YYYY-MM-DD@HH:MM:SS~`), named in `backup`.' },
+  firstmatch: { type: 'bool', default: false, description: 'Use the first match of `regexp`/`insertafter`/`insertbefore`.' },
+  validate: { description: 'A command run on the new file before it replaces the old one; `%s` is its path. Failure: `failed to validate: rc:N error:...`.' },
+  ...fileAttrArgs,
+} as const satisfies Record<string, ArgSpec>;
+
+type LineinfileArgs = ArgsOf<typeof args>;
+
+export const lineinfile = defineModule(
+  {
+    name: 'lineinfile',
+    doc: {
+      short: 'Ensures one line is present in (or absent from) a text file.',
+      description: 'Files are edited as bytes, as Ansible does, so any encoding is kept intact. A symlink is written through.',
+      returns:
+        "`msg` is Ansible's: `line added`, `line replaced`, `N line(s) removed`, `file not present`, with ` and ownership, perms or SE linux context changed` appended when attributes changed too; `backup`; `found` under `absent`.",
+      differences: [
+        'Python regexps are translated to JavaScript: named groups `(?P<n>...)`/`(?P=n)`, `\\A`, `\\Z`, `$` before a final newline, leading inline flags `(?i)`, `(?m)`, `(?s)` work; verbose `(?x)` patterns are refused with a message.',
+        'Ansible returns two diffs (content, attributes); imgplay returns the content diff, or the attribute diff when only attributes changed.',
+      ],
+    },
+    args,
+    mutuallyExclusive: [
+      ['insertbefore', 'insertafter'],
+      ['regexp', 'search_string'],
+      ['backrefs', 'search_string'],
+    ],
+    checkMode: 'full',
+    diff: true,
+  },
+  async (ctx) => {
     const { args } = ctx;
-    const path = pathArg(args);
-    const regexp = firstSet(args.regexp, args.regex);
-    const line = firstSet(args.line, args.value);
-    if (path === undefined) return failed('missing required arguments: path');
-    const given: Record<string, boolean> = {
-      insertbefore: args.insertbefore !== undefined,
-      insertafter: args.insertafter !== undefined,
-      regexp: regexp !== undefined,
-      search_string: args.search_string !== undefined,
-      backrefs: args.backrefs,
-    };
-    for (const [a, b] of [['insertbefore', 'insertafter'], ['regexp', 'search_string'], ['backrefs', 'search_string']]) {
-      if (given[a as string] && given[b as string]) return failed(`parameters are mutually exclusive: ${a}|${b}`);
-    }
+    const { path, regexp, line } = args;
     const warnings: string[] = [];
     if (regexp === '' || args.search_string === '') {
       const what = regexp === '' ? 'regular expression' : 'search string';
@@ -102,7 +87,7 @@ export const lineinfile: Module<LineinfileArgs> = {
       throw err;
     }
   },
-};
+);
 
 async function edit(ctx: ModuleContext<LineinfileArgs>, path: string, regexp: string | undefined, line: string | undefined): Promise<ModuleResult> {
   const { args, conn, check } = ctx;

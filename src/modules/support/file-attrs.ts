@@ -5,9 +5,9 @@ import type { Accounts } from './accounts.js';
 import { ModeError, formatMode, parseMode } from './mode.js';
 import { hostPathFollow, hostPathNoFollow, lstatOrUndefined, pathState, statOrUndefined } from './target-path.js';
 
-/** The attribute arguments every file module shares. */
+/** The attribute arguments applyFileAttrs reads (mode is Ansible's raw type: parseMode judges it). */
 export interface FileAttrArgs {
-  mode?: string | number | null | undefined;
+  mode?: unknown;
   owner?: string | number | null | undefined;
   group?: string | number | null | undefined;
 }

@@ -1,4 +1,5 @@
 // File modes as Ansible reads them: octal strings, integers (YAML 1.1 turns 0644 into 420) and chmod's symbolic form.
+import { pyType } from '../spec-check.js';
 
 /** A mode Ansible would refuse, with its message and the detail it adds. */
 export class ModeError extends Error {
@@ -21,7 +22,7 @@ export function formatMode(mode: number): string {
 }
 
 /** True if `mode` is a symbolic mode, whose meaning depends on the file it is applied to. */
-export function isSymbolicMode(mode: string | number): boolean {
+export function isSymbolicMode(mode: unknown): boolean {
   return typeof mode === 'string' && !OCTAL.test(mode);
 }
 
@@ -33,8 +34,11 @@ const OCTAL = /^\s*(?:0[oO])?[0-7]+\s*$/;
  * process umask (a symbolic mode with no who-part, like `+x`, leaves bits set in the umask alone).
  * An integer is taken as it is, as Ansible does: `mode: 644` in YAML is decimal 644, i.e. 01204.
  */
-export function parseMode(mode: string | number, stMode: number, umask: number): number {
+export function parseMode(mode: unknown, stMode: number, umask: number): number {
   if (typeof mode === 'number') return mode;
+  // mode is Ansible's raw type: Python's int() takes a bool, and any other non-text fails in its symbolic parser.
+  if (typeof mode === 'boolean') return mode ? 1 : 0;
+  if (typeof mode !== 'string') throw new ModeError('mode must be in octal or symbolic form', `'${pyType(mode)}' object has no attribute 'split'`);
   if (OCTAL.test(mode)) return parseInt(mode.trim().replace(/^0[oO]/, ''), 8);
   let result: number;
   try {

@@ -41,6 +41,13 @@ describe('lineinfile', () => {
         after: { f: 'a=9\nb=2\na=3\n' },
       },
       {
+        name: 'takes destfile and value as aliases of path and line',
+        args: { destfile: '{root}/f', value: 'b=2' },
+        before: { f: 'a=1\n' },
+        changed: true,
+        after: { f: 'a=1\nb=2\n' },
+      },
+      {
         name: "matches $ before the line's newline, as Python does",
         args: { dest: '{root}/f', regex: '^a\\s*=\\s*1$', line: 'a=2' },
         before: { f: 'a = 1\n' },
@@ -174,8 +181,16 @@ describe('lineinfile', () => {
         name: 'refuses insertafter and insertbefore together',
         args: { path: '{root}/f', line: 'x', insertafter: 'a', insertbefore: 'b' },
         before: { f: 'x\n' },
-        error: 'parameters are mutually exclusive: insertbefore|insertafter',
+        invalid: 'parameters are mutually exclusive: insertbefore|insertafter',
       },
+      {
+        name: 'refuses backrefs beside search_string even when false, as Ansible counts it as given',
+        args: { path: '{root}/f', line: 'x', search_string: 'a', backrefs: false },
+        invalid: 'parameters are mutually exclusive: backrefs|search_string',
+      },
+      { name: 'needs path', args: { line: 'x' }, invalid: 'missing required arguments: path' },
+      { name: 'refuses an unknown state', args: { path: '{root}/f', line: 'x', state: 'gone' }, invalid: 'value of state must be one of: absent, present, got: gone' },
+      { name: 'refuses chattr attributes it cannot set', args: { path: '{root}/f', line: 'x', attr: '+i' }, invalid: 'attributes is not supported by imgplay' },
       {
         name: 'names a bad regular expression',
         args: { path: '{root}/f', line: 'x', regexp: '(' },
