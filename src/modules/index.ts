@@ -12,6 +12,7 @@ import { fail } from './fail.js';
 import { fetch } from './fetch.js';
 import { file } from './file.js';
 import { find } from './find.js';
+import { getent } from './getent.js';
 import { group } from './group.js';
 import { getUrl } from './get-url.js';
 import { hostname } from './hostname.js';
@@ -26,6 +27,7 @@ import { includeVars } from './include-vars.js';
 import { kernelModules } from './kernel-modules.js';
 import { lineinfile } from './lineinfile.js';
 import { meta } from './meta.js';
+import { ping } from './ping.js';
 import { mount } from './mount.js';
 import { raw } from './raw.js';
 import { replace } from './replace.js';
@@ -33,9 +35,11 @@ import { script } from './script.js';
 import { setFact } from './set-fact.js';
 import { setup } from './setup.js';
 import { shell } from './shell.js';
+import { slurp } from './slurp.js';
 import { stat } from './stat.js';
 import { service, systemd, systemdService } from './systemd.js';
 import { template } from './template.js';
+import { tempfile } from './tempfile.js';
 import { unarchive } from './unarchive.js';
 import { user } from './user.js';
 import { isSpecModule, type ModuleSpec } from './spec.js';
@@ -60,6 +64,7 @@ export const modules: Readonly<Record<string, AnyModule>> = {
   file,
   find,
   get_url: getUrl,
+  getent,
   group,
   hostname,
   imgplay_bootstrap: imgplayBootstrap,
@@ -73,6 +78,7 @@ export const modules: Readonly<Record<string, AnyModule>> = {
   kernel_modules: kernelModules,
   lineinfile,
   meta,
+  ping,
   mount,
   raw,
   replace,
@@ -81,10 +87,12 @@ export const modules: Readonly<Record<string, AnyModule>> = {
   set_fact: setFact,
   setup,
   shell,
+  slurp,
   stat,
   systemd,
   systemd_service: systemdService,
   template,
+  tempfile,
   unarchive,
   user,
 };
