@@ -1,40 +1,42 @@
 // Adds, renumbers and removes groups in the TARGET image, as Ansible 2.14's group module does on
 // Linux: the state comes from the target's /etc/group, the changes from its own groupadd/groupmod/groupdel.
+import { defineModule } from './spec.js';
 import { readAccountDb, runTool } from './support/account-db.js';
 import { describeFsError, isFsError } from './support/fs-error.js';
-import { boolArg, strArg } from './support/schema.js';
-import { type Module, type ModuleResult, failed } from './types.js';
+import { type ModuleResult, failed } from './types.js';
 
-/** group's arguments as Ansible 2.14 takes them (no `force`: that came in 2.15). */
-export interface GroupArgs {
-  name: string;
-  state: 'present' | 'absent';
-  gid?: number;
-  system: boolean;
-  local: boolean;
-  non_unique: boolean;
-}
-
-export const group: Module<GroupArgs> = {
-  name: 'group',
-  aliases: ['ansible.builtin.group', 'ansible.legacy.group'],
-  schema: {
-    type: 'object',
-    required: ['name'],
-    properties: {
-      name: strArg,
-      state: { enum: ['present', 'absent'], default: 'present' },
-      gid: { type: 'integer' },
-      system: boolArg(false),
-      local: boolArg(false),
-      non_unique: boolArg(false),
+export const group = defineModule(
+  {
+    name: 'group',
+    doc: {
+      short: 'Adds, renumbers or removes a group in the image.',
+      description:
+        "The current state is read from the target's own `/etc/group`, and changes are made by the target's own `groupadd`, `groupmod` and `groupdel` (run inside the chroot); a target without the tool fails naming it.",
+      returns:
+        '`changed` is true when a tool ran (or would have, under `--check`). `name`, `state`, and while the group exists `gid` and `system`, plus the tool\'s `stdout`/`stderr`.',
+      checkMode: 'Runs nothing; as in Ansible, a group it would create or remove is reported as `{changed: true}` alone, and a renumbering reports the current `gid`.',
+      differences: [
+        "A failure message names the tool, the group, the exit code and the tool's own first lines (`groupdel failed for 'users' (exit 8): groupdel: cannot remove the primary group of user 'alice'`); Ansible's msg is the raw stderr.",
+      ],
     },
-    additionalProperties: false,
+    // Ansible 2.14's arguments: no `force` (that came in 2.15), so it is an unsupported parameter as there.
+    args: {
+      state: { default: 'present', choices: ['absent', 'present'], description: 'Whether the group should exist.' },
+      name: { required: true, description: 'The group.' },
+      gid: { type: 'int', description: 'The gid; an existing group with another gid is renumbered (`groupmod -g`).' },
+      system: { type: 'bool', default: false, description: 'Create a system group (gid below 1000, `groupadd -r`); only used when creating.' },
+      local: {
+        type: 'bool',
+        default: false,
+        description: "Use libuser's `lgroupadd`/`lgroupmod`/`lgroupdel` instead (and refuse a gid another group has), as Ansible does.",
+      },
+      non_unique: { type: 'bool', default: false, description: 'With `gid` (required then): allow a gid already in use (`-o`).' },
+    },
+    requiredIf: [['non_unique', true, ['gid']]],
+    checkMode: 'full',
   },
-  checkMode: true,
-  async run({ conn, args, check, signal }) {
+  async ({ conn, args, check, signal }) => {
     const { name } = args;
-    if (args.non_unique && args.gid === undefined) return failed('non_unique is True but all of the following are missing: gid');
     // local: true means libuser's tools, as in Ansible; a Debian image rarely has them, and then fails naming them.
     const tool = (t: string): string => (args.local ? `l${t}` : t);
     try {
@@ -81,4 +83,4 @@ export const group: Module<GroupArgs> = {
       throw err;
     }
   },
-};
+);

@@ -2,35 +2,39 @@
 // Ansible's modprobe loads into the running kernel, which during a build is the build host's.
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { defineModule } from './spec.js';
 import { atomicWrite } from './support/atomic-write.js';
 import { describeFsError, isFsError } from './support/fs-error.js';
-import { strArg } from './support/schema.js';
 import { hostPathFollow } from './support/target-path.js';
-import { type Module, type ModuleResult, failed } from './types.js';
+import { type ModuleResult, failed } from './types.js';
 
-/** kernel_modules' arguments: the modules, the modules-load.d file, and whether they belong in it. */
-export interface KernelModulesArgs {
-  names: string[];
-  file: string;
-  state: 'present' | 'absent';
-}
-
-export const kernelModules: Module<KernelModulesArgs> = {
-  name: 'kernel_modules',
-  aliases: ['imgplay.kernel_modules'],
-  schema: {
-    type: 'object',
-    required: ['names'],
-    properties: {
-      names: { type: 'array', items: strArg },
-      file: { ...strArg, default: '/etc/modules-load.d/imgplay.conf' },
-      state: { enum: ['present', 'absent'], default: 'present' },
+export const kernelModules = defineModule(
+  {
+    name: 'kernel_modules',
+    collection: 'imgplay',
+    doc: {
+      short: 'Lists kernel modules for the image to load at boot (imgplay only).',
+      description:
+        'Keeps one module per line in `file` for `systemd-modules-load` to load when the image boots; other lines and comments are kept; `absent` leaves a missing file missing. The file (and its directory) is created when needed.',
+      returns: '`names`, `file`, `state`; `--diff` shows the file before and after.',
+      checkMode: 'Predicts the change and writes nothing.',
+      differences: [
+        "There is no Ansible equivalent: Ansible's `modprobe` loads a module into the running kernel, which during a build is the build host's, so imgplay has no `modprobe` and only records what the image loads.",
+      ],
     },
-    additionalProperties: false,
+    args: {
+      names: { type: 'list', elements: 'str', required: true, description: 'Kernel module names (a list).' },
+      file: { type: 'path', default: '/etc/modules-load.d/imgplay.conf', description: 'The modules-load.d file in the target.' },
+      state: {
+        default: 'present',
+        choices: ['present', 'absent'],
+        description: '`present` adds the missing names at the end in the order given, without duplicates; `absent` removes them.',
+      },
+    },
+    checkMode: 'full',
+    diff: true,
   },
-  checkMode: true,
-  diff: true,
-  async run({ conn, args, check }) {
+  async ({ conn, args, check }) => {
     // systemd-modules-load reads one name per line; a blank or '#' would silently change what loads.
     const bad = args.names.find((n) => !/^[A-Za-z0-9_.-]+$/.test(n));
     if (bad !== undefined) return failed(`invalid kernel module name '${bad}'`);
@@ -54,7 +58,7 @@ export const kernelModules: Module<KernelModulesArgs> = {
       throw err;
     }
   },
-};
+);
 
 /**
  * The file's text with `names` added at the end in the order given (skipping ones listed already) or

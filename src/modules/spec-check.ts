@@ -107,7 +107,7 @@ export function argumentProblems(spec: ModuleSpec, params: Readonly<Record<strin
     if (!literal(key) || p[key] !== value) continue;
     const absent = requires.filter((r) => !present(r));
     if (anyOf ? absent.length === requires.length : absent.length > 0) {
-      errors.push(new ArgumentError(`${key} is ${String(value)} but ${anyOf ? 'any' : 'all'} of the following are missing: ${absent.join(', ')}`, key));
+      errors.push(new ArgumentError(`${key} is ${pyText(value)} but ${anyOf ? 'any' : 'all'} of the following are missing: ${absent.join(', ')}`, key));
     }
   }
   for (const [key, needs] of Object.entries(spec.requiredBy ?? {})) {

@@ -40,7 +40,7 @@ describe('kernel_modules', () => {
       },
       { name: 'leaves a missing file missing with state=absent', args: { names: ['loop'], state: 'absent' }, changed: false },
       { name: 'refuses a name that is not a module name', args: { names: ['loop nbd'] }, error: "invalid kernel module name 'loop nbd'" },
-      { name: 'needs names', args: {}, invalid: 'names' },
+      { name: 'needs names', args: {}, invalid: 'missing required arguments: names' },
     ]),
   );
 
