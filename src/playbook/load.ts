@@ -32,11 +32,21 @@ export function registerSource(file: string, text: string): void {
 
 /** Formats a position as `file:line:col`, the offending line and a caret under the column. */
 export function excerpt(pos: SourcePos): string {
-  const text = sourceLine(pos.file, pos.line);
+  let text = sourceLine(pos.file, pos.line);
   if (text === undefined) return `${pos.file}:${pos.line}:${pos.col}`;
+  let col = pos.col;
+  // A long line (minified JSON, say) is cut to a window around the column, so an error stays a few lines long.
+  if (text.length > EXCERPT_WIDTH) {
+    const start = Math.max(0, Math.min(col - 1 - EXCERPT_WIDTH / 2, text.length - EXCERPT_WIDTH));
+    const end = start + EXCERPT_WIDTH;
+    col = col - start + (start > 0 ? 1 : 0);
+    text = `${start > 0 ? '…' : ''}${text.slice(start, end)}${end < text.length ? '…' : ''}`;
+  }
   const num = String(pos.line);
-  return `${' '.repeat(Math.max(0, 4 - num.length))}${num} | ${text}\n     | ${' '.repeat(Math.max(0, pos.col - 1))}^`;
+  return `${' '.repeat(Math.max(0, 4 - num.length))}${num} | ${text}\n     | ${' '.repeat(Math.max(0, col - 1))}^`;
 }
+
+const EXCERPT_WIDTH = 160;
 
 /** What one YAML input may cost: past any of these the loader refuses it with a located ParseError. */
 export const YAML_LIMITS = {

@@ -12,7 +12,7 @@ import { ImgplayError, InternalError } from '../../src/errors.js';
 import { renderString } from '../../src/vars/template.js';
 import { jinjaMutations, mutate, yamlMutations, type Mutation } from './mutate.js';
 
-const RUNS = Number(process.env.IMGPLAY_FUZZ_RUNS ?? 150);
+const RUNS = Number(process.env.IMGPLAY_FUZZ_RUNS ?? 250);
 const SEED = Number(process.env.IMGPLAY_FUZZ_SEED ?? 11);
 // Planning a mutated playbook takes well under a second; a case this slow is a hang in the making.
 const CASE_LIMIT_MS = 10_000;

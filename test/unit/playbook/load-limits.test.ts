@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ImgplayError, ParseError, ValidationError } from '../../../src/errors.js';
-import { loadYamlFile, parseYaml, parseYamlDocuments, posOf, sourceLine, YAML_LIMITS } from '../../../src/playbook/load.js';
+import { excerpt, loadYamlFile, parseYaml, parseYamlDocuments, posOf, sourceLine, YAML_LIMITS } from '../../../src/playbook/load.js';
 import { renderString } from '../../../src/vars/template.js';
 import { rejection, thrown } from '../../support/thrown.js';
 
@@ -106,6 +106,17 @@ describe('the YAML loader under hostile input', () => {
     const vaulted = join(dir, 'vaulted.yml');
     writeFileSync(vaulted, '$ANSIBLE_VAULT;1.1;AES256\n6162\n');
     expect(await rejection(loadYamlFile(vaulted))).toBeInstanceOf(ValidationError);
+  });
+});
+
+describe('error excerpts', () => {
+  it('show a window of a long line around the column, the caret under it', () => {
+    const line = `{${Array.from({ length: 2000 }, (_, i) => `"k${i}": ${i}`).join(', ')}, "bad": "\\q"}`;
+    const err = located(thrown(() => parseYaml(`${line}\n`, 'long.json')));
+    expect(err.message).toMatch(/Invalid escape sequence/);
+    const [text, caret] = excerpt(err.pos!).split('\n') as [string, string];
+    expect(text.length).toBeLessThan(200);
+    expect(text[caret.indexOf('^')]).toBe(line[err.pos!.col - 1]);
   });
 });
 
