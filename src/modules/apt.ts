@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { posix } from 'node:path';
+import { type ArgSpec, type ArgsOf, defineModule } from './spec.js';
 import {
   AptError,
   AptRunner,
@@ -23,104 +24,111 @@ import {
   updateCache,
 } from './support/apt-tools.js';
 import { fnmatchToRegExp } from './support/glob.js';
-import { boolArg, firstSet, strArg } from './support/schema.js';
 import { hostPathFollow } from './support/target-path.js';
-import { type Module, type ModuleContext, type ModuleResult, failed } from './types.js';
+import { type ModuleContext, type ModuleResult, failed } from './types.js';
 
-/** apt's arguments (Ansible 2.14's names; aliases are folded in by firstSet). */
-export interface AptArgs {
-  name?: string[];
-  package?: string[];
-  pkg?: string[];
-  state: 'present' | 'installed' | 'absent' | 'removed' | 'latest' | 'fixed' | 'build-dep';
-  update_cache?: boolean;
-  'update-cache'?: boolean;
-  update_cache_retries: number;
-  update_cache_retry_max_delay: number;
-  cache_valid_time: number;
-  purge: boolean;
-  deb?: string;
-  default_release?: string;
-  'default-release'?: string;
-  install_recommends?: boolean;
-  'install-recommends'?: boolean;
-  force: boolean;
-  upgrade: 'dist' | 'full' | 'no' | 'safe' | 'yes';
-  dpkg_options: string;
-  autoremove: boolean;
-  autoclean: boolean;
-  fail_on_autoremove: boolean;
-  policy_rc_d?: number;
-  only_upgrade: boolean;
-  force_apt_get: boolean;
-  clean: boolean;
-  allow_unauthenticated: boolean;
-  allow_downgrade: boolean;
-  allow_change_held_packages: boolean;
-  lock_timeout: number;
-}
-
-const listArg = { type: 'array', items: strArg };
-
-export const apt: Module<AptArgs> = {
-  name: 'apt',
-  aliases: ['ansible.builtin.apt', 'ansible.legacy.apt'],
-  schema: {
-    type: 'object',
-    properties: {
-      name: listArg,
-      package: listArg,
-      pkg: listArg,
-      state: { enum: ['present', 'installed', 'absent', 'removed', 'latest', 'fixed', 'build-dep'], default: 'present' },
-      update_cache: boolArg(),
-      'update-cache': boolArg(),
-      update_cache_retries: { type: 'integer', default: 5 },
-      update_cache_retry_max_delay: { type: 'integer', default: 12 },
-      cache_valid_time: { type: 'integer', default: 0 },
-      purge: boolArg(false),
-      deb: strArg,
-      default_release: strArg,
-      'default-release': strArg,
-      install_recommends: boolArg(),
-      'install-recommends': boolArg(),
-      force: boolArg(false),
-      upgrade: { enum: ['dist', 'full', 'no', 'safe', 'yes'], default: 'no' },
-      dpkg_options: { type: 'string', default: 'force-confdef,force-confold' },
-      autoremove: boolArg(false),
-      autoclean: boolArg(false),
-      fail_on_autoremove: boolArg(false),
-      policy_rc_d: { type: 'integer' },
-      only_upgrade: boolArg(false),
-      force_apt_get: boolArg(false),
-      clean: boolArg(false),
-      allow_unauthenticated: boolArg(false),
-      'allow-unauthenticated': boolArg(),
-      allow_downgrade: boolArg(false),
-      'allow-downgrade': boolArg(),
-      allow_downgrades: boolArg(),
-      'allow-downgrades': boolArg(),
-      allow_change_held_packages: boolArg(false),
-      lock_timeout: { type: 'integer', default: 60 },
-    },
-    additionalProperties: false,
+const aptArgs = {
+  package: {
+    type: 'list',
+    elements: 'str',
+    aliases: ['pkg', 'name'],
+    description:
+      'Packages, a list or comma-separated: `lldpd`, `lldpd=1.0.16-1`, `lldpd=1.0.*` (best offered version matching), `lldp*` (fnmatch over the names apt knows), `*` with `state: latest` (upgrade all).',
   },
-  checkMode: true,
-  diff: true,
-  async run(ctx) {
-    const a = normalise(ctx.args);
-    const names = firstSet(a.name, a.package, a.pkg);
-    const exclusive = [names !== undefined, a.deb !== undefined, a.upgrade !== 'no'].filter(Boolean).length;
-    if (exclusive > 1) return failed('parameters are mutually exclusive: deb|package|upgrade');
-    if (names === undefined && a.deb === undefined && a.upgrade === 'no' && !a.update_cache && a.cache_valid_time === 0 && !a.autoremove && !a.clean && !a.autoclean) {
-      return failed('one of the following is required: autoremove, deb, package, update_cache, upgrade');
-    }
-    if (a.state === 'build-dep' || a.state === 'fixed') return failed(`state=${a.state} is not supported by imgplay's apt (present, latest and absent are)`);
+  state: {
+    default: 'present',
+    choices: ['absent', 'build-dep', 'fixed', 'latest', 'present', 'installed', 'removed'],
+    refusedValues: { 'build-dep': 'imgplay installs, upgrades and removes packages only.', fixed: 'imgplay has no apt-get --fix-broken step.' },
+    description: '`present`, `latest`, `absent`; `installed` and `removed` (imgplay only) are `present` and `absent`.',
+  },
+  update_cache: {
+    type: 'bool',
+    aliases: ['update-cache'],
+    description: 'Run `apt-get update` first (with `--error-on=any`, so a repository that cannot be fetched is an error).',
+  },
+  update_cache_retries: { type: 'int', default: 5, description: 'Retries of the update, with exponential backoff.' },
+  update_cache_retry_max_delay: { type: 'int', default: 12, description: 'The longest wait between two retries, in seconds.' },
+  cache_valid_time: {
+    type: 'int',
+    default: 0,
+    description:
+      "Skip the update while the lists are younger than this many seconds (apt's success stamp, else `/var/lib/apt/lists`' mtime, as Ansible reads them); setting it implies `update_cache`.",
+  },
+  purge: { type: 'bool', default: false, description: "Remove configuration files too (apt-get's `--purge`)." },
+  deb: {
+    type: 'path',
+    description:
+      "A `.deb` file: a path on the target, else a controller file (the role's `files/`, then the playbook's), copied into the target's `/tmp` for the install and removed after. Installed with `apt-get install ./file` so its dependencies come along; an installed package of the same version is no change (unless `force`).",
+  },
+  default_release: { aliases: ['default-release'], description: '`-t RELEASE`.' },
+  install_recommends: {
+    type: 'bool',
+    aliases: ['install-recommends'],
+    description: "`true`/`false` give `--install-recommends`/`--no-install-recommends`; unset, apt's configuration decides.",
+  },
+  force: { type: 'bool', default: false, description: 'All the `--allow-*` options below and `--allow-remove-essential`.' },
+  upgrade: {
+    default: 'no',
+    choices: ['dist', 'full', 'no', 'safe', 'yes'],
+    description: '`yes`/`safe` (`apt-get upgrade`), `dist`/`full` (`apt-get dist-upgrade`).',
+  },
+  dpkg_options: { default: 'force-confdef,force-confold', description: 'Each becomes `-o Dpkg::Options::=--OPTION`.' },
+  autoremove: { type: 'bool', default: false, description: "Remove packages nothing needs any more (apt-get's `--auto-remove`, or `autoremove` alone)." },
+  autoclean: { type: 'bool', default: false, description: '`apt-get autoclean`.' },
+  fail_on_autoremove: { type: 'bool', default: false, description: 'Fail when an install or upgrade would remove packages.' },
+  policy_rc_d: {
+    type: 'int',
+    description: 'A `/usr/sbin/policy-rc.d` exiting with this code exists while apt runs, on any target (a chroot always gets one exiting 101).',
+  },
+  only_upgrade: { type: 'bool', default: false, description: '`--only-upgrade`: upgrade installed packages, install no new ones.' },
+  force_apt_get: { type: 'bool', default: false, description: 'Accepted; moot, as imgplay always uses apt-get (Ansible prefers aptitude for upgrades).' },
+  clean: { type: 'bool', default: false, description: '`apt-get clean` (not in check mode).' },
+  allow_unauthenticated: { type: 'bool', default: false, aliases: ['allow-unauthenticated'], description: '`--allow-unauthenticated`.' },
+  allow_downgrade: {
+    type: 'bool',
+    default: false,
+    aliases: ['allow-downgrade', 'allow_downgrades', 'allow-downgrades'],
+    description: '`--allow-downgrades`.',
+  },
+  allow_change_held_packages: { type: 'bool', default: false, description: '`--allow-change-held-packages`.' },
+  lock_timeout: { type: 'int', default: 60, description: "Seconds to wait for dpkg's lock (`DPkg::Lock::Timeout`)." },
+} as const satisfies Record<string, ArgSpec>;
+
+type AptArgs = ArgsOf<typeof aptArgs>;
+
+export const apt = defineModule(
+  {
+    name: 'apt',
+    doc: {
+      short: 'Installs, upgrades and removes Debian packages on the target with apt-get.',
+      description: `Runs \`apt-get\` on the target (inside the chroot for a chroot target). \`changed\` is decided by what dpkg has installed before and after the task (and by a refreshed cache): a package that was already there, or an \`apt-get\` run that installs nothing, is no change.
+
+Every apt command runs with \`DEBIAN_FRONTEND=noninteractive\`, \`DEBIAN_PRIORITY=critical\`, \`LC_ALL=C\`, and the proxy of the play/task \`environment\` or imgplay's own \`http_proxy\` (an apt-cacher-ng at host:3142), which a chroot would not otherwise see. In a chroot a \`/usr/sbin/policy-rc.d\` that exits 101 ("action forbidden") exists while apt runs, so no package starts a service inside the image being built; it is removed afterwards (only if it is still the one imgplay wrote). \`policy_rc_d: N\` does the same with exit code N on any target.
+
+Failures carry apt's own \`E:\` lines, not its whole output (that stays in the result's \`stdout\` and \`stderr\`): \`'apt-get install lldpd imgplay-typo' failed: E: Unable to locate package imgplay-typo\`, or \`E: Version '0.0.1-1' for 'lldpd' was not found\` for a version the mirror no longer has.`,
+      returns:
+        '`changed`, `cache_updated`, `cache_update_time`, `stdout`, `stderr`, and under `--diff` the packages that changed (`name version` lines before and after; in check mode the `Inst`/`Remv` lines of `apt-get --simulate`).',
+      checkMode: 'The plan comes from `apt-get --simulate`. The lists are not refreshed; `cache_updated: true` says they would be.',
+      differences: [
+        "No python-apt: the plan comes from apt-get itself (`--simulate` in check mode), and `changed` from dpkg's installed set before and after, where Ansible matches strings in apt-get's output.",
+        '`state: build-dep` and `fixed` are refused; `state: installed` and `removed` are accepted (Ansible 2.14 refuses them).',
+        'Check mode does not refresh the lists; it reports `cache_updated: true` when it would.',
+      ],
+    },
+    args: aptArgs,
+    mutuallyExclusive: [['deb', 'package', 'upgrade']],
+    requiredOneOf: [['autoremove', 'deb', 'package', 'update_cache', 'upgrade']],
+    checkMode: 'full',
+    diff: true,
+  },
+  async (ctx) => {
+    const a = ctx.args;
     const runner = new AptRunner(ctx.conn, ctx.environment, ctx.signal);
     // Services must not start inside an image being built; Ansible's own policy_rc_d also works on hosts.
     const release =
       !ctx.check && (a.policy_rc_d !== undefined || ctx.conn.kind === 'chroot') ? await holdServices(ctx.conn, a.policy_rc_d ?? 101) : async () => {};
     try {
-      return await new AptTask(ctx, a, runner).run(names);
+      return await new AptTask(ctx, runner).run(a.package);
     } catch (err) {
       if (err instanceof AptError) return failed(err.message, { rc: err.result.rc, stdout: err.result.stdout, stderr: err.result.stderr });
       throw err;
@@ -128,31 +136,21 @@ export const apt: Module<AptArgs> = {
       await release();
     }
   },
-};
-
-// Folds the dashed and plural aliases into the canonical names.
-function normalise(args: AptArgs): AptArgs & { update_cache: boolean } {
-  const raw = args as AptArgs & Record<string, boolean | undefined>;
-  return {
-    ...args,
-    update_cache: firstSet(args.update_cache, args['update-cache']) ?? false,
-    default_release: firstSet(args.default_release, args['default-release']),
-    install_recommends: firstSet(args.install_recommends, args['install-recommends']),
-    allow_unauthenticated: firstSet(raw['allow-unauthenticated'], args.allow_unauthenticated) ?? false,
-    allow_downgrade: firstSet(raw['allow-downgrade'], raw.allow_downgrades, raw['allow-downgrades'], args.allow_downgrade) ?? false,
-  };
-}
+);
 
 class AptTask {
   private cacheUpdated = false;
   private cacheTime = 0;
   private outputs: { stdout: string; stderr: string } = { stdout: '', stderr: '' };
 
+  private readonly a: AptArgs;
+
   constructor(
     private readonly ctx: ModuleContext<AptArgs>,
-    private readonly a: ReturnType<typeof normalise>,
     private readonly apt: AptRunner,
-  ) {}
+  ) {
+    this.a = ctx.args;
+  }
 
   async run(names: string[] | undefined): Promise<ModuleResult> {
     await this.maybeUpdateCache();
