@@ -1,6 +1,7 @@
 // Ensures a block of lines between two marker lines is present in (or absent from) a file, as Ansible's blockinfile does.
 import { mkdir, readFile } from 'node:fs/promises';
 import { posix } from 'node:path';
+import { type ArgSpec, type ArgsOf, defineModule } from './spec.js';
 import { Accounts } from './support/accounts.js';
 import { atomicWrite } from './support/atomic-write.js';
 import { backupFile } from './support/backup.js';
@@ -8,58 +9,50 @@ import { structuredDiff } from './support/diff.js';
 import { type AttrDiff, AttrError, applyFileAttrs } from './support/file-attrs.js';
 import { describeFsError, isFsError } from './support/fs-error.js';
 import { PyRegexError, compilePyRegex, expandMatch, fromBytes, toBytes } from './support/py-regex.js';
-import { boolArg, fileAttrProperties, firstSet, strArg, type PathAliasArgs, pathAliasProperties, pathArg } from './support/schema.js';
+import { editedPathArgs, fileAttrArgs } from './support/file-args.js';
 import { hostPathFollow, statOrUndefined, targetPathOf } from './support/target-path.js';
 import { ValidateError, runValidate } from './support/validate.js';
-import { failed, type Module, type ModuleContext, type ModuleResult } from './types.js';
+import { failed, type ModuleContext, type ModuleResult } from './types.js';
 
-/** blockinfile's arguments as they arrive; path has the aliases dest, destfile and name, block content. */
-export interface BlockinfileArgs extends PathAliasArgs {
-  state: 'present' | 'absent';
-  marker: string;
-  marker_begin: string;
-  marker_end: string;
-  block?: string;
-  content?: string;
-  insertafter?: string;
-  insertbefore?: string;
-  create: boolean;
-  backup: boolean;
-  validate?: string;
-  mode?: string | number;
-  owner?: string;
-  group?: string;
-}
+const args = {
+  ...editedPathArgs,
+  state: { default: 'present', choices: ['absent', 'present'], description: '`absent` removes the block.' },
+  marker: { default: '# {mark} ANSIBLE MANAGED BLOCK', description: 'The marker line; `{mark}` becomes `marker_begin` or `marker_end`.' },
+  block: { default: '', aliases: ['content'], description: 'The lines between the markers; a final newline is added. An empty block removes the block.' },
+  insertafter: { description: 'Where a new block goes: `EOF` (the default when neither is given), `BOF` or a regexp (the last matching line; a `(?m)` pattern is searched in the whole file). Without a match, at the end.' },
+  insertbefore: { description: 'Where a new block goes: `BOF` or a regexp, as for `insertafter`.' },
+  create: { type: 'bool', default: false, description: 'Create the file (and its directories) when missing.' },
+  backup: { type: 'bool', default: false, description: 'Keep a copy of the old file, named in `backup_file`.' },
+  validate: { description: 'A command run on the new file before it replaces the old one; `%s` is its path.' },
+  marker_begin: { default: 'BEGIN', description: 'What `{mark}` becomes in the first marker.' },
+  marker_end: { default: 'END', description: 'What `{mark}` becomes in the last marker.' },
+  ...fileAttrArgs,
+} as const satisfies Record<string, ArgSpec>;
 
-export const blockinfile: Module<BlockinfileArgs> = {
-  name: 'blockinfile',
-  aliases: ['ansible.builtin.blockinfile', 'ansible.legacy.blockinfile'],
-  schema: {
-    type: 'object',
-    properties: {
-      ...pathAliasProperties,
-      state: { enum: ['present', 'absent'], default: 'present' },
-      marker: { type: 'string', default: '# {mark} ANSIBLE MANAGED BLOCK' },
-      marker_begin: { type: 'string', default: 'BEGIN' },
-      marker_end: { type: 'string', default: 'END' },
-      block: strArg,
-      content: strArg,
-      insertafter: strArg,
-      insertbefore: strArg,
-      create: boolArg(false),
-      backup: boolArg(false),
-      validate: strArg,
-      ...fileAttrProperties,
+type BlockinfileArgs = ArgsOf<typeof args>;
+
+export const blockinfile = defineModule(
+  {
+    name: 'blockinfile',
+    doc: {
+      short: 'Ensures a block of lines between two marker lines is present in (or absent from) a file.',
+      description:
+        "ansible-core 2.14 has no `append_newline`/`prepend_newline`; they are refused as unknown arguments. Ansible's quirks are kept: a missing file fails without `create` even with `state=absent`; an existing block is found by its last begin and last end marker lines (exact lines ending in `\\n`, so CRLF markers are not recognised); an unterminated last line gets a newline before the insertion point, also under `state=absent` with no block present (reported as `Block removed`). Files are edited as bytes; lines end at `\\n`, `\\r\\n` or a lone `\\r`, as Python's `bytes.splitlines` ends them. A symlink is written through.",
+      returns:
+        "`msg` is Ansible's: `Block inserted`, `Block removed`, `File created`, `File PATH not present`, or `''`, with ` and ownership, perms or SE linux context changed` appended when attributes changed too; `backup_file`.",
+      differences: [
+        'Regexps are translated as for lineinfile.',
+        'Ansible returns two diffs (content, attributes); imgplay returns the content diff, or the attribute diff when only attributes changed.',
+        "A parent directory that cannot be created fails with `Error creating DIR (...)`; Ansible's own message for this crashes inside the module.",
+      ],
     },
-    additionalProperties: false,
+    args,
+    mutuallyExclusive: [['insertbefore', 'insertafter']],
+    checkMode: 'full',
+    diff: true,
   },
-  checkMode: true,
-  diff: true,
-  async run(ctx) {
-    const { args } = ctx;
-    const path = pathArg(args);
-    if (path === undefined) return failed('missing required arguments: path');
-    if (args.insertafter !== undefined && args.insertbefore !== undefined) return failed('parameters are mutually exclusive: insertbefore|insertafter');
+  async (ctx) => {
+    const { path } = ctx.args;
     try {
       return await edit(ctx, path);
     } catch (err) {
@@ -69,7 +62,7 @@ export const blockinfile: Module<BlockinfileArgs> = {
       throw err;
     }
   },
-};
+);
 
 async function edit(ctx: ModuleContext<BlockinfileArgs>, path: string): Promise<ModuleResult> {
   const { args, conn, check } = ctx;
@@ -95,7 +88,7 @@ async function edit(ctx: ModuleContext<BlockinfileArgs>, path: string): Promise<
   if (original === result) changed = false;
   else if (original === undefined) msg = 'File created';
   // An empty block places no lines, so Ansible reports it as removed.
-  else if (args.state === 'absent' || (firstSet(args.block, args.content) ?? '') === '') msg = 'Block removed';
+  else if (args.state === 'absent' || args.block === '') msg = 'Block removed';
   else msg = 'Block inserted';
   const contentDiff = { before: fromBytes(original ?? ''), after: fromBytes(result), before_header: `${path} (content)`, after_header: `${path} (content)` };
 
@@ -147,7 +140,7 @@ function placeBlock(original: string | undefined, args: BlockinfileArgs): string
   const lines = splitLines(original ?? '');
   const marker0 = markerLine(args, 'begin');
   const marker1 = markerLine(args, 'end');
-  let block = toBytes(firstSet(args.block, args.content) ?? '');
+  let block = toBytes(args.block);
   let blockLines: string[] = [];
   if (args.state === 'present' && block !== '') {
     if (!block.endsWith('\n')) block += '\n';

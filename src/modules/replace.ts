@@ -1,58 +1,55 @@
 // Replaces every match of a Python regular expression in a file, as Ansible's replace does.
 import { readFile } from 'node:fs/promises';
+import { type ArgSpec, defineModule } from './spec.js';
 import { Accounts } from './support/accounts.js';
 import { atomicWrite } from './support/atomic-write.js';
 import { backupFile } from './support/backup.js';
 import { AttrError, applyFileAttrs } from './support/file-attrs.js';
 import { describeFsError, isFsError } from './support/fs-error.js';
 import { PyRegexError, compilePyRegex, expandMatch, fromBytes, toBytes } from './support/py-regex.js';
-import { boolArg, fileAttrProperties, strArg, type PathAliasArgs, pathAliasProperties, pathArg } from './support/schema.js';
+import { editedPathArgs, fileAttrArgs } from './support/file-args.js';
 import { hostPathFollow, statOrUndefined, targetPathOf } from './support/target-path.js';
 import { ValidateError, runValidate } from './support/validate.js';
-import { failed, type Module, type ModuleResult } from './types.js';
+import { failed, type ModuleResult } from './types.js';
 
-/** replace's arguments as they arrive; path has the aliases dest, destfile and name. */
-export interface ReplaceArgs extends PathAliasArgs {
-  regexp?: string;
-  replace: string;
-  after?: string;
-  before?: string;
-  backup: boolean;
-  validate?: string;
-  encoding: string;
-  mode?: string | number;
-  owner?: string;
-  group?: string;
-}
-
-export const replace: Module<ReplaceArgs> = {
-  name: 'replace',
-  aliases: ['ansible.builtin.replace', 'ansible.legacy.replace'],
-  schema: {
-    type: 'object',
-    properties: {
-      ...pathAliasProperties,
-      regexp: strArg,
-      replace: { type: 'string', default: '' },
-      after: strArg,
-      before: strArg,
-      backup: boolArg(false),
-      validate: strArg,
-      encoding: { type: 'string', default: 'utf-8' },
-      ...fileAttrProperties,
-    },
-    additionalProperties: false,
+const args = {
+  ...editedPathArgs,
+  regexp: { required: true, description: 'A Python regular expression, compiled with `MULTILINE`; every match is replaced.' },
+  replace: { default: '', description: "The replacement: `\\1`, `\\g<1>`, `\\g<name>` and Python's escapes (`\\n`, `\\t`...); an unmatched group is empty." },
+  after: {
+    description:
+      'A Python regexp (`DOTALL`): the edited section starts after its first match (to the end, or to the following match of `before`). An empty string counts as not given.',
   },
-  checkMode: true,
-  diff: true,
-  async run(ctx) {
+  before: { description: 'A Python regexp (`DOTALL`): the edited section ends at its match (from the start, or from `after`). An empty string counts as not given.' },
+  backup: { type: 'bool', default: false, description: 'Keep a copy of the old file, named in `backup_file`.' },
+  validate: { description: 'A command run on the new file before it replaces the old one; `%s` is its path.' },
+  encoding: { default: 'utf-8', description: "The file's encoding: `utf-8`, `latin-1` or `ascii` (Python's spellings of them)." },
+  ...fileAttrArgs,
+} as const satisfies Record<string, ArgSpec>;
+
+export const replace = defineModule(
+  {
+    name: 'replace',
+    doc: {
+      short: 'Replaces every match of a Python regular expression in a file.',
+      description: 'The file must exist; a symlink is written through.',
+      returns:
+        "`msg` is Ansible's: `N replacements made`, or `''` when nothing changed (a match whose replacement is the same text changes nothing), with ` and ownership, perms or SE linux context changed` appended when attributes changed too. When `after`/`before` match nothing the task is ok, with `Pattern for before/after params did not match the given file: <pattern>`, and, as in Ansible, mode, owner and group are not applied then. The result has `rc: 0` and `backup_file`. The diff is the whole file before and after.",
+      differences: [
+        "Regexps are translated as for lineinfile. On text, `\\w`, `\\d` and `\\s` match ASCII only (Python's match any Unicode letter, digit, space), and `^` after a multiline match also follows a lone `\\r`. After an empty match the search moves on one character, where Python first retries a non-empty match at the same place (only patterns that can match both ways, e.g. `x*|y`, differ).",
+        "A file that is not valid UTF-8 is edited as bytes, which keeps every byte as Python's `surrogateescape` does, but `.` then matches one byte rather than one character.",
+        'Other encodings (`utf-16`, `cp1252`...) are refused with `unknown encoding: ...`; so is an unknown one, where Ansible fails with a Python traceback. So do bad patterns and bad replacement templates (`invalid regular expression ...`, `bad escape \\q in replace`, `invalid group reference 2 ...`).',
+      ],
+    },
+    args,
+    checkMode: 'full',
+    diff: true,
+  },
+  async (ctx) => {
     const { args, conn, check } = ctx;
-    const path = pathArg(args);
-    const missing = [path === undefined ? 'path' : '', args.regexp === undefined ? 'regexp' : ''].filter((m) => m !== '');
-    if (missing.length > 0) return failed(`missing required arguments: ${missing.join(', ')}`);
     const codec = codecOf(args.encoding);
     if (codec === undefined) return failed(`unknown encoding: ${args.encoding} (imgplay knows utf-8, latin-1 and ascii)`);
-    const target = path as string;
+    const target = args.path;
     try {
       // Ansible writes through a symlink to the file it points at.
       const host = await hostPathFollow(conn, target);
@@ -61,7 +58,7 @@ export const replace: Module<ReplaceArgs> = {
       if (st === undefined) return failed(`Path ${target} does not exist !`, { rc: 257 });
       const raw = await readFile(host);
       const text = decode(raw, codec);
-      const edit = substitute(text.value, args.regexp as string, args.replace, args.after, args.before, text.bytes);
+      const edit = substitute(text.value, args.regexp, args.replace, args.after, args.before, text.bytes);
       if (edit.unmatched !== undefined) {
         // Ansible returns here, before it looks at mode, owner and group.
         return { changed: false, rc: 0, msg: `Pattern for before/after params did not match the given file: ${edit.unmatched}` };
@@ -95,7 +92,7 @@ export const replace: Module<ReplaceArgs> = {
       throw err;
     }
   },
-};
+);
 
 type Codec = 'utf8' | 'latin1' | 'ascii';
 

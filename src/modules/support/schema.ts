@@ -26,19 +26,3 @@ export const fileAttrProperties: Record<string, Record<string, unknown>> = {
 export function firstSet<T>(...values: (T | undefined | null)[]): T | undefined {
   return values.find((v): v is T => v !== undefined && v !== null);
 }
-
-/** The path argument of the modules that edit a file in place, with Ansible's aliases for it. */
-export interface PathAliasArgs {
-  path?: string;
-  dest?: string;
-  destfile?: string;
-  name?: string;
-}
-
-/** Schema properties for `path` and its aliases dest, destfile and name. */
-export const pathAliasProperties: Record<string, Record<string, unknown>> = { path: strArg, dest: strArg, destfile: strArg, name: strArg };
-
-/** The file a module was pointed at, whichever alias named it. */
-export function pathArg(args: PathAliasArgs): string | undefined {
-  return firstSet(args.path, args.dest, args.destfile, args.name);
-}

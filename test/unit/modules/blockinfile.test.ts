@@ -266,7 +266,7 @@ describe('blockinfile', () => {
 
   describe('errors', () => {
     cases(blockinfile, [
-      { name: 'needs path', args: { block: 'x' }, error: 'missing required arguments: path' },
+      { name: 'needs path', args: { block: 'x' }, invalid: 'missing required arguments: path' },
       {
         name: 'fails for a directory',
         args: { path: '{root}/d', block: 'x' },
@@ -278,11 +278,11 @@ describe('blockinfile', () => {
         name: 'refuses insertafter and insertbefore together',
         args: { path: '{root}/f', block: 'x', insertafter: 'a', insertbefore: 'b' },
         before: { f: 'a\n' },
-        error: 'parameters are mutually exclusive: insertbefore|insertafter',
+        invalid: 'parameters are mutually exclusive: insertbefore|insertafter',
       },
       { name: 'names a bad insertafter pattern', args: { path: '{root}/f', block: 'x', insertafter: '(' }, before: { f: 'a\n' }, error: 'invalid regular expression' },
-      { name: 'refuses an unknown state', args: { path: '{root}/f', state: 'gone' }, invalid: 'state' },
-      { name: 'refuses append_newline, which 2.14 does not have', args: { path: '{root}/f', append_newline: true }, invalid: 'append_newline' },
+      { name: 'refuses an unknown state', args: { path: '{root}/f', state: 'gone' }, invalid: 'value of state must be one of: absent, present, got: gone' },
+      { name: 'refuses append_newline, which 2.14 does not have', args: { path: '{root}/f', append_newline: true }, invalid: 'Unsupported parameters for (blockinfile) module: append_newline.' },
     ]);
   });
 });

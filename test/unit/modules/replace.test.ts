@@ -204,8 +204,8 @@ describe('replace', () => {
 
   describe('errors', () => {
     cases(replace, [
-      { name: 'needs path', args: { regexp: 'x' }, error: 'missing required arguments: path' },
-      { name: 'needs regexp', args: { path: '{root}/f' }, before: { f: 'x\n' }, error: 'missing required arguments: regexp' },
+      { name: 'needs path', args: { regexp: 'x' }, invalid: 'missing required arguments: path' },
+      { name: 'needs regexp', args: { path: '{root}/f' }, invalid: 'missing required arguments: regexp' },
       { name: 'fails for a missing file', args: { path: '{root}/nope', regexp: 'x' }, error: 'Path {root}/nope does not exist !', result: { rc: 257 } },
       {
         name: 'fails for a directory',
@@ -218,7 +218,7 @@ describe('replace', () => {
       { name: 'names a bad escape in replace', args: { path: '{root}/f', regexp: 'x', replace: '\\q' }, before: { f: 'x\n' }, error: 'bad escape \\q in replace' },
       { name: 'names a missing group in replace', args: { path: '{root}/f', regexp: 'x', replace: '\\2' }, before: { f: 'x\n' }, error: 'invalid group reference 2' },
       { name: 'names an unknown encoding', args: { path: '{root}/f', regexp: 'x', encoding: 'bogus' }, before: { f: 'x\n' }, error: 'unknown encoding: bogus' },
-      { name: 'refuses an unknown argument', args: { path: '{root}/f', regexp: 'x', line: 'y' }, invalid: 'line' },
+      { name: 'refuses an unknown argument', args: { path: '{root}/f', regexp: 'x', line: 'y' }, invalid: 'Unsupported parameters for (replace) module: line.' },
     ]);
   });
 });
