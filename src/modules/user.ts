@@ -3,78 +3,95 @@
 import { chmod, cp, lchown, mkdir, readdir, readFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { Connection } from '../connection/types.js';
+import { type ArgSpec, type ArgsOf, defineModule } from './spec.js';
 import { type AccountDb, type Ran, findGroup, findUser, readAccountDb, runTool } from './support/account-db.js';
 import { describeFsError, isFsError } from './support/fs-error.js';
-import { boolArg, strArg } from './support/schema.js';
 import { lstatOrUndefined } from './support/target-path.js';
-import { type Module, type ModuleResult, failed } from './types.js';
+import { type ModuleResult, failed } from './types.js';
 
-/** user's arguments as they arrive (name has the alias user, create_home createhome). */
-export interface UserArgs {
-  name?: string;
-  user?: string;
-  state: 'present' | 'absent';
-  uid?: number;
-  non_unique: boolean;
-  group?: string;
-  groups?: string[];
-  append: boolean;
-  comment?: string;
-  home?: string;
-  shell?: string;
-  password?: string;
-  update_password: 'always' | 'on_create';
-  password_lock?: boolean;
-  create_home?: boolean;
-  createhome?: boolean;
-  skeleton?: string;
-  system: boolean;
-  move_home: boolean;
-  force: boolean;
-  remove: boolean;
-  expires?: number;
-  umask?: string;
-}
+const ignoredElsewhere = (os: string): string => `Accepted and ignored, as Ansible ignores it on Linux (${os} only).`;
 
-export const user: Module<UserArgs> = {
-  name: 'user',
-  aliases: ['ansible.builtin.user', 'ansible.legacy.user'],
-  schema: {
-    type: 'object',
-    properties: {
-      name: strArg,
-      user: strArg,
-      state: { enum: ['present', 'absent'], default: 'present' },
-      uid: { type: 'integer' },
-      non_unique: boolArg(false),
-      group: strArg,
-      groups: { type: 'array', items: strArg },
-      append: boolArg(false),
-      comment: strArg,
-      home: strArg,
-      shell: strArg,
-      password: strArg,
-      update_password: { enum: ['always', 'on_create'], default: 'always' },
-      password_lock: boolArg(),
-      create_home: boolArg(),
-      createhome: boolArg(),
-      skeleton: strArg,
-      system: boolArg(false),
-      move_home: boolArg(false),
-      force: boolArg(false),
-      remove: boolArg(false),
-      // 'integer' listed too: the executor's coercion would refuse a whole number for a plain 'number'.
-      expires: { type: 'number' },
-      umask: strArg,
-    },
-    anyOf: [{ required: ['name'] }, { required: ['user'] }],
-    additionalProperties: false,
+const userArgs = {
+  state: { default: 'present', choices: ['absent', 'present'], description: 'Whether the account should exist.' },
+  name: { required: true, aliases: ['user'], description: 'The account.' },
+  uid: { type: 'int', description: 'The uid; changed with `usermod -u` when it differs.' },
+  non_unique: { type: 'bool', default: false, description: 'With `uid`: allow a uid already in use (`-o`).' },
+  group: {
+    description:
+      'Primary group (name or gid); it must exist in the target. Without it a new account gets useradd\'s default (a group of its name, or `-N` when that group already exists).',
   },
-  checkMode: true,
-  async run({ conn, args, check, signal }) {
-    const name = args.name ?? args.user;
-    if (name === undefined || name === '') return failed('missing required arguments: name');
-    const createHome = args.create_home ?? args.createhome ?? true;
+  groups: {
+    type: 'list',
+    elements: 'str',
+    description: 'Supplementary groups: a list or a comma-separated string; each must exist. Without `append` the account gets exactly these (an empty list removes all).',
+  },
+  comment: { description: 'The GECOS field.' },
+  home: { type: 'path', description: 'Home directory.' },
+  shell: { description: 'Login shell.' },
+  password: {
+    description:
+      'A crypt hash, set verbatim (a warning when it does not look like one). Changed when it differs from the shadow entry, leading `!` ignored on both sides.',
+  },
+  login_class: { description: ignoredElsewhere('BSD') },
+  password_expire_max: { type: 'int', description: 'Maximum days between password changes.', refused: 'password ageing (chage) is not implemented.' },
+  password_expire_min: { type: 'int', description: 'Minimum days between password changes.', refused: 'password ageing (chage) is not implemented.' },
+  hidden: { type: 'bool', description: ignoredElsewhere('macOS') },
+  seuser: { description: 'The SELinux user (`useradd -Z`).', refused: 'images are built without an SELinux policy.' },
+  force: { type: 'bool', default: false, description: 'With `absent`: `userdel -f`.' },
+  remove: { type: 'bool', default: false, description: 'With `absent`: remove the home and mail spool (`userdel -r`).' },
+  create_home: {
+    type: 'bool',
+    default: true,
+    aliases: ['createhome'],
+    description: 'Create the home (from `skeleton`) for a new account, and for an existing one whose home is missing.',
+  },
+  skeleton: { description: "Skeleton directory in the target (unset: useradd's default, `/etc/skel`)." },
+  system: { type: 'bool', default: false, description: 'Create a system account (uid below 1000, `useradd -r`); only used when creating.' },
+  move_home: { type: 'bool', default: false, description: 'When `home` changes, move the contents (`usermod -m`).' },
+  append: { type: 'bool', default: false, description: "Add `groups` to the account's others instead of replacing them." },
+  generate_ssh_key: { type: 'bool', description: 'Generate an SSH key pair for the account.', refused: 'SSH keys are not generated into images (every machine booting the image would share them).' },
+  ssh_key_bits: { type: 'int', description: 'With `generate_ssh_key`.', refused: 'SSH keys are not generated into images.' },
+  ssh_key_type: { description: 'With `generate_ssh_key`.', refused: 'SSH keys are not generated into images.' },
+  ssh_key_file: { type: 'path', description: 'With `generate_ssh_key`.', refused: 'SSH keys are not generated into images.' },
+  ssh_key_comment: { description: 'With `generate_ssh_key`.', refused: 'SSH keys are not generated into images.' },
+  ssh_key_passphrase: { description: 'With `generate_ssh_key`.', refused: 'SSH keys are not generated into images.' },
+  update_password: { default: 'always', choices: ['always', 'on_create'], description: '`on_create` sets `password` only when the account is created.' },
+  expires: { type: 'float', description: 'Expiry in seconds since the epoch (compared by date); negative removes it.' },
+  password_lock: { type: 'bool', description: '`true` locks (`!` prefix), `false` unlocks.' },
+  local: { type: 'bool', description: "Use libuser's luseradd/lusermod/luserdel.", refused: "libuser's tools are not implemented for accounts (group has them)." },
+  profile: { description: ignoredElsewhere('Solaris') },
+  authorization: { description: ignoredElsewhere('Solaris') },
+  role: { description: ignoredElsewhere('Solaris') },
+  umask: { description: 'With `create_home`: the UMASK useradd uses for the home.' },
+} as const satisfies Record<string, ArgSpec>;
+
+/** user's arguments, aliases folded (name for user, create_home for createhome). */
+export type UserArgs = ArgsOf<typeof userArgs>;
+
+export const user = defineModule(
+  {
+    name: 'user',
+    doc: {
+      short: 'Adds, changes or removes an account in the image.',
+      description:
+        "The current state is read from the target's own `/etc/passwd`, `/etc/shadow` and `/etc/group` (never the build host's `getent`), and changes are made by the target's own `useradd`, `usermod` and `userdel` (run inside the chroot); a target without the tool fails naming it.",
+      returns:
+        "`changed` follows Ansible's rule: true when a tool ran (useradd, a usermod with at least one option, userdel) or a missing home was created. Returns `name`, `state`, `uid`, `group` (the primary gid), `comment`, `home`, `shell`, `groups` (the requested list, comma-joined, when given), `system` and `create_home` for a new account, `append` and `move_home` for an existing one, `force` and `remove` for a removed one, `password: NOT_LOGGING_PASSWORD` when a password was given, and the tool's `stdout`/`stderr`.",
+      checkMode: 'Predicts the same `changed` and runs nothing; as in Ansible, a new or removed account is reported as `{changed: true}` alone.',
+      differences: [
+        'Refused: `generate_ssh_key` and the `ssh_key_*` options, `password_expire_max`/`_min`, `local`, `seuser`. Accepted and ignored as on Linux: `login_class`, `hidden`, `profile`, `authorization`, `role`.',
+        "A failure message names the tool, the account, the exit code and the tool's own first lines (`useradd failed for 'bob' (exit 4): useradd: UID 1500 is not unique`); Ansible's msg is the raw stderr.",
+        'A gid in `groups` is compared by its group\'s name, so it does not report `changed` on every run.',
+        "`-G` lists the groups in the order given (Ansible's order is a set's).",
+        'A home built by the module (missing parents, or a missing home of an existing account) is chowned with lchown, so links copied from the skeleton keep their owner and are never followed.',
+      ],
+    },
+    args: userArgs,
+    checkMode: 'full',
+  },
+  async ({ conn, args, check, signal }) => {
+    const name = args.name;
+    const createHome = args.create_home;
     const warnings: string[] = [];
     if (args.password !== undefined && looksUnhashed(args.password)) {
       warnings.push("The input password appears not to have been hashed. The 'password' argument must be encrypted for this module to work properly.");
@@ -141,7 +158,7 @@ export const user: Module<UserArgs> = {
       throw err;
     }
   },
-};
+);
 
 // Ansible's rule: changed exactly when a tool ran; its output rides along.
 function finish(result: ModuleResult, ran: Ran | undefined): ModuleResult {

@@ -148,8 +148,9 @@ const rows: Case[] = [
     before: alice(),
     error: "useradd failed for 'bob' (exit 4): useradd: UID 1500 is not unique",
   },
-  { name: 'refuses a task without name or user', args: { shell: '/bin/sh' }, invalid: 'name' },
-  { name: 'refuses a state other than present or absent', args: { name: 'alice', state: 'locked' }, invalid: 'state' },
+  { name: 'refuses a task without name or user', args: { shell: '/bin/sh' }, invalid: 'missing required arguments: name' },
+  { name: 'refuses a state other than present or absent', args: { name: 'alice', state: 'locked' }, invalid: 'value of state must be one of: absent, present, got: locked' },
+  { name: 'refuses generate_ssh_key, saying why', args: { name: 'alice', generate_ssh_key: true }, invalid: 'generate_ssh_key is not supported by imgplay: SSH keys are not generated into images' },
 ];
 
 describe.skipIf(skipChroot)('user (in a chroot, with each row\'s account files)', () => {
