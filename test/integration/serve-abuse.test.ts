@@ -4,7 +4,7 @@
 // must still be running and still serve a boot script and an artifact byte for byte.
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, watch } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { request, type IncomingHttpHeaders } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -201,10 +201,12 @@ const chunk = (text: string) => `${text.length.toString(16)}\r\n${text}\r\n`;
 const postHead = (mac: string, framing: string) => `POST /api/catalog/${mac} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n${framing}\r\n\r\n`;
 
 let builds: string;
-// One server for most abuse, one with a small connection cap and little memory for uploads: started
-// together, they start sooner.
+// One server for most abuse, one with a small connection cap and little memory for uploads, one run
+// as the command line runs it, and one to be killed: started together, they start sooner.
 let main: Served;
 let small: Served;
+let cli: Served;
+let doomed: Served;
 
 beforeAll(async () => {
   builds = await mkdtemp(join(tmpdir(), 'imgplay-serve-abuse-'));
@@ -212,11 +214,16 @@ beforeAll(async () => {
   await writeFile(join(builds, `initrd.img-${KV}`), randomBytes(1000));
   await writeFile(join(builds, BASE), base);
   await writeFile(join(builds, BIG), big);
-  [main, small] = await Promise.all([serve(builds, LIMITS), serve(builds, { ...LIMITS, maxConnections: 20, uploadMemory: 2 * LIMITS.catalogLimit })]);
+  [main, small, cli, doomed] = await Promise.all([
+    serve(builds, LIMITS),
+    serve(builds, { ...LIMITS, maxConnections: 20, uploadMemory: 2 * LIMITS.catalogLimit }),
+    serveCli([builds, '--port', '0', '--max-connections', '3']),
+    serve(builds, {}),
+  ]);
 });
 
 afterAll(async () => {
-  await Promise.all([main?.stop(), small?.stop()]);
+  await Promise.all([main?.stop(), small?.stop(), cli?.stop(), doomed?.stop()]);
   if (builds) await rm(builds, { recursive: true, force: true });
 });
 
@@ -396,6 +403,32 @@ describe('imgplay serve under abuse', () => {
       expect(await untilTrue(() => stalled.destroyed, SLACK)).toBe(true);
       expect(got).toBeLessThan(big.length);
     });
+    it('cuts only that download when its file shrinks while it is being sent', async () => {
+      const name = 'shrinking.overlay.cpio.gz';
+      await writeFile(join(builds, name), big);
+      try {
+        const sock = connect(s.port, '127.0.0.1');
+        sock.on('error', () => undefined);
+        let got = 0;
+        const first = new Promise<void>((ok) =>
+          sock.once('data', (c: Buffer) => {
+            got += c.length;
+            sock.pause();
+            ok();
+          }),
+        );
+        sock.write(`GET /${name} HTTP/1.1\r\nHost: x\r\n\r\n`);
+        await first;
+        await truncate(join(builds, name), 1024 * 1024);
+        sock.on('data', (c: Buffer) => (got += c.length));
+        sock.resume();
+        expect(await untilTrue(() => sock.destroyed, SLACK)).toBe(true);
+        expect(got).toBeLessThan(big.length);
+        expect(await logLine(s, new RegExp(`GET /${name} 200 \\(aborted\\) `))).toBeDefined();
+      } finally {
+        await rm(join(builds, name), { force: true });
+      }
+    });
   });
 
   describe('floods of connections', () => {
@@ -474,7 +507,7 @@ describe('imgplay serve at its limits of connections and upload memory', () => {
 
 describe('imgplay serve --max-connections', () => {
   it('keeps at most that many connections open, and stops cleanly on SIGTERM', async () => {
-    const s = await serveCli([builds, '--port', '0', '--max-connections', '3']);
+    const s = cli;
     const { sockets, closed } = await openMany(s.port, 10, 'GET /boot.ipxe HTTP/1.1\r\nHost: x\r\n');
     try {
       expect(await untilTrue(() => closed.size === 7, SLACK)).toBe(true);
@@ -499,7 +532,7 @@ describe('a catalog write cut short by the server being killed', () => {
   const post = (s: Served, seq: number) => http(s.port, 'POST', `/api/catalog/${mac}`, { headers: { 'Content-Type': 'application/json' }, body: doc(seq) });
 
   it("leaves the old or the new catalog whole, never part of one; the next start removes the dead writer's temp file and leaves a live one's", async () => {
-    const s = await serve(builds, {});
+    const s = doomed;
     expect((await post(s, 1)).status).toBe(201);
     // The moment the next write creates its temp file, the server is killed.
     const watcher = watch(catalogs());
