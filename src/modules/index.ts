@@ -38,6 +38,7 @@ import { shell } from './shell.js';
 import { slurp } from './slurp.js';
 import { stat } from './stat.js';
 import { service, systemd, systemdService } from './systemd.js';
+import { sysctl } from './sysctl.js';
 import { template } from './template.js';
 import { tempfile } from './tempfile.js';
 import { unarchive } from './unarchive.js';
@@ -91,6 +92,7 @@ export const modules: Readonly<Record<string, AnyModule>> = {
   stat,
   systemd,
   systemd_service: systemdService,
+  sysctl,
   template,
   tempfile,
   unarchive,
