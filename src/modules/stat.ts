@@ -1,67 +1,41 @@
 // Reports facts about a path on the target (existence, type, mode, owner, checksum...), as Ansible's stat does.
 import type { Stats } from 'node:fs';
 import { access, constants, readlink } from 'node:fs/promises';
+import { type ArgSpec, type ArgsOf, defineModule } from './spec.js';
 import { Accounts } from './support/accounts.js';
-import { CHECKSUM_ALGORITHMS, type ChecksumAlgorithm, checksumFile } from './support/checksum.js';
+import { CHECKSUM_ALGORITHMS, checksumFile } from './support/checksum.js';
 import { isFsError, strerror } from './support/fs-error.js';
-import { boolArg, firstSet, strArg } from './support/schema.js';
 import { statFields } from './support/stat-fields.js';
 import { hostPathFollow, hostPathNoFollow, lstatOrUndefined, statOrUndefined, targetPathOf } from './support/target-path.js';
-import type { Module, ModuleContext } from './types.js';
+import type { ModuleContext } from './types.js';
 
-/** stat's arguments as they arrive; several have aliases (dest/name, checksum/checksum_algo, mime..., attr...). */
-export interface StatArgs {
-  path?: string;
-  dest?: string;
-  name?: string;
-  follow: boolean;
-  get_checksum: boolean;
-  get_md5: boolean;
-  checksum_algorithm?: ChecksumAlgorithm;
-  checksum?: ChecksumAlgorithm;
-  checksum_algo?: ChecksumAlgorithm;
-  get_mime?: boolean;
-  mime?: boolean;
-  mime_type?: boolean;
-  'mime-type'?: boolean;
-  get_attributes?: boolean;
-  attr?: boolean;
-  attributes?: boolean;
-}
+const args = {
+  path: { type: 'path', required: true, aliases: ['dest', 'name'], description: 'The path on the target.' },
+  follow: { type: 'bool', default: false, description: 'Describe what a symlink points at.' },
+  get_md5: { type: 'bool', default: false, description: 'Add `md5`.' },
+  get_checksum: { type: 'bool', default: true, description: 'Add `checksum` for a readable regular file.' },
+  get_mime: { type: 'bool', default: true, aliases: ['mime', 'mime_type', 'mime-type'], description: 'Add `mimetype` and `charset` (from `file(1)`).' },
+  get_attributes: { type: 'bool', default: true, aliases: ['attr', 'attributes'], description: 'Add `attributes`, `attr_flags`, `version` (from `lsattr(1)`).' },
+  checksum_algorithm: { default: 'sha1', choices: CHECKSUM_ALGORITHMS, aliases: ['checksum', 'checksum_algo'], description: 'The algorithm of `checksum`.' },
+} as const satisfies Record<string, ArgSpec>;
 
-const algorithm = { enum: [...CHECKSUM_ALGORITHMS] };
+type StatArgs = ArgsOf<typeof args>;
 
-export const stat: Module<StatArgs> = {
-  name: 'stat',
-  aliases: ['ansible.builtin.stat', 'ansible.legacy.stat'],
-  schema: {
-    type: 'object',
-    properties: {
-      path: strArg,
-      dest: strArg,
-      name: strArg,
-      follow: boolArg(false),
-      get_checksum: boolArg(true),
-      get_md5: boolArg(false),
-      checksum_algorithm: algorithm,
-      checksum: algorithm,
-      checksum_algo: algorithm,
-      // Without a default, so an alias given alone is not overridden by the canonical name's default.
-      get_mime: boolArg(),
-      mime: boolArg(),
-      mime_type: boolArg(),
-      'mime-type': boolArg(),
-      get_attributes: boolArg(),
-      attr: boolArg(),
-      attributes: boolArg(),
+export const stat = defineModule(
+  {
+    name: 'stat',
+    doc: {
+      short: 'Reports facts about a path on the target (existence, type, mode, owner, checksum...).',
+      returns:
+        "`stat` with the same keys as Ansible: `exists`, `path`, `mode` (`'0644'`), `isdir`, `isreg`, `islnk`, `ischr`, `isblk`, `isfifo`, `issock`, `uid`, `gid`, `pw_name`, `gr_name` (omitted for ids the target does not know), `size`, `inode`, `dev`, `nlink`, `atime`, `mtime`, `ctime`, the `r/w/x` bits, `isuid`, `isgid`, `readable`, `writeable`, `executable`, `lnk_source`, `lnk_target`, `checksum`, `blocks`, `block_size`, `device_type`, and the mime and attribute keys. A missing path gives `{exists: false}`.",
+      differences: ['`file` and `lsattr` run on the build host against the target\'s file, so the target does not need them installed.'],
     },
-    additionalProperties: false,
+    args,
+    checkMode: 'full',
   },
-  checkMode: true,
-  async run(ctx) {
+  async (ctx) => {
     const { args, conn } = ctx;
-    const path = firstSet(args.path, args.dest, args.name);
-    if (path === undefined) return { failed: true, changed: false, msg: 'missing required arguments: path' };
+    const { path } = args;
     const host = args.follow ? await hostPathFollow(conn, path) : await hostPathNoFollow(conn, path);
     let st: Stats | undefined;
     try {
@@ -73,7 +47,7 @@ export const stat: Module<StatArgs> = {
     if (st === undefined) return { changed: false, stat: { exists: false } };
     return { changed: false, stat: await describe(ctx, path, host, st) };
   },
-};
+);
 
 async function describe(ctx: ModuleContext<StatArgs>, path: string, host: string, st: Stats): Promise<Record<string, unknown>> {
   const { args, conn } = ctx;
@@ -101,10 +75,10 @@ async function describe(ctx: ModuleContext<StatArgs>, path: string, host: string
   if (grName !== undefined) out.gr_name = grName;
   if (st.isFile() && out.readable === true) {
     if (args.get_md5) out.md5 = await checksumFile(host, 'md5');
-    if (args.get_checksum) out.checksum = await checksumFile(host, firstSet(args.checksum_algorithm, args.checksum, args.checksum_algo) ?? 'sha1');
+    if (args.get_checksum) out.checksum = await checksumFile(host, args.checksum_algorithm);
   }
-  if (firstSet(args.get_mime, args.mime, args.mime_type, args['mime-type']) ?? true) Object.assign(out, await mimeOf(ctx, host));
-  if (firstSet(args.get_attributes, args.attr, args.attributes) ?? true) Object.assign(out, await attributesOf(ctx, host));
+  if (args.get_mime) Object.assign(out, await mimeOf(ctx, host));
+  if (args.get_attributes) Object.assign(out, await attributesOf(ctx, host));
   return out;
 }
 

@@ -88,12 +88,12 @@ describe('stat', () => {
     {
       name: 'needs a path',
       args: {},
-      error: 'missing required arguments: path',
+      invalid: 'missing required arguments: path',
     },
     {
       name: 'refuses an unknown checksum algorithm',
       args: { path: '{root}/f', checksum_algorithm: 'crc32' },
-      invalid: 'checksum_algorithm',
+      invalid: 'value of checksum_algorithm must be one of: md5, sha1, sha224, sha256, sha384, sha512, got: crc32',
     },
   ]);
 
