@@ -8,6 +8,7 @@ import { ImgplayError } from '../errors.js';
 import { hostAptMirror } from './mirror.js';
 import { mountTable, mountsUnder } from './mount-table.js';
 import { superviseGroup } from '../connection/process-group.js';
+import { undoMount } from './mount-guard.js';
 import { noSpaceNote, spaceHint } from './free-space.js';
 
 /** What to bootstrap, and how. */
@@ -111,6 +112,8 @@ export async function bootstrap(o: BootstrapOptions): Promise<{ tool: string; mi
   });
   const r = await child;
   if (r.exitCode !== 0 || interrupted()) {
+    // debootstrap mounts /proc and /sys inside the tree on the host; stopped midway it may leave them.
+    if (tool === 'debootstrap') for (const m of mountsUnder(await mountTable(), o.root).filter((x) => x !== o.root)) await undoMount(m).catch(() => undefined);
     const tail = lines.filter((l) => /^(E|W):|error|fail/i.test(l)).slice(-8);
     const full = lines.filter((l) => /No space left on device/i.test(l));
     const how = interrupted() ? ' (interrupted)' : r.exitCode === undefined ? ` (killed by ${r.signal ?? 'a signal'})` : ` with exit code ${r.exitCode}`;

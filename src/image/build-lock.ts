@@ -2,7 +2,7 @@
 // pid and command and records, as they change, the mounts and child tool groups the run holds: a run
 // that was killed outright (SIGKILL, power loss of the process) leaves it behind, and the next run
 // stops the dead run's tools, undoes its mounts innermost first and starts clean.
-import { readdirSync, renameSync, rmdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { type Dirent, lstatSync, readdirSync, renameSync, rmdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { mkdir, open, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -188,23 +188,23 @@ function tryRmdir(d: string): boolean {
   }
 }
 
-// Directories under `dir`, a few levels deep, on its own file system, in small directories only: the
-// run's mount points and staging folders, never the inside of a tree on a plain directory.
+// Directories under `dir`, a few levels deep, on its own file system: the run's mount points and
+// staging folders. A directory holding anything but directories (a tree, a stage's markers) is
+// content, not scaffolding, and is never walked into, so no empty directory inside a tree is touched.
 function dirsUnder(dir: string, depth = 4): Set<string> {
   const out = new Set<string>();
   const dev = statSync(dir, { throwIfNoEntry: false })?.dev;
   const walk = (d: string, left: number) => {
-    let names: string[];
+    let entries: Dirent[];
     try {
-      names = readdirSync(d);
+      entries = readdirSync(d, { withFileTypes: true }).filter((e) => !(d === dir && e.name.startsWith(RUN_FILE)));
     } catch {
       return;
     }
-    if (names.length > 64) return;
-    for (const n of names) {
-      const p = join(d, n);
-      const st = statSync(p, { throwIfNoEntry: false });
-      if (st?.isDirectory() !== true || st.dev !== dev) continue;
+    if (entries.length > 64 || entries.some((e) => !e.isDirectory())) return;
+    for (const e of entries) {
+      const p = join(d, e.name);
+      if (lstatSync(p, { throwIfNoEntry: false })?.dev !== dev) continue;
       out.add(p);
       if (left > 1) walk(p, left - 1);
     }

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { type ResultPromise, execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChrootConnection } from '../../src/connection/chroot.js';
+import { RUN_FILE, holdBuildDir, releaseAll } from '../../src/image/build-lock.js';
 import { hostAptMirror } from '../../src/image/mirror.js';
 import { withMountGuard } from '../../src/image/mount-guard.js';
 import { removeTree } from '../../src/image/mount-table.js';
@@ -54,9 +55,16 @@ beforeAll(async () => {
 afterAll(async () => {
   if (skip) return;
   if (timings.length > 0) console.log(`signal to exit:\n  ${timings.join('\n  ')}`);
-  expect(await mountPointsUnder(scratch), 'mounts left under the scratch folder').toEqual([]);
+  const left = await mountPointsUnder(scratch);
+  // A failed test may leave a killed run's debris: taken over as the next run would, so nothing outlives the suite.
+  for (const name of await readdir(scratch)) {
+    const build = join(scratch, name, 'build');
+    if (existsSync(join(build, RUN_FILE))) await holdBuildDir(build);
+  }
+  releaseAll();
   await removeTree(scratch);
-});
+  expect(left, 'mounts left under the scratch folder').toEqual([]);
+}, 60_000);
 
 /** A run of imgplay in a process group of its own, its output collected as it comes. */
 class Run {
