@@ -2,95 +2,97 @@
 import type { Stats } from 'node:fs';
 import { lstat, opendir, readFile, stat } from 'node:fs/promises';
 import { posix } from 'node:path';
+import { type ArgSpec, type ArgsOf, defineModule } from './spec.js';
+import { pyType } from './spec-check.js';
 import { Accounts } from './support/accounts.js';
 import { checksumFile } from './support/checksum.js';
 import { isFsError, strerror } from './support/fs-error.js';
 import { fnmatchToRegExp } from './support/glob.js';
 import { PyRegexError, compilePyRegex, toBytes } from './support/py-regex.js';
-import { boolArg, firstSet, strArg } from './support/schema.js';
 import { hostPathFollow, hostPathNoFollow } from './support/target-path.js';
 import { statFields } from './support/stat-fields.js';
 import type { Connection } from '../connection/types.js';
-import { failed, type Module, type ModuleContext, type ModuleResult } from './types.js';
+import { failed, type ModuleContext, type ModuleResult } from './types.js';
 
-/** find's arguments; paths has the aliases name and path, patterns pattern, excludes exclude. */
-export interface FindArgs {
-  paths?: string | string[];
-  name?: string | string[];
-  path?: string | string[];
-  patterns?: string | string[];
-  pattern?: string | string[];
-  excludes?: string | string[];
-  exclude?: string | string[];
-  contains?: string;
-  read_whole_file: boolean;
-  file_type: 'any' | 'directory' | 'file' | 'link';
-  age?: string;
-  age_stamp: 'atime' | 'ctime' | 'mtime';
-  size?: string;
-  recurse: boolean;
-  hidden: boolean;
-  follow: boolean;
-  get_checksum: boolean;
-  use_regex: boolean;
-  depth?: number;
-}
+// paths, patterns and excludes are Ansible lists, declared raw: Ansible splits a string on commas
+// without trimming, so 'a, b' means 'a' and ' b', where the generic list check trims (see toList).
+const LIST = 'A list, or a comma-separated string (split without trimming, as Ansible does).';
 
-// A list argument as a string stays a string here: Ansible splits it on commas without trimming, so
-// 'a, b' means 'a' and ' b' (the executor would trim a schema 'array').
-const listArg = { type: ['array', 'string'] };
+const args = {
+  paths: { type: 'raw', required: true, aliases: ['name', 'path'], description: `Directories to search. ${LIST}` },
+  patterns: {
+    type: 'raw',
+    default: [],
+    aliases: ['pattern'],
+    description: `Names to take (default \`*\`, \`.*\` with \`use_regex\`): shell globs (fnmatch: \`*\` also matches a leading dot), or with \`use_regex\` Python regexes matched at the start of the name. ${LIST}`,
+  },
+  excludes: { type: 'raw', aliases: ['exclude'], description: `Names to drop, in the same syntax. ${LIST}` },
+  contains: { description: 'A regex a line must match from its start (`file_type=file` only).' },
+  read_whole_file: { type: 'bool', default: false, description: 'Search `contains` anywhere in the whole file instead.' },
+  file_type: { default: 'file', choices: ['any', 'directory', 'file', 'link'], description: '`file` means regular files. Judged without following links.' },
+  age: { description: '`<n>` with an optional unit `s`, `m`, `h`, `d`, `w`: at least that old; negative: at most that old.' },
+  age_stamp: { default: 'mtime', choices: ['atime', 'ctime', 'mtime'], description: 'The time `age` is judged by.' },
+  size: { description: '`<n>` with an optional unit `b`, `k`, `m`, `g`, `t` (powers of 1024): at least that big; negative: at most (regular files only).' },
+  recurse: { type: 'bool', default: false, description: 'Walk subdirectories.' },
+  hidden: { type: 'bool', default: false, description: 'Take names starting with `.` (hidden directories are walked either way, as in Ansible).' },
+  follow: { type: 'bool', default: false, description: 'Walk into symlinked directories.' },
+  get_checksum: { type: 'bool', default: false, description: 'Add `checksum` (sha1) to regular files.' },
+  use_regex: { type: 'bool', default: false, description: 'Read `patterns` and `excludes` as regexes.' },
+  depth: { type: 'int', description: "With `recurse`, the deepest level taken (1 = the path's own entries; 0 = no limit)." },
+} as const satisfies Record<string, ArgSpec>;
+
+type FindArgs = ArgsOf<typeof args>;
+type Lists = Record<'paths' | 'patterns' | 'excludes', string[]>;
 
 /** The find module: target paths filtered by name, type, age, size and content. */
-export const find: Module<FindArgs> = {
-  name: 'find',
-  aliases: ['ansible.builtin.find', 'ansible.legacy.find'],
-  schema: {
-    type: 'object',
-    properties: {
-      paths: listArg,
-      name: listArg,
-      path: listArg,
-      patterns: listArg,
-      pattern: listArg,
-      excludes: listArg,
-      exclude: listArg,
-      contains: strArg,
-      read_whole_file: boolArg(false),
-      file_type: { enum: ['any', 'directory', 'file', 'link'], default: 'file' },
-      age: strArg,
-      age_stamp: { enum: ['atime', 'ctime', 'mtime'], default: 'mtime' },
-      size: strArg,
-      recurse: boolArg(false),
-      hidden: boolArg(false),
-      follow: boolArg(false),
-      get_checksum: boolArg(false),
-      use_regex: boolArg(false),
-      depth: { type: 'integer' },
+export const find = defineModule(
+  {
+    name: 'find',
+    doc: {
+      short: 'Lists files on the target by name, type, age, size and content.',
+      description:
+        "It only reads, so it is never `changed` and runs in full under `--check`.\n\nOrder: as Ansible's `os.walk`, top-down and depth first; within a directory its files, then its subdirectories, each in the order the file system lists them (not sorted). Sort the paths when the order matters: `{{ found.files | map(attribute='path') | sort }}`.",
+      returns:
+        "`files` (each: `path`, `mode` `'0644'`, `isdir`, `isreg`, `islnk`, `ischr`, `isblk`, `isfifo`, `issock`, `uid`, `gid`, `pw_name`, `gr_name` (from the target's accounts, `''` when unknown), `size`, `inode`, `dev`, `nlink`, `atime`, `mtime`, `ctime`, the `r/w/x` bits, `isuid`, `isgid`, `checksum`), `matched`, `examined` (every entry listed while walking, filtered or not), `msg` and `skipped_paths` (path -> reason, e.g. `'/x' is not a directory`, with a warning each).",
+      differences: [
+        '`~` and `$VAR` in `paths` are not expanded.',
+        'A malformed regex in `patterns`, `excludes` or `contains` fails the task; Ansible records it in `skipped_paths` for each path.',
+        '`contains` reads the file as bytes (Python reads text with universal newlines, so a `\\r\\n` file can differ); a file that is not UTF-8 does not match, as in Ansible.',
+      ],
     },
-    additionalProperties: false,
+    args,
+    checkMode: 'full',
   },
-  // find only reads, so check mode runs it in full.
-  checkMode: true,
-  async run(ctx) {
+  async (ctx) => {
     const { args } = ctx;
-    const paths = toList(firstSet(args.paths, args.name, args.path));
-    if (paths === undefined) return failed('missing required arguments: paths');
+    const lists: Partial<Lists> = {};
+    for (const name of ['paths', 'patterns', 'excludes'] as const) {
+      const list = toList(args[name]);
+      if (typeof list === 'string') return failed(`argument '${name}' is of type <class '${pyType(args[name])}'> and we were unable to convert to list: ${list}`);
+      lists[name] = list;
+    }
     const age = parseAmount(args.age, { s: 1, m: 60, h: 3600, d: 86400, w: 604800 });
     if (age === null) return { changed: false, failed: true, age: args.age, msg: 'failed to process age' };
     const size = parseAmount(args.size, { b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 });
     if (size === null) return { changed: false, failed: true, size: args.size, msg: 'failed to process size' };
     try {
-      return await search(ctx, paths, age, size);
+      return await search(ctx, lists as Lists, age, size);
     } catch (err) {
       if (err instanceof PyRegexError) return failed(err.message);
       throw err;
     }
   },
-};
+);
 
-function toList(value: string | string[] | undefined): string[] | undefined {
-  if (value === undefined) return undefined;
-  return (Array.isArray(value) ? value : value.split(',')).map(String);
+// Ansible's check_type_list: a list as it is, a string split on commas (not trimmed), a number as its text; otherwise why not.
+function toList(value: unknown): string[] | string {
+  if (value === undefined || value === null) return [];
+  if (Array.isArray(value)) return value.map(String);
+  if (typeof value === 'string') return value.split(',');
+  if (typeof value === 'number') return [String(value)];
+  // Python's bool is an int.
+  if (typeof value === 'boolean') return [value ? 'True' : 'False'];
+  return `<class '${pyType(value)}'> cannot be converted to a list`;
 }
 
 // Ansible's '<int><unit>' amounts (age '-2d', size '10k'): undefined when not given, null when malformed.
@@ -117,11 +119,11 @@ function matcher(pattern: string, useRegex: boolean): Matcher {
   };
 }
 
-async function search(ctx: ModuleContext<FindArgs>, paths: string[], age: number | undefined, size: number | undefined): Promise<ModuleResult> {
+async function search(ctx: ModuleContext<FindArgs>, lists: Lists, age: number | undefined, size: number | undefined): Promise<ModuleResult> {
   const { args, conn } = ctx;
-  const patternList = toList(firstSet(args.patterns, args.pattern)) ?? [];
-  const patterns = (patternList.length > 0 ? patternList : [args.use_regex ? '.*' : '*']).map((p) => matcher(p, args.use_regex));
-  const excludes = (toList(firstSet(args.excludes, args.exclude)) ?? []).map((p) => matcher(p, args.use_regex));
+  const { paths } = lists;
+  const patterns = (lists.patterns.length > 0 ? lists.patterns : [args.use_regex ? '.*' : '*']).map((p) => matcher(p, args.use_regex));
+  const excludes = lists.excludes.map((p) => matcher(p, args.use_regex));
   const contains = args.contains === undefined ? undefined : compilePyRegex(args.contains);
   // Ansible's pfilter: some pattern matches and no exclude does.
   const nameOk = (name: string) => patterns.some((p) => p(name)) && !excludes.some((e) => e(name));

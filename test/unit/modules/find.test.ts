@@ -210,7 +210,9 @@ describe('find', () => {
       },
       { name: 'refuses a malformed age', args: { paths: '{root}', age: '1x' }, error: 'failed to process age', result: { age: '1x' } },
       { name: 'refuses a malformed size', args: { paths: '{root}', size: '10q' }, error: 'failed to process size' },
-      { name: 'refuses an unknown file_type', args: { paths: '{root}', file_type: 'socket' }, invalid: 'file_type' },
+      { name: 'refuses an unknown file_type', args: { paths: '{root}', file_type: 'socket' }, invalid: 'value of file_type must be one of: any, directory, file, link, got: socket' },
+      { name: 'needs paths', args: { patterns: '*' }, invalid: 'missing required arguments: paths' },
+      { name: 'refuses a mapping for paths', args: { paths: { a: 1 } }, error: "argument 'paths' is of type <class 'dict'> and we were unable to convert to list" },
     ]);
   });
 
