@@ -1,25 +1,10 @@
 // Preseeds a debconf answer in the target's database, as Ansible's debconf module does: reads the
 // current answers with debconf-show and sets one with debconf-set-selections, both run on the target.
 import { readFile } from 'node:fs/promises';
-import { firstSet, boolArg, strArg } from './support/schema.js';
+import { defineModule } from './spec.js';
 import { structuredDiff } from './support/diff.js';
 import { hostPathFollow } from './support/target-path.js';
-import { type Module, type ModuleResult, failed } from './types.js';
-
-/** debconf's arguments, with Ansible's aliases (pkg, selection/setting, answer). */
-export interface DebconfArgs {
-  name?: string;
-  pkg?: string;
-  question?: string;
-  selection?: string;
-  setting?: string;
-  vtype?: string;
-  value?: string | string[];
-  answer?: string | string[];
-  unseen?: boolean;
-}
-
-const VTYPES = ['boolean', 'error', 'multiselect', 'note', 'password', 'seen', 'select', 'string', 'text', 'title'];
+import { type ModuleResult, failed } from './types.js';
 
 // Shown instead of a password in results and diffs, as Ansible masks no_log values.
 const MASKED = '********';
@@ -30,35 +15,42 @@ const PASSWORD_OMITTED = '(password omitted)';
 // debconf reads its own locale-independent output; keep the tools from asking questions on a terminal.
 const DEBCONF_ENV = { LC_ALL: 'C', DEBIAN_FRONTEND: 'noninteractive' };
 
-export const debconf: Module<DebconfArgs> = {
-  name: 'debconf',
-  aliases: ['ansible.builtin.debconf', 'ansible.legacy.debconf'],
-  schema: {
-    type: 'object',
-    properties: {
-      name: strArg,
-      pkg: strArg,
-      question: strArg,
-      selection: strArg,
-      setting: strArg,
-      vtype: { enum: VTYPES },
-      // A list is a multiselect answer (newer Ansible takes one); anything else is text.
-      value: { type: ['string', 'array'], items: strArg },
-      answer: { type: ['string', 'array'], items: strArg },
-      unseen: boolArg(false),
+export const debconf = defineModule(
+  {
+    name: 'debconf',
+    doc: {
+      short: "Preseeds one debconf answer in the target's database.",
+      description: `Reads the package's answers with \`debconf-show NAME\` and sets one with \`debconf-set-selections\` (the line on stdin), both run inside the target, never on the build host. \`changed\` only when the answer differs.
+
+Comparison: booleans compare lower-cased (\`True\` equals \`true\`, and \`true\` is written); multiselect answers compare as sets (\`b, a\` equals \`a, b\`); passwords compare against the target's \`/var/cache/debconf/passwords.dat\`, since \`debconf-show\` prints \`(password omitted)\`.`,
+      returns:
+        '`current` (the question and its new answer, or every answer of the package when nothing changes), `previous` (the old answer, `\'\'` when unanswered), `msg`, and under `--diff` the old and new answer as JSON.',
+      checkMode: 'Predicts the change and sets nothing.',
+      differences: [
+        'Multiselect order is ignored and a list value is taken, as in later Ansible; 2.14 compares the text (its `value` is a str).',
+        'Passwords are compared with the stored one (2.14 reports `changed` on every run), and are shown as `********` in `current`, `previous` and the diff.',
+        '`previous` and the diff hold only the question asked about (2.14 lists every answer of the package when the question is new).',
+        'An answer with a newline is refused (it would become several selections).',
+      ],
     },
-    additionalProperties: false,
+    args: {
+      name: { required: true, aliases: ['pkg'], description: "The package owning the question (`debconf-show`'s argument)." },
+      question: { aliases: ['selection', 'setting'], description: 'The question, e.g. `tzdata/Areas`. Without it the task only reports `current`.' },
+      vtype: { choices: ['boolean', 'error', 'multiselect', 'note', 'password', 'seen', 'select', 'string', 'text', 'title'], description: 'The type of the answer.' },
+      // raw, not str: a list is a multiselect answer, as newer Ansible takes it.
+      value: { type: 'raw', aliases: ['answer'], description: 'The answer; a list is a multiselect answer (joined with `, `).' },
+      unseen: { type: 'bool', default: false, description: 'Pass `-u` so the question is not marked as seen.' },
+    },
+    requiredTogether: [['question', 'vtype', 'value']],
+    checkMode: 'full',
+    diff: true,
   },
-  checkMode: true,
-  diff: true,
-  async run({ conn, args, check, diff, signal }) {
-    const pkg = firstSet(args.name, args.pkg);
-    if (pkg === undefined) return failed('missing required arguments: name');
-    const question = firstSet(args.question, args.selection, args.setting);
-    const rawValue = firstSet(args.value, args.answer);
+  async ({ conn, args, check, diff, signal }) => {
+    const pkg = args.name;
+    const question = args.question;
     const vtype = args.vtype;
-    const given = [question, vtype, rawValue].filter((v) => v !== undefined).length;
-    if (given !== 0 && given !== 3) return failed('parameters are required together: question, vtype, value');
+    const rawValue = answerText(args.value);
+    if (rawValue === null) return failed('value must be text or a list of answers, not a mapping');
     if (/\s/.test(pkg)) return failed(`invalid package name '${pkg}': debconf owners are one word`);
 
     const shown = await conn.exec(['debconf-show', pkg], { env: DEBCONF_ENV, signal });
@@ -69,7 +61,7 @@ export const debconf: Module<DebconfArgs> = {
     }
     if (/\s/.test(question)) return failed(`invalid debconf question '${question}': it must be one word`);
 
-    let value = Array.isArray(rawValue) ? rawValue.join(', ') : rawValue;
+    let value = rawValue;
     if (vtype === 'boolean') value = value.toLowerCase();
     // A multi-line answer would become several selections; debconf answers are one line.
     if (value.includes('\n')) return failed(`invalid value for debconf question '${question}': it must be a single line`);
@@ -97,7 +89,15 @@ export const debconf: Module<DebconfArgs> = {
     if (diff) result.diff = structuredDiff(before, after);
     return result;
   },
-};
+);
+
+// The answer as text: a list joins as a multiselect answer; a mapping has no text (null).
+function answerText(v: unknown): string | undefined | null {
+  if (v === undefined || v === null) return undefined;
+  if (Array.isArray(v)) return v.map(String).join(', ');
+  if (typeof v === 'object') return null;
+  return String(v);
+}
 
 /** debconf-show's "* question: answer" lines as a map (the star marks questions already seen). */
 export function parseShow(stdout: string): Map<string, string> {

@@ -128,9 +128,10 @@ describe.skipIf(skipChroot)('debconf', () => {
       {
         name: 'needs question, vtype and value together',
         args: { name: 'imgplay-test', question: q, value: 'x' },
-        error: 'parameters are required together: question, vtype, value',
+        invalid: 'parameters are required together: question, vtype, value',
       },
-      { name: 'refuses an unknown vtype', args: { name: 'x', question: q, vtype: 'bool', value: 'x' }, invalid: 'vtype' },
+      { name: 'refuses an unknown vtype', args: { name: 'x', question: q, vtype: 'bool', value: 'x' }, invalid: 'value of vtype must be one of: boolean, error,' },
+      { name: 'refuses a mapping as the answer', args: { name: 'imgplay-test', question: q, vtype: 'string', value: { a: 1 } }, error: 'value must be text or a list of answers, not a mapping' },
       {
         name: 'refuses a multi-line answer',
         args: { name: 'imgplay-test', question: q, vtype: 'string', value: 'a\nb' },
