@@ -59,8 +59,15 @@ export class HostRangeError extends Error {}
 
 const LETTERS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
 
+/** The most hosts one inventory entry may expand to: `h[1:99999999]` would otherwise take minutes and gigabytes. */
+export const MAX_RANGE_HOSTS = 100_000;
+
 /** Expands every `[begin:end(:step)]` range in a host name, as Ansible's expand_hostname_range does. */
 export function expandHostRange(line: string): string[] {
+  return expandRanges(line, line);
+}
+
+function expandRanges(line: string, whole: string): string[] {
   const open = line.indexOf('[');
   if (open < 0) return [line];
   const close = line.indexOf(']', open);
@@ -92,10 +99,21 @@ export function expandHostRange(line: string): string[] {
   } else {
     const from = toInt(beg, line, range);
     const to = toInt(end, line, range);
+    if ((to - from) / step >= MAX_RANGE_HOSTS) throw tooMany(whole);
     seq = [];
     for (let k = from; k <= to; k += step) seq.push(k);
   }
-  return seq.flatMap((x) => expandHostRange(`${head}${fill(x)}${tail}`));
+  const out: string[] = [];
+  for (const x of seq) {
+    for (const host of expandRanges(`${head}${fill(x)}${tail}`, whole)) {
+      if (out.push(host) > MAX_RANGE_HOSTS) throw tooMany(whole);
+    }
+  }
+  return out;
+}
+
+function tooMany(line: string): HostRangeError {
+  return new HostRangeError(`the host ranges in '${line}' name more than ${MAX_RANGE_HOSTS} hosts`);
 }
 
 function toInt(text: string, line: string, range: string): number {

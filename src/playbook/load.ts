@@ -101,8 +101,8 @@ export async function readInputText(file: string): Promise<string> {
 
 function tooBig(name: string, size: number | undefined): ParseError {
   const mib = (n: number) => `${(n / (1024 * 1024)).toFixed(1)} MiB`;
-  const is = size === undefined ? `is larger than ${mib(YAML_LIMITS.maxBytes)}` : `is ${mib(size)}`;
-  return new ParseError(`${name} ${is}; imgplay reads YAML inputs of at most ${mib(YAML_LIMITS.maxBytes)}`, {
+  const limit = `the ${mib(YAML_LIMITS.maxBytes)} imgplay reads from one YAML or inventory input`;
+  return new ParseError(size === undefined ? `${name} is larger than ${limit}` : `${name} is ${mib(size)}, over ${limit}`, {
     hint: 'split it into several files, or keep bulk data in files that tasks copy rather than in variables',
   });
 }

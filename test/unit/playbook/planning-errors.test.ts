@@ -65,7 +65,7 @@ describe('planning a hostile playbook', () => {
     truncateSync(big, 200 * 1024 * 1024);
     const { code, stderr } = await syntaxCheck('ok.yml', play, '-e', `@${big}`);
     expect(code).toBe(4);
-    expect(stderr).toContain(`${big} is 200.0 MiB; imgplay reads YAML inputs of at most 8.0 MiB`);
+    expect(stderr).toContain(`${big} is 200.0 MiB, over the 8.0 MiB imgplay reads from one YAML or inventory input`);
   });
 
   it('refuses an inline -e value with an alias bomb, located in <extra vars>', async () => {
