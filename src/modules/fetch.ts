@@ -1,42 +1,53 @@
 // Copies one file from the target to the controller, as Ansible's fetch action does.
 import { mkdir, readFile, stat as statHost, writeFile } from 'node:fs/promises';
 import { posix } from 'node:path';
+import { type ArgSpec, type ArgsOf, defineModule } from './spec.js';
 import { checksumData, checksumFile } from './support/checksum.js';
 import { describeFsError, isFsError } from './support/fs-error.js';
-import { boolArg, strArg } from './support/schema.js';
 import { hostPathFollow, statOrUndefined } from './support/target-path.js';
-import { failed, type Module, type ModuleContext, type ModuleResult } from './types.js';
+import { failed, type ModuleContext, type ModuleResult } from './types.js';
 
-/** fetch's arguments: a target file and where on the controller it goes. */
-export interface FetchArgs {
-  src?: string;
-  dest?: string;
-  flat: boolean;
-  fail_on_missing: boolean;
-  validate_checksum: boolean;
-}
+// Ansible's fetch is an action plugin with no argument_spec: it reads these and checks src and dest itself.
+const args = {
+  src: { description: 'The target file; symlinks are followed. Directories are refused. Needed, as is `dest`.' },
+  dest: { description: 'Controller path; a relative one is taken from the playbook directory.' },
+  flat: {
+    type: 'bool',
+    default: false,
+    description: 'Write to `dest` itself (or `dest/<basename of src>` when `dest` ends in `/`) instead of `dest/<inventory_hostname>/<src path>`.',
+  },
+  fail_on_missing: {
+    type: 'bool',
+    default: true,
+    description: 'Fail when `src` is missing (or a directory); with `false` the task is ok with `msg` "the remote file does not exist, not transferring, ignored".',
+  },
+  validate_checksum: { type: 'bool', default: true, description: 'Fail with "checksum mismatch" when the written copy\'s sha1 differs from the target file\'s.' },
+} as const satisfies Record<string, ArgSpec>;
+
+type FetchArgs = ArgsOf<typeof args>;
 
 const MISSING = 'the remote file does not exist, not transferring, ignored';
 const IS_DIR = 'remote file is a directory, fetch cannot work on directories';
 
 /** The fetch module: a target file copied to the build host, checksums compared first. */
-export const fetch: Module<FetchArgs> = {
-  name: 'fetch',
-  aliases: ['ansible.builtin.fetch', 'ansible.legacy.fetch'],
-  schema: {
-    type: 'object',
-    properties: {
-      src: strArg,
-      dest: strArg,
-      flat: boolArg(false),
-      fail_on_missing: boolArg(true),
-      validate_checksum: boolArg(true),
+export const fetch = defineModule(
+  {
+    name: 'fetch',
+    doc: {
+      short: 'Copies one file from the target to the build host (the reverse of `copy`).',
+      returns:
+        '`changed`, `dest`, `checksum` (sha1), `md5sum`, and, when it copied, `remote_checksum` and `remote_md5sum: null`; when the controller already holds identical bytes, `changed: false` and `file` (the `src`) instead of the `remote_*` keys. A flat `dest` that is an existing directory without a trailing slash fails as in Ansible.',
+      checkMode: 'As in Ansible 2.14, the task is skipped ("check mode not (yet) supported for this module").',
+      differences: [
+        '`~` in `src` is not expanded (the target has no remote user\'s home in a chroot).',
+        'The file is read through the target\'s root on the host; there is no `slurp` fallback, since privilege escalation does not apply.',
+      ],
     },
-    additionalProperties: false,
+    args,
+    // The module itself answers --check, with Ansible's words (see run).
+    checkMode: 'partial',
   },
-  // Ansible 2.14 skips fetch under --check rather than predicting; so do we (see run).
-  checkMode: true,
-  async run(ctx) {
+  async (ctx) => {
     const { args } = ctx;
     if (ctx.check) return { changed: false, skipped: true, msg: 'check mode not (yet) supported for this module' };
     if (args.src === undefined || args.dest === undefined) return failed('src and dest are required');
@@ -47,7 +58,7 @@ export const fetch: Module<FetchArgs> = {
       throw err;
     }
   },
-};
+);
 
 async function transfer(ctx: ModuleContext<FetchArgs>, src: string, destArg: string): Promise<ModuleResult> {
   const { args } = ctx;
