@@ -5,54 +5,62 @@ import { chmod, mkdir, mkdtemp, readdir, readFile, rm, unlink } from 'node:fs/pr
 import { tmpdir } from 'node:os';
 import { dirname, join, posix } from 'node:path';
 import type { Connection } from '../connection/types.js';
+import { type ArgSpec, type ArgsOf, defineModule } from './spec.js';
 import { DownloadError, HTTP_DEFAULTS, downloadToFile } from './get-url.js';
 import { atomicWrite } from './support/atomic-write.js';
 import { describeFsError, isFsError } from './support/fs-error.js';
 import { armor, OpenPgpError, parseKeyring, type PublicKey, toBinaryKeys } from './support/openpgp.js';
-import { boolArg, strArg } from './support/schema.js';
 import { hostPathFollow } from './support/target-path.js';
-import { type Module, type ModuleResult, failed } from './types.js';
-
-/** apt_key's arguments, as Ansible's. */
-export interface AptKeyArgs {
-  id?: string;
-  url?: string;
-  data?: string;
-  file?: string;
-  keyring?: string;
-  keyserver?: string;
-  state: 'present' | 'absent';
-  validate_certs: boolean;
-}
+import { type ModuleResult, failed } from './types.js';
 
 const TRUSTED_DIR = '/etc/apt/trusted.gpg.d';
 const LEGACY_KEYRING = '/etc/apt/trusted.gpg';
 
-export const aptKey: Module<AptKeyArgs> = {
-  name: 'apt_key',
-  aliases: ['ansible.builtin.apt_key', 'ansible.legacy.apt_key'],
-  schema: {
-    type: 'object',
-    properties: {
-      id: strArg,
-      url: strArg,
-      data: strArg,
-      file: strArg,
-      keyring: strArg,
-      keyserver: strArg,
-      state: { enum: ['present', 'absent'], default: 'present' },
-      validate_certs: boolArg(true),
-    },
-    additionalProperties: false,
+const aptKeyArgs = {
+  id: {
+    description:
+      "Key id: 8 hex digits (short), 16 (long) or more (a fingerprint's tail), `0x` allowed; matches subkeys too. With `data`/`file`/`url`, the key must be in that material. Unset: the first key's 16-digit id.",
   },
-  checkMode: true,
-  diff: true,
-  async run({ conn, args, check, diff, environment, signal }) {
-    const sources = (['data', 'file', 'keyserver', 'url'] as const).filter((k) => args[k] !== undefined);
-    if (sources.length > 1) return failed(`parameters are mutually exclusive: ${sources.join('|')}`);
-    if (args.keyserver !== undefined) {
-      return failed(`keyserver '${args.keyserver}' cannot be used: imgplay builds have no key server to reach; give the key with data, file or url`);
-    }
+  url: { description: 'Where to download the key, on the build host, through `http_proxy`/`https_proxy`/`no_proxy`.' },
+  data: { description: 'The key, ASCII-armored.' },
+  file: { type: 'path', description: 'A key file in the target (armored or binary).' },
+  keyring: {
+    type: 'path',
+    description:
+      'The keyring to write (in the target; default `/etc/apt/trusted.gpg.d/imgplay-<ID>.gpg`). A name ending `.asc` is written armored, anything else binary, as apt reads them.',
+  },
+  validate_certs: { type: 'bool', default: true, description: 'Check the TLS certificate of `url`.' },
+  keyserver: { description: 'A key server to fetch the key from.', refused: 'builds have no key server to reach; give the key with data, file or url.' },
+  state: { default: 'present', choices: ['absent', 'present'], description: '`absent` removes the key (`id` required).' },
+} as const satisfies Record<string, ArgSpec>;
+
+/** apt_key's arguments, as Ansible's. */
+export type AptKeyArgs = ArgsOf<typeof aptKeyArgs>;
+
+export const aptKey = defineModule(
+  {
+    name: 'apt_key',
+    doc: {
+      short: 'Makes apt in the target trust an OpenPGP key (or stop trusting it), by writing keyrings.',
+      description: `Writes keyrings instead of calling \`apt-key\`: \`apt-key\` is deprecated, gone from Debian 13, and edits one shared \`/etc/apt/trusted.gpg\`; a key in its own file under \`/etc/apt/trusted.gpg.d\` (or in a keyring a repository names with \`signed-by=\`) is what apt recommends. imgplay parses the keys itself (ASCII armor, OpenPGP packets, v4 fingerprints over SHA-1, v5/v6 over SHA-256), so neither the build host nor the target needs gpg.
+
+\`present\`: without \`keyring\`, a key counts as already trusted if it is in \`/etc/apt/trusted.gpg\` or any \`trusted.gpg.d/*.gpg\`/\`*.asc\`; with it, only that keyring is looked at. A trusted key needs no \`data\`/\`file\`/\`url\` (nothing is downloaded). A new key is appended to the keyring (created 0644, as the unprivileged \`_apt\` user must read it). \`absent\`: the key (with its subkeys and signatures) is cut out of every keyring that holds it (only \`keyring\` when given); a keyring left empty is deleted.`,
+      returns:
+        "`changed` only when a keyring's bytes change. Ansible's `id`, `key_id`, `fp`, `short_id`, `before`, `after` (16-digit ids of keys and subkeys), plus `keyring`; the diff lists key ids.",
+      checkMode: 'Predicts the change and writes nothing.',
+      differences: [
+        'Keyrings, not `apt-key add`: the default is a file per key, named by the id.',
+        '`keyserver` is refused.',
+        "Expired keys are listed like any other (apt-key's listing skips them).",
+        'v3 keys are refused.',
+      ],
+    },
+    args: aptKeyArgs,
+    mutuallyExclusive: [['data', 'file', 'keyserver', 'url']],
+    checkMode: 'full',
+    diff: true,
+  },
+  async ({ conn, args, check, diff, environment, signal }) => {
     let wantedId: string | undefined;
     if (args.id !== undefined) {
       wantedId = normaliseId(args.id);
@@ -113,7 +121,7 @@ export const aptKey: Module<AptKeyArgs> = {
       throw err;
     }
   },
-};
+);
 
 /** Ansible's rule for a key id: hex, 8, 16 or more than 16 digits, an optional 0x; upper-cased. */
 export function normaliseId(id: string): string | undefined {
