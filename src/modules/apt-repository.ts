@@ -3,58 +3,54 @@
 import { chmod, mkdir, readdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { dirname, posix } from 'node:path';
 import type { Connection } from '../connection/types.js';
+import { defineModule } from './spec.js';
 import { atomicWrite } from './support/atomic-write.js';
 import { describeFsError, isFsError } from './support/fs-error.js';
 import { currentUmask } from './support/file-attrs.js';
 import { parseMode } from './support/mode.js';
-import { boolArg, firstSet, strArg } from './support/schema.js';
 import { hostPathFollow, lstatOrUndefined } from './support/target-path.js';
-import { type Module, type ModuleResult, failed } from './types.js';
-
-/** apt_repository's arguments, as Ansible's (update-cache is update_cache's alias). */
-export interface AptRepositoryArgs {
-  repo: string;
-  state: 'present' | 'absent';
-  mode?: string | number;
-  update_cache?: boolean;
-  'update-cache'?: boolean;
-  update_cache_retries: number;
-  update_cache_retry_max_delay: number;
-  filename?: string;
-  install_python_apt?: boolean;
-  validate_certs?: boolean;
-  codename?: string;
-}
+import { type ModuleResult, failed } from './types.js';
 
 const SOURCES_LIST = '/etc/apt/sources.list';
 const SOURCES_DIR = '/etc/apt/sources.list.d';
 const SOURCE_TYPES = ['deb', 'deb-src'];
 
-export const aptRepository: Module<AptRepositoryArgs> = {
-  name: 'apt_repository',
-  aliases: ['ansible.builtin.apt_repository', 'ansible.legacy.apt_repository'],
-  schema: {
-    type: 'object',
-    required: ['repo'],
-    properties: {
-      repo: strArg,
-      state: { enum: ['present', 'absent'], default: 'present' },
-      mode: { type: ['string', 'integer'] },
-      update_cache: boolArg(),
-      'update-cache': boolArg(),
-      update_cache_retries: { type: 'integer', minimum: 1, default: 5 },
-      update_cache_retry_max_delay: { type: 'integer', minimum: 0, default: 12 },
-      filename: strArg,
-      // Accepted so Ansible playbooks validate: imgplay needs no python3-apt, apt checks certificates itself.
-      install_python_apt: boolArg(true),
-      validate_certs: boolArg(true),
-      codename: strArg,
+export const aptRepository = defineModule(
+  {
+    name: 'apt_repository',
+    doc: {
+      short: "Adds or removes a one-line apt source (`deb`/`deb-src`) in the target's `/etc/apt`.",
+      description: `Lines are compared as Ansible does: the part before a \`#\` comment, runs of whitespace made one space, so type, options (as written), URI, suite and components must all match. \`present\`: a matching line in \`/etc/apt/sources.list\` or any \`sources.list.d/*.list\` means nothing to do; a commented-out match (\`# deb ...\`) is switched back on; otherwise the line is appended to the derived file. \`absent\`: every enabled matching line is removed from whichever file has it, and a file left with no lines is deleted. deb822 \`*.sources\` files are not read (Ansible 2.14 does not read them either).
+
+When \`apt-get update\` fails (or prints \`E:\` lines), the sources files are put back as they were and the task fails with apt's own error lines, e.g. \`Failed to update apt cache on chroot /build/root (the sources were put back): E: The repository 'file:/srv/none ./ Release' does not have a Release file.\``,
+      returns: '`repo`, `state`, and under `--diff` the changed file before and after (`/dev/null` for a file created or deleted; several files are shown one after another).',
+      checkMode: 'Predicts the change and writes nothing; the cache is not updated.',
+      differences: [
+        'Only the files that change are written, and only the changed lines; Ansible rewrites every sources file it read in its normalised form (`# ` before disabled lines, single spaces).',
+        '`mode` defaults to `0644` for new files (2.14 leaves them at the umask\'s default).',
+        "apt's own error lines in the failure message instead of python-apt's exception text; no sleep after the last failed attempt.",
+      ],
     },
-    additionalProperties: false,
+    args: {
+      repo: { required: true, description: '`deb [options] uri suite [components]` or `deb-src ...`. PPAs (`ppa:`) are refused.' },
+      state: { default: 'present', choices: ['absent', 'present'], description: '`absent` removes the line.' },
+      // A string ('0644', 'u=rw,g=r') or the integer YAML 1.1 makes of an unquoted 0644.
+      mode: { type: 'raw', description: 'Mode of a new file (and of the file a line is added to, when given); unset, `0644` for a new file.' },
+      update_cache: { type: 'bool', default: true, aliases: ['update-cache'], description: 'After a change, run `apt-get update` inside the target.' },
+      update_cache_retries: { type: 'int', default: 5, description: 'Attempts, with exponential backoff (1 s, 2 s, 4 s... plus up to 1 s jitter)...' },
+      update_cache_retry_max_delay: { type: 'int', default: 12, description: '...capped at this many seconds.' },
+      filename: {
+        description:
+          'The file for a new line, `.list` added: `sources.list.d/<filename>.list` (a name with `/` is a path in the target). Unset, derived as Ansible does: options, scheme and `user:password@` dropped, host and path with every non-alphanumeric run made `_` (`http://pkgs.example.org/debian` -> `pkgs_example_org_debian.list`).',
+      },
+      install_python_apt: { type: 'bool', default: true, description: 'Accepted and ignored: imgplay needs no python3-apt.' },
+      validate_certs: { type: 'bool', default: true, description: 'Accepted and ignored: apt checks certificates itself.' },
+      codename: { description: 'Accepted and ignored: it only serves PPAs, which are not supported.' },
+    },
+    checkMode: 'full',
+    diff: true,
   },
-  checkMode: true,
-  diff: true,
-  async run({ conn, args, check, diff, signal, log }) {
+  async ({ conn, args, check, diff, signal, log }) => {
     if (args.repo.trim() === '') return failed("Please set argument 'repo' to a non-empty value");
     const wanted = parseLine(args.repo);
     if (!wanted.valid || !wanted.enabled) {
@@ -124,7 +120,7 @@ export const aptRepository: Module<AptRepositoryArgs> = {
         else if (mode !== undefined && path === added) await chmod(host, mode);
       }
 
-      if (firstSet(args.update_cache, args['update-cache']) ?? true) {
+      if (args.update_cache) {
         const err = await updateCache(conn, args.update_cache_retries, args.update_cache_retry_max_delay, signal, log);
         if (err !== undefined) {
           await revert(conn, before, changedFiles);
@@ -137,7 +133,7 @@ export const aptRepository: Module<AptRepositoryArgs> = {
       throw err;
     }
   },
-};
+);
 
 /** One sources line as Ansible reads it: enabled unless commented out, a source if it starts with deb/deb-src. */
 export interface ParsedLine {
@@ -233,7 +229,8 @@ async function revert(conn: Connection, before: Map<string, string>, changed: Ma
 
 /** apt-get update in the target with Ansible's backoff; undefined on success, else apt's own error lines. */
 async function updateCache(conn: Connection, retries: number, maxDelay: number, signal: AbortSignal, log: (m: string) => void): Promise<string | undefined> {
-  let err = '';
+  // As in Ansible, no attempt at all is a failure.
+  let err = 'update_cache_retries allows no attempt';
   const jitter = Math.random();
   for (let attempt = 0; attempt < retries; attempt++) {
     if (attempt > 0) {
