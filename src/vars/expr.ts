@@ -1463,6 +1463,10 @@ export function asUserError(err: unknown): ImgplayError {
   if (err instanceof RangeError && /call stack/i.test(err.message)) {
     return new TemplateError('the expression nests too deeply (or a variable refers to itself)', { cause: err });
   }
+  // Python would try (and exhaust memory); JavaScript refuses at once: `'a' * 999999999`, a huge format width.
+  if (err instanceof RangeError && /^Invalid (?:string|array) length/.test(err.message)) {
+    return new TemplateError('the result is too large to build', { cause: err });
+  }
   return new InternalError(`evaluating an expression failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
 }
 

@@ -173,3 +173,27 @@ describe('the template engine under mutated templates', () => {
     );
   });
 });
+
+describe('templates the fuzzer and its tokens found to fail badly', () => {
+  it.each([
+    ['a NUL in a name', '{{ it\u0000em.name }}', /unexpected character/],
+    ['a NUL in text', 'a\u0000b {{ x }}', undefined],
+    ['a handlebars partial', "{{> 'dhcp' if x else y }}", /handlebars could not render/],
+    ['a string repeated past the largest string', "{{ 'a' * 999999999 }}", /too large to build/],
+    ['a format width past the largest string', "{{ '%0999999999d' | format(1) }}", /too large to build/],
+  ])('%s renders or fails with a template error', (_what, text, error) => {
+    if (error === undefined) {
+      expect(renderString(text, VARS, { file: true })).toBe('a\u0000b 1');
+      return;
+    }
+    let thrownError: unknown;
+    try {
+      renderString(text, VARS, { file: true });
+    } catch (err) {
+      thrownError = err;
+    }
+    expect(thrownError).toBeInstanceOf(ImgplayError);
+    expect(thrownError).not.toBeInstanceOf(InternalError);
+    expect((thrownError as Error).message).toMatch(error);
+  });
+});
