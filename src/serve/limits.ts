@@ -59,3 +59,11 @@ export function resolveLimits(given: Partial<ServeLimits>): ServeLimits {
 export function checkingInterval(limits: ServeLimits): number {
   return Math.max(10, Math.min(5_000, Math.floor(limits.headersTimeout / 4)));
 }
+
+/**
+ * Requests a client may send ahead on one connection before the answers to earlier ones are out. Boot
+ * clients never pipeline; a client that does has its requests answered one at a time, and past this
+ * many waiting loses the connection: 2000 pipelined downloads in one packet would otherwise each
+ * start reading their file into memory at once.
+ */
+export const PIPELINE_DEPTH = 16;

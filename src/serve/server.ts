@@ -9,7 +9,7 @@ import { scanBuilds, type BuildsFolder } from './artifacts.js';
 import { catalogProblem, CatalogStore, type CatalogInfo } from './catalogs.js';
 import { answerClientError, decodeSegment, drainAfterAnswer, HttpError, printable, requestTarget } from './http-guard.js';
 import { bootScript, chainScript } from './ipxe.js';
-import { checkingInterval, resolveLimits, type ServeLimits } from './limits.js';
+import { checkingInterval, PIPELINE_DEPTH, resolveLimits, type ServeLimits } from './limits.js';
 import { normalizeMac } from './mac.js';
 import { loadProfiles, profileFor, profileProblems, resolveProfiles, ServeSetupError, type ProfileSet } from './profiles.js';
 import { sendFile } from './static.js';
@@ -261,7 +261,14 @@ export async function startBootServer(options: BootServerOptions): Promise<BootS
         tell(`${new Date().toISOString()} ${ip} ${ex.mac ?? '-'} ${req.method} ${printable(req.url ?? '')} ${status} ${ex.bytes} ${since(started)}`);
       });
       drainAfterAnswer(req, res, socket, limits.lingerTimeout);
-      handle(req, res, ex).catch(fail);
+      const start = () => void handle(req, res, ex).catch(fail);
+      // A pipelined request waits for the answers before it: Node hands its response the socket then.
+      if (res.socket !== null) start();
+      else if (mine.size <= PIPELINE_DEPTH) res.once('socket', start);
+      else if (!socket.destroyed) {
+        tell(`${new Date().toISOString()} ${ip} - - [PIPELINE_DEPTH] - 0 ${since(openedAt.get(socket))}`);
+        socket.destroy();
+      }
     } catch (err) {
       fail(err);
     }

@@ -431,6 +431,28 @@ describe('imgplay serve under abuse', () => {
     });
   });
 
+  describe('pipelining', () => {
+    it('answers pipelined requests in order', async () => {
+      const r = await exchange(s.port, [`GET /boot.ipxe?mac=${'52:54:00:00:07:01'} HTTP/1.1\r\nHost: x\r\n\r\nGET /nothing HTTP/1.1\r\nHost: x\r\n\r\nGET /common/${BASE} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`], { end: false });
+      expect(r.text.match(/^HTTP\/1\.1 \d{3} /gm)).toEqual(['HTTP/1.1 200 ', 'HTTP/1.1 404 ', 'HTTP/1.1 200 ']);
+      expect(r.text.endsWith(base.toString('latin1'))).toBe(true);
+    });
+
+    it('closes a connection that pipelines 2000 downloads in one packet, without reading them into memory', async () => {
+      const rss = async () => Number(/VmRSS:\s+(\d+) kB/.exec(await readFile(`/proc/${s.child.pid}/status`, 'utf8'))![1]) * 1024;
+      const before = await rss();
+      const sock = connect(s.port, '127.0.0.1');
+      sock.on('error', () => undefined);
+      sock.pause();
+      sock.write(`GET /${BIG} HTTP/1.1\r\nHost: x\r\n\r\n`.repeat(2000));
+      await sleep(1000);
+      expect((await rss()) - before).toBeLessThan(100 * 1024 * 1024);
+      sock.resume();
+      expect(await untilTrue(() => sock.destroyed, SLACK)).toBe(true);
+      expect(await logLine(s, / 127\.0\.0\.1 - - \[PIPELINE_DEPTH\] - 0 /)).toBeDefined();
+    });
+  });
+
   describe('floods of connections', () => {
     it('serves a normal client while 300 connections hang halfway through their headers, then closes them all', async () => {
       const { sockets, closed, replies } = await openMany(s.port, 300, 'GET /boot.ipxe HTTP/1.1\r\nHost: x\r\n');
