@@ -2,55 +2,73 @@
 import { readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { ImgplayError } from '../errors.js';
+import { type ArgSpec, defineModule } from './spec.js';
 import { Accounts } from './support/accounts.js';
 import { AttrError } from './support/file-attrs.js';
 import { describeFsError, isFsError } from './support/fs-error.js';
 import { formatMode } from './support/mode.js';
 import { type PutContext, putFile } from './support/put-file.js';
-import { boolArg, fileAttrProperties, strArg } from './support/schema.js';
-import { failed, type Module } from './types.js';
+import { fileAttrArgs } from './support/file-args.js';
+import { failed } from './types.js';
 
-/** template's arguments as they arrive (validated, defaults applied). */
-export interface TemplateArgs {
-  src?: string;
-  dest?: string;
-  mode?: string | number;
-  owner?: string;
-  group?: string;
-  force: boolean;
-  backup: boolean;
-  follow: boolean;
-  validate?: string;
-  newline_sequence: string;
-}
+// Ansible's template is an action plugin: these are the options it reads, then copy's with the file common arguments.
+const DELIMITERS = 'the template engine reads only the default delimiters ({{ }}, {% %}, {# #}).';
+
+const args = {
+  src: { description: 'The template on the controller, found as Ansible finds it (role `templates/`, then the playbook directory). Needed, as is `dest`.' },
+  dest: { description: 'Where it goes on the target; an existing directory gets the template\'s file name.' },
+  newline_sequence: { description: 'The line ending written: `\\n` (the default), `\\r` or `\\r\\n` (escaped forms accepted).' },
+  block_start_string: { description: 'Marks the start of a block.', refused: DELIMITERS },
+  block_end_string: { description: 'Marks the end of a block.', refused: DELIMITERS },
+  variable_start_string: { description: 'Marks the start of a print statement.', refused: DELIMITERS },
+  variable_end_string: { description: 'Marks the end of a print statement.', refused: DELIMITERS },
+  comment_start_string: { description: 'Marks the start of a comment.', refused: DELIMITERS },
+  comment_end_string: { description: 'Marks the end of a comment.', refused: DELIMITERS },
+  trim_blocks: {
+    type: 'bool',
+    default: true,
+    description: 'Remove the first newline after a block.',
+    refusedValues: { false: "the template engine always trims blocks, as Ansible's default does." },
+  },
+  lstrip_blocks: {
+    type: 'bool',
+    default: false,
+    description: 'Strip spaces and tabs from the start of a line to a block.',
+    refusedValues: { true: 'the template engine does not strip before blocks.' },
+  },
+  force: { type: 'bool', default: true, description: 'Replace a `dest` whose content differs; `false`: only when it does not exist.' },
+  output_encoding: { default: 'utf-8', description: 'The encoding of the written file; imgplay writes UTF-8 only (another value fails the task).' },
+  backup: { type: 'bool', default: false, description: 'Keep a copy of the old file, named in `backup_file`.' },
+  follow: { type: 'bool', default: false, description: 'Write through a `dest` that is a symlink to the file it points at.' },
+  validate: { description: 'A command run on the new file before it replaces the old one; `%s` is its path.' },
+  ...fileAttrArgs,
+} as const satisfies Record<string, ArgSpec>;
 
 // Written either as the characters themselves or, from key=value syntax, as backslash escapes.
 const NEWLINES: Record<string, string> = { '\n': '\n', '\r': '\r', '\r\n': '\r\n', '\\n': '\n', '\\r': '\r', '\\r\\n': '\r\n' };
 
-export const template: Module<TemplateArgs> = {
-  name: 'template',
-  aliases: ['ansible.builtin.template', 'ansible.legacy.template'],
-  schema: {
-    type: 'object',
-    properties: {
-      src: strArg,
-      dest: strArg,
-      force: boolArg(true),
-      backup: boolArg(false),
-      follow: boolArg(false),
-      validate: strArg,
-      newline_sequence: { type: 'string', default: '\n' },
-      ...fileAttrProperties,
+export const template = defineModule(
+  {
+    name: 'template',
+    doc: {
+      short: "Renders a controller template with the task's variables and puts the result on the target.",
+      description:
+        'The template is rendered with the task\'s variables, then put in place exactly as copy would (same results and check/diff behaviour). A template error fails the task naming the template file.',
+      differences: [
+        '`lstrip_blocks: true`, `trim_blocks: false`, an `output_encoding` other than UTF-8 and the `*_start_string`/`*_end_string` options are refused.',
+        'The template variables Ansible adds (`ansible_managed`, `template_path`, `template_host`, `template_uid`, `template_mtime`, `template_destpath`, `template_run_date`) are not defined.',
+      ],
     },
-    additionalProperties: false,
+    args,
+    checkMode: 'full',
+    diff: true,
   },
-  checkMode: true,
-  diff: true,
-  async run(ctx) {
+  async (ctx) => {
     const { args } = ctx;
     if (args.src === undefined || args.dest === undefined) return failed('src and dest are required');
-    const newline = NEWLINES[args.newline_sequence];
+    const newline = NEWLINES[args.newline_sequence ?? '\n'];
     if (newline === undefined) return failed('newline_sequence needs to be one of: \\n, \\r or \\r\\n');
+    if (!/^utf-?8$/i.test(args.output_encoding)) return failed(`output_encoding ${args.output_encoding} is not supported by imgplay: templates are written as UTF-8`);
     let source: string;
     try {
       source = await ctx.findFile('templates', args.src);
@@ -97,4 +115,4 @@ export const template: Module<TemplateArgs> = {
       throw err;
     }
   },
-};
+);

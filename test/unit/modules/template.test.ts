@@ -95,5 +95,21 @@ describe('template', () => {
       files,
       error: 'newline_sequence needs to be one of',
     },
+    {
+      name: 'refuses lstrip_blocks, which its engine does not do',
+      args: { src: 'motd.j2', dest: '{root}/motd', lstrip_blocks: true },
+      invalid: 'lstrip_blocks=true is not supported by imgplay',
+    },
+    {
+      name: 'refuses other delimiters',
+      args: { src: 'motd.j2', dest: '{root}/motd', variable_start_string: '[%' },
+      invalid: 'variable_start_string is not supported by imgplay',
+    },
+    {
+      name: 'refuses an output_encoding other than UTF-8',
+      args: { src: 'motd.j2', dest: '{root}/motd', output_encoding: 'latin-1' },
+      files: { 'templates/motd.j2': 'hi\n' },
+      error: 'output_encoding latin-1 is not supported by imgplay',
+    },
   ]);
 });
