@@ -14,7 +14,7 @@ import { normalizeMac } from './mac.js';
 import { loadProfiles, profileFor, profileProblems, resolveProfiles, ServeSetupError, type ProfileSet } from './profiles.js';
 import { sendFile } from './static.js';
 
-/** How to run a boot server. */
+/** How to run a boot server. The limits (timeouts, connection cap, upload memory) default to SERVE_LIMITS. */
 export interface BootServerOptions extends Partial<ServeLimits> {
   /** The builds folder. */
   dir: string;
