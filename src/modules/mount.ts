@@ -5,59 +5,75 @@ import { execa } from 'execa';
 import type { Connection } from '../connection/types.js';
 import { MountError } from '../image/mount-guard.js';
 import { isMountPoint, mountTable } from '../image/mount-table.js';
+import { type ArgSpec, type ArgsOf, defineModule } from './spec.js';
 import { atomicWrite } from './support/atomic-write.js';
 import { describeFsError, isFsError } from './support/fs-error.js';
-import { boolArg, strArg } from './support/schema.js';
 import { hostPathFollow } from './support/target-path.js';
-import { type Module, type ModuleResult, failed } from './types.js';
+import { type ModuleResult, failed } from './types.js';
 
-/** mount's arguments (ansible.posix.mount's names). */
-export interface MountArgs {
-  path?: string;
-  name?: string;
-  src?: string;
-  fstype?: string;
-  opts?: string;
-  state: 'mounted' | 'unmounted' | 'present' | 'absent' | 'remounted' | 'ephemeral';
-  fstab?: string;
-  dump: string;
-  passno: string;
-  boot: boolean;
-  backup: boolean;
-}
-
-export const mount: Module<MountArgs> = {
-  name: 'mount',
-  aliases: ['ansible.posix.mount', 'ansible.builtin.mount'],
-  schema: {
-    type: 'object',
-    required: ['state'],
-    properties: {
-      path: strArg,
-      name: strArg,
-      src: strArg,
-      fstype: strArg,
-      opts: strArg,
-      state: { enum: ['mounted', 'unmounted', 'present', 'absent', 'remounted', 'ephemeral'] },
-      fstab: strArg,
-      dump: { type: 'string', default: '0' },
-      passno: { type: 'string', default: '0' },
-      boot: boolArg(true),
-      backup: boolArg(false),
-    },
-    additionalProperties: false,
+const mountArgs = {
+  path: { type: 'path', required: true, aliases: ['name'], description: 'The mount point; created if missing.' },
+  src: {
+    type: 'path',
+    description: '`tmpfs`, `proc`, a device, an image file (with `opts: loop`), or a directory (with `opts: bind`).',
   },
-  checkMode: true,
-  async run({ conn, args, check }) {
-    const path = args.path ?? args.name;
-    if (path === undefined) return failed('missing required arguments: path');
+  fstype: { description: '`-t`; not needed with `bind`.' },
+  opts: {
+    description: 'Mount options, comma-separated (unset: `defaults`). `bind` and `bind,ro` work; `rbind` is refused (the guard undoes mounts one by one).',
+  },
+  state: {
+    required: true,
+    choices: ['mounted', 'unmounted', 'present', 'absent', 'remounted', 'ephemeral'],
+    description:
+      '`mounted` and `ephemeral` (mount if nothing is mounted at `path`), `unmounted`, `absent` (unmount, then remove the empty mount point), `remounted`, `present` (fstab only).',
+  },
+  fstab: { description: 'The fstab file to keep an entry in, on the target. **No default**: without it no fstab is touched.' },
+  dump: { default: '0', description: 'The fstab dump field.' },
+  passno: { default: '0', description: 'The fstab pass field.' },
+  boot: { type: 'bool', default: true, description: 'In the fstab entry: `false` adds `noauto`.' },
+  backup: { type: 'bool', default: false, description: 'Accepted and ignored: no fstab is kept as a backup.' },
+} as const satisfies Record<string, ArgSpec>;
+
+/** mount's arguments (ansible.posix.mount's names), aliases folded. */
+export type MountArgs = ArgsOf<typeof mountArgs>;
+
+export const mount = defineModule(
+  {
+    name: 'mount',
+    collection: 'ansible.posix',
+    otherNames: ['ansible.builtin.mount'],
+    doc: {
+      short: 'Mounts and unmounts on the build host for the build, through the mount guard.',
+      description: `Every mount goes through the connection's mount guard, which records it and undoes it (innermost first) when the run ends, whether the play succeeded, failed or was interrupted. For a chroot target, \`path\` and a path \`src\` (a bind source, an image file, a device) are paths inside the tree, resolved there the way every file path of a chroot is: a symlink in the tree pointing at \`/var/tmp\` leads to the tree's own \`/var/tmp\`, never the host's.
+
+Every mount is made private right after it is made (so unmounting it cannot propagate to the host's mounts), and a mount point that is a symlink, or is reached through one, is refused.`,
+      checkMode: 'Predicts the change and mounts nothing.',
+      differences: [
+        "`fstab` has no default: Ansible's writes `/etc/fstab` for `mounted`/`present`/`absent`, and on-imagebuilder's playbooks polluted build hosts' fstab that way. Build mounts belong to the build.",
+        'Mounts do not outlive the run.',
+        '`rbind` is refused; `backup` is accepted and ignored.',
+        '`fstype` is not required with `opts: bind` (Ansible requires it with `src` for `mounted`, `present` and `ephemeral`).',
+        "Newer ansible.posix's `absent_from_fstab`/`absent_mount` states and `opts_no_log` are not known.",
+      ],
+    },
+    args: mountArgs,
+    // Ansible requires src and fstype; fstype is checked in the run, since a bind mount needs none.
+    requiredIf: [
+      ['state', 'mounted', ['src']],
+      ['state', 'present', ['src']],
+      ['state', 'ephemeral', ['src']],
+    ],
+    checkMode: 'full',
+  },
+  async ({ conn, args, check }) => {
+    const path = args.path;
     const opts = (args.opts ?? 'defaults').split(',').map((o) => o.trim()).filter((o) => o !== '');
     if (opts.includes('rbind') || opts.includes('rprivate')) {
       return failed("recursive binds (rbind) are not supported: the mount guard undoes mounts one by one; bind each directory you need");
     }
     const needsSrc = args.state === 'mounted' || args.state === 'present' || args.state === 'ephemeral';
-    if (needsSrc && (args.src === undefined || (args.fstype === undefined && !opts.includes('bind')))) {
-      return failed(`state=${args.state} needs src and fstype (or opts: bind)`);
+    if (needsSrc && args.fstype === undefined && !opts.includes('bind')) {
+      return failed(`state is ${args.state} but all of the following are missing: fstype`);
     }
     const result: ModuleResult = {
       changed: false,
@@ -110,7 +126,7 @@ export const mount: Module<MountArgs> = {
       throw err;
     }
   },
-};
+);
 
 async function mountOn(conn: Connection, args: MountArgs, target: string, opts: string[]): Promise<void> {
   await mkdir(target, { recursive: true });
