@@ -1,5 +1,6 @@
 // Manages a path's kind (file, directory, symlink, hard link, absent) and attributes, as Ansible's file module does.
 import { posix } from 'node:path';
+import { type ArgSpec, type ArgsOf, defineModule } from './spec.js';
 import { Accounts } from './support/accounts.js';
 import { structuredDiff } from './support/diff.js';
 import { AttrError, pathInfo } from './support/file-attrs.js';
@@ -17,61 +18,52 @@ import {
   touch,
 } from './support/file-states.js';
 import { describeFsError, isFsError } from './support/fs-error.js';
-import { boolArg, fileAttrProperties, firstSet } from './support/schema.js';
+import { fileAttrArgs } from './support/file-args.js';
 import { hostPathFollow, hostPathNoFollow, pathState, statOrUndefined } from './support/target-path.js';
 import { parseTime } from './support/strptime.js';
-import type { Module, ModuleResult } from './types.js';
+import type { ModuleResult } from './types.js';
 
 const STATES = ['absent', 'directory', 'file', 'hard', 'link', 'touch'] as const;
 type State = (typeof STATES)[number];
 
-/** The file module's arguments as they arrive: `dest` and `name` are aliases of `path`. */
-export interface FileArgs {
-  path?: string;
-  dest?: string;
-  name?: string;
-  state?: State;
-  src?: string;
-  mode?: string | number;
-  owner?: string;
-  group?: string;
-  recurse: boolean;
-  force: boolean;
-  follow: boolean;
-  modification_time?: string;
-  modification_time_format: string;
-  access_time?: string;
-  access_time_format: string;
-}
+const TIME = 'A time in the matching `*_time_format`, `now`, or `preserve` (the default, except `touch`: `now`).';
 
-export const file: Module<FileArgs> = {
-  name: 'file',
-  aliases: ['ansible.builtin.file', 'ansible.legacy.file'],
-  schema: {
-    type: 'object',
-    properties: {
-      path: { type: 'string' },
-      dest: { type: 'string' },
-      name: { type: 'string' },
-      state: { enum: [...STATES] },
-      src: { type: 'string' },
-      recurse: boolArg(false),
-      force: boolArg(false),
-      follow: boolArg(true),
-      modification_time: { type: 'string' },
-      modification_time_format: { type: 'string', default: '%Y%m%d%H%M.%S' },
-      access_time: { type: 'string' },
-      access_time_format: { type: 'string', default: '%Y%m%d%H%M.%S' },
-      ...fileAttrProperties,
+const args = {
+  state: { choices: STATES, description: 'What the path should be; without it, what it already is, else `file` (`directory` with `recurse`).' },
+  path: { type: 'path', required: true, aliases: ['dest', 'name'], description: 'The path on the target.' },
+  recurse: { type: 'bool', default: false, description: 'With `state: directory`, apply mode/owner/group to everything below.' },
+  force: { type: 'bool', default: false, description: 'Replace a file/empty directory with a link, create a link to a missing src.' },
+  follow: { type: 'bool', default: true, description: 'Apply attributes to what a symlink points at.' },
+  src: { type: 'path', description: "Link target (`link`: written as given, relative to the link's directory; `hard`: an existing file)." },
+  modification_time: { description: TIME },
+  modification_time_format: { default: '%Y%m%d%H%M.%S', description: 'The strftime format of `modification_time`.' },
+  access_time: { description: TIME },
+  access_time_format: { default: '%Y%m%d%H%M.%S', description: 'The strftime format of `access_time`.' },
+  ...fileAttrArgs,
+} as const satisfies Record<string, ArgSpec>;
+
+type FileArgs = ArgsOf<typeof args>;
+
+export const file = defineModule(
+  {
+    name: 'file',
+    doc: {
+      short: "Manages a path's kind (file, directory, symlink, hard link, absent) and attributes.",
+      description:
+        'Messages are Ansible\'s, e.g. `file (/x) is absent, cannot continue`, `/x already exists as a file`, `refusing to convert from file to symlink for /x`, `src file does not exist, use "force=yes" if you really want to create the link: /x`. `state: directory` creates parents like `mkdir -p`, giving each new directory the mode. `state: touch` changes times, so it always reports a change.',
+      returns: 'Results carry `path` (or `dest` for link/hard/touch) and `uid gid owner group mode state size`.',
+      differences: [
+        "The diff (Ansible: a dict of path/state/mode/owner changes) is given as that dict rendered as JSON text, as Ansible's callback displays it.",
+        'Time formats support `%Y %y %m %d %H %M %S %%` only; other directives are refused by name.',
+      ],
     },
-    additionalProperties: false,
+    args,
+    checkMode: 'full',
+    diff: true,
   },
-  checkMode: true,
-  diff: true,
-  async run(ctx) {
+  async (ctx) => {
     const { args, conn, check } = ctx;
-    let path = firstSet(args.path, args.dest, args.name);
-    if (path === undefined) return { failed: true, changed: false, msg: 'missing required arguments: path' };
+    let path = args.path;
     const fs: FsContext = { conn, accounts: new Accounts(conn), check, warnings: [] };
     const recurse = args.recurse;
     let state = args.state;
@@ -124,7 +116,7 @@ export const file: Module<FileArgs> = {
     if (ctx.diff && outcome.diff !== undefined) result.diff = structuredDiff(outcome.diff.before, outcome.diff.after);
     return finish(fs, result);
   },
-};
+);
 
 const byState: Record<State, (fs: FsContext, a: FileStateArgs) => Promise<StateOutcome>> = {
   absent: (fs, a) => ensureAbsent(fs, a.path),

@@ -144,12 +144,12 @@ describe('file', () => {
       {
         name: 'needs a path',
         args: { state: 'file' },
-        error: 'missing required arguments: path',
+        invalid: 'missing required arguments: path',
       },
       {
         name: 'refuses an unknown state before running',
         args: { path: '{root}/f', state: 'present' },
-        invalid: 'state',
+        invalid: 'value of state must be one of: absent, directory, file, hard, link, touch, got: present',
       },
       {
         name: 'refuses src without link or hard',
