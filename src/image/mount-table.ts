@@ -76,7 +76,7 @@ export async function removeTree(dir: string): Promise<void> {
   const mounted = mountsUnder(await mountTable(), dir);
   if (mounted.length > 0) {
     throw new MountedTreeError(`refusing to delete ${dir}: still mounted inside it: ${mounted.join(', ')}`, {
-      hint: 'unmount these first (imgplay unmounts its own mounts; something else left these)',
+      hint: `unmount these first, innermost first (umount ${mounted.join(' ')}); imgplay undoes its own mounts, and a killed run's on its next run on that build_dir`,
     });
   }
   const r = await execa('rm', ['-rf', '--one-file-system', '--', dir], { reject: false, stdin: 'ignore' });

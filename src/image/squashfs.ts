@@ -71,7 +71,7 @@ export async function buildSquashfs(opts: SquashfsOptions): Promise<SquashfsResu
   const mounted = mountsUnder(await mountTable(), root);
   if (mounted.length > 0) {
     throw new MountedTreeError(`refusing to build a squashfs of ${root}: mounted inside it: ${mounted.join(', ')}`, {
-      hint: 'unmount these first: a squashfs of a tree with /proc, /sys or /dev bound inside holds the host, not the image',
+      hint: `unmount these first, innermost first (umount ${mounted.join(' ')}): a squashfs of a tree with /proc, /sys or /dev bound inside holds the host, not the image`,
     });
   }
   const excludes = opts.excludes ?? DEFAULT_EXCLUDES;
