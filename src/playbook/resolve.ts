@@ -3,7 +3,7 @@
 // Nothing here touches a host: --syntax-check and --list-tasks stop after this step.
 import { existsSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { didYouMean, ParseError, ValidationError, type SourcePos } from '../errors.js';
+import { didYouMean, ImgplayError, InternalError, ParseError, ValidationError, type SourcePos } from '../errors.js';
 import { findModule, moduleNames } from '../modules/index.js';
 import { argumentNames, argumentProblems } from '../modules/spec-check.js';
 import type { ModuleSpec, SpecModule } from '../modules/spec.js';
@@ -83,7 +83,14 @@ async function loadPlaybookFile(file: string, opts: ResolveOptions, files: Set<s
     const importKey = ['import_playbook', 'ansible.builtin.import_playbook'].find((k) => k in entry);
     if (importKey) {
       const staticVars = { ...(isMap(entry.vars) ? entry.vars : {}), ...opts.extraVars };
-      const target = templateValue(entry[importKey], staticVars);
+      const raw = entry[importKey];
+      let target: unknown;
+      try {
+        target = typeof raw === 'string' ? templateValue(raw, staticVars) : raw;
+      } catch (err) {
+        if (!(err instanceof ImgplayError) || err instanceof InternalError) throw err;
+        throw new ValidationError(`import_playbook: ${err.message}`, { pos: posOfKey(entry, importKey), cause: err });
+      }
       if (typeof target !== 'string' || target === '') {
         const got = Array.isArray(target) ? 'a list' : target === null || target === '' ? 'nothing' : isMap(target) ? 'a mapping' : `a ${typeof target}`;
         throw new ValidationError(`import_playbook takes the name of a playbook file, got ${got}`, { pos: posOfKey(entry, importKey) });
