@@ -53,6 +53,12 @@ describe('planning a hostile playbook', () => {
     );
   });
 
+  it('names the import_playbook whose name uses an undefined variable, at its key', async () => {
+    const { code, stderr } = await syntaxCheck('undefined-import.yml', '- import_playbook: "{{ nope }}.yml"\n');
+    expect(code).toBe(4);
+    expect(stderr).toMatch(/^ERROR! \S+undefined-import\.yml:1:3: import_playbook: 'nope' is undefined/);
+  });
+
   it('names the import_playbook whose file is missing, at its key', async () => {
     const { code, stderr } = await syntaxCheck('missing.yml', '- name: first\n  import_playbook: nowhere.yml\n');
     expect(code).toBe(4);
