@@ -1,6 +1,7 @@
 // Copies a controller file or directory (or inline content, or a file already on the target) to the target, as Ansible's copy does.
 import { access, constants, stat } from 'node:fs/promises';
 import { basename, posix } from 'node:path';
+import { type ArgSpec, type ArgsOf, defineModule } from './spec.js';
 import { Accounts } from './support/accounts.js';
 import { AttrError, pathInfo } from './support/file-attrs.js';
 import { type FileStateArgs, FileStateError, type FsContext, ensureDirectory, ensureSymlink } from './support/file-states.js';
@@ -8,57 +9,60 @@ import { describeFsError, isFsError } from './support/fs-error.js';
 import { formatMode } from './support/mode.js';
 import { type PutContext, type PutFileRequest, putFile } from './support/put-file.js';
 import { pyJsonDumps } from './support/py-json.js';
-import { boolArg, fileAttrProperties, strArg } from './support/schema.js';
+import { fileAttrArgs } from './support/file-args.js';
 import { walkSource } from './support/source-tree.js';
 import { hostPathFollow, statOrUndefined } from './support/target-path.js';
 import { mergeTree } from './support/target-tree.js';
-import { failed, type Module, type ModuleContext, type ModuleResult } from './types.js';
+import { failed, type ModuleContext, type ModuleResult } from './types.js';
 
-/** copy's arguments as they arrive (validated, defaults applied). */
-export interface CopyArgs {
-  src?: string;
-  content?: unknown;
-  dest?: string;
-  mode?: string | number;
-  owner?: string;
-  group?: string;
-  force: boolean;
-  backup: boolean;
-  follow: boolean;
-  local_follow: boolean;
-  remote_src: boolean;
-  directory_mode?: string | number;
-  validate?: string;
-  checksum?: string;
-  decrypt: boolean;
-}
-
-export const copy: Module<CopyArgs> = {
-  name: 'copy',
-  aliases: ['ansible.builtin.copy', 'ansible.legacy.copy'],
-  schema: {
-    type: 'object',
-    properties: {
-      src: strArg,
-      // Any YAML value: a dict or list is written as JSON, as Ansible does.
-      content: {},
-      dest: strArg,
-      force: boolArg(true),
-      backup: boolArg(false),
-      follow: boolArg(false),
-      local_follow: boolArg(true),
-      remote_src: boolArg(false),
-      directory_mode: { type: ['string', 'integer'] },
-      validate: strArg,
-      checksum: strArg,
-      decrypt: boolArg(true),
-      ...fileAttrProperties,
-    },
-    additionalProperties: false,
+// Ansible's copy is an action plugin before a module: it checks src, content and dest itself, with its
+// own words, so they are not required or exclusive here (see run).
+const args = {
+  src: {
+    type: 'path',
+    description: 'Controller path, found as Ansible finds it (role `files/`, then the playbook directory). A directory is copied recursively: `dir` copies the directory itself, `dir/` only its contents. With `remote_src`, a path on the target.',
   },
-  checkMode: true,
-  diff: true,
-  async run(ctx) {
+  // Any YAML value: a dict or list is written as JSON, as Ansible's action does.
+  content: { type: 'raw', description: "Text to write instead of `src`. A dict or list is written as Python's `json.dumps` would." },
+  dest: {
+    type: 'path',
+    description: 'Target path. An existing directory, or a path ending in `/`, means "inside it" (missing directories are created for a trailing `/`).',
+  },
+  backup: { type: 'bool', default: false, description: 'Keep a backup of a replaced file (`backup_file` in the result).' },
+  force: { type: 'bool', default: true, description: '`false`: never replace an existing file.' },
+  validate: { description: 'Command run on the new file (`%s` is its path) before it replaces `dest`; run as argv, no shell.' },
+  directory_mode: { type: 'raw', description: 'Mode for directories a recursive copy creates.' },
+  remote_src: { type: 'bool', default: false, description: '`src` is a path on the target.' },
+  local_follow: { type: 'bool', default: true, description: 'In a directory `src`, copy what links point at; `false` recreates the links.' },
+  checksum: { description: 'The sha1 `src` must have.' },
+  follow: { type: 'bool', default: false, description: 'Write through a symlink at `dest` instead of replacing the link.' },
+  decrypt: { type: 'bool', default: true, description: 'Accepted and ignored: imgplay has no vault, so there is nothing to decrypt.' },
+  ...fileAttrArgs,
+} as const satisfies Record<string, ArgSpec>;
+
+type CopyArgs = ArgsOf<typeof args>;
+
+export const copy = defineModule(
+  {
+    name: 'copy',
+    doc: {
+      short: 'Copies a controller file or directory (or inline content, or a file already on the target) to the target.',
+      description:
+        'Only differing content is written (sha1 compared); attributes alone may still change.\n\nQuirks kept from Ansible: an empty source directory given without a trailing slash creates nothing; a directory source holding exactly one file returns the last directory\'s result (which may say `changed: false` even though the file was copied).',
+      returns:
+        'For a single file: `dest`, `src`, `checksum`, `md5sum`, `backup_file`, and `uid gid owner group mode state size`; for a directory: `dest`, `src`, `changed`. Under `--diff` the old and new text is shown (not for binary files or files over 104448 bytes).',
+      checkMode: 'A changed file is reported as `{changed: true}` (plus the diff), as Ansible does.',
+      differences: [
+        '`src` in a result is the controller source path (Ansible shows a temporary file); for `content` it is left out. The diff\'s `after_header` is the source path (or `content`).',
+        "`remote_src` with a directory merges the trees (new and differing files, links kept as links); Ansible's filecmp-based walk has corner cases around links that are not reproduced.",
+        '`mode` is never applied to a symlink itself (Linux has no lchmod; Ansible ends up not changing it either).',
+      ],
+    },
+    args,
+    checkMode: 'full',
+    diff: true,
+  },
+  async (ctx) => {
     const { args } = ctx;
     const fs: PutContext = { conn: ctx.conn, accounts: new Accounts(ctx.conn), check: ctx.check, diff: ctx.diff, warnings: [] };
     if ((args.src === undefined || args.src === '') && args.content === undefined) return failed('src (or content) is required');
@@ -81,7 +85,7 @@ export const copy: Module<CopyArgs> = {
       throw err;
     }
   },
-};
+);
 
 function request(args: CopyArgs, dest: string, rel: string, source: PutFileRequest['source'], label: string | undefined, extra: Partial<PutFileRequest> = {}): PutFileRequest {
   return {
@@ -206,7 +210,7 @@ async function copyOnTarget(fs: PutContext, args: CopyArgs, src: string, dest: s
 }
 
 // Ansible applies copy's mode to the destination directory itself after a remote directory copy.
-async function ensureDirectoryAttrs(fs: FsContext, dest: string, mode: string | number | undefined): Promise<{ result: ModuleResult }> {
+async function ensureDirectoryAttrs(fs: FsContext, dest: string, mode: unknown): Promise<{ result: ModuleResult }> {
   if (mode === undefined || (fs.check && (await statOrUndefined(await hostPathFollow(fs.conn, dest))) === undefined)) {
     return { result: { changed: false } };
   }

@@ -25,7 +25,7 @@ export interface PutFileRequest extends FileAttrArgs {
   backup: boolean;
   follow: boolean;
   validate?: string | undefined;
-  directoryMode?: string | number | undefined;
+  directoryMode?: unknown;
   /** copy's `checksum`: the sha1 the source must have. */
   expectedChecksum?: string | undefined;
 }

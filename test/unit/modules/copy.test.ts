@@ -123,7 +123,7 @@ describe('copy', () => {
       {
         name: 'refuses an unknown argument before running',
         args: { content: 'x', dest: '{root}/a', destination: 'x' },
-        invalid: 'destination',
+        invalid: 'Unsupported parameters for (copy) module: destination.',
       },
     ]);
   });
