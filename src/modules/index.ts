@@ -27,6 +27,7 @@ import { includeVars } from './include-vars.js';
 import { kernelModules } from './kernel-modules.js';
 import { lineinfile } from './lineinfile.js';
 import { meta } from './meta.js';
+import { packageModule } from './package.js';
 import { ping } from './ping.js';
 import { mount } from './mount.js';
 import { raw } from './raw.js';
@@ -79,6 +80,7 @@ export const modules: Readonly<Record<string, AnyModule>> = {
   kernel_modules: kernelModules,
   lineinfile,
   meta,
+  package: packageModule,
   ping,
   mount,
   raw,

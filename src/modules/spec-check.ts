@@ -55,6 +55,7 @@ export function argumentProblems(spec: ModuleSpec, params: Readonly<Record<strin
   const unsupported: string[] = [];
   for (const [key, value] of Object.entries(params)) {
     if (key in spec.args) p[key] = value;
+    else if (spec.passesOn !== undefined && !aliasOf.has(key)) p[key] = value;
     else if (!aliasOf.has(key)) unsupported.push(key);
   }
   for (const [name, arg] of Object.entries(spec.args)) {

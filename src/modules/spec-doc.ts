@@ -57,6 +57,7 @@ export function moduleMarkdown(spec: ModuleSpec): string {
     lines.push('');
   }
   const rel = relations(spec);
+  if (spec.passesOn) rel.unshift(`Other arguments are handed on: ${spec.passesOn}`);
   if (rel.length > 0) lines.push(rel.join(' '), '');
   if (spec.doc.returns) lines.push(`Returns: ${spec.doc.returns}`, '');
   if (spec.doc.checkMode) lines.push(`Check mode: ${spec.doc.checkMode}`, '');
@@ -98,6 +99,7 @@ export function moduleText(spec: ModuleSpec, width = 80): string {
     out.push(`    type: ${typeText(a)}`, '');
   }
   const rel = relations(spec);
+  if (spec.passesOn) rel.unshift(`Other arguments are handed on: ${spec.passesOn}`);
   if (rel.length > 0) out.push('RULES:', ...rel.flatMap((r) => wrap(r, width, '  ')), '');
   out.push(`CHECK MODE: ${CHECK[spec.checkMode]}`);
   if (spec.doc.checkMode) out.push(...wrap(spec.doc.checkMode, width, '  '));

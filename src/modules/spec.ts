@@ -62,6 +62,8 @@ export interface ModuleSpec {
   readonly requiredIf?: readonly RequiredIf[];
   /** Arguments that need others: {key: [needed...]}. */
   readonly requiredBy?: Readonly<Record<string, readonly string[]>>;
+  /** Arguments it does not declare are handed on to another module, which checks them (package to apt): where, in words. */
+  readonly passesOn?: string;
   /** The argument a free-form string (`command: ls -l`) fills. */
   readonly freeForm?: string;
   readonly checkMode: CheckSupport;

@@ -45,6 +45,8 @@ export interface ModuleContext<A> {
   log(message: string): void;
   /** Aborts long work when the run is interrupted. */
   signal: AbortSignal;
+  /** Runs another module on the same target with these arguments, checked as a task's are (package hands its work to apt so). */
+  runModule(name: string, args: Record<string, unknown>): Promise<ModuleResult>;
 }
 
 /** A module: a name, its argument schema, whether it honours check mode, and its run. */

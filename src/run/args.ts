@@ -4,7 +4,8 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { didYouMean } from '../errors.js';
 import { ArgumentError, checkArgs } from '../modules/spec-check.js';
 import type { SpecModule } from '../modules/spec.js';
-import type { ArgsSchema, Module } from '../modules/types.js';
+import { findModule } from '../modules/index.js';
+import { type ArgsSchema, failed, type Module, type ModuleContext, type ModuleResult } from '../modules/types.js';
 import { OMIT } from '../vars/expr.js';
 
 export { ArgumentError };
@@ -111,4 +112,19 @@ function explain(err: ErrorObject | undefined, mod: Module<unknown>, known: stri
     default:
       return `${mod.name}: argument '${path || '(arguments)'}' ${err.message ?? 'is invalid'}`;
   }
+}
+
+/** Runs the module `name` with `args` in `ctx` (another module's context): its arguments are checked as a task's are. */
+export async function runOtherModule(ctx: ModuleContext<unknown>, name: string, args: Record<string, unknown>): Promise<ModuleResult> {
+  const mod = findModule(name);
+  if (mod === undefined) return failed(`Could not find a module for ${name}.`);
+  let prepared: Record<string, unknown>;
+  try {
+    prepared = prepareArgs(mod, args);
+  } catch (err) {
+    if (err instanceof ArgumentError) return failed(err.message);
+    throw err;
+  }
+  if (ctx.check && !mod.checkMode) return { changed: false, skipped: true, msg: `remote module (${mod.name}) does not support check mode` };
+  return mod.run({ ...ctx, args: prepared });
 }

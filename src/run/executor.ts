@@ -17,7 +17,7 @@ import type { Reporter, ResultStatus } from '../report/events.js';
 import { asUserError, evaluate, evaluateCondition, markSelfTemplating, markUnsafe, OMIT, truthy } from '../vars/expr.js';
 import { lazyVars } from '../vars/scope.js';
 import { isTemplate, renderString, templateValue } from '../vars/template.js';
-import { ArgumentError, prepareArgs } from './args.js';
+import { ArgumentError, prepareArgs, runOtherModule } from './args.js';
 import { loopItems } from './loop.js';
 import { Stats } from './stats.js';
 import { selectedByTags } from './tags.js';
@@ -732,6 +732,7 @@ export class Executor {
       findFile: (kind, p) => this.findFile(task, kind, p),
       log: (message) => this.reporter.emit({ type: 'verbose', host: h.name, message }),
       signal: this.opts.signal,
+      runModule: (name, moduleArgs) => runOtherModule(ctx, name, moduleArgs),
     };
     const until = task.until;
     const attempts = until === undefined ? 1 : Math.max(1, Number(templateValue(task.retries ?? 3, vars)) + 1);

@@ -11,7 +11,7 @@ import { LocalConnection } from '../../src/connection/local.js';
 import { MountGuard } from '../../src/image/mount-guard.js';
 import type { Connection, ExecResult } from '../../src/connection/types.js';
 import type { Module, ModuleContext, ModuleResult } from '../../src/modules/types.js';
-import { prepareArgs } from '../../src/run/args.js';
+import { prepareArgs, runOtherModule } from '../../src/run/args.js';
 import { renderString } from '../../src/vars/template.js';
 
 /** One path in a tree: a file's text, or a file/dir/link with the attributes worth checking. */
@@ -260,7 +260,7 @@ export interface ContextOptions<A> {
 export function makeContext<A>(opts: ContextOptions<A>): ModuleContext<A> {
   const vars = opts.vars ?? {};
   const controllerDir = opts.controllerDir ?? process.cwd();
-  return {
+  const ctx: ModuleContext<A> = {
     args: opts.args,
     conn: opts.conn ?? new LocalConnection(),
     controller: new LocalConnection(),
@@ -286,7 +286,9 @@ export function makeContext<A>(opts: ContextOptions<A>): ModuleContext<A> {
     },
     log: (message) => opts.log?.push(message),
     signal: new AbortController().signal,
+    runModule: (name, args) => runOtherModule(ctx, name, args),
   };
+  return ctx;
 }
 
 /** A template() rendering with the project's engine against vars. */
