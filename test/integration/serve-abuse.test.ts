@@ -201,12 +201,11 @@ const chunk = (text: string) => `${text.length.toString(16)}\r\n${text}\r\n`;
 const postHead = (mac: string, framing: string) => `POST /api/catalog/${mac} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n${framing}\r\n\r\n`;
 
 let builds: string;
-// One server for most abuse, one with a small connection cap and little memory for uploads, one run
-// as the command line runs it, and one to be killed: started together, they start sooner.
+// One server for most abuse, one with a small connection cap and little memory for uploads, and one run
+// as the command line runs it (killed in the end): started together, they start sooner.
 let main: Served;
 let small: Served;
 let cli: Served;
-let doomed: Served;
 
 beforeAll(async () => {
   builds = await mkdtemp(join(tmpdir(), 'imgplay-serve-abuse-'));
@@ -214,16 +213,15 @@ beforeAll(async () => {
   await writeFile(join(builds, `initrd.img-${KV}`), randomBytes(1000));
   await writeFile(join(builds, BASE), base);
   await writeFile(join(builds, BIG), big);
-  [main, small, cli, doomed] = await Promise.all([
+  [main, small, cli] = await Promise.all([
     serve(builds, LIMITS),
     serve(builds, { ...LIMITS, maxConnections: 20, uploadMemory: 2 * LIMITS.catalogLimit }),
     serveCli([builds, '--port', '0', '--max-connections', '3']),
-    serve(builds, {}),
   ]);
 });
 
 afterAll(async () => {
-  await Promise.all([main?.stop(), small?.stop(), cli?.stop(), doomed?.stop()]);
+  await Promise.all([main?.stop(), small?.stop(), cli?.stop()]);
   if (builds) await rm(builds, { recursive: true, force: true });
 });
 
@@ -528,7 +526,7 @@ describe('imgplay serve at its limits of connections and upload memory', () => {
 });
 
 describe('imgplay serve --max-connections', () => {
-  it('keeps at most that many connections open, and stops cleanly on SIGTERM', async () => {
+  it('keeps at most that many connections open, and lets clients in again once they go', async () => {
     const s = cli;
     const { sockets, closed } = await openMany(s.port, 10, 'GET /boot.ipxe HTTP/1.1\r\nHost: x\r\n');
     try {
@@ -538,10 +536,14 @@ describe('imgplay serve --max-connections', () => {
     } finally {
       for (const k of sockets) k.destroy();
     }
-    s.child.kill('SIGTERM');
-    const r = await s.child;
-    expect(r.exitCode).toBe(0);
-    expect(await logLine(s, /^imgplay serve: stopped$/)).toBeDefined();
+    let status: number | undefined;
+    for (let i = 0; i < 20 && status === undefined; i++) {
+      status = await http(s.port, 'GET', '/boot.ipxe').then(
+        (r) => r.status,
+        () => sleep(100).then(() => undefined),
+      );
+    }
+    expect(status).toBe(200);
   });
 });
 
@@ -553,8 +555,14 @@ describe('a catalog write cut short by the server being killed', () => {
   const temps = async () => (await readdir(catalogs()).catch(() => [] as string[])).filter((f) => f.endsWith('.tmp'));
   const post = (s: Served, seq: number) => http(s.port, 'POST', `/api/catalog/${mac}`, { headers: { 'Content-Type': 'application/json' }, body: doc(seq) });
 
+  let again: Served | undefined;
+
+  afterAll(async () => {
+    await again?.stop();
+  });
+
   it("leaves the old or the new catalog whole, never part of one; the next start removes the dead writer's temp file and leaves a live one's", async () => {
-    const s = doomed;
+    const s = cli;
     expect((await post(s, 1)).status).toBe(201);
     // The moment the next write creates its temp file, the server is killed.
     const watcher = watch(catalogs());
@@ -578,15 +586,22 @@ describe('a catalog write cut short by the server being killed', () => {
     const left = await temps();
     const live = `.${mac}.json.${process.pid}.cafef00d.tmp`;
     await writeFile(join(catalogs(), live), '{"seq":');
-    const again = await serve(builds, {});
+    again = await serveCli([builds, '--port', '0']);
     try {
       expect(await temps()).toEqual([live]);
       if (left.length > 0) expect(await logLine(again, new RegExp(`removed ${left.length} unfinished catalog write\\(s\\) from `))).toBeDefined();
       expect((await http(again.port, 'GET', `/api/catalog/${mac}`)).body.equals(onDisk)).toBe(true);
       await expectServing(again);
     } finally {
-      await again.stop();
       await rm(join(catalogs(), live), { force: true });
     }
+  });
+
+  it("stops the restarted command line cleanly on SIGTERM: exit code 0 and 'stopped'", async () => {
+    expect(again).toBeDefined();
+    again!.child.kill('SIGTERM');
+    const r = await again!.child;
+    expect(r.exitCode).toBe(0);
+    expect(await logLine(again!, /^imgplay serve: stopped$/)).toBeDefined();
   });
 });
