@@ -1,6 +1,7 @@
 // The real all.yml, end to end: bootstrap from the build host's mirror, provision over chroot,
 // squash the base, build two overlays over one shared base mount, archive them, record checksums
-// and the manifest; and a provisioner failing halfway leaves no mount behind.
+// and the manifest; and a provisioner failing halfway leaves no mount behind (an overlay's: the overlays
+// after it are still archived and no overlay tree stays behind).
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rmdir, readFile, readdir, readlink, realpath, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -141,4 +142,27 @@ describe.skipIf(skip)('imgplay all.yml with a provisioner that fails halfway', (
       await removeTree(dir);
     }
   }, 900_000);
+
+  it('archives the good overlay listed after a failed one, and leaves no overlay tree in build_dir', async () => {
+    const before = await mountsSnapshot();
+    const dir = await realpath(await mkdtemp(join(tmpdir(), 'imgplay-fail-overlay-')));
+    try {
+      await mkdir(join(dir, 'roles/broken/tasks'), { recursive: true });
+      await writeFile(join(dir, 'roles/broken/tasks/main.yml'), '- name: a provisioner step that works\n  copy: { dest: /etc/imgplay-half, content: "x\\n" }\n- name: a provisioner step that fails\n  command: /bin/false\n');
+      await writeFile(join(dir, 'hosts.yaml'), allYmlInventory({ broken: `${dir}/roles/broken`, discovery: 'overlay/provision_discovery_overlay' }));
+      const r = await runAllYml(dir);
+      expect(r.exitCode, r.all).toBe(2);
+      expect(r.all).toContain('TASK [broken : a provisioner step that fails]');
+      expect(r.all).toMatch(/^broken +: .*failed=1/m);
+      expect(r.all).toMatch(/^localhost +: .*failed=0/m);
+      const built = await readdir(join(dir, 'builds'));
+      expect(built).toContain('discovery.overlay.cpio.gz');
+      expect(built).not.toContain('broken.overlay.cpio.gz');
+      expect(await readdir(join(dir, 'build')).catch(() => [])).not.toContain('overlays');
+      expect(mountsUnder(await mountTable(), dir)).toEqual([]);
+      expect(await mountsSnapshot()).toBe(before);
+    } finally {
+      await removeTree(dir);
+    }
+  }, 1_800_000);
 });
