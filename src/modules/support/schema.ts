@@ -9,7 +9,7 @@ export function boolArg(defaultValue?: boolean): Record<string, unknown> {
 /** A string argument (numbers are coerced to their text before validation). */
 export const strArg: Record<string, unknown> = { type: 'string' };
 
-/** mode, owner and group as every file module takes them; SELinux ones are accepted and, as on a host without SELinux, do nothing. */
+/** The JSON Schema of the file common arguments, for modules not yet declared by a spec (get_url, unarchive); spec modules spread fileAttrArgs (file-args.ts). */
 export const fileAttrProperties: Record<string, Record<string, unknown>> = {
   // A string ('0644', 'u=rw,g=r') or the integer YAML 1.1 makes of an unquoted 0644.
   mode: { type: ['string', 'integer'] },
@@ -21,8 +21,3 @@ export const fileAttrProperties: Record<string, Record<string, unknown>> = {
   selevel: strArg,
   unsafe_writes: boolArg(false),
 };
-
-/** The first of several aliases the user set (Ansible's canonical name is listed first). */
-export function firstSet<T>(...values: (T | undefined | null)[]): T | undefined {
-  return values.find((v): v is T => v !== undefined && v !== null);
-}

@@ -50,6 +50,15 @@ describe('parseMode', () => {
     expect((err as ModeError).details).toMatch(/^bad symbolic permission for mode: /);
   });
 
+  it('takes a boolean as the integer Python makes of it, mode being a raw argument', () => {
+    expect(parseMode(true, 0o100644, 0o022)).toBe(1);
+  });
+
+  it('refuses a list or a mapping as a mode, as Ansible does', () => {
+    expect(() => parseMode(['0644'], 0o100644, 0o022)).toThrow('mode must be in octal or symbolic form');
+    expect(() => parseMode({ a: 1 }, 0o100644, 0o022)).toThrow(ModeError);
+  });
+
   it('formats modes as Ansible reports them', () => {
     expect(formatMode(0o100644)).toBe('0644');
     expect(formatMode(0o41777)).toBe('01777');
