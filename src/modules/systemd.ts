@@ -4,25 +4,10 @@
 import { lstat, mkdir, readFile, readdir, readlink, symlink, unlink } from 'node:fs/promises';
 import { dirname, posix } from 'node:path';
 import type { Connection } from '../connection/types.js';
+import { type ArgSpec, type ArgsOf, defineModule } from './spec.js';
 import { describeFsError, isFsError } from './support/fs-error.js';
-import { boolArg, firstSet, strArg } from './support/schema.js';
 import { lstatOrUndefined } from './support/target-path.js';
-import { type Module, type ModuleResult, failed } from './types.js';
-
-/** systemd's arguments as they arrive; name has the aliases service and unit. */
-export interface SystemdArgs {
-  name?: string;
-  service?: string;
-  unit?: string;
-  enabled?: boolean;
-  masked?: boolean;
-  state?: string;
-  daemon_reload: boolean;
-  daemon_reexec: boolean;
-  scope: 'system' | 'user' | 'global';
-  no_block: boolean;
-  force?: boolean;
-}
+import { type ModuleContext, type ModuleResult, failed } from './types.js';
 
 /** Where systemctl looks for unit files, in its order of precedence. */
 const UNIT_DIRS = ['/etc/systemd/system', '/run/systemd/system', '/usr/local/lib/systemd/system', '/usr/lib/systemd/system', '/lib/systemd/system'];
@@ -48,103 +33,155 @@ interface UnitFile {
   isAlias: boolean;
 }
 
+// Why state is refused: the image being built runs no systemd.
+const NOTHING_RUNS = 'imgplay never starts or stops services while building an image; use enabled to have the service start when the image boots.';
+
 /** A refusal phrased as systemctl would, for Ansible's "Unable to <action> service" message. */
 class SystemctlError extends Error {}
 
-const schema = {
-  type: 'object',
-  properties: {
-    name: strArg,
-    service: strArg,
-    unit: strArg,
-    enabled: boolArg(),
-    masked: boolArg(),
-    state: { enum: ['reloaded', 'restarted', 'started', 'stopped'] },
-    daemon_reload: boolArg(false),
-    daemon_reexec: boolArg(false),
-    scope: { enum: ['system', 'user', 'global'], default: 'system' },
-    no_block: boolArg(false),
-    force: boolArg(),
+const systemdArgs = {
+  name: {
+    aliases: ['service', 'unit'],
+    description: 'Unit name; without a known type suffix `.service` is added, as systemctl does. Globs are refused.',
   },
-  additionalProperties: false,
-};
+  state: {
+    choices: ['reloaded', 'restarted', 'started', 'stopped'],
+    refusedValues: {
+      reloaded: NOTHING_RUNS,
+      restarted: NOTHING_RUNS,
+      started: NOTHING_RUNS,
+      stopped: NOTHING_RUNS,
+    },
+    description: 'What to do to the running unit.',
+  },
+  enabled: { type: 'bool', description: "Make (or remove) the unit's `[Install]` symlinks." },
+  force: { type: 'bool', description: 'Replace a conflicting link when enabling (like `systemctl --force`).' },
+  masked: { type: 'bool', description: 'Link `/etc/systemd/system/<unit>` to `/dev/null` (or remove that link).' },
+  daemon_reload: { type: 'bool', default: false, aliases: ['daemon-reload'], description: 'Accepted; nothing to do (no systemd runs in the image).' },
+  daemon_reexec: { type: 'bool', default: false, aliases: ['daemon-reexec'], description: 'Accepted; nothing to do (no systemd runs in the image).' },
+  scope: {
+    default: 'system',
+    choices: ['system', 'user', 'global'],
+    refusedValues: { user: 'imgplay only manages system units of the image.', global: 'imgplay only manages system units of the image.' },
+    description: 'Which units: only `system`.',
+  },
+  no_block: { type: 'bool', default: false, description: 'Accepted and ignored: nothing waits for a running systemd.' },
+} as const satisfies Record<string, ArgSpec>;
 
-export const systemd: Module<SystemdArgs> = {
-  name: 'systemd',
-  aliases: ['ansible.builtin.systemd', 'ansible.legacy.systemd'],
-  schema,
-  checkMode: true,
-  async run(ctx) {
-    const { args, conn, check } = ctx;
-    const name = firstSet(args.name, args.service, args.unit);
-    if (args.state === undefined && args.enabled === undefined && args.masked === undefined && !args.daemon_reload && !args.daemon_reexec) {
-      return failed('one of the following is required: state, enabled, masked, daemon_reload, daemon_reexec');
-    }
-    for (const key of ['state', 'enabled', 'masked'] as const) {
-      if (args[key] !== undefined && name === undefined) return failed(`missing parameter(s) required by '${key}': name`);
-    }
-    if (args.state !== undefined) {
-      return failed(`state=${args.state} is not supported: imgplay never starts or stops services while building an image (use enabled to have the service start when the image boots)`);
-    }
-    if (args.scope !== 'system') return failed(`scope=${args.scope} is not supported: imgplay only manages system units of the image`);
-    // daemon_reload and daemon_reexec talk to a running systemd; the image has none, so they are done.
-    const result: ModuleResult = { changed: false, ...(name === undefined ? {} : { name }) };
-    if (name === undefined) return result;
-    if (/[*?[]/.test(name)) return failed('This module does not currently support using glob patterns, found \'' + name.match(/[*?[]/)?.[0] + "' in service name: " + name);
-    const unit = mangle(name);
-    try {
-      if (args.masked !== undefined) {
-        const masked = await isMasked(conn, unit);
-        result.masked = args.masked;
-        if (masked !== args.masked) {
-          result.changed = true;
-          if (!check) await (args.masked ? mask(conn, unit) : unmask(conn, unit)).catch(unable(args.masked ? 'mask' : 'unmask', name));
-        }
+// Accepted by `service` because Ansible's service action drops them, with a warning, when it hands the task to systemd.
+const ignoredByService = ['sleep', 'pattern', 'runlevel', 'arguments'] as const;
+
+const serviceArgs = {
+  ...systemdArgs,
+  sleep: { type: 'int', description: 'Ignored with Ansible\'s warning, as its service action ignores it for systemd.' },
+  pattern: { description: 'Ignored with Ansible\'s warning, as its service action ignores it for systemd.' },
+  runlevel: { description: 'Ignored with Ansible\'s warning, as its service action ignores it for systemd.' },
+  arguments: { aliases: ['args'], description: 'Ignored with Ansible\'s warning, as its service action ignores it for systemd.' },
+  use: { description: 'The service manager: `auto` or `systemd` (the only one imgplay has).' },
+} as const satisfies Record<string, ArgSpec>;
+
+/** systemd's arguments, aliases folded (name for service/unit); service's extras are ignored here. */
+type SystemdArgs = ArgsOf<typeof systemdArgs> & Partial<Record<(typeof ignoredByService)[number] | 'use', unknown>>;
+
+const systemdDoc = {
+  short: "Enables, disables, masks and unmasks systemd units in the image, as `systemctl --root` does.",
+  description: `Works on files only, as \`systemctl --root=<target> enable|disable|mask|unmask\` does (the unit tests compare the links with the real \`systemctl --root\` when the build host has one). The unit file is looked up in the target's \`/etc/systemd/system\`, \`/run/systemd/system\`, \`/usr/local/lib/systemd/system\`, \`/usr/lib/systemd/system\`, \`/lib/systemd/system\`; enabling reads its \`[Install]\` section and makes \`/etc/systemd/system/<T>.wants/<unit>\` (\`WantedBy=\`), \`<T>.requires/<unit>\` (\`RequiredBy=\`) and \`/etc/systemd/system/<alias>\` (\`Alias=\`), each pointing at the unit file's absolute path in the target, and does the same for the units named by \`Also=\`. Disabling removes those links (any \`.wants\`/\`.requires\` link of the unit, its aliases, and its \`Also=\` units' links). A template (\`foo@.service\`) is enabled as its \`DefaultInstance=\`; an instance (\`foo@eth0.service\`) links to the template file; a template without \`DefaultInstance=\` and no instance is refused, as are \`%\` specifiers in \`[Install]\`.
+
+Whether a unit counts as enabled follows Ansible's reading of \`systemctl is-enabled\`: enabled or static (no installation config) is enabled; alias, indirect (only \`Also=\`), disabled and masked are not. Masking a unit the target does not have works, as with systemctl.`,
+  returns:
+    "`changed`, `name`, `enabled` (when given) and `masked` (when given). Errors read as Ansible's: `Could not find the requested service X: host`, `Unable to enable service X: Failed to enable unit: Unit file /etc/systemd/system/X.service is masked.`, `Unable to mask service X: Failed to mask unit: File ... already exists.`",
+  checkMode: 'Predicts the change and links nothing.',
+  differences: [
+    "Nothing is started, stopped, reloaded or asked of a running systemd; `state` is refused. Ansible's `status` (the `systemctl show` properties) is not returned; `masked` is returned, Ansible does not.",
+    'As in Ansible, `enabled: true` on a static unit (no `[Install]`) is ok and unchanged, and `enabled: false` on one reports changed on every run (systemctl would do nothing).',
+    'SysV init scripts are not considered.',
+  ],
+} as const;
+
+const systemdRules = {
+  requiredOneOf: [['state', 'enabled', 'masked', 'daemon_reload', 'daemon_reexec']],
+  requiredBy: { state: ['name'], enabled: ['name'], masked: ['name'] },
+  checkMode: 'full',
+} as const;
+
+export const systemd = defineModule({ name: 'systemd', doc: systemdDoc, args: systemdArgs, ...systemdRules }, runSystemd);
+
+/** The same module under the name `systemd_service`, as Ansible 2.14 has it (the same spec). */
+export const systemdService = defineModule(
+  {
+    name: 'systemd_service',
+    doc: { short: 'The `systemd` module under its newer name (the same arguments and behaviour).' },
+    args: systemdArgs,
+    ...systemdRules,
+  },
+  runSystemd,
+);
+
+/** `service`: on a systemd image Ansible's service action hands the task to systemd, and so does imgplay. */
+export const service = defineModule(
+  {
+    name: 'service',
+    doc: {
+      short: "Manages a service through the `systemd` module, as Ansible's service action does on a systemd system.",
+      description: "Ansible's service action picks the systemd backend on systemd systems and drops `sleep`, `pattern`, `runlevel` and `arguments` with a warning; imgplay does the same, and then behaves as `systemd`.",
+      differences: ['`use` other than `auto` or `systemd` is refused: imgplay has no other service manager.'],
+    },
+    args: serviceArgs,
+    ...systemdRules,
+  },
+  runSystemd,
+);
+
+async function runSystemd(ctx: ModuleContext<SystemdArgs>): Promise<ModuleResult> {
+  const { args, conn, check } = ctx;
+  const name = args.name;
+  if (args.use !== undefined && args.use !== 'auto' && args.use !== 'systemd') {
+    return failed(`use=${String(args.use)} is not supported by imgplay: systemd is the only service manager it has`);
+  }
+  const warnings = ignoredByService.filter((k) => args[k] !== undefined).map((k) => `Ignoring "${k}" as it is not used in "systemd"`);
+  // daemon_reload and daemon_reexec talk to a running systemd; the image has none, so they are done.
+  const result: ModuleResult = { changed: false, ...(name === undefined ? {} : { name }), ...(warnings.length > 0 ? { warnings } : {}) };
+  if (name === undefined) return result;
+  if (/[*?[]/.test(name)) return failed('This module does not currently support using glob patterns, found \'' + name.match(/[*?[]/)?.[0] + "' in service name: " + name);
+  const unit = mangle(name);
+  try {
+    if (args.masked !== undefined) {
+      const masked = await isMasked(conn, unit);
+      result.masked = args.masked;
+      if (masked !== args.masked) {
+        result.changed = true;
+        if (!check) await (args.masked ? mask(conn, unit) : unmask(conn, unit)).catch(unable(args.masked ? 'mask' : 'unmask', name));
       }
-      if (args.enabled !== undefined) {
-        const found = await findUnit(conn, unit);
-        if (found === undefined) return failed(`Could not find the requested service ${name}: host`);
-        const state = await unitState(conn, unit, found);
-        // Ansible's reading of `systemctl is-enabled`: exit 0 means enabled, except for aliases and indirect units.
-        const enabled = state === 'enabled' || state === 'static';
-        result.enabled = enabled;
-        if (enabled !== args.enabled) {
-          result.changed = true;
-          if (!check) {
-            const action = args.enabled ? 'enable' : 'disable';
-            try {
-              if (args.enabled) await enable(conn, unit, found, args.force ?? false);
-              else await disable(conn, unit, found);
-            } catch (err) {
-              if (err instanceof SystemctlError) return failed(`Unable to ${action} service ${name}: ${err.message}`, { changed: true });
-              throw err;
-            }
+    }
+    if (args.enabled !== undefined) {
+      const found = await findUnit(conn, unit);
+      if (found === undefined) return failed(`Could not find the requested service ${name}: host`);
+      const state = await unitState(conn, unit, found);
+      // Ansible's reading of `systemctl is-enabled`: exit 0 means enabled, except for aliases and indirect units.
+      const enabled = state === 'enabled' || state === 'static';
+      result.enabled = enabled;
+      if (enabled !== args.enabled) {
+        result.changed = true;
+        if (!check) {
+          const action = args.enabled ? 'enable' : 'disable';
+          try {
+            if (args.enabled) await enable(conn, unit, found, args.force ?? false);
+            else await disable(conn, unit, found);
+          } catch (err) {
+            if (err instanceof SystemctlError) return failed(`Unable to ${action} service ${name}: ${err.message}`, { changed: true });
+            throw err;
           }
-          result.enabled = args.enabled;
         }
+        result.enabled = args.enabled;
       }
-      return result;
-    } catch (err) {
-      if (err instanceof SystemctlError) return failed(err.message, { changed: result.changed });
-      if (isFsError(err)) return failed(describeFsError(err));
-      throw err;
     }
-  },
-};
-
-/** The same module under the names `systemd_service` and `service`, which playbooks use for the same job. */
-export const systemdService: Module<SystemdArgs> = {
-  ...systemd,
-  name: 'systemd_service',
-  aliases: ['ansible.builtin.systemd_service', 'ansible.legacy.systemd_service'],
-};
-
-/** `service`: on an image that boots systemd this is systemd's job (Ansible picks the systemd backend there too). */
-export const service: Module<SystemdArgs> = {
-  ...systemd,
-  name: 'service',
-  aliases: ['ansible.builtin.service', 'ansible.legacy.service'],
-};
+    return result;
+  } catch (err) {
+    if (err instanceof SystemctlError) return failed(err.message, { changed: result.changed });
+    if (isFsError(err)) return failed(describeFsError(err));
+    throw err;
+  }
+}
 
 function unable(action: string, name: string): (err: unknown) => never {
   return (err) => {
