@@ -42,6 +42,8 @@ export function excerpt(pos: SourcePos): string {
     col = col - start + (start > 0 ? 1 : 0);
     text = `${start > 0 ? '…' : ''}${text.slice(start, end)}${end < text.length ? '…' : ''}`;
   }
+  // Control characters (an escape sequence, a carriage return) would act on the terminal: one visible character each.
+  text = text.replace(/[\u0000-\u0008\u000a-\u001f\u007f-\u009f]/g, '\ufffd');
   const num = String(pos.line);
   return `${' '.repeat(Math.max(0, 4 - num.length))}${num} | ${text}\n     | ${' '.repeat(Math.max(0, col - 1))}^`;
 }

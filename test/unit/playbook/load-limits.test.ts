@@ -120,6 +120,13 @@ describe('error excerpts', () => {
   });
 });
 
+describe('error excerpts of hostile lines', () => {
+  it('show control characters as one replacement character each, keeping the caret in place', () => {
+    const err = located(thrown(() => parseYaml('a: "\u001b[2J\r" x\n', 'esc.yml')));
+    expect(excerpt(err.pos!)).toBe('   1 | a: "\ufffd[2J\ufffd" x\n     |            ^');
+  });
+});
+
 describe('the YAML loader and tags', () => {
   it('gives !!binary as the text it encodes, and refuses bytes that are not UTF-8', () => {
     expect(parseYaml('x: !!binary aGVsbG8=\n', 'b.yml')).toEqual({ x: 'hello' });
