@@ -14,7 +14,7 @@ import { loadYamlFile, excerpt } from '../playbook/load.js';
 import type { BlockNode, IncludeNode, Node, Play, Playbook, RoleInstance, TaskNode } from '../playbook/model.js';
 import { fileLink, findIncludeFile, loadRoleEntry, loadTaskFile, type ParseContext } from '../playbook/resolve.js';
 import type { Reporter, ResultStatus } from '../report/events.js';
-import { asUserError, evaluate, evaluateCondition, markSelfTemplating, markUnsafe, OMIT, truthy } from '../vars/expr.js';
+import { asUserError, evaluate, evaluateCondition, markSelfTemplating, markUnsafe, OMIT, pyRepr, truthy } from '../vars/expr.js';
 import { lazyVars } from '../vars/scope.js';
 import { isTemplate, renderString, templateValue } from '../vars/template.js';
 import { ArgumentError, prepareArgs, runOtherModule } from './args.js';
@@ -394,7 +394,7 @@ export class Executor {
     for (const inv of this.inventory.hosts()) {
       Object.defineProperty(out, inv.name, {
         enumerable: true,
-        get: () => markSelfTemplating(this.hostVars(pr, this.hostRun(inv), undefined, emptyScope()), `hostvars[${JSON.stringify(inv.name)}]`),
+        get: () => markSelfTemplating(this.hostVars(pr, this.hostRun(inv), undefined, emptyScope()), `hostvars[${pyRepr(inv.name)}]`),
       });
     }
     return markSelfTemplating(out, 'hostvars');
@@ -676,7 +676,8 @@ export class Executor {
     let msg: string;
     if (err instanceof UndefinedVariableError) {
       const label = task.name !== undefined ? `task '${task.name}'` : `the ${task.action} task`;
-      msg = `'${err.variable}' is undefined in ${label} at ${task.pos.file}:${task.pos.line}:${task.pos.col}\n${excerpt(task.pos)}`;
+      // The hint says why (`hostvars['web'] has no attribute 'x'`) and in which expression.
+      msg = `'${err.variable}' is undefined in ${label} at ${task.pos.file}:${task.pos.line}:${task.pos.col}\n${excerpt(task.pos)}${err.hint ? `\n${err.hint}` : ''}`;
     } else if (err instanceof ArgumentError || err instanceof ImgplayError) {
       // An error inside an included file (a role's YAML, say) carries its own position: show it.
       const where = err instanceof ImgplayError && err.pos ? `${err.pos.file}:${err.pos.line}:${err.pos.col}: ` : '';

@@ -13,7 +13,7 @@ function inventory(hosts: Record<string, Record<string, unknown>>, playVars: Rec
   const hostvars = (): Record<string, unknown> => {
     const out: Record<string, unknown> = {};
     for (const name of Object.keys(hosts)) {
-      Object.defineProperty(out, name, { enumerable: true, get: () => markSelfTemplating(varsOf(name), `hostvars[${JSON.stringify(name)}]`) });
+      Object.defineProperty(out, name, { enumerable: true, get: () => markSelfTemplating(varsOf(name), `hostvars['${name}']`) });
     }
     return markSelfTemplating(out, 'hostvars');
   };
@@ -38,7 +38,7 @@ describe('hostvars in expressions', () => {
   it('says which host lacks the variable, without printing its variables', () => {
     const err = thrown(() => evaluate("hostvars['web'].nope", vars));
     expect(err.message).toContain("'hostvars['web'].nope' is undefined");
-    expect((err as TemplateError).hint).toContain(`hostvars["web"] has no attribute 'nope'`);
+    expect((err as TemplateError).hint).toContain("hostvars['web'] has no attribute 'nope'");
   });
 
   it('gives the default even when another variable of the host refers to itself', () => {
