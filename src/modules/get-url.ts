@@ -8,92 +8,85 @@ import { posix } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Agent, type Dispatcher, EnvHttpProxyAgent, request } from 'undici';
+import { type ArgSpec, type ArgsOf, defineModule } from './spec.js';
 import { Accounts } from './support/accounts.js';
 import { atomicWrite } from './support/atomic-write.js';
 import { backupFile } from './support/backup.js';
 import { CHECKSUM_ALGORITHMS, type ChecksumAlgorithm, checksumData, checksumFile } from './support/checksum.js';
 import { AttrError, applyFileAttrs, currentUmask, pathInfo } from './support/file-attrs.js';
 import { describeFsError, isFsError } from './support/fs-error.js';
-import { boolArg, fileAttrProperties, strArg } from './support/schema.js';
+import { fileAttrArgs } from './support/file-args.js';
 import { hostPathFollow, statOrUndefined, targetPathOf } from './support/target-path.js';
-import { type Module, type ModuleContext, type ModuleResult, failed } from './types.js';
-
-/** get_url's arguments; url_username/url_password have the aliases username/password, force thirsty. */
-export interface GetUrlArgs {
-  url: string;
-  dest: string;
-  checksum: string;
-  force: boolean;
-  thirsty?: boolean;
-  timeout: number;
-  headers?: Record<string, string | number | boolean>;
-  url_username?: string;
-  username?: string;
-  url_password?: string;
-  password?: string;
-  force_basic_auth: boolean;
-  validate_certs: boolean;
-  use_proxy: boolean;
-  http_agent: string;
-  backup: boolean;
-  tmp_dest?: string;
-  unredirected_headers: string[];
-  decompress: boolean;
-  use_netrc: boolean;
-  use_gssapi: boolean;
-  ciphers?: string[];
-  client_cert?: string;
-  client_key?: string;
-  mode?: string | number;
-  owner?: string;
-  group?: string;
-}
+import { type ModuleContext, type ModuleResult, failed } from './types.js';
 
 // urllib's redirect limit, which Ansible's fetch_url inherits.
 const MAX_REDIRECTS = 10;
 // A checksum file is a few lines; anything bigger is not one.
 const MAX_CHECKSUM_FILE = 1024 * 1024;
 
-export const getUrl: Module<GetUrlArgs> = {
-  name: 'get_url',
-  aliases: ['ansible.builtin.get_url', 'ansible.legacy.get_url'],
-  schema: {
-    type: 'object',
-    required: ['url', 'dest'],
-    properties: {
-      url: strArg,
-      dest: strArg,
-      checksum: { type: 'string', default: '' },
-      force: boolArg(false),
-      thirsty: boolArg(),
-      timeout: { type: 'integer', default: 10 },
-      headers: { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean'] } },
-      url_username: strArg,
-      username: strArg,
-      url_password: strArg,
-      password: strArg,
-      force_basic_auth: boolArg(false),
-      validate_certs: boolArg(true),
-      use_proxy: boolArg(true),
-      http_agent: { type: 'string', default: 'ansible-httpget' },
-      backup: boolArg(false),
-      tmp_dest: strArg,
-      unredirected_headers: { type: 'array', items: strArg, default: [] },
-      decompress: boolArg(true),
-      use_netrc: boolArg(true),
-      use_gssapi: boolArg(false),
-      ciphers: { type: 'array', items: strArg },
-      client_cert: strArg,
-      client_key: strArg,
-      ...fileAttrProperties,
-    },
-    additionalProperties: false,
+const getUrlArgs = {
+  url: { required: true, description: '`http://` or `https://`; `user:password@` in it works like `url_username`/`url_password`.' },
+  dest: {
+    type: 'path',
+    required: true,
+    description:
+      "A file, or an existing directory: then the name comes from `Content-Disposition` (directory part dropped) or the URL's last path segment (`index.html` for `/`).",
   },
-  checkMode: true,
-  async run(ctx) {
+  backup: { type: 'bool', default: false, description: 'Keep the replaced file as `dest.PID.DATE@TIME~`.' },
+  checksum: {
+    default: '',
+    description:
+      '`ALGO:HEX` (md5, sha1, sha224, sha256, sha384, sha512), or `ALGO:URL` of a checksum file (`HASH  name` lines as `sha256sum` writes them, or a lone hash).',
+  },
+  force: { type: 'bool', default: false, aliases: ['thirsty'], description: 'Download even if `dest` is there and the server says it is not modified.' },
+  timeout: { type: 'int', default: 10, description: 'Seconds to wait for the connection, the headers, and each read of the body.' },
+  headers: { type: 'dict', description: 'A dict of request headers.' },
+  url_username: { aliases: ['username'], description: 'Basic auth user, sent when the server answers 401 with a Basic challenge.' },
+  url_password: { aliases: ['password'], description: 'Basic auth password.' },
+  force_basic_auth: { type: 'bool', default: false, description: 'Send Basic auth with the first request.' },
+  validate_certs: { type: 'bool', default: true, description: '`false` accepts any TLS certificate.' },
+  use_proxy: { type: 'bool', default: true, description: '`false` ignores every proxy variable.' },
+  http_agent: { default: 'ansible-httpget', description: 'The User-Agent.' },
+  tmp_dest: { type: 'path', description: 'A target directory to download into instead of beside `dest`; it must exist.' },
+  unredirected_headers: { type: 'list', elements: 'str', default: [], description: 'Headers not sent again after a redirect.' },
+  decompress: { type: 'bool', default: true, description: '`false` asks the server for the bytes as stored (`Accept-Encoding: identity`).' },
+  use_netrc: { type: 'bool', default: true, description: 'Accepted and ignored: no `~/.netrc` is read.' },
+  use_gssapi: { type: 'bool', default: false, description: 'GSSAPI (Kerberos) authentication.', refusedValues: { true: 'there is no GSSAPI on the controller.' } },
+  ciphers: { type: 'list', elements: 'str', description: "Accepted and ignored: Node's TLS defaults choose the ciphers." },
+  client_cert: { type: 'path', description: 'A TLS client certificate.', refused: 'TLS client certificates are not implemented.' },
+  client_key: { type: 'path', description: 'The key of `client_cert`.', refused: 'TLS client certificates are not implemented.' },
+  ...fileAttrArgs,
+} as const satisfies Record<string, ArgSpec>;
+
+/** get_url's arguments, aliases folded (url_username/username, url_password/password, force/thirsty). */
+export type GetUrlArgs = ArgsOf<typeof getUrlArgs>;
+
+export const getUrl = defineModule(
+  {
+    name: 'get_url',
+    doc: {
+      short: 'Downloads a URL into the target.',
+      description: `The download runs on the controller (a chroot usually has no curl), with \`http_proxy\`/\`https_proxy\`/\`no_proxy\` taken from the task's \`environment\` first, then from imgplay's own environment; plain \`http\` goes to the proxy as an ordinary forwarded request (what apt-cacher-ng expects), \`https\` through CONNECT. The body streams to a temp file beside \`dest\` (inside the target), is checked against \`checksum\`, then renamed into place. \`mode\`, \`owner\` and \`group\` are as the file module's; names are looked up in the target's \`/etc/passwd\` and \`/etc/group\`.
+
+When it downloads (Ansible 2.14's rules): \`dest\` exists and \`checksum\` is given and matches: no request at all; only \`mode\`/\`owner\`/\`group\` can change. \`dest\` exists otherwise (and \`force\` is false): the request carries \`If-Modified-Since\` with dest's mtime; a \`304\` answer is \`changed: false\` (\`msg: HTTP Error 304: Not Modified\`). A full answer is downloaded and replaces \`dest\` only if its sha1 differs. A \`checksum\` mismatch on the existing file forces the download.`,
+      returns:
+        '`changed`, `dest`, `url`, `checksum_src`/`checksum_dest` (sha1), `md5sum`, `status_code`, `elapsed`, `msg` (`OK (N bytes)` from Content-Length), `backup_file`, and the file\'s `mode`, `owner`, `group`, `uid`, `gid`, `size`, `state`. Failures: `Request failed: HTTP Error 404: Not Found` (with `status_code`, `response`, `url`), `Request failed: <urlopen error timed out>`, `The checksum for DEST did not match EXPECTED; it was ACTUAL.`',
+      checkMode:
+        'As in Ansible, a `HEAD` request (with `If-Modified-Since` for an existing `dest`) decides: `changed` unless the checksum already matches or the server answers 304 — an existing `dest` whose server ignores `If-Modified-Since` is reported `changed` even if its content is the same.',
+      differences: [
+        'A checksum mismatch after downloading leaves an existing `dest` as it was (Ansible moves the bad download into place, then deletes `dest`); a new `dest` is never created.',
+        '`file://` and `ftp://` URLs, `use_netrc`, `ciphers`, `client_cert`/`client_key` and `use_gssapi` are not supported (`ciphers` and `use_netrc` are accepted and ignored; the others are refused).',
+        '`thirsty` is taken as an alias of `force`, as older Ansible did (2.14 no longer knows it).',
+        'The HTTP reason in messages is the standard phrase for the status, not the server\'s own words.',
+        "`src` (Ansible's temp file path) is not returned.",
+        'Node prints a one-time `EnvHttpProxyAgent is experimental` warning on the first download.',
+      ],
+    },
+    args: getUrlArgs,
+    checkMode: 'full',
+  },
+  async (ctx) => {
     const { args } = ctx;
-    if (args.use_gssapi) return failed('get_url: use_gssapi is not supported (no GSSAPI on the controller)');
-    if (args.client_cert !== undefined || args.client_key !== undefined) return failed('get_url: client_cert/client_key are not supported');
     const http = new Http(args, ctx.environment, ctx.signal);
     try {
       return await getUrlRun(ctx, http);
@@ -106,11 +99,11 @@ export const getUrl: Module<GetUrlArgs> = {
       await http.close();
     }
   },
-};
+);
 
 async function getUrlRun(ctx: ModuleContext<GetUrlArgs>, http: Http): Promise<ModuleResult> {
   const { args, conn, check } = ctx;
-  let force = args.force || args.thirsty === true;
+  let force = args.force;
   let dest = args.dest;
   const result: ModuleResult = { changed: false, checksum_dest: null, checksum_src: null, dest, elapsed: 0, url: args.url };
   const accounts = new Accounts(conn);
@@ -349,11 +342,9 @@ export interface HttpOptions {
   force_basic_auth: boolean;
   decompress: boolean;
   unredirected_headers: string[];
-  headers?: Record<string, string | number | boolean> | undefined;
+  headers?: Record<string, unknown> | undefined;
   url_username?: string | undefined;
-  username?: string | undefined;
   url_password?: string | undefined;
-  password?: string | undefined;
 }
 
 /** The connection defaults get_url's schema gives, for modules that download a URL as get_url would (unarchive). */
@@ -400,8 +391,8 @@ class Http {
     } else {
       this.dispatcher = new Agent(agentOpts);
     }
-    this.user = args.url_username ?? args.username;
-    this.pass = args.url_password ?? args.password ?? '';
+    this.user = args.url_username;
+    this.pass = args.url_password ?? '';
   }
 
   async close(): Promise<void> {
@@ -443,7 +434,7 @@ class Http {
     // Credentials written into the URL, as Ansible accepts them.
     if (target.username !== '') {
       user ??= decodeURIComponent(target.username);
-      if (args.url_password === undefined && args.password === undefined) pass = decodeURIComponent(target.password);
+      if (args.url_password === undefined) pass = decodeURIComponent(target.password);
       target.username = '';
       target.password = '';
     }

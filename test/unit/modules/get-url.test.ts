@@ -206,6 +206,9 @@ describe('get_url', () => {
         changed: true,
         after: { s: 'secret\n' },
       },
+      { name: 'refuses client certificates, saying why', args: { url: '/secret', dest: '{root}/s', client_cert: '/c.pem' }, invalid: 'client_cert is not supported by imgplay: TLS client certificates are not implemented.' },
+      { name: 'refuses use_gssapi: true', args: { url: '/secret', dest: '{root}/s', use_gssapi: 'yes' }, invalid: 'use_gssapi=true is not supported by imgplay' },
+      { name: 'needs dest', args: { url: '/secret' }, invalid: 'missing required arguments: dest' },
       {
         name: 'fails with 401 on wrong credentials',
         args: { url: '/secret', dest: '{root}/s', url_username: 'ann', url_password: 'bad' },
