@@ -78,6 +78,9 @@ interface Scope {
 // How deep include_tasks and include_role may nest. Ansible has no limit of its own (Python's recursion limit
 // ends a runaway one with a crash); a recursion ended by a `when:` stays far below this (docs/language.md).
 const MAX_INCLUDE_DEPTH = 100;
+// How many includes one run may expand in all: far above any real build; a runaway (a looped include of itself
+// under ignore_errors) reaches it in about two minutes here, most of it printing.
+const MAX_INCLUDES = 100_000;
 
 interface PlayRun {
   readonly play: Play;
@@ -105,6 +108,8 @@ export class Executor {
   private readonly invLayers = new Map<string, VarLayers>();
   private groups: Record<string, string[]> | undefined;
   private taskCounter = 0;
+  /** Includes expanded so far in this run, against MAX_INCLUDES. */
+  private includesExpanded = 0;
   private startAtFound: boolean;
   private interrupted = false;
 
@@ -821,6 +826,13 @@ export class Executor {
   // ---- includes ----
 
   private checkIncludeDepth(scope: Scope, next: string, node: IncludeNode): void {
+    // A looped include of itself multiplies at each level and would take forever to reach the depth limit.
+    if (++this.includesExpanded > MAX_INCLUDES) {
+      throw new ImgplayError(`${node.action}: more than ${MAX_INCLUDES} includes in this run (the last: ${next}, ${scope.includes.length + 1} deep)`, {
+        pos: node.pos,
+        hint: 'does an include with a loop include itself? each level multiplies the includes by the number of items',
+      });
+    }
     const why = includeTooDeep(scope.includes, next);
     if (why) throw new ImgplayError(`${node.action}: ${why}`, { pos: node.pos, hint: `is the when: that should end the recursion ever false? (imgplay stops at ${MAX_INCLUDE_DEPTH} levels)` });
   }
