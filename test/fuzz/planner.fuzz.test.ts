@@ -1,6 +1,6 @@
 // Seeded mutation fuzzing of the planner (--syntax-check, --list-tasks) and of the template engine, over the
-// repository's own playbooks, roles, inventories and templates. IMGPLAY_FUZZ_RUNS sets the number of cases
-// (default: a few hundred, for CI), IMGPLAY_FUZZ_SEED the seed (fast-check prints it, with the failing case).
+// repository's own playbooks, roles, inventories, inventory fixtures and templates. IMGPLAY_FUZZ_RUNS sets the
+// number of cases (default: a few hundred, for CI), IMGPLAY_FUZZ_SEED the seed (fast-check prints it on failure).
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -90,6 +90,15 @@ for (const name of readdirSync(corpus).sort()) {
   const hosts = join(dir, 'hosts.yaml');
   const inventory = readdirSync(dir).includes('hosts.yaml') ? hosts : localInventory;
   for (const file of filesUnder(dir, (n) => isYaml(n) && n !== 'case.yaml')) targets.push({ file, playbook, inventory });
+}
+// The inventory fixtures, each planned as the inventory of a play over all hosts.
+const inventories = join(sandbox, 'inventories');
+cpSync(join(repoRoot, 'test', 'fixtures', 'inventory'), inventories, { recursive: true });
+const allHosts = join(sandbox, 'all-hosts.yml');
+writeFileSync(allHosts, '- hosts: all\n  gather_facts: false\n  tasks:\n    - debug: msg="{{ inventory_hostname }}"\n');
+const inventoryOf: Record<string, string> = { directory: 'directory', ini: 'ini/hosts', precedence: 'precedence/inventory', yaml: 'yaml/hosts.yml' };
+for (const [name, inventory] of Object.entries(inventoryOf)) {
+  for (const file of filesUnder(join(inventories, name), (n) => !/\.(?:py|txt)$/.test(n))) targets.push({ file, playbook: allHosts, inventory: join(inventories, inventory) });
 }
 const templates = [...filesUnder(join(repoRoot, 'test', 'differential', 'corpus'), (n) => n.endsWith('.j2')), ...filesUnder(join(repoRoot, 'roles'), (n) => n.endsWith('.j2'))];
 

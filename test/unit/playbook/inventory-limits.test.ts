@@ -45,7 +45,7 @@ describe('inventories under hostile input', () => {
     truncateSync(big, 100 * 1024 * 1024);
     const err = await rejection(loadInventory([big]));
     expect(err).toBeInstanceOf(ParseError);
-    expect(err.message).toBe(`${big} is 100.0 MiB, over the 8.0 MiB imgplay reads from one YAML or inventory input`);
+    expect(err.message).toBe(`${big} is 100.0 MiB, over the 2.0 MiB imgplay reads from one YAML or inventory input`);
   });
 
   it('refuses a billion laughs in group_vars, located', async () => {

@@ -67,10 +67,9 @@ describe('the YAML loader under hostile input', () => {
     expect(err.pos).toEqual({ file: 'deep.yml', line: YAML_LIMITS.maxDepth + 1, col: YAML_LIMITS.maxDepth + 1 });
   });
 
-  it('refuses 3000-deep block and 1000-deep flow collections without running out of stack', () => {
-    expect(thrown(() => parseYaml(nestedBlock(3000), 'block.yml'))).toBeInstanceOf(ParseError);
-    expect(thrown(() => parseYaml(`x: ${'['.repeat(1000)}${']'.repeat(1000)}\n`, 'flow.yml'))).toBeInstanceOf(ParseError);
-    expect(thrown(() => parseYaml(`x: ${'{a: '.repeat(1000)}1${'}'.repeat(1000)}\n`, 'flowmap.yml'))).toBeInstanceOf(ParseError);
+  it('refuses 2000-deep block and 100000-deep flow collections without running out of stack', () => {
+    const deep = [nestedBlock(2000), `x: ${'['.repeat(100_000)}${']'.repeat(100_000)}\n`, `x: ${'{a: '.repeat(100_000)}1${'}'.repeat(100_000)}\n`];
+    for (const text of deep) expect(located(thrown(() => parseYaml(text, 'deep.yml'))).message).toMatch(/nested more than/);
   });
 
   it('counts depth through aliases, where each level may look shallow', () => {
@@ -85,13 +84,13 @@ describe('the YAML loader under hostile input', () => {
     const started = Date.now();
     const err = await rejection(loadYamlFile(big));
     expect(err).toBeInstanceOf(ParseError);
-    expect(err.message).toBe(`${big} is 200.0 MiB, over the 8.0 MiB imgplay reads from one YAML or inventory input`);
+    expect(err.message).toBe(`${big} is 200.0 MiB, over the 2.0 MiB imgplay reads from one YAML or inventory input`);
     expect(Date.now() - started).toBeLessThan(1_000);
   });
 
   it('stops reading an endless device at the size limit', async () => {
     const err = await rejection(loadYamlFile('/dev/zero'));
-    expect(err.message).toBe('/dev/zero is larger than the 8.0 MiB imgplay reads from one YAML or inventory input');
+    expect(err.message).toBe('/dev/zero is larger than the 2.0 MiB imgplay reads from one YAML or inventory input');
   });
 
   it('refuses a second document, as Ansible does, where it starts', () => {

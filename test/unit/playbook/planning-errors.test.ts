@@ -32,8 +32,8 @@ describe('planning a hostile playbook', () => {
     expect(Date.now() - started).toBeLessThan(15_000);
   });
 
-  it('refuses a 3000-deep block mapping with exit 4, not a stack trace', async () => {
-    const deep = `- hosts: localhost\n  vars:\n${Array.from({ length: 3000 }, (_, i) => `${' '.repeat(i + 4)}k:\n`).join('')}`;
+  it('refuses a 1500-deep block mapping with exit 4, not a stack trace', async () => {
+    const deep = `- hosts: localhost\n  vars:\n${Array.from({ length: 1500 }, (_, i) => `${' '.repeat(i + 4)}k:\n`).join('')}`;
     const { code, stderr } = await syntaxCheck('deep.yml', deep);
     expect(code).toBe(4);
     expect(stderr).toMatch(/deep\.yml:\d+:\d+: YAML nested more than 100 collections deep/);
@@ -71,7 +71,7 @@ describe('planning a hostile playbook', () => {
     truncateSync(big, 200 * 1024 * 1024);
     const { code, stderr } = await syntaxCheck('ok.yml', play, '-e', `@${big}`);
     expect(code).toBe(4);
-    expect(stderr).toContain(`${big} is 200.0 MiB, over the 8.0 MiB imgplay reads from one YAML or inventory input`);
+    expect(stderr).toContain(`${big} is 200.0 MiB, over the 2.0 MiB imgplay reads from one YAML or inventory input`);
   });
 
   it('refuses an inline -e value with an alias bomb, located in <extra vars>', async () => {
