@@ -171,6 +171,7 @@ async function runCommand(playbookArg: string, opts: RunCliOptions, out: (s: str
     const invSources = opts.inventory?.map((p) => resolve(p)) ?? defaultInventory(file);
     for (const s of invSources) if (!existsSync(s)) throw new OptionsError(`the inventory ${s} does not exist`);
     const inventory = await loadInventory(invSources, { playbookDir: dirname(file) });
+    if (opts.syntaxCheck || opts.listTasks || opts.listTags) for (const w of playbook.warnings) err(`[DEPRECATION WARNING]: ${w}\n`);
     if (opts.syntaxCheck) {
       out(`\nplaybook: ${playbookArg}\n`);
       return EXIT.ok;

@@ -42,7 +42,7 @@ export const WITH_LOOKUPS = new Set(['items', 'list', 'dict', 'indexed_items', '
 
 /** Actions the executor handles itself rather than a module. */
 export const INCLUDE_ACTIONS = new Set([
-  'include_tasks', 'import_tasks', 'include_role', 'import_role', 'import_playbook',
+  'include', 'ansible.builtin.include', 'include_tasks', 'import_tasks', 'include_role', 'import_role', 'import_playbook',
   'ansible.builtin.include_tasks', 'ansible.builtin.import_tasks', 'ansible.builtin.include_role',
   'ansible.builtin.import_role', 'ansible.builtin.import_playbook',
 ]);
@@ -51,3 +51,6 @@ export const INCLUDE_ACTIONS = new Set([
 export function shortAction(action: string): string {
   return action.replace(/^ansible\.(builtin|legacy)\./, '');
 }
+
+/** What ansible-core 2.14 says of the bare `include`, still accepted there. */
+export const INCLUDE_DEPRECATION = '"include" is deprecated, use include_tasks/import_tasks instead. This feature will be removed in version 2.16.';

@@ -107,4 +107,6 @@ export interface Playbook {
   readonly file: string;
   readonly plays: readonly Play[];
   readonly files: readonly string[];
+  /** Deprecation warnings met while planning, printed before the run (and by --syntax-check). */
+  readonly warnings: readonly string[];
 }

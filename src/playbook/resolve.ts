@@ -13,6 +13,7 @@ import {
   INCLUDE_ACTIONS,
   PLAY_KEYWORDS,
   ROLE_ENTRY_KEYWORDS,
+  INCLUDE_DEPRECATION,
   shortAction,
   TASK_KEYWORDS,
   UNSUPPORTED,
@@ -26,6 +27,8 @@ import type { BlockNode, IncludeNode, Inherited, Node, Play, Playbook, RoleInsta
 export interface ResolveOptions {
   /** Extra vars: they may name roles and imported files (`roles: ["{{ provisioner }}"]`). */
   extraVars?: Record<string, unknown>;
+  /** Collects deprecation warnings met while loading (the bare `include`). */
+  warnings?: string[];
 }
 
 /** State shared while parsing one play. */
@@ -44,6 +47,10 @@ export interface ParseContext {
   readonly roleHandlers: Node[];
   /** The files and roles being loaded, outermost first: one met again is a loop of imports. */
   readonly chain?: readonly ChainLink[] | undefined;
+  /** True while loading what a dynamic include brings in at run time (a bare `include` there is dynamic too). */
+  readonly dynamic?: boolean;
+  /** Deprecation warnings met while loading, for the run to print. */
+  readonly warnings?: string[];
 }
 
 /** A task file or role being loaded, as loops of imports are detected and named. */
@@ -66,8 +73,9 @@ function where(value: unknown, file: string): SourcePos {
 export async function loadPlaybook(file: string, opts: ResolveOptions = {}): Promise<Playbook> {
   const files = new Set<string>();
   const top = resolve(file);
-  const plays = await loadPlaybookFile(top, opts, files, [fileLink(top, dirname(top))], dirname(top));
-  return deepFreeze({ file: resolve(file), plays, files: [...files] });
+  const warnings: string[] = opts.warnings ?? [];
+  const plays = await loadPlaybookFile(top, { ...opts, warnings }, files, [fileLink(top, dirname(top))], dirname(top));
+  return deepFreeze({ file: resolve(file), plays, files: [...files], warnings: [...new Set(warnings)] });
 }
 
 async function loadPlaybookFile(file: string, opts: ResolveOptions, files: Set<string>, chain: readonly ChainLink[], topDir: string): Promise<Play[]> {
@@ -134,6 +142,7 @@ async function parsePlay(raw: Raw, file: string, opts: ResolveOptions, files: Se
     files: playFiles,
     seenRoles: new Set(),
     roleHandlers: [],
+    warnings: opts.warnings,
   };
   const roles: RoleInstance[] = [];
   const roleBlocks: Node[] = [];
@@ -208,10 +217,24 @@ async function parseTaskOrBlock(raw: Raw, ctx: ParseContext): Promise<Node[]> {
     };
     return [node];
   }
-  const { action, args, actionKey, extra } = detectAction(raw, file);
+  const detected = detectAction(raw, file);
+  const { actionKey, extra } = detected;
+  let { action, args } = detected;
   const pos = posOfKey(raw, actionKey) ?? where(raw, file);
-  const kw = inherited(raw, varsOf(raw, 'task', file), extra);
   const loop = loopOf(raw);
+  let taskVars = varsOf(raw, 'task', file);
+  if (action === 'include') {
+    // ansible-core 2.14: static (import_tasks) when its file is literal, it has no loop and nothing
+    // above it is dynamic; dynamic (include_tasks) otherwise. Its other arguments are variables.
+    ctx.warnings?.push(INCLUDE_DEPRECATION);
+    const { _raw_params: fileArg, file: fileKey, ...params } = args;
+    const target = fileArg ?? fileKey;
+    const literal = typeof target === 'string' && !isTemplate(target);
+    action = literal && loop.loop === undefined && ctx.dynamic !== true ? 'import_tasks' : 'include_tasks';
+    args = { file: target };
+    taskVars = { ...params, ...taskVars };
+  }
+  const kw = inherited(raw, taskVars, extra);
   const name = raw.name === undefined ? undefined : String(raw.name);
 
   if (action === 'import_tasks' || action === 'import_role') {
@@ -353,6 +376,9 @@ const INCLUDE_KEYS: Record<string, string[]> = {
   import_role: ['name', 'tasks_from', 'vars_from', 'defaults_from', 'handlers_from', 'allow_duplicates', 'public', 'rolespec_validate'],
 };
 
+// The bare include takes every key=value word as an argument (a variable); the other words name its file.
+const EVERY_KEY = { has: () => true } as unknown as ReadonlySet<string>;
+
 function parseArgs(action: string, value: unknown, raw: Raw, actionKey: string): Raw {
   const pos = posOfKey(raw, actionKey);
   const extraArgs = raw.args === undefined ? {} : raw.args;
@@ -364,7 +390,8 @@ function parseArgs(action: string, value: unknown, raw: Raw, actionKey: string):
     if (value === null || value === undefined) args = {};
     else if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
       const text = String(value);
-      if (includeKeys) args = includeKeys[0] && !text.includes('=') ? { [includeKeys[0]]: text } : parseKv(text);
+      if (action === 'include') args = parseKv(text, EVERY_KEY);
+      else if (includeKeys) args = includeKeys[0] && !text.includes('=') ? { [includeKeys[0]]: text } : parseKv(text);
       else if (mod?.freeForm) args = parseKv(text, new Set(Object.keys(propertiesOf(mod.schema)).filter((k) => k !== mod.freeForm)));
       else args = parseKv(text);
       if (mod?.freeForm && args._raw_params !== undefined && mod.freeForm !== '_raw_params') {

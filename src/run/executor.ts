@@ -128,6 +128,7 @@ export class Executor {
   /** Runs every play in order and returns the exit code and stats. */
   async run(): Promise<RunOutcome> {
     this.reporter.emit({ type: 'playbook_start', file: this.playbook.file });
+    for (const message of this.playbook.warnings) this.reporter.emit({ type: 'warning', message });
     if (this.opts.limit && this.inventory.select(this.opts.limit).length === 0) {
       this.reporter.emit({ type: 'warning', message: `Could not match supplied host pattern, ignoring: ${this.opts.limit}` });
     }
@@ -858,7 +859,8 @@ export class Executor {
           let file: string;
           let link: string;
           let nodes: Node[];
-          const ctx: ParseContext = { playbookDir: pr.play.baseDir, baseDir: node.baseDir, role: node.role, staticVars: vars, files: this.filesRead, seenRoles: new Set(), roleHandlers: [] };
+          const warnings: string[] = [];
+          const ctx: ParseContext = { playbookDir: pr.play.baseDir, baseDir: node.baseDir, role: node.role, staticVars: vars, files: this.filesRead, seenRoles: new Set(), roleHandlers: [], dynamic: true, warnings };
           if (node.action === 'include_tasks') {
             const name = String(templateValue(node.args.file ?? node.args._raw_params, vars));
             file = findIncludeFile(name, ctx, node.pos);
@@ -875,6 +877,7 @@ export class Executor {
             nodes = loaded.blocks;
             for (const hd of ctx.roleHandlers) if (!pr.handlers.includes(hd)) pr.handlers.push(hd);
           }
+          for (const message of new Set(warnings)) this.reporter.emit({ type: 'warning', message });
           const key = `${file}\0${JSON.stringify(params)}`;
           const g = groups.get(key) ?? { hosts: [], nodes, params, file, link, label: node.loop === undefined ? undefined : item };
           g.hosts.push(h);
