@@ -8,33 +8,14 @@ import { join, posix } from 'node:path';
 import { execa } from 'execa';
 import type { Connection } from '../connection/types.js';
 import { HTTP_DEFAULTS, downloadToFile } from './get-url.js';
+import { type ArgSpec, type ArgsOf, defineModule } from './spec.js';
 import { Accounts } from './support/accounts.js';
 import { AttrError, applyFileAttrs, pathInfo } from './support/file-attrs.js';
+import { fileAttrArgs } from './support/file-args.js';
 import { describeFsError, isFsError } from './support/fs-error.js';
 import { fnmatchToRegExp } from './support/glob.js';
-import { boolArg, fileAttrProperties, strArg } from './support/schema.js';
 import { hostPathFollow, hostPathNoFollow, statOrUndefined } from './support/target-path.js';
-import { type Module, type ModuleContext, type ModuleResult, failed } from './types.js';
-
-/** unarchive's arguments (copy is the old inverse of remote_src; decrypt and io_buffer_size are accepted and ignored). */
-export interface UnarchiveArgs {
-  src: string;
-  dest: string;
-  remote_src: boolean;
-  copy?: boolean;
-  creates?: string;
-  list_files: boolean;
-  keep_newer: boolean;
-  exclude: string[];
-  include: string[];
-  extra_opts: string[];
-  validate_certs: boolean;
-  io_buffer_size?: number;
-  decrypt: boolean;
-  mode?: string | number;
-  owner?: string;
-  group?: string;
-}
+import { type ModuleContext, type ModuleResult, failed } from './types.js';
 
 // The lines of `tar --diff` that mean the tree differs, Ansible's list (Contents/Size differ alone do not count).
 const OWNER_DIFF_RE = /: Uid differs$/;
@@ -49,37 +30,57 @@ const INVALID_GROUP_RE = /: Invalid group/;
 // tar answers in the C locale so the lines above can be recognised.
 const C_LOCALE = { LANG: 'C', LC_ALL: 'C', LC_MESSAGES: 'C', LANGUAGE: 'C' };
 
-const listOf = { type: 'array', items: strArg, default: [] };
-
-export const unarchive: Module<UnarchiveArgs> = {
-  name: 'unarchive',
-  aliases: ['ansible.builtin.unarchive', 'ansible.legacy.unarchive'],
-  schema: {
-    type: 'object',
-    required: ['src', 'dest'],
-    properties: {
-      src: strArg,
-      dest: strArg,
-      remote_src: boolArg(false),
-      copy: boolArg(),
-      creates: strArg,
-      list_files: boolArg(false),
-      keep_newer: boolArg(false),
-      exclude: listOf,
-      include: listOf,
-      extra_opts: listOf,
-      validate_certs: boolArg(true),
-      io_buffer_size: { type: 'integer' },
-      decrypt: boolArg(true),
-      ...fileAttrProperties,
-    },
-    additionalProperties: false,
+const unarchiveArgs = {
+  src: {
+    type: 'path',
+    required: true,
+    description:
+      "A controller file (searched in the role's `files/`, then the playbook directory), or with `remote_src` a target path or an `http(s)://` URL (downloaded on the controller as get_url does, proxy variables included).",
   },
-  checkMode: true,
-  async run(ctx) {
+  dest: { type: 'path', required: true, description: 'An existing directory on the target.' },
+  // No default here, unlike Ansible's spec: the action refuses copy with remote_src only when both are given.
+  remote_src: { type: 'bool', description: '`src` is on the target (or a URL); unset means false. `copy: false` means the same.' },
+  creates: { type: 'path', description: 'A target path; if it exists the task is skipped (`msg: skipped, since PATH exists`).' },
+  list_files: { type: 'bool', default: false, description: 'Return `files`: the members as `tar --list` names them (directories end in `/`).' },
+  keep_newer: { type: 'bool', default: false, description: 'Do not overwrite files newer than the archive\'s (`--keep-newer-files`).' },
+  exclude: { type: 'list', elements: 'str', default: [], description: 'Member patterns not to unpack (GNU tar `--exclude`; trailing `/` dropped).' },
+  include: { type: 'list', elements: 'str', default: [], description: 'Only these members.' },
+  extra_opts: { type: 'list', elements: 'str', default: [], description: 'More GNU tar options (also for zip archives, since they are unpacked as tar).' },
+  validate_certs: { type: 'bool', default: true, description: 'For a `remote_src` URL.' },
+  io_buffer_size: { type: 'int', default: 65536, description: 'Accepted and ignored: tar does the reading.' },
+  copy: { type: 'bool', description: 'The old inverse of `remote_src` (unset: the opposite of `remote_src`).' },
+  decrypt: { type: 'bool', default: true, description: 'Accepted and ignored: imgplay has no vault, so there is nothing to decrypt.' },
+  ...fileAttrArgs,
+} as const satisfies Record<string, ArgSpec>;
+
+/** unarchive's arguments (copy is the old inverse of remote_src). */
+export type UnarchiveArgs = ArgsOf<typeof unarchiveArgs>;
+
+export const unarchive = defineModule(
+  {
+    name: 'unarchive',
+    doc: {
+      short: 'Unpacks a tar (plain, gzip, bzip2, xz, zstd) or zip archive into an existing directory of the target.',
+      description: `Host tools never write into the target: on the controller \`bsdtar\` only rewrites the archive as a plain tar; that tar is put in the target's \`/tmp\` and unpacked there by the target's own GNU tar (inside the chroot), then removed. An absolute symlink in the archive or already in the tree therefore points into the image, never at the build host. The target needs GNU \`tar\` (every Debian tree has it); the controller needs \`bsdtar\` (libarchive-tools). \`mode\`, \`owner\` and \`group\` are applied to every member and each top-level directory, names from the target's accounts.
+
+\`changed\` follows Ansible: \`tar --diff\` against \`dest\` decides, counting only missing members and differing mtime, mode (unless \`mode\` is given), uid/gid (unless \`owner\`/\`group\` are given); a file whose contents differ with the same mtime and size does not count. Then \`mode\`/\`owner\`/\`group\` may change.`,
+      returns:
+        "`changed`, `dest`, `src`, `handler` (`TgzArchive`, `TarArchive`, `TarBzipArchive`, `TarXzArchive`, `TarZstdArchive`, `ZipArchive`), `extract_results` (`cmd`, `rc`, `out`, `err`) when it unpacked, `files` with `list_files`, and dest's `mode`, `owner`, `group`, `uid`, `gid`, `state`. Failures: `Destination 'X' is not a directory`, `Invalid archive 'X', the file is 0 bytes`, `Failed to find handler for \"X\"…` (not an archive; bsdtar's reason follows), `Source 'X' does not exist`, `failed to unpack SRC to DEST: <tar's last lines>`.",
+      checkMode:
+        'Predicted with `tar --diff` without unpacking (Ansible 2.14 skips tar archives in check mode); `mode`/`owner`/`group` changes are not predicted, as in Ansible.',
+      differences: [
+        "Zip archives are unpacked by GNU tar after conversion, so `extra_opts` are tar options, not unzip's, and idempotence uses tar's comparison (Ansible compares zip members' size, CRC, mode and mtime itself).",
+        "A zip member's owner is root (zip stores none); Ansible's unzip leaves it to the running user too.",
+      ],
+    },
+    args: unarchiveArgs,
+    mutuallyExclusive: [['include', 'exclude']],
+    checkMode: 'full',
+  },
+  async (ctx) => {
     const { args } = ctx;
-    if (args.exclude.length > 0 && args.include.length > 0) return failed('parameters are mutually exclusive: include|exclude');
-    if (args.copy !== undefined && args.remote_src && args.copy) return failed('parameters are mutually exclusive: copy|remote_src');
+    // The action's own check, before the module's spec, in its words.
+    if (args.copy !== undefined && args.remote_src !== undefined) return failed("parameters are mutually exclusive: ('copy', 'remote_src')");
     const work = await mkdtemp(join(tmpdir(), 'imgplay-unarchive-'));
     try {
       return await unpack(ctx, work);
@@ -92,7 +93,7 @@ export const unarchive: Module<UnarchiveArgs> = {
       await rm(work, { recursive: true, force: true });
     }
   },
-};
+);
 
 class UnarchiveError extends Error {
   constructor(
@@ -105,7 +106,7 @@ class UnarchiveError extends Error {
 
 async function unpack(ctx: ModuleContext<UnarchiveArgs>, work: string): Promise<ModuleResult> {
   const { args, conn } = ctx;
-  const remote = args.remote_src || args.copy === false;
+  const remote = args.remote_src === true || args.copy === false;
   if (args.creates !== undefined && (await statOrUndefined(await hostPathFollow(conn, args.creates))) !== undefined) {
     return { changed: false, skipped: true, msg: `skipped, since ${args.creates} exists` };
   }
@@ -214,7 +215,7 @@ async function applyAttrs(conn: Connection, acc: Accounts, path: string, args: U
 }
 
 /** The lines of `tar --diff` output that mean extracting would change the tree, filtered as Ansible filters them. */
-export function differences(out: string, err: string, attrs: { owner?: string | undefined; group?: string | undefined; mode?: string | number | undefined }): string[] {
+export function differences(out: string, err: string, attrs: { owner?: string | undefined; group?: string | undefined; mode?: unknown }): string[] {
   const root = process.getuid?.() === 0;
   const found: string[] = [];
   for (const line of [...out.split('\n'), ...err.split('\n')]) {

@@ -157,7 +157,8 @@ describe('unarchive', () => {
       { name: 'fails on a file that is no archive', args: { src: arc('text.tgz'), dest: '{root}' }, error: `Failed to find handler for "${arc('text.tgz')}"` },
       { name: 'fails when a remote_src is missing', args: { src: '{root}/nope.tar', dest: '{root}', remote_src: true }, error: "Source '{root}/nope.tar' does not exist" },
       { name: 'fails when a remote_src URL is missing', args: { src: `${base}/nope.tgz`, dest: '{root}', remote_src: true }, error: 'HTTP Error 404: Not Found' },
-      { name: 'refuses include with exclude', args: { src: arc('a.tar'), dest: '{root}', include: ['a'], exclude: ['b'] }, error: 'parameters are mutually exclusive: include|exclude' },
+      { name: 'refuses include with exclude', args: { src: arc('a.tar'), dest: '{root}', include: ['a'], exclude: ['b'] }, invalid: 'parameters are mutually exclusive: include|exclude' },
+      { name: 'refuses copy with remote_src, as the action does', args: { src: arc('a.tar'), dest: '{root}', copy: true, remote_src: false }, error: "parameters are mutually exclusive: ('copy', 'remote_src')" },
     ]),
     { chrootRoot: () => tree?.root as string },
   );
