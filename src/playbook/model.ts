@@ -44,6 +44,8 @@ export interface TaskNode extends Inherited, Origin {
   readonly action: string;
   /** Raw, untemplated arguments. */
   readonly args: Readonly<Record<string, unknown>>;
+  /** Where each argument is written, for errors about one argument at run time. */
+  readonly argPos?: Readonly<Record<string, SourcePos>> | undefined;
   readonly register?: string | undefined;
   readonly notify: readonly string[];
   readonly listen: readonly string[];

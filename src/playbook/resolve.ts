@@ -253,11 +253,17 @@ async function parseTaskOrBlock(raw: Raw, ctx: ParseContext): Promise<Node[]> {
     const node: IncludeNode = { kind: 'include', action, name, args, ...loop, ...kw, pos, baseDir: ctx.baseDir, role: ctx.role };
     return [node];
   }
+  const argPos: Record<string, SourcePos> = {};
+  for (const k of Object.keys(args)) {
+    const at = posOfKey(raw[actionKey], k) ?? posOfKey(raw.args, k);
+    if (at !== undefined) argPos[k] = at;
+  }
   const task: TaskNode = {
     kind: 'task',
     name,
     action,
     args,
+    argPos,
     register: raw.register === undefined ? undefined : String(raw.register),
     notify: stringList(raw.notify),
     listen: stringList(raw.listen),

@@ -3,6 +3,14 @@ import type { Counter } from '../run/stats.js';
 
 export type ResultStatus = 'ok' | 'changed' | 'failed' | 'skipped' | 'unreachable';
 
+/** A place in the playbook's sources, with its line and a caret under the column (as planning errors show it). */
+export interface Where {
+  file: string;
+  line: number;
+  col: number;
+  excerpt: string;
+}
+
 export type RunEvent =
   | { type: 'playbook_start'; file: string }
   | { type: 'play_start'; name: string; hosts: string[] }
@@ -25,6 +33,8 @@ export type RunEvent =
       loop: boolean;
       result: Record<string, unknown>;
       durationMs: number;
+      /** Where in the playbook an error of the engine lies (the argument at fault, else the task), with the line shown. */
+      where?: Where | undefined;
     }
   | { type: 'retry'; host: string; task: string; retriesLeft: number; result: Record<string, unknown> }
   | { type: 'include'; file: string; hosts: string[]; label?: unknown }

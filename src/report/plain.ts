@@ -98,6 +98,8 @@ export class PlainReporter implements Reporter {
       case 'failed':
         if (ev.item) this.line(`failed: [${host}] (item=${pyStr(ev.item.label)}) => ${dump()}`, 'failed');
         else this.line(`fatal: [${host}]: FAILED! => ${dump()}`, 'failed');
+        // An error of the engine, not of a module: where the playbook says what failed, as planning errors show it.
+        if (ev.where) this.line(`  at ${ev.where.file}:${ev.where.line}:${ev.where.col}\n${ev.where.excerpt.replace(/^/gm, '  ')}`, 'failed');
         if (ev.ignored && !ev.item) this.line('...ignoring', 'skipped');
         break;
       case 'unreachable':

@@ -13,7 +13,7 @@ import type { Inventory, InventoryHost, VarLayers } from '../playbook/inventory.
 import { loadYamlFile, excerpt } from '../playbook/load.js';
 import type { BlockNode, IncludeNode, Node, Play, Playbook, RoleInstance, TaskNode } from '../playbook/model.js';
 import { fileLink, findIncludeFile, loadRoleEntry, loadTaskFile, type ParseContext } from '../playbook/resolve.js';
-import type { Reporter, ResultStatus } from '../report/events.js';
+import type { Reporter, ResultStatus, Where } from '../report/events.js';
 import { asUserError, evaluate, evaluateCondition, markSelfTemplating, markUnsafe, OMIT, pyRepr, truthy } from '../vars/expr.js';
 import { lazyVars } from '../vars/scope.js';
 import { isTemplate, renderString, templateValue } from '../vars/template.js';
@@ -93,6 +93,8 @@ interface TaskOutcome {
   status: ResultStatus;
   result: ModuleResult;
   ignored: boolean;
+  /** For an error of the engine: where in the playbook it lies. */
+  where?: Where | undefined;
 }
 
 const TRUTHY = (v: unknown): boolean =>
@@ -592,6 +594,7 @@ export class Executor {
         loop: extra.loop ?? false,
         result: this.censor(o.result, scope, h, pr, task),
         durationMs: performance.now() - started,
+        where: o.where,
       });
     try {
       const baseVars = this.hostVars(pr, h, task, scope);
@@ -680,15 +683,17 @@ export class Executor {
     if (err instanceof RangeError && /call stack/i.test(err.message)) err = asUserError(err);
     if (err instanceof UnreachableError) return { status: 'unreachable', result: { unreachable: true, changed: false, msg: err.message }, ignored: false };
     let msg: string;
+    // The message says what went wrong; where it lies travels beside it, shown as the planner shows it.
+    let at: SourcePos = task.pos;
     if (err instanceof UndefinedVariableError) {
       const label = task.name !== undefined ? `task '${task.name}'` : `the ${task.action} task`;
       // The hint says why (`hostvars['web'] has no attribute 'x'`) and in which expression.
-      msg = `'${err.variable}' is undefined in ${label} at ${task.pos.file}:${task.pos.line}:${task.pos.col}\n${excerpt(task.pos)}${err.hint ? `\n${err.hint}` : ''}`;
+      msg = `'${err.variable}' is undefined in ${label}${err.hint ? `\n${err.hint}` : ''}`;
     } else if (err instanceof ArgumentError || err instanceof ImgplayError) {
-      // An error inside an included file (a role's YAML, say) carries its own position: show it.
-      const where = err instanceof ImgplayError && err.pos ? `${err.pos.file}:${err.pos.line}:${err.pos.col}: ` : '';
-      const shown = err instanceof ImgplayError && err.pos ? `\n${excerpt(err.pos)}` : '';
-      msg = where + err.message + shown + (err instanceof ImgplayError && err.hint ? `\n${err.hint}` : '');
+      // An error inside an included file (a role's YAML, say) carries its own position; an argument's is known from planning.
+      if (err instanceof ImgplayError && err.pos) at = err.pos;
+      else if (err instanceof ArgumentError && err.argument !== undefined && task.kind === 'task') at = task.argPos?.[err.argument] ?? task.pos;
+      msg = err.message + (err instanceof ImgplayError && err.hint ? `\n${err.hint}` : '');
     } else {
       const e = new InternalError(`${task.kind === 'task' ? task.action : 'include'} crashed: ${(err as Error)?.stack ?? String(err)}`);
       msg = e.message;
@@ -699,7 +704,7 @@ export class Executor {
     } catch {
       ignored = false;
     }
-    return { status: 'failed', result: { failed: true, changed: false, msg }, ignored };
+    return { status: 'failed', result: { failed: true, changed: false, msg }, ignored, where: { ...at, excerpt: excerpt(at) } };
   }
 
   /** One execution of a task on a host (one loop item), with conditions, retries and result rules. */
@@ -889,7 +894,7 @@ export class Executor {
         }
       } catch (err) {
         const o = this.errorOutcome(err, node, h, inner, pr);
-        this.reporter.emit({ type: 'task_result', taskId: id, task: node.name ?? node.action, action: node.action, host: h.name, status: o.status, ignored: o.ignored, loop: false, result: o.result, durationMs: 0 });
+        this.reporter.emit({ type: 'task_result', taskId: id, task: node.name ?? node.action, action: node.action, host: h.name, status: o.status, ignored: o.ignored, loop: false, result: o.result, durationMs: 0, where: o.where });
         this.count(h, o);
         if (!o.ignored) h.failed = true;
       }
