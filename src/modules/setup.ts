@@ -1,70 +1,191 @@
-// Gathers the facts a build host needs (Ansible's setup module, a small, fast subset).
-import { readFile } from 'node:fs/promises';
-import os from 'node:os';
-import type { Module } from './types.js';
+// Gathers facts about the target, as Ansible 2.14's setup module does on Linux: the same names, value
+// shapes and gather_subset/filter rules (the collectors are in support/facts-linux.ts).
+import { readdir } from 'node:fs/promises';
+import { defineModule } from './spec.js';
+import * as F from './support/facts-linux.js';
 
-const OS_FAMILY: Record<string, string> = { debian: 'Debian', ubuntu: 'Debian', devuan: 'Debian', linuxmint: 'Debian', raspbian: 'Debian' };
+export { parseOsRelease } from './support/facts-linux.js';
 
-/** Parses /etc/os-release text into its fields. */
-export function parseOsRelease(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of text.split('\n')) {
-    const m = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line.trim());
-    if (m) out[m[1]!] = m[2]!.replace(/^(["'])(.*)\1$/, '$2');
-  }
-  return out;
-}
+type Collect = (src: F.FactSource, facts: F.Facts) => Promise<F.Facts> | F.Facts;
 
-export const setup: Module<Record<string, unknown>> = {
-  name: 'setup',
-  aliases: ['ansible.builtin.setup', 'gather_facts', 'ansible.builtin.gather_facts'],
-  schema: { type: 'object', properties: { gather_subset: {}, filter: {}, gather_timeout: {} }, additionalProperties: false },
-  checkMode: true,
-  async run({ conn }) {
-    const osRelease = parseOsRelease(
-      await readFile(await conn.hostPath('/etc/os-release'), 'utf8').catch(async () =>
-        readFile(await conn.hostPath('/usr/lib/os-release'), 'utf8').catch(() => ''),
-      ),
-    );
-    const id = (osRelease.ID ?? 'linux').toLowerCase();
-    const version = osRelease.VERSION_ID ?? '';
-    const debianVersion = (await readFile(await conn.hostPath('/etc/debian_version'), 'utf8').catch(() => '')).trim();
-    const env =
-      conn.kind === 'local'
-        ? { ...process.env }
-        : parseEnv((await conn.exec('env')).stdout);
-    const arch = os.machine();
-    const facts: Record<string, unknown> = {
-      ansible_kernel: os.release(),
-      ansible_architecture: arch,
-      ansible_machine: arch,
-      ansible_system: 'Linux',
-      ansible_distribution: osRelease.NAME?.split(' ')[0] ?? id,
-      ansible_distribution_release: osRelease.VERSION_CODENAME ?? '',
-      ansible_distribution_version: id === 'debian' && debianVersion ? debianVersion : version,
-      ansible_distribution_major_version: (id === 'debian' && debianVersion ? debianVersion : version).split('.')[0] ?? '',
-      ansible_os_family: OS_FAMILY[id] ?? OS_FAMILY[osRelease.ID_LIKE?.split(' ')[0] ?? ''] ?? osRelease.NAME ?? 'Linux',
-      ansible_pkg_mgr: OS_FAMILY[id] === 'Debian' ? 'apt' : 'unknown',
-      ansible_hostname: os.hostname().split('.')[0],
-      ansible_nodename: os.hostname(),
-      ansible_processor_vcpus: os.availableParallelism(),
-      ansible_memtotal_mb: Math.floor(os.totalmem() / 1048576),
-      ansible_user_id: os.userInfo().username,
-      ansible_env: env,
-    };
-    return { changed: false, ansible_facts: { ...facts, ansible_facts: stripPrefix(facts) } };
-  },
+// Collector names in the order they run (later ones read earlier facts, as Ansible's required_facts).
+const COLLECTORS: Record<string, Collect> = {
+  platform: (src) => F.platformFacts(src),
+  distribution: (src) => F.distributionFacts(src),
+  lsb: (src, f) => F.lsbFacts(src, f),
+  pkg_mgr: (src, f) => F.pkgMgrFacts(src, f),
+  service_mgr: (src) => F.serviceMgrFacts(src),
+  date_time: () => F.dateTimeFacts(),
+  user: (src) => F.userFacts(src),
+  env: (src) => F.envFacts(src),
+  cmdline: () => F.cmdlineFacts(),
+  selinux: () => F.securityFacts(new Set(['selinux'])),
+  apparmor: () => F.securityFacts(new Set(['apparmor'])),
+  fips: () => F.securityFacts(new Set(['fips'])),
+  dns: (src) => F.dnsFacts(src),
+  python: (src) => F.pythonFacts(src),
+  ssh_pub_keys: (src) => sshPubKeys(src),
+  local: (src) => localFacts(src),
+  chroot: (src) => F.chrootFacts(src),
+  loadavg: async () => ({ loadavg: (await F.uptimeFacts()).loadavg }),
+  hardware: async () => ({ ...(await F.cpuFacts()), ...(await F.memoryFacts()), ...(await F.dmiFacts()), uptime_seconds: (await F.uptimeFacts()).uptime_seconds }),
+  mounts: (src) => F.mountFacts(src),
+  lvm: (src) => F.lvmFacts(src),
+  iscsi: (src) => F.iscsiFacts(src),
+  nvme: (src) => F.nvmeFacts(src),
+  fibre_channel_wwn: () => F.fcWwnFacts(),
+  virtual: (src) => F.virtualFacts(src),
 };
 
-function parseEnv(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of text.split('\n')) {
-    const eq = line.indexOf('=');
-    if (eq > 0) out[line.slice(0, eq)] = line.slice(eq + 1);
+// Ansible's minimal_gather_subset, less caps (imgplay does not run capsh: see the differences).
+const MIN = new Set(['apparmor', 'cmdline', 'date_time', 'distribution', 'dns', 'env', 'fips', 'local', 'lsb', 'pkg_mgr', 'platform', 'python', 'selinux', 'service_mgr', 'ssh_pub_keys', 'user']);
+// Subset names that stand for several collectors.
+const ALIASES: Record<string, string[]> = { hardware: ['hardware', 'mounts', 'lvm'], virtual: ['virtual'] };
+// Subsets Ansible has that imgplay does not gather, with the reason given when one is asked for by name.
+const REFUSED: Record<string, string> = {
+  network: 'imgplay does not gather network facts (interfaces, addresses, routes)',
+  caps: 'imgplay does not run capsh for system_capabilities',
+  facter: 'imgplay does not run facter',
+  ohai: 'imgplay does not run ohai',
+  devices: 'imgplay does not gather block device facts (devices, device_links)',
+};
+const VALID = new Set([...Object.keys(COLLECTORS).filter((c) => c !== 'mounts' && c !== 'lvm'), ...Object.keys(ALIASES), ...Object.keys(REFUSED)]);
+
+/** The collectors a gather_subset list selects, by Ansible's rules: min always, unless '!min'; '!x' drops x unless x is named too. */
+export function collectorsFor(subset: readonly string[]): { names: Set<string>; error?: string } {
+  const add = new Set<string>();
+  const exclude = new Set<string>();
+  const explicit = new Set<string>();
+  const expand = (s: string) => ALIASES[s] ?? [s];
+  const everything = [...VALID].flatMap(expand);
+  for (const item of ['min', ...subset]) {
+    if (item === 'min') for (const c of MIN) add.add(c);
+    else if (item === 'all') for (const c of everything) add.add(c);
+    else if (item.startsWith('!')) {
+      const s = item.slice(1);
+      if (s === 'min') for (const c of MIN) exclude.add(c);
+      else if (s === 'all') for (const c of everything) if (!MIN.has(c)) exclude.add(c);
+      else for (const c of expand(s)) exclude.add(c);
+    } else {
+      if (!VALID.has(item)) return { names: add, error: `Bad subset '${item}' given to Ansible. gather_subset options allowed: all, ${[...VALID, 'min'].sort().join(', ')}` };
+      if (REFUSED[item] !== undefined) return { names: add, error: `gather_subset '${item}': ${REFUSED[item]}` };
+      for (const c of expand(item)) {
+        explicit.add(c);
+        add.add(c);
+      }
+    }
   }
-  return out;
+  for (const c of exclude) if (!explicit.has(c)) add.delete(c);
+  for (const c of Object.keys(REFUSED)) add.delete(c);
+  return { names: add };
 }
 
-function stripPrefix(facts: Record<string, unknown>): Record<string, unknown> {
+/** Whether a fact name matches a filter pattern (fnmatch: *, ?, [seq], [!seq]), with Ansible's ansible_ retry. */
+export function factMatches(name: string, pattern: string): boolean {
+  if (pattern === '') return true;
+  const re = (p: string) => {
+    let out = '';
+    for (let i = 0; i < p.length; i++) {
+      const ch = p[i]!;
+      if (ch === '*') out += '.*';
+      else if (ch === '?') out += '.';
+      else if (ch === '[') {
+        const end = p.indexOf(']', i + 2);
+        if (end < 0) out += '\\[';
+        else {
+          let body = p.slice(i + 1, end).replace(/\\/g, '\\\\');
+          if (body.startsWith('!')) body = `^${body.slice(1)}`;
+          out += `[${body}]`;
+          i = end;
+        }
+      } else out += ch.replace(/[.+^${}()|\\\]]/g, '\\$&');
+    }
+    return new RegExp(`^${out}$`, 's');
+  };
+  if (re(pattern).test(name)) return true;
+  return !/^(ansible_|facter|ohai)/.test(pattern) && re(`ansible_${pattern}`).test(name);
+}
+
+async function sshPubKeys(src: F.FactSource): Promise<F.Facts> {
+  const facts: F.Facts = {};
+  for (const algo of ['dsa', 'rsa', 'ecdsa', 'ed25519']) {
+    const text = await src.target(`/etc/ssh/ssh_host_${algo}_key.pub`);
+    const [type, key] = (text ?? '').trim().split(/\s+/);
+    if (type && key) {
+      facts[`ssh_host_key_${algo}_public`] = key;
+      facts[`ssh_host_key_${algo}_public_keytype`] = type;
+    }
+  }
+  return facts;
+}
+
+async function localFacts(src: F.FactSource): Promise<F.Facts> {
+  // fact_path facts would run or parse the target's files; none is the common case and the only one imgplay answers.
+  const dir = src.conn.kind === 'local' ? '/etc/ansible/facts.d' : await src.conn.hostPath('/etc/ansible/facts.d').catch(() => undefined);
+  const files = dir === undefined ? [] : (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.fact'));
+  if (files.length > 0) throw new Error(`imgplay does not read local facts: /etc/ansible/facts.d holds ${files.join(', ')}`);
+  return { local: {} };
+}
+
+export const setup = defineModule(
+  {
+    name: 'setup',
+    otherNames: ['gather_facts', 'ansible.builtin.gather_facts'],
+    doc: {
+      short: "Gathers facts about the target: Ansible's names, value shapes and gather_subset/filter rules.",
+      description:
+        "Facts are returned as `ansible_facts` (each `ansible_NAME` also set as a host variable). A chroot's facts describe the tree: `distribution*`, `os_family`, `lsb`, `pkg_mgr`, `service_mgr`, `user_*`, `dns`, `env`, `python`, `machine_id`, `userspace_bits` come from its files; the kernel, CPUs, memory, DMI, uptime and `virtualization_*` are the build host's (as Ansible reports them inside a chroot); `mounts` lists the mounts under the tree, with paths inside it; `is_chroot` is true.\n\n" +
+        "`service_mgr` in a chroot follows Ansible's rules for a target whose PID 1 it cannot see (as under `community.general.chroot`): the tree's `/sbin/init` link (`systemd` when systemd-sysv is installed), then systemctl with a running systemd, upstart, openrc, `/etc/init.d` (`sysvinit`), else `service`.",
+      returns: "`ansible_facts`: the facts, named as Ansible names them (`ansible_distribution`, `ansible_lsb`, `ansible_date_time`, `ansible_mounts`, ...), plus `gather_subset` and `module_setup`.",
+      differences: [
+        'Not gathered (in `all`, they are left out; asked for by name, the subset is refused): `network` (`ansible_interfaces`, `ansible_default_ipv4`, `ansible_all_ipv4_addresses`, one fact per interface), `caps` (`ansible_system_capabilities*`: Ansible runs capsh), `devices` (`ansible_devices`, `ansible_device_links`), `facter`, `ohai`; also `ansible_lvm`, `ansible_iscsi_iqn`, `ansible_hostnqn`, `ansible_fibre_channel_wwn`.',
+        '`fact_path` local facts: `ansible_local` is `{}`; a target with `*.fact` files in /etc/ansible/facts.d fails the task rather than ignore them. `fact_path` other than the default is refused.',
+        '`ansible_date_time` is the controller clock in the controller zone (Ansible inside a chroot uses the tree\'s /etc/localtime).',
+        '`ansible_lsb` is computed from the tree\'s os-release when it has lsb_release (Debian\'s lsb_release reads the same file) instead of running it.',
+        '`ansible_mounts` uuids come from /dev/disk/by-uuid (Ansible asks lsblk).',
+        '`ansible_python` is present only when the target has /usr/bin/python3 (Ansible needs one to run at all).',
+      ],
+    },
+    args: {
+      gather_subset: { type: 'list', elements: 'str', default: ['all'], description: "Which facts: `all`, `min`, `hardware`, `virtual` or a collector's name (`distribution`, `lsb`, `service_mgr`, `date_time`, `platform`, `user`, `env`, `dns`, `python`, `selinux`, `apparmor`, `fips`, `cmdline`, `pkg_mgr`, `ssh_pub_keys`, `local`, `chroot`, `loadavg`), or `!name` to leave one out. The minimal set is always gathered unless `!min` is given. `network`, `caps`, `devices`, `facter` and `ohai` are refused." },
+      gather_timeout: { type: 'int', default: 10, description: 'Accepted for compatibility: imgplay gathers in milliseconds and never waits on a slow mount.' },
+      filter: { type: 'list', elements: 'str', default: [], description: 'Return only the facts whose names match one of these shell patterns (`ansible_*_mb`, `ansible_distribution*`); a pattern without `ansible_` also tries it with.' },
+      fact_path: { type: 'path', default: '/etc/ansible/facts.d', description: 'Where local facts would be read; only the default is accepted (see differences).' },
+    },
+    checkMode: 'full',
+  },
+  async ({ conn, args }) => {
+    if (args.fact_path !== '/etc/ansible/facts.d') return { failed: true, changed: false, msg: 'imgplay does not read local facts: fact_path must stay /etc/ansible/facts.d' };
+    const { names, error } = collectorsFor(args.gather_subset);
+    if (error !== undefined) return { failed: true, changed: false, msg: error };
+    const src = F.factSource(conn);
+    const raw: F.Facts = {};
+    try {
+      const pending: Promise<void>[] = [];
+      // Collectors that read others' facts run after them; the rest run at once.
+      const first = ['platform', 'distribution'].filter((n) => names.has(n) || ['lsb', 'pkg_mgr'].some((d) => names.has(d)));
+      const feedOnly: string[] = [];
+      for (const n of first) {
+        const f = await COLLECTORS[n]!(src, raw);
+        if (!names.has(n)) feedOnly.push(...Object.keys(f));
+        Object.assign(raw, f);
+      }
+      for (const n of names) if (!first.includes(n)) pending.push(Promise.resolve(COLLECTORS[n]!(src, raw)).then((f) => void Object.assign(raw, f)));
+      await Promise.all(pending);
+      // platform and distribution may have run only to feed lsb/pkg_mgr.
+      for (const k of feedOnly) delete raw[k];
+    } catch (err) {
+      return { failed: true, changed: false, msg: err instanceof Error ? err.message : String(err) };
+    }
+    const all: F.Facts = {};
+    for (const k of Object.keys(raw).sort()) all[`ansible_${k}`] = raw[k];
+    all.gather_subset = args.gather_subset;
+    all.module_setup = true;
+    const facts = args.filter.length === 0 ? all : Object.fromEntries(Object.entries(all).filter(([k]) => args.filter.some((p) => factMatches(k, p))));
+    return { changed: false, ansible_facts: { ...facts, ansible_facts: stripPrefix(facts) } };
+  },
+);
+
+function stripPrefix(facts: F.Facts): F.Facts {
   return Object.fromEntries(Object.entries(facts).map(([k, v]) => [k.replace(/^ansible_/, ''), v]));
 }
