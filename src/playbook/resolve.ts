@@ -242,7 +242,7 @@ async function parseTaskOrBlock(raw: Raw, ctx: ParseContext): Promise<Node[]> {
       throw new ValidationError(`You cannot use loops on '${action}' statements. You should use '${action.replace('import', 'include')}' instead.`, { pos });
     }
     if (action === 'import_tasks') {
-      const path = findTaskFile(String(templateValue(args.file ?? args._raw_params, ctx.staticVars)), ctx, pos);
+      const path = findTaskFile(staticName(args.file ?? args._raw_params, ctx, pos, 'import_tasks', ValidationError), ctx, pos);
       const block = await loadTaskFile(path, { ...ctx, chain: enter(ctx.chain ?? [], fileLink(path, ctx.playbookDir), 'import_tasks', pos) });
       return [{ kind: 'block', origin: 'import_tasks', name, block, rescue: [], always: [], ...kw, pos, baseDir: ctx.baseDir, role: ctx.role }];
     }
@@ -509,8 +509,12 @@ export async function loadRoleEntry(entry: unknown, ctx: ParseContext, pos: Sour
   delete raw._import;
   const roleName = raw.role ?? raw.name;
   if (roleName === undefined) throw new ValidationError("a role entry needs 'role'", { pos: posOf(entry) ?? pos });
-  const name = String(templateValue(roleName, ctx.staticVars));
   const entryPos = posOf(entry) ?? pos;
+  // ansible-core 2.14 ends these with exit 1 ("role definitions must contain a role name", an undefined variable).
+  if (roleName === null || typeof roleName === 'object' || typeof roleName === 'boolean') {
+    throw new ImgplayError(`a role is named by a string, got ${isMap(roleName) ? 'a mapping' : describe(roleName)}`, { pos: posOfKey(entry, raw.role === undefined ? 'name' : 'role') });
+  }
+  const name = staticName(roleName, ctx, entryPos, via, ImgplayError);
   const params: Raw = {};
   const kwRaw: Raw = {};
   for (const [k, v] of Object.entries(raw)) {
@@ -675,6 +679,21 @@ function listOf(v: unknown, key: string, parent: Raw, file: string): unknown[] {
     throw new ValidationError(`'${key}' must be a list`, { pos: posOfKey(parent, key) ?? where(parent, file) });
   }
   return v;
+}
+
+// A name that planning templates (an imported file, a role) may use only play vars and extra vars;
+// an undefined one is located at the entry, with the exit code ansible-core 2.14 gives that case.
+function staticName(value: unknown, ctx: ParseContext, pos: SourcePos, what: string, kind: typeof ImgplayError): string {
+  try {
+    return String(templateValue(value, ctx.staticVars));
+  } catch (err) {
+    if (!(err instanceof ImgplayError) || err instanceof InternalError) throw err;
+    throw new kind(`${what}: ${err.message}`, {
+      pos,
+      cause: err,
+      hint: 'a static import or role name is resolved while planning: it may use play vars and extra vars (-e), not facts or inventory vars; include_tasks / include_role resolve theirs at run time',
+    });
+  }
 }
 
 function describe(v: unknown): string {

@@ -94,4 +94,28 @@ describe('planning a hostile playbook', () => {
     expect(code).toBe(4);
     expect(stderr).toContain(`${join(inv, 'group_vars', 'all.yml')}:1:16: this value is encrypted with ansible-vault (!vault)`);
   });
+
+  it('names the import_tasks whose file name uses an undefined variable, at its key, with exit 4 as Ansible', async () => {
+    const { code, stderr } = await syntaxCheck('undefined-tasks.yml', '- hosts: localhost\n  tasks:\n    - import_tasks: "{{ nope }}.yml"\n');
+    expect(code).toBe(4);
+    expect(stderr).toMatch(/^ERROR! \S+undefined-tasks\.yml:3:7: import_tasks: 'nope' is undefined\n {3}3 \| {5}- import_tasks: .*\n {5}\| {7}\^\n/);
+  });
+
+  it('names the import_role whose name uses an undefined variable, at its key, with exit 1 as Ansible', async () => {
+    const { code, stderr } = await syntaxCheck('undefined-import-role.yml', '- hosts: localhost\n  tasks:\n    - import_role:\n        name: "{{ nope }}"\n');
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/^ERROR! \S+undefined-import-role\.yml:3:7: import_role: 'nope' is undefined\n/);
+  });
+
+  it('names the roles entry that uses an undefined variable, at the roles key, with exit 1 as Ansible', async () => {
+    const { code, stderr } = await syntaxCheck('undefined-role.yml', '- hosts: localhost\n  roles:\n    - "{{ nope }}"\n');
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/^ERROR! \S+undefined-role\.yml:2:3: roles: 'nope' is undefined\n/);
+  });
+
+  it('refuses a role named by a mapping, at its key, with exit 1 as Ansible', async () => {
+    const { code, stderr } = await syntaxCheck('role-map.yml', '- hosts: localhost\n  roles:\n    - role: {a: 1}\n');
+    expect(code).toBe(1);
+    expect(stderr).toBe(`ERROR! ${join(dir, 'role-map.yml')}:3:7: a role is named by a string, got a mapping\n   3 |     - role: {a: 1}\n     |       ^\n`);
+  });
 });
