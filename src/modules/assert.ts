@@ -1,45 +1,34 @@
 // Fails unless every condition holds (Ansible's assert).
-import type { Module } from './types.js';
-
-interface AssertArgs {
-  that: unknown;
-  fail_msg?: unknown;
-  msg?: unknown;
-  success_msg?: unknown;
-  quiet: boolean;
-}
-
-export const assert: Module<AssertArgs> = {
-  name: 'assert',
-  aliases: ['ansible.builtin.assert'],
-  schema: {
-    type: 'object',
-    required: ['that'],
-    properties: { that: {}, fail_msg: {}, msg: {}, success_msg: {}, quiet: { type: 'boolean', default: false } },
-    additionalProperties: false,
-  },
-  checkMode: true,
-  rawArgs: ['that'],
-  async run({ args, evaluate }) {
-    const conditions = Array.isArray(args.that) ? args.that : [args.that];
-    for (const cond of conditions) {
-      const ok = typeof cond === 'boolean' ? cond : truthy(evaluate(String(cond)));
-      if (!ok) {
-        return {
-          failed: true,
-          changed: false,
-          assertion: cond,
-          evaluated_to: false,
-          msg: (args.fail_msg ?? args.msg ?? 'Assertion failed') as string,
-        };
-      }
-    }
-    return { changed: false, msg: (args.success_msg ?? 'All assertions passed') as string, ...(args.quiet ? { _ansible_verbose_always: false } : {}) };
-  },
-};
+import { defineModule } from './spec.js';
 
 function truthy(v: unknown): boolean {
   if (Array.isArray(v)) return v.length > 0;
   if (v && typeof v === 'object') return Object.keys(v).length > 0;
   return Boolean(v);
 }
+
+export const assert = defineModule(
+  {
+    name: 'assert',
+    doc: {
+      short: 'Fails unless every condition holds.',
+      returns: 'On failure `assertion` (the first condition that failed), `evaluated_to` and `msg`; else `msg`.',
+    },
+    args: {
+      that: { type: 'raw', required: true, description: 'A condition or a list of them, written as for `when:` (not templated first).' },
+      fail_msg: { type: 'raw', aliases: ['msg'], description: 'The message when a condition fails (default `Assertion failed`).' },
+      success_msg: { type: 'raw', description: 'The message when all hold (default `All assertions passed`).' },
+      quiet: { type: 'bool', default: false, description: 'Show less on success.' },
+    },
+    rawArgs: ['that'],
+    checkMode: 'full',
+  },
+  async ({ args, evaluate }) => {
+    const conditions = Array.isArray(args.that) ? args.that : [args.that];
+    for (const cond of conditions) {
+      const ok = typeof cond === 'boolean' ? cond : truthy(evaluate(String(cond)));
+      if (!ok) return { failed: true, changed: false, assertion: cond, evaluated_to: false, msg: (args.fail_msg ?? 'Assertion failed') as string };
+    }
+    return { changed: false, msg: (args.success_msg ?? 'All assertions passed') as string, ...(args.quiet ? { _ansible_verbose_always: false } : {}) };
+  },
+);

@@ -1,25 +1,26 @@
-// Prints a message or a variable's value, as Ansible's debug module does.
+// Prints a message or a variable's value, as Ansible's debug action does.
 import { UndefinedVariableError } from '../errors.js';
-import type { Module } from './types.js';
+import { defineModule } from './spec.js';
 
-interface DebugArgs {
-  msg?: unknown;
-  var?: string;
-  verbosity: number;
-}
-
-export const debug: Module<DebugArgs> = {
-  name: 'debug',
-  aliases: ['ansible.builtin.debug'],
-  schema: {
-    type: 'object',
-    properties: { msg: {}, var: { type: 'string' }, verbosity: { type: 'integer', default: 0 } },
-    additionalProperties: false,
-    not: { required: ['msg', 'var'] },
+export const debug = defineModule(
+  {
+    name: 'debug',
+    doc: {
+      short: 'Prints a message, or the value of a variable or expression.',
+      description: 'The result is shown on the task line (`ok: [host] => {...}`); with `verbosity: N` only when the run has at least N `-v`.',
+      returns: '`msg`, or the expression given in `var` as the key of its value (`VARIABLE IS NOT DEFINED!` when undefined).',
+    },
+    args: {
+      msg: { type: 'raw', description: 'The message: text, or any value (a list or mapping is shown as such). Default `Hello world!`.' },
+      var: { description: 'A variable name or expression, not templated (`var: result.stdout_lines`).' },
+      verbosity: { type: 'int', default: 0, description: 'Show only with at least this many `-v`.' },
+    },
+    rawArgs: ['var'],
+    checkMode: 'full',
   },
-  checkMode: true,
-  rawArgs: ['var'],
-  async run({ args, evaluate }) {
+  async ({ args, evaluate }) => {
+    // Ansible's debug action says so itself (a task failure, not a refusal at planning).
+    if (args.msg !== undefined && args.var !== undefined) return { failed: true, changed: false, msg: "'msg' and 'var' are incompatible options" };
     if (args.var !== undefined) {
       let value: unknown;
       try {
@@ -32,4 +33,4 @@ export const debug: Module<DebugArgs> = {
     }
     return { changed: false, msg: (args.msg ?? 'Hello world!') as string };
   },
-};
+);

@@ -1,12 +1,12 @@
 // Fails the task with a message (Ansible's fail).
-import type { Module } from './types.js';
+import { defineModule } from './spec.js';
 
-export const fail: Module<{ msg?: unknown }> = {
-  name: 'fail',
-  aliases: ['ansible.builtin.fail'],
-  schema: { type: 'object', properties: { msg: {} }, additionalProperties: false },
-  checkMode: true,
-  async run({ args }) {
-    return { failed: true, changed: false, msg: (args.msg ?? 'Failed as requested from task') as string };
+export const fail = defineModule(
+  {
+    name: 'fail',
+    doc: { short: 'Fails the task with a message.', description: 'Usually with `when:`, to stop a run whose inputs are wrong.' },
+    args: { msg: { type: 'raw', default: 'Failed as requested from task', description: 'The message (any value).' } },
+    checkMode: 'full',
   },
-};
+  async ({ args }) => ({ failed: true, changed: false, msg: args.msg as string }),
+);

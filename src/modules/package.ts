@@ -1,7 +1,6 @@
 // Installs or removes packages with the target's own package manager, as Ansible's package action does:
 // the manager comes from `use`, else the fact ansible_pkg_mgr, else the target is asked; the task's
 // other arguments go to that module unchanged, which checks them.
-import { setup } from './setup.js';
 import { defineModule } from './spec.js';
 
 export const packageModule = defineModule(
@@ -27,7 +26,7 @@ export const packageModule = defineModule(
     let manager = use;
     if (manager === 'auto') manager = String((ctx.vars.ansible_facts as Record<string, unknown> | undefined)?.pkg_mgr ?? 'auto');
     if (manager === 'auto') {
-      const facts = await setup.run({ ...ctx, args: {} });
+      const facts = await ctx.runModule('setup', {});
       manager = String(facts.ansible_facts?.ansible_pkg_mgr ?? 'auto');
     }
     if (manager === 'auto') return { failed: true, changed: false, msg: 'Could not detect which package manager to use. Try gathering facts or setting the "use" option.' };
