@@ -3,14 +3,14 @@
 // connections, and keeps all run state in the objects it creates (no module-level state).
 import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
-import { EXIT, ImgplayError, InternalError, UndefinedVariableError, UnreachableError, type SourcePos } from '../errors.js';
+import { EXIT, ImgplayError, InternalError, UndefinedVariableError, UnreachableError, ValidationError, type SourcePos } from '../errors.js';
 import { openConnection } from '../connection/index.js';
 import type { Connection } from '../connection/types.js';
 import { LocalConnection } from '../connection/local.js';
 import { findModule } from '../modules/index.js';
 import type { ModuleContext, ModuleResult } from '../modules/types.js';
 import type { Inventory, InventoryHost, VarLayers } from '../playbook/inventory.js';
-import { loadYamlFile, excerpt } from '../playbook/load.js';
+import { loadYamlFile, excerpt, posOf, posOfKey } from '../playbook/load.js';
 import type { BlockNode, IncludeNode, Node, Play, Playbook, RoleInstance, TaskNode } from '../playbook/model.js';
 import { fileLink, findIncludeFile, loadRoleEntry, loadTaskFile, type ParseContext } from '../playbook/resolve.js';
 import type { Reporter, ResultStatus, Where } from '../report/events.js';
@@ -169,7 +169,7 @@ export class Executor {
 
   /** Returns false when the playbook must stop (no hosts left). */
   private async runPlay(play: Play): Promise<boolean> {
-    let selected = this.inventory.select([...play.hosts]);
+    let selected = this.inventory.select(this.playHosts(play));
     if (this.opts.limit) {
       const limited = new Set(this.inventory.select(this.opts.limit).map((h) => h.name));
       selected = selected.filter((h) => limited.has(h.name));
@@ -225,6 +225,23 @@ export class Executor {
     return true;
   }
 
+  // ansible-core 2.14 templates `hosts` as each play starts, with the play's vars and extra vars (no
+  // host's): an undefined variable there ends the run with exit 4, after the plays before it ran.
+  private playHosts(play: Play): string[] {
+    if (!play.hosts.some((p) => isTemplate(p))) return [...play.hosts];
+    this.groups ??= this.inventory.groupMap();
+    const vars = lazyVars([play.vars, this.opts.extraVars], { groups: this.groups, playbook_dir: dirname(this.playbook.file), omit: OMIT });
+    try {
+      return play.hosts.flatMap((p) => {
+        const v = templateValue(p, vars);
+        return Array.isArray(v) ? v.map(String) : [String(v)];
+      });
+    } catch (err) {
+      if (!(err instanceof ImgplayError) || err instanceof InternalError) throw err;
+      throw new ValidationError(`the play's hosts: ${err.message}`, { pos: play.pos, hint: 'hosts may use the play\'s vars and extra vars (-e), not host or group vars', cause: err });
+    }
+  }
+
   // A chroot's close() unmounts what it mounted: a failure there must be seen, not swallowed.
   private async closeConnections(hosts: readonly HostRun[], opts: { keepController: boolean }): Promise<void> {
     for (const h of hosts) {
@@ -246,7 +263,19 @@ export class Executor {
     h.varsFiles = {};
     for (const entry of pr.play.vars_files) {
       const vars = this.hostVars(pr, h, undefined, emptyScope());
-      const candidates = (Array.isArray(entry) ? entry : [entry]).map((e) => String(templateValue(e, vars)));
+      let candidates: string[];
+      try {
+        candidates = (Array.isArray(entry) ? entry : [entry]).map((e) => String(templateValue(e, vars)));
+      } catch (err) {
+        if (!(err instanceof ImgplayError) || err instanceof InternalError) throw err;
+        const at = posOf(entry) ?? posOf(pr.play.vars_files) ?? pr.play.pos;
+        // ansible-core 2.14 skips an entry whose name uses an undefined variable, saying so only at -vvv.
+        if (err instanceof UndefinedVariableError) {
+          if (this.opts.verbosity >= 3) this.reporter.emit({ type: 'verbose', host: h.name, message: `skipping vars_file ${pyRepr(entry)} due to an undefined variable (${at.file}:${at.line}:${at.col}: ${err.message})` });
+          continue;
+        }
+        throw new ImgplayError(`vars_files: ${err.message}`, { pos: at, hint: err.hint, cause: err });
+      }
       const found = candidates.map((c) => (isAbsolute(c) ? c : join(pr.play.baseDir, c))).find((c) => existsSync(c));
       if (!found) throw new ImgplayError(`vars file ${candidates.join(' or ')} was not found`, { pos: pr.play.pos });
       this.filesRead.add(found);
@@ -624,8 +653,22 @@ export class Executor {
         // One set of variables per item serves both the run and the label, as Ansible templates both from the item's task vars.
         const itemVars = this.hostVars(pr, h, task, scope, extra);
         const o = await this.runOnce(pr, task, h, scope, itemVars);
-        const label = task.loop_control?.label !== undefined ? this.tryTemplate(task.loop_control.label, itemVars) : item;
-        const r: ModuleResult = { ...o.result, [loopVar]: item, ansible_loop_var: loopVar, ...(indexVar ? { [indexVar]: index, ansible_index_var: indexVar } : {}), _ansible_item_label: label };
+        let label: unknown = item;
+        let labelFailure: ModuleResult | undefined;
+        if (task.loop_control?.label !== undefined) {
+          try {
+            label = templateValue(task.loop_control.label, itemVars);
+          } catch (err) {
+            // As ansible-core 2.14: the item has run, its result fails with this message and it shows as (item=None).
+            if (!(err instanceof UndefinedVariableError)) throw err;
+            label = null;
+            labelFailure = { failed: true, msg: `Failed to template loop_control.label: ${err.message}` };
+            const at = posOfKey(task.loop_control, 'label') ?? task.pos;
+            o.status = 'failed';
+            o.where = { ...at, excerpt: excerpt(at) };
+          }
+        }
+        const r: ModuleResult = { ...o.result, ...labelFailure, [loopVar]: item, ansible_loop_var: loopVar, ...(indexVar ? { [indexVar]: index, ansible_index_var: indexVar } : {}), _ansible_item_label: label };
         if (o.status === 'failed') anyFailed = true;
         if (o.result.changed) anyChanged = true;
         if (o.status !== 'skipped') allSkipped = false;
