@@ -8,7 +8,7 @@ import { registerDocCommand } from './doc/command.js';
 import { EXIT, ImgplayError, InternalError, OptionsError } from './errors.js';
 import { loadInventory } from './playbook/inventory.js';
 import { parseKv } from './playbook/kv.js';
-import { excerpt, loadYamlFile, parseYaml } from './playbook/load.js';
+import { excerpt, loadYamlFile, parseYaml, printable } from './playbook/load.js';
 import { loadPlaybook } from './playbook/resolve.js';
 import { listTags, listTasks } from './playbook/listing.js';
 import { Fanout, type Reporter } from './report/events.js';
@@ -264,13 +264,14 @@ async function loadPatch(wanted: boolean | undefined): Promise<PlainOptions['pat
 export function reportError(e: unknown, err: (s: string) => void): number {
   if (e instanceof ImgplayError) {
     const where = e.pos ? `${e.pos.file}:${e.pos.line}:${e.pos.col}: ` : '';
-    let text = `ERROR! ${where}${e.message}\n`;
+    // Messages quote keys and names from the input, which may hold escape sequences.
+    let text = `ERROR! ${printable(where + e.message, { newlines: true })}\n`;
     if (e.pos) text += `${excerpt(e.pos)}\n`;
-    if (e.hint) text += `${e.hint}\n`;
+    if (e.hint) text += `${printable(e.hint, { newlines: true })}\n`;
     err(text);
     return e.exitCode;
   }
   const internal = new InternalError((e as Error)?.message ?? String(e), { cause: e });
-  err(`ERROR! ${internal.message}\n${(e as Error)?.stack ?? ''}\n`);
+  err(printable(`ERROR! ${internal.message}\n${(e as Error)?.stack ?? ''}\n`, { newlines: true }));
   return EXIT.error;
 }

@@ -42,13 +42,18 @@ export function excerpt(pos: SourcePos): string {
     col = col - start + (start > 0 ? 1 : 0);
     text = `${start > 0 ? '…' : ''}${text.slice(start, end)}${end < text.length ? '…' : ''}`;
   }
-  // Control characters (an escape sequence, a carriage return) would act on the terminal: one visible character each.
-  text = text.replace(/[\u0000-\u0008\u000a-\u001f\u007f-\u009f]/g, '\ufffd');
+  text = printable(text);
   const num = String(pos.line);
   return `${' '.repeat(Math.max(0, 4 - num.length))}${num} | ${text}\n     | ${' '.repeat(Math.max(0, col - 1))}^`;
 }
 
 const EXCERPT_WIDTH = 160;
+
+/** Text made safe for a terminal: each control character but tab (and newline when kept) becomes one U+FFFD. */
+export function printable(text: string, opts: { newlines?: boolean } = {}): string {
+  // An escape sequence or a carriage return would act on the terminal (rewrite lines, change colours).
+  return text.replace(opts.newlines ? /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g : /[\u0000-\u0008\u000a-\u001f\u007f-\u009f]/g, '\ufffd');
+}
 
 /** What one YAML input may cost: past any of these the loader refuses it with a located ParseError. */
 export const YAML_LIMITS = {

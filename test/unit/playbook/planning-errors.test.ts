@@ -118,4 +118,11 @@ describe('planning a hostile playbook', () => {
     expect(code).toBe(1);
     expect(stderr).toBe(`ERROR! ${join(dir, 'role-map.yml')}:3:7: a role is named by a string, got a mapping\n   3 |     - role: {a: 1}\n     |       ^\n`);
   });
+
+  it('prints the escape sequence of a hostile key as a visible character, never to the terminal', async () => {
+    const { code, stderr } = await syntaxCheck('escape-key.yml', '- hosts: localhost\n  "\\e[2J\\rclear": 1\n');
+    expect(code).toBe(4);
+    expect(stderr).toContain("escape-key.yml:2:3: '\ufffd[2J\ufffdclear' is not a valid keyword for a play\n");
+    expect(stderr).not.toMatch(/[\u001b\r]/);
+  });
 });
