@@ -3,6 +3,7 @@
 import { readdir } from 'node:fs/promises';
 import { defineModule } from './spec.js';
 import * as F from './support/facts-linux.js';
+import { networkFacts } from './support/facts-network.js';
 
 export { parseOsRelease } from './support/facts-linux.js';
 
@@ -10,7 +11,8 @@ type Collect = (src: F.FactSource, facts: F.Facts) => Promise<F.Facts> | F.Facts
 
 // Collector names in the order they run (later ones read earlier facts, as Ansible's required_facts).
 const COLLECTORS: Record<string, Collect> = {
-  platform: (src) => F.platformFacts(src),
+  // Ansible's platform collector reports the version of the Python that runs the module.
+  platform: async (src) => ({ ...(await F.platformFacts(src)), ...pick(await F.pythonFacts(src), 'python_version') }),
   distribution: (src) => F.distributionFacts(src),
   lsb: (src, f) => F.lsbFacts(src, f),
   pkg_mgr: (src, f) => F.pkgMgrFacts(src, f),
@@ -23,7 +25,7 @@ const COLLECTORS: Record<string, Collect> = {
   apparmor: () => F.securityFacts(new Set(['apparmor'])),
   fips: () => F.securityFacts(new Set(['fips'])),
   dns: (src) => F.dnsFacts(src),
-  python: (src) => F.pythonFacts(src),
+  python: async (src) => pick(await F.pythonFacts(src), 'python'),
   ssh_pub_keys: (src) => sshPubKeys(src),
   local: (src) => localFacts(src),
   chroot: (src) => F.chrootFacts(src),
@@ -35,15 +37,20 @@ const COLLECTORS: Record<string, Collect> = {
   nvme: (src) => F.nvmeFacts(src),
   fibre_channel_wwn: () => F.fcWwnFacts(),
   virtual: (src) => F.virtualFacts(src),
+  network: (src) => networkFacts(src),
 };
 
 // Ansible's minimal_gather_subset, less caps (imgplay does not run capsh: see the differences).
 const MIN = new Set(['apparmor', 'cmdline', 'date_time', 'distribution', 'dns', 'env', 'fips', 'local', 'lsb', 'pkg_mgr', 'platform', 'python', 'selinux', 'service_mgr', 'ssh_pub_keys', 'user']);
 // Subset names that stand for several collectors.
-const ALIASES: Record<string, string[]> = { hardware: ['hardware', 'mounts', 'lvm'], virtual: ['virtual'] };
+const ALIASES: Record<string, string[]> = { hardware: ['hardware', 'mounts', 'lvm'], virtual: ['virtual'], network: ['network'] };
+// Ansible's required_facts: the collectors another one reads.
+const REQUIRES: Record<string, string[]> = {
+  network: ['distribution', 'platform'], hardware: ['platform'], mounts: ['platform'], lvm: ['platform'],
+  pkg_mgr: ['distribution'], service_mgr: ['platform', 'distribution'],
+};
 // Subsets Ansible has that imgplay does not gather, with the reason given when one is asked for by name.
 const REFUSED: Record<string, string> = {
-  network: 'imgplay does not gather network facts (interfaces, addresses, routes)',
   caps: 'imgplay does not run capsh for system_capabilities',
   facter: 'imgplay does not run facter',
   ohai: 'imgplay does not run ohai',
@@ -77,6 +84,8 @@ export function collectorsFor(subset: readonly string[]): { names: Set<string>; 
   }
   for (const c of exclude) if (!explicit.has(c)) add.delete(c);
   for (const c of Object.keys(REFUSED)) add.delete(c);
+  // A collector brings the ones whose facts it reads, and their facts are reported too (Ansible's required_facts).
+  for (const c of [...add]) for (const dep of REQUIRES[c] ?? []) add.add(dep);
   return { names: add };
 }
 
@@ -138,16 +147,17 @@ export const setup = defineModule(
         "`service_mgr` in a chroot follows Ansible's rules for a target whose PID 1 it cannot see (as under `community.general.chroot`): the tree's `/sbin/init` link (`systemd` when systemd-sysv is installed), then systemctl with a running systemd, upstart, openrc, `/etc/init.d` (`sysvinit`), else `service`.",
       returns: "`ansible_facts`: the facts, named as Ansible names them (`ansible_distribution`, `ansible_lsb`, `ansible_date_time`, `ansible_mounts`, ...), plus `gather_subset` and `module_setup`.",
       differences: [
-        'Not gathered (in `all`, they are left out; asked for by name, the subset is refused): `network` (`ansible_interfaces`, `ansible_default_ipv4`, `ansible_all_ipv4_addresses`, one fact per interface), `caps` (`ansible_system_capabilities*`: Ansible runs capsh), `devices` (`ansible_devices`, `ansible_device_links`), `facter`, `ohai`; also `ansible_lvm`, `ansible_iscsi_iqn`, `ansible_hostnqn`, `ansible_fibre_channel_wwn`.',
+        'Not gathered (in `all`, they are left out; asked for by name, the subset is refused): `caps` (`ansible_system_capabilities`, `ansible_system_capabilities_enforced`: Ansible runs capsh), `devices` (`ansible_devices`, `ansible_device_links`), `facter`, `ohai`. `ansible_lvm` is left out when the target has LVM\'s `vgs` (Ansible would run it).',
         '`fact_path` local facts: `ansible_local` is `{}`; a target with `*.fact` files in /etc/ansible/facts.d fails the task rather than ignore them. `fact_path` other than the default is refused.',
         '`ansible_date_time` is the controller clock in the controller zone (Ansible inside a chroot uses the tree\'s /etc/localtime).',
         '`ansible_lsb` is computed from the tree\'s os-release when it has lsb_release (Debian\'s lsb_release reads the same file) instead of running it.',
         '`ansible_mounts` uuids come from /dev/disk/by-uuid (Ansible asks lsblk).',
+        'Network facts (`ansible_interfaces`, `ansible_<iface>`, `ansible_default_ipv4`/`ipv6`, `ansible_all_ipv4_addresses`) come from /sys/class/net, getifaddrs and /proc/net/route; the default route is the lowest-metric default (Ansible asks `ip route get 8.8.8.8`), a broadcast address is computed from the prefix, and interface features/timestamping (ethtool) are not gathered. In a chroot without `ip` there are none, as with Ansible.',
         '`ansible_python` is present only when the target has /usr/bin/python3 (Ansible needs one to run at all).',
       ],
     },
     args: {
-      gather_subset: { type: 'list', elements: 'str', default: ['all'], description: "Which facts: `all`, `min`, `hardware`, `virtual` or a collector's name (`distribution`, `lsb`, `service_mgr`, `date_time`, `platform`, `user`, `env`, `dns`, `python`, `selinux`, `apparmor`, `fips`, `cmdline`, `pkg_mgr`, `ssh_pub_keys`, `local`, `chroot`, `loadavg`), or `!name` to leave one out. The minimal set is always gathered unless `!min` is given. `network`, `caps`, `devices`, `facter` and `ohai` are refused." },
+      gather_subset: { type: 'list', elements: 'str', default: ['all'], description: "Which facts: `all`, `min`, `hardware`, `network`, `virtual` or a collector's name (`distribution`, `lsb`, `service_mgr`, `date_time`, `platform`, `user`, `env`, `dns`, `python`, `selinux`, `apparmor`, `fips`, `cmdline`, `pkg_mgr`, `ssh_pub_keys`, `local`, `chroot`, `loadavg`), or `!name` to leave one out. The minimal set is always gathered unless `!min` is given. `caps`, `devices`, `facter` and `ohai` are refused." },
       gather_timeout: { type: 'int', default: 10, description: 'Accepted for compatibility: imgplay gathers in milliseconds and never waits on a slow mount.' },
       filter: { type: 'list', elements: 'str', default: [], description: 'Return only the facts whose names match one of these shell patterns (`ansible_*_mb`, `ansible_distribution*`); a pattern without `ansible_` also tries it with.' },
       fact_path: { type: 'path', default: '/etc/ansible/facts.d', description: 'Where local facts would be read; only the default is accepted (see differences).' },
@@ -161,19 +171,11 @@ export const setup = defineModule(
     const src = F.factSource(conn);
     const raw: F.Facts = {};
     try {
-      const pending: Promise<void>[] = [];
       // Collectors that read others' facts run after them; the rest run at once.
-      const first = ['platform', 'distribution'].filter((n) => names.has(n) || ['lsb', 'pkg_mgr'].some((d) => names.has(d)));
-      const feedOnly: string[] = [];
-      for (const n of first) {
-        const f = await COLLECTORS[n]!(src, raw);
-        if (!names.has(n)) feedOnly.push(...Object.keys(f));
-        Object.assign(raw, f);
-      }
-      for (const n of names) if (!first.includes(n)) pending.push(Promise.resolve(COLLECTORS[n]!(src, raw)).then((f) => void Object.assign(raw, f)));
-      await Promise.all(pending);
-      // platform and distribution may have run only to feed lsb/pkg_mgr.
-      for (const k of feedOnly) delete raw[k];
+      const first = ['platform', 'distribution'].filter((n) => names.has(n));
+      for (const n of first) Object.assign(raw, await COLLECTORS[n]!(src, raw));
+      const rest = [...names].filter((n) => !first.includes(n));
+      for (const f of await Promise.all(rest.map((n) => COLLECTORS[n]!(src, raw)))) Object.assign(raw, f);
     } catch (err) {
       return { failed: true, changed: false, msg: err instanceof Error ? err.message : String(err) };
     }
@@ -185,6 +187,10 @@ export const setup = defineModule(
     return { changed: false, ansible_facts: { ...facts, ansible_facts: stripPrefix(facts) } };
   },
 );
+
+function pick(facts: F.Facts, key: string): F.Facts {
+  return key in facts ? { [key]: facts[key] } : {};
+}
 
 function stripPrefix(facts: F.Facts): F.Facts {
   return Object.fromEntries(Object.entries(facts).map(([k, v]) => [k.replace(/^ansible_/, ''), v]));

@@ -109,7 +109,7 @@ export async function lsbFacts(src: FactSource, dist: Facts): Promise<Facts> {
   const lsb: Record<string, string> = {};
   if ((await src.targetExists('/usr/bin/lsb_release')) || (await src.targetExists('/bin/lsb_release'))) {
     const osr = parseOsRelease((await src.target('/etc/os-release')) ?? (await src.target('/usr/lib/os-release')) ?? '');
-    const id = osr.NAME?.split(' ')[0] ?? String(dist.distribution);
+    const id = osr.NAME?.split(' ')[0] ?? String(dist.distribution ?? '');
     Object.assign(lsb, { id, description: osr.PRETTY_NAME ?? '', release: osr.VERSION_ID ?? 'n/a', codename: osr.VERSION_CODENAME ?? 'n/a' });
   } else {
     for (const line of ((await src.target('/etc/lsb-release')) ?? '').split('\n')) {
