@@ -1,7 +1,7 @@
 // Host patterns (`hosts:` and --limit): `web:&prod:!web03`, `web*`, `~regex`, `group[0:2]`, resolved the way
 // Ansible's InventoryManager does, including its quirks (plain names first, then `&`, then `!`).
-import { readFileSync } from 'node:fs';
-import { OptionsError, ValidationError } from '../errors.js';
+import { ImgplayError, ValidationError } from '../errors.js';
+import { readInputText } from './load.js';
 import { parseAddress } from './inventory-host-name.js';
 import { LOCALHOST_NAMES } from './inventory-graph.js';
 
@@ -54,7 +54,13 @@ export function selectHosts<H extends { name: string }>(target: PatternTarget<H>
 }
 
 /** Hosts of `hosts` that the --limit pattern also selects (`@file` reads one pattern per line from a file). */
-export function applyLimit<H extends { name: string }>(target: PatternTarget<H>, hosts: readonly H[], limit: string | readonly string[]): H[] {
+export async function applyLimit<H extends { name: string }>(target: PatternTarget<H>, hosts: readonly H[], limit: string | readonly string[]): Promise<H[]> {
+  const allowed = new Set(selectHosts(target, await expandLimit(limit)));
+  return hosts.filter((h) => allowed.has(h));
+}
+
+/** The single patterns of a --limit, each `@file` replaced by the lines of that file (read up to the YAML input limit). */
+export async function expandLimit(limit: string | readonly string[]): Promise<string[]> {
   const patterns: string[] = [];
   for (const p of splitHostPattern(limit)) {
     if (p[0] !== '@') {
@@ -64,18 +70,17 @@ export function applyLimit<H extends { name: string }>(target: PatternTarget<H>,
     const file = p.slice(1);
     let text: string;
     try {
-      text = readFileSync(file, 'utf8');
+      // The loader's reader: a device (/dev/zero) or a huge file is refused at the limit instead of read forever.
+      text = await readInputText(file);
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      throw new OptionsError(
-        code === 'ENOENT' ? `limit file not found: ${file}` : code === 'EISDIR' ? `a limit starting with '@' must name a file, not a directory: ${file}` : `cannot read limit file ${file}: ${(err as Error).message}`,
-        { cause: err },
-      );
+      // ansible-core 2.14 ends with exit 1 here, not the exit 5 of a bad option.
+      const code = ((err as Error).cause as NodeJS.ErrnoException | undefined)?.code;
+      const why = code === 'ENOENT' ? `limit file not found: ${file}` : code === 'EISDIR' ? `a limit starting with '@' must name a file, not a directory: ${file}` : `cannot read limit file ${file}: ${(err as Error).message}`;
+      throw new ImgplayError(why, { cause: err });
     }
     patterns.push(...text.split('\n').map((l) => l.trim()));
   }
-  const allowed = new Set(selectHosts(target, patterns));
-  return hosts.filter((h) => allowed.has(h));
+  return patterns;
 }
 
 /** Plain patterns first, then intersections, then exclusions; only `&`/`!` patterns means "all" first. */

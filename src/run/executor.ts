@@ -19,6 +19,7 @@ import { lazyVars } from '../vars/scope.js';
 import { isTemplate, renderString, templateValue } from '../vars/template.js';
 import { ArgumentError, prepareArgs, runOtherModule } from './args.js';
 import { loopItems } from './loop.js';
+import { expandLimit } from '../playbook/host-pattern.js';
 import { Stats } from './stats.js';
 import { selectedByTags } from './tags.js';
 
@@ -109,6 +110,7 @@ export class Executor {
   /** The inventory never changes during a run: its variable layers and groups are read once. */
   private readonly invLayers = new Map<string, VarLayers>();
   private groups: Record<string, string[]> | undefined;
+  private limit: string[] | undefined;
   private taskCounter = 0;
   /** Includes expanded so far in this run, against MAX_INCLUDES. */
   private includesExpanded = 0;
@@ -129,9 +131,11 @@ export class Executor {
 
   /** Runs every play in order and returns the exit code and stats. */
   async run(): Promise<RunOutcome> {
+    // `@file` limits are read once, before anything runs, as ansible-playbook reads them.
+    this.limit = this.opts.limit ? await expandLimit(this.opts.limit) : undefined;
     this.reporter.emit({ type: 'playbook_start', file: this.playbook.file });
     for (const message of this.playbook.warnings) this.reporter.emit({ type: 'warning', message });
-    if (this.opts.limit && this.inventory.select(this.opts.limit).length === 0) {
+    if (this.limit && this.inventory.select(this.limit).length === 0) {
       this.reporter.emit({ type: 'warning', message: `Could not match supplied host pattern, ignoring: ${this.opts.limit}` });
     }
     try {
@@ -170,8 +174,8 @@ export class Executor {
   /** Returns false when the playbook must stop (no hosts left). */
   private async runPlay(play: Play): Promise<boolean> {
     let selected = this.inventory.select(this.playHosts(play));
-    if (this.opts.limit) {
-      const limited = new Set(this.inventory.select(this.opts.limit).map((h) => h.name));
+    if (this.limit) {
+      const limited = new Set(this.inventory.select(this.limit).map((h) => h.name));
       selected = selected.filter((h) => limited.has(h.name));
     }
     const hosts = selected.map((inv) => this.hostRun(inv)).filter((h) => !h.failed && !h.unreachable);

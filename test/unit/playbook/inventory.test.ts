@@ -414,26 +414,36 @@ describe('host patterns', () => {
 describe('applyLimit', () => {
   it('keeps the hosts the limit pattern also selects, in the original order', async () => {
     const inv = await loadInventory([fixture('ini/hosts')], {});
-    expect(names(applyLimit(inv, inv.select('servers'), 'db-c,web*:!web02'))).toEqual(['web01', 'web03', 'db-c']);
+    expect(names(await applyLimit(inv, inv.select('servers'), 'db-c,web*:!web02'))).toEqual(['web01', 'web03', 'db-c']);
   });
 
   it('drops the implicit localhost under a limit of all, as Ansible does', async () => {
     const inv = await loadInventory([], {});
-    expect(applyLimit(inv, inv.select('localhost'), 'all')).toEqual([]);
-    expect(names(applyLimit(inv, inv.select('localhost'), 'localhost'))).toEqual(['localhost']);
+    expect(await applyLimit(inv, inv.select('localhost'), 'all')).toEqual([]);
+    expect(names(await applyLimit(inv, inv.select('localhost'), 'localhost'))).toEqual(['localhost']);
   });
 
   it('reads patterns from a file named with @', async () => {
     const inv = await loadInventory([fixture('ini/hosts')], {});
     const dir = await tree({ retry: 'web03\ndb-a\n' });
-    expect(names(applyLimit(inv, inv.select('all'), `@${join(dir, 'retry')}`))).toEqual(['web03', 'db-a']);
+    expect(names(await applyLimit(inv, inv.select('all'), `@${join(dir, 'retry')}`))).toEqual(['web03', 'db-a']);
   });
 
   it('fails clearly on a missing limit file', async () => {
     const inv = await loadInventory([], {});
     const err = await failure(() => applyLimit(inv, inv.hosts(), '@/nonexistent/retry'));
-    expect(err).toBeInstanceOf(OptionsError);
+    expect(err).toBeInstanceOf(ImgplayError);
     expect(err.message).toBe('limit file not found: /nonexistent/retry');
+    expect((err as ImgplayError).exitCode).toBe(1);
+  });
+
+  it('refuses a limit file that never ends (/dev/zero) at the input size limit, with exit 1 as Ansible', async () => {
+    const inv = await loadInventory([], {});
+    const started = Date.now();
+    const err = await failure(() => applyLimit(inv, inv.hosts(), '@/dev/zero'));
+    expect(err.message).toBe('cannot read limit file /dev/zero: /dev/zero is larger than the 2.0 MiB imgplay reads from one YAML or inventory input');
+    expect((err as ImgplayError).exitCode).toBe(1);
+    expect(Date.now() - started).toBeLessThan(5000);
   });
 });
 
@@ -536,7 +546,7 @@ describe.skipIf(skipWithout(lacking([haveAnsible, 'ansible-core (Debian package 
       const inv = await loadInventory(sources, {});
       const hosts = inv.hosts().map((h) => h.name);
       const ref = await askAnsible({ sources, patterns: t.patterns, hosts });
-      expect(t.patterns.map(([p, limit]) => names(limit === null ? inv.select(p) : applyLimit(inv, inv.select(p), limit)))).toEqual(ref.patterns);
+      expect(await Promise.all(t.patterns.map(async ([p, limit]) => names(limit === null ? inv.select(p) : await applyLimit(inv, inv.select(p), limit))))).toEqual(ref.patterns);
       expect(Object.entries(inv.groupMap())).toEqual(Object.entries(ref.groups));
       for (const h of hosts) {
         const theirs = Object.fromEntries(Object.entries(ref.vars[h]!).filter(([k]) => !MAGIC.includes(k)));
@@ -549,10 +559,10 @@ describe.skipIf(skipWithout(lacking([haveAnsible, 'ansible-core (Debian package 
       const inv = await loadInventory(s.sources, { playbookDir: s.playbookDir });
       const hosts = inv.hosts().map((h) => h.name);
       const ref = await askAnsible({ sources: s.sources, playbookDir: s.playbookDir, patterns: s.patterns, hosts });
-      const mine = s.patterns.map(([p, limit]) => {
+      const mine = await Promise.all(s.patterns.map(async ([p, limit]) => {
         const selected = inv.select(p);
-        return names(limit === null ? selected : applyLimit(inv, selected, limit));
-      });
+        return names(limit === null ? selected : await applyLimit(inv, selected, limit));
+      }));
       expect(mine).toEqual(ref.patterns);
       expect(Object.entries(inv.groupMap())).toEqual(Object.entries(ref.groups));
       for (const h of hosts) {
