@@ -70,9 +70,8 @@ export function collectorsFor(subset: readonly string[]): { names: Set<string>; 
     else if (item === 'all') for (const c of everything) add.add(c);
     else if (item.startsWith('!')) {
       const s = item.slice(1);
-      if (s === 'min') for (const c of MIN) exclude.add(c);
-      else if (s === 'all') for (const c of everything) if (!MIN.has(c)) exclude.add(c);
-      else for (const c of expand(s)) exclude.add(c);
+      const dropped = s === 'min' ? [...MIN] : s === 'all' ? everything.filter((c) => !MIN.has(c)) : expand(s);
+      for (const c of dropped) exclude.add(c);
     } else {
       if (!VALID.has(item)) return { names: add, error: `Bad subset '${item}' given to Ansible. gather_subset options allowed: all, ${[...VALID, 'min'].sort().join(', ')}` };
       if (REFUSED[item] !== undefined) return { names: add, error: `gather_subset '${item}': ${REFUSED[item]}` };
