@@ -1,0 +1,41 @@
+// playbooks/common/overlays.yml must reach its archive play even when every overlay fails: Ansible ends
+// a run when every host of a play has failed, and that play is the one that removes the overlay trees.
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { loadInventory } from '../../../src/playbook/inventory.js';
+import type { BlockNode } from '../../../src/playbook/model.js';
+import { loadPlaybook } from '../../../src/playbook/resolve.js';
+import { evaluateCondition } from '../../../src/vars/expr.js';
+
+const root = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..', '..');
+
+describe('the overlays playbook', async () => {
+  const playbook = await loadPlaybook(join(root, 'playbooks', 'common', 'overlays.yml'));
+  const inventory = await loadInventory([join(root, 'hosts.yaml')], { playbookDir: join(root, 'playbooks', 'common') });
+  const groups = inventory.groupMap();
+  const provision = playbook.plays.find((p) => p.name === 'provision the overlays')!;
+  const archive = playbook.plays.find((p) => p.name === 'archive the overlays')!;
+
+  it('provisions the overlays in a play that build_local, which runs the archive play, is also in', () => {
+    const hosts = inventory.select([...provision.hosts]).map((h) => h.name);
+    expect(hosts).toEqual(expect.arrayContaining(groups.overlays!));
+    const archivers = inventory.select([...archive.hosts]).map((h) => h.name);
+    expect(archivers.length).toBeGreaterThan(0);
+    for (const h of archivers) expect(hosts).toContain(h);
+  });
+
+  it('runs no provisioning task on build_local, so it can never fail there', () => {
+    const tasks = provision.tasks;
+    expect(tasks).toHaveLength(1);
+    const block = tasks[0] as BlockNode;
+    expect(block.kind).toBe('block');
+    expect(block.rescue).toEqual([]);
+    expect(block.always).toEqual([]);
+    for (const h of inventory.select([...provision.hosts])) {
+      const vars = { inventory_hostname: h.name, groups };
+      const runs = block.when.every((cond) => evaluateCondition(cond, vars));
+      expect({ host: h.name, runs }).toEqual({ host: h.name, runs: groups.overlays!.includes(h.name) });
+    }
+  });
+});
