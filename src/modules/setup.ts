@@ -163,7 +163,7 @@ export const setup = defineModule(
     },
     checkMode: 'full',
   },
-  async ({ conn, args }) => {
+  async ({ conn, args, vars }) => {
     if (args.fact_path !== '/etc/ansible/facts.d') return { failed: true, changed: false, msg: 'imgplay does not read local facts: fact_path must stay /etc/ansible/facts.d' };
     const { names, error } = collectorsFor(args.gather_subset);
     if (error !== undefined) return { failed: true, changed: false, msg: error };
@@ -183,7 +183,10 @@ export const setup = defineModule(
     all.gather_subset = args.gather_subset;
     all.module_setup = true;
     const facts = args.filter.length === 0 ? all : Object.fromEntries(Object.entries(all).filter(([k]) => args.filter.some((p) => factMatches(k, p))));
-    return { changed: false, ansible_facts: { ...facts, ansible_facts: stripPrefix(facts) } };
+    // The executor sets each key as a host variable: `ansible_facts` grows as Ansible's fact cache
+    // does, so a filtered or partial gather adds to what earlier ones found.
+    const earlier = vars.ansible_facts !== null && typeof vars.ansible_facts === 'object' ? (vars.ansible_facts as F.Facts) : {};
+    return { changed: false, ansible_facts: { ...facts, ansible_facts: { ...earlier, ...stripPrefix(facts) } } };
   },
 );
 

@@ -32,7 +32,7 @@ async function ansibleSetup(target: string, connection: string, args = ''): Prom
 /** imgplay's setup on a connection: its ansible_facts (less the unprefixed copy), or its message. */
 async function imgplaySetup(conn: Connection, args: Facts = {}): Promise<{ facts: Facts; msg?: string }> {
   const all = { gather_subset: ['all'], gather_timeout: 10, filter: [], fact_path: '/etc/ansible/facts.d', ...args };
-  const r = await setup.run({ args: all, conn } as unknown as ModuleContext<never>);
+  const r = await setup.run({ args: all, conn, vars: {} } as unknown as ModuleContext<never>);
   const facts = { ...(r.ansible_facts as Facts | undefined) };
   delete facts.ansible_facts;
   return { facts, msg: r.failed ? String(r.msg) : undefined };
