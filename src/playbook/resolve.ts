@@ -508,9 +508,9 @@ export async function loadRoleEntry(entry: unknown, ctx: ParseContext, pos: Sour
   const importArgs = (raw._import as Raw | undefined) ?? {};
   delete raw._import;
   const roleName = raw.role ?? raw.name;
-  if (roleName === undefined) throw new ValidationError("a role entry needs 'role'", { pos: posOf(entry) ?? pos });
-  const entryPos = posOf(entry) ?? pos;
   // ansible-core 2.14 ends these with exit 1 ("role definitions must contain a role name", an undefined variable).
+  if (roleName === undefined) throw new ImgplayError("a role entry needs 'role'", { pos: posOf(entry) ?? pos });
+  const entryPos = posOf(entry) ?? pos;
   if (roleName === null || typeof roleName === 'object' || typeof roleName === 'boolean') {
     throw new ImgplayError(`a role is named by a string, got ${isMap(roleName) ? 'a mapping' : describe(roleName)}`, { pos: posOfKey(entry, raw.role === undefined ? 'name' : 'role') });
   }

@@ -125,4 +125,10 @@ describe('planning a hostile playbook', () => {
     expect(stderr).toContain("escape-key.yml:2:3: '\ufffd[2J\ufffdclear' is not a valid keyword for a play\n");
     expect(stderr).not.toMatch(/[\u001b\r]/);
   });
+
+  it('refuses a role entry without a role name, located, with exit 1 as Ansible', async () => {
+    const { code, stderr } = await syntaxCheck('role-nameless.yml', '- hosts: localhost\n  roles:\n    - {a: 1}\n');
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/^ERROR! \S+role-nameless\.yml:3:7: a role entry needs 'role'\n/);
+  });
 });
