@@ -2,7 +2,7 @@
 // no Python, no subprocess but the target's python3 (for `python`) and `env` in a chroot. A chroot's
 // facts describe the tree (its os-release, passwd, init); the kernel, CPUs, memory and virtualization
 // are the build host's, as Ansible reports them inside a chroot.
-import { access, readdir, readFile, readlink, statfs } from 'node:fs/promises';
+import { access, open, readdir, readFile, readlink, statfs } from 'node:fs/promises';
 import { lookup, lookupService } from 'node:dns/promises';
 import os from 'node:os';
 import type { Connection } from '../../connection/types.js';
@@ -253,8 +253,14 @@ export async function platformFacts(src: FactSource): Promise<Facts> {
 async function readElfClass(src: FactSource): Promise<number | undefined> {
   try {
     const path = src.conn.kind === 'local' ? '/bin/sh' : await src.conn.hostPath('/bin/sh');
-    const buf = await readFile(path);
-    return buf.subarray(0, 4).toString('latin1') === '\x7fELF' ? buf[4] : undefined;
+    // The ELF header's first five bytes say it; the shell itself is a megabyte.
+    const fh = await open(path, 'r');
+    try {
+      const { buffer, bytesRead } = await fh.read(Buffer.alloc(5), 0, 5, 0);
+      return bytesRead === 5 && buffer.subarray(0, 4).toString('latin1') === '\x7fELF' ? buffer[4] : undefined;
+    } finally {
+      await fh.close();
+    }
   } catch {
     return undefined;
   }

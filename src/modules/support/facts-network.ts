@@ -66,11 +66,13 @@ export async function networkFacts(src: FactSource): Promise<Facts> {
   const interfaces: Record<string, Record<string, unknown>> = {};
   const all4: string[] = [];
   const all6: string[] = [];
-  for (const device of await entries('/sys/class/net')) {
+  // Each interface's files are read at once; the kernel's order of interfaces is kept.
+  const devices = await entries('/sys/class/net');
+  const infos = await Promise.all(devices.map(async (device) => {
     const path = `/sys/class/net/${device}`;
     const info: Record<string, unknown> = { device };
     const mac = await text(`${path}/address`);
-    if (mac === undefined && (await text(`${path}/mtu`)) === undefined) continue;
+    if (mac === undefined && (await text(`${path}/mtu`)) === undefined) return undefined;
     if (mac && mac !== '00:00:00:00:00:00') info.macaddress = mac;
     const mtu = await text(`${path}/mtu`);
     if (mtu !== undefined) info.mtu = Number(mtu);
@@ -100,11 +102,15 @@ export async function networkFacts(src: FactSource): Promise<Facts> {
       const entry = { address: a.address, broadcast: info.type === 'loopback' ? '' : net.broadcast, netmask: net.netmask, network: net.network, prefix: String(prefix) };
       if (i === 0) info.ipv4 = entry;
       else ((info.ipv4_secondaries ??= []) as unknown[]).push(entry);
-      if (!a.address.startsWith('127.')) all4.push(a.address);
     });
     if (v6.length > 0) info.ipv6 = v6.map((a) => ({ address: a.address, prefix: a.cidr?.split('/')[1] ?? '128', scope: v6Scope(a.address) }));
-    for (const a of v6) if (a.address !== '::1') all6.push(a.address);
-    interfaces[device] = info;
+    return { device, info, v4: v4.map((a) => a.address).filter((a) => !a.startsWith('127.')), v6: v6.map((a) => a.address).filter((a) => a !== '::1') };
+  }));
+  for (const found of infos) {
+    if (found === undefined) continue;
+    interfaces[found.device] = found.info;
+    all4.push(...found.v4);
+    all6.push(...found.v6);
   }
   const defaults = await defaultRoutes();
   for (const [family, route] of Object.entries(defaults)) {
