@@ -4,7 +4,7 @@
 export const ACCEPTED_NO_EFFECT = [
   'become', 'become_user', 'become_method', 'become_flags', 'become_exe', 'remote_user', 'port', 'collections',
   'debugger', 'throttle', 'timeout', 'module_defaults', 'any_errors_fatal', 'diff', 'ignore_unreachable', 'sudo',
-  'sudo_user', 'order', 'gather_subset', 'gather_timeout', 'fact_path', 'max_fail_percentage', 'force_handlers',
+  'sudo_user', 'order', 'max_fail_percentage', 'force_handlers',
   'delegate_facts', 'run_once',
 ] as const;
 
@@ -21,7 +21,7 @@ const COMMON = ['name', 'when', 'tags', 'vars', 'environment', 'check_mode', 'ig
 
 /** Keywords of a play (besides the common ones). */
 export const PLAY_KEYWORDS = new Set<string>([
-  ...COMMON, 'hosts', 'gather_facts', 'vars_files', 'roles', 'pre_tasks', 'tasks', 'post_tasks', 'handlers',
+  ...COMMON, 'hosts', 'gather_facts', 'gather_subset', 'gather_timeout', 'fact_path', 'vars_files', 'roles', 'pre_tasks', 'tasks', 'post_tasks', 'handlers',
   ...ACCEPTED_NO_EFFECT, ...Object.keys(UNSUPPORTED),
 ]);
 

@@ -89,6 +89,8 @@ export interface Play extends Inherited {
   readonly name: string;
   readonly hosts: readonly string[];
   readonly gather_facts: unknown;
+  /** The play's gather_subset, gather_timeout and fact_path, handed to the setup its fact gathering runs. */
+  readonly gatherArgs: Readonly<Record<string, unknown>>;
   readonly vars_files: readonly unknown[];
   readonly pre_tasks: readonly Node[];
   /** The roles' blocks followed by the play's own tasks. */

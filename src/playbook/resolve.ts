@@ -163,6 +163,7 @@ async function parsePlay(raw: Raw, file: string, opts: ResolveOptions, files: Se
     name: raw.name === undefined ? hosts.join(',') : String(raw.name),
     hosts,
     gather_facts: raw.gather_facts ?? true,
+    gatherArgs: Object.fromEntries(['gather_subset', 'gather_timeout', 'fact_path'].filter((k) => raw[k] !== undefined).map((k) => [k, raw[k]])),
     vars_files: raw.vars_files === undefined ? [] : Array.isArray(raw.vars_files) ? raw.vars_files : [raw.vars_files],
     pre_tasks: preTasks,
     tasks: [...roleBlocks, ...tasks],

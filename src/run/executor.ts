@@ -294,7 +294,7 @@ export class Executor {
       kind: 'task',
       name: 'Gathering Facts',
       action: 'setup',
-      args: {},
+      args: pr.play.gatherArgs,
       notify: [],
       listen: [],
       when: [],
