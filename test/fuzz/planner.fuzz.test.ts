@@ -118,10 +118,11 @@ async function plan(target: Target, mode: '--syntax-check' | '--list-tasks'): Pr
 // The properties every planning outcome must have, as one message per broken property.
 function problems(o: Outcome): string[] {
   const found: string[] = [];
-  if (![0, 4, 5].includes(o.code)) found.push(`exit code ${o.code}, not 0, 4 or 5`);
+  // ansible-playbook ends some planning errors with 1 rather than 4 (a role entry without a name, say): imgplay matches it.
+  if (![0, 1, 4, 5].includes(o.code)) found.push(`exit code ${o.code}, not 0, 1, 4 or 5`);
   if (/internal error/.test(o.stderr)) found.push('an internal error');
   if (/^\s+at .+:\d+:\d+\)?$/m.test(o.stderr)) found.push('a stack trace');
-  if (o.code === 4 && !/^ERROR! \S[^\n]*?:\d+:\d+: /.test(o.stderr)) found.push('a parse error without file:line:col');
+  if ((o.code === 4 || o.code === 1) && !/^ERROR! \S[^\n]*?:\d+:\d+: /.test(o.stderr)) found.push(`an error (exit ${o.code}) without file:line:col`);
   if (o.ms > CASE_LIMIT_MS) found.push(`took ${Math.round(o.ms)} ms`);
   return found;
 }
