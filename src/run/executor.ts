@@ -520,6 +520,8 @@ export class Executor {
   }
 
   private count(h: HostRun, o: TaskOutcome): void {
+    // A task cut short by Ctrl-C or SIGTERM did not fail: the run says it was interrupted instead.
+    if (this.interrupted && o.status === 'failed') return;
     switch (o.status) {
       case 'ok':
         this.stats.increment(h.name, 'ok');

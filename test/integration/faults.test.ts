@@ -192,7 +192,8 @@ describe.skipIf(skip)('an interrupted build', () => {
       expect(ms).toBeLessThan(10_000);
       expect(run.output).toMatch(/interrupting\.\.\./);
       expect(run.output).toMatch(/User interrupted execution/);
-      expect(run.output).toMatch(/failed=1/);
+      // The task cut short is not counted as failed (issue 11): the run says it was interrupted.
+      expect(run.output).toMatch(/PLAY RECAP[\s\S]*failed=0/);
       expect(run.output).not.toContain('unmounted lazily');
       expect(run.output).not.toContain('TASK [never reached');
       await expectClean(join(t.build, '..'), t.build, t.builds, run);
