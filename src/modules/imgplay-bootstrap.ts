@@ -2,50 +2,38 @@
 // told otherwise; a tree that is already bootstrapped is left as it is.
 import { BootstrapError, bootstrap, treeState } from '../image/bootstrap.js';
 import { MountedTreeError, removeTree } from '../image/mount-table.js';
-import { boolArg, strArg } from './support/schema.js';
-import { type Module, failed } from './types.js';
+import { defineModule } from './spec.js';
+import { failed } from './types.js';
 
-/** imgplay_bootstrap's arguments (named after on-imagebuilder's debootstrap_* variables). */
-export interface BootstrapArgs {
-  root: string;
-  release: string;
-  arch: string;
-  variant: string;
-  mirror?: string;
-  components: string[];
-  include: string[];
-  exclude: string[];
-  proxy?: string;
-  no_docs: boolean;
-  no_recommends: boolean;
-  tool?: 'mmdebstrap' | 'debootstrap';
-}
-
-const list = { type: 'array', items: strArg, default: [] };
-
-export const imgplayBootstrap: Module<BootstrapArgs> = {
-  name: 'imgplay_bootstrap',
-  schema: {
-    type: 'object',
-    required: ['root'],
-    properties: {
-      root: strArg,
-      release: { type: 'string', default: 'bookworm' },
-      arch: { type: 'string', default: 'amd64' },
-      variant: { type: 'string', default: 'minbase' },
-      mirror: strArg,
-      components: { ...list, default: ['main'] },
-      include: list,
-      exclude: list,
-      proxy: strArg,
-      no_docs: boolArg(true),
-      no_recommends: boolArg(true),
-      tool: { enum: ['mmdebstrap', 'debootstrap'] },
+export const imgplayBootstrap = defineModule(
+  {
+    name: 'imgplay_bootstrap',
+    collection: 'imgplay',
+    doc: {
+      short: 'Bootstraps a minimal Debian system into a directory (imgplay only).',
+      description:
+        "Runs on the build host (a play with `connection: local`). Bootstraps a Debian system into `root` with `mmdebstrap --mode=unshare` (its own mounts live in a private namespace and cannot leak onto the host), or with debootstrap when `exclude` is set (mmdebstrap cannot leave packages out) or `tool: debootstrap`. A `root` that already holds a system is no change: one this module finished (marked by `.<root name>.imgplay-bootstrapped` beside it, written last), or a complete system made otherwise (dpkg's status, `/bin/sh`, `apt-get` and `dpkg` present). A tree an interrupted or killed run left unfinished is deleted (never across a mount) and bootstrapped again.",
+      returns: '`root`; after a bootstrap, the `tool` and `mirror` it used and the `seconds` it took.',
+      checkMode: 'Says whether it would bootstrap; nothing is downloaded or written.',
+      differences: ['There is no Ansible equivalent; the arguments are named after on-imagebuilder\'s `debootstrap_*` variables.'],
     },
-    additionalProperties: false,
+    args: {
+      root: { type: 'path', required: true, description: 'An empty or missing directory.' },
+      release: { default: 'bookworm', description: 'The Debian release.' },
+      arch: { default: 'amd64', description: 'The architecture.' },
+      variant: { default: 'minbase', description: 'The bootstrap variant.' },
+      mirror: { description: "A Debian archive URL (never a built-in host name); by default (or `''`) the build host's apt mirror." },
+      components: { type: 'list', elements: 'str', default: ['main'], description: 'The archive components.' },
+      include: { type: 'list', elements: 'str', default: [], description: 'Extra packages.' },
+      exclude: { type: 'list', elements: 'str', default: [], description: 'Packages to leave out (debootstrap).' },
+      proxy: { description: "An HTTP proxy URL for the bootstrap's downloads (not written into the tree; `''`: none)." },
+      no_docs: { type: 'bool', default: true, description: 'dpkg path-excludes for docs, man and info pages (copyright files kept), kept in the tree for later installs.' },
+      no_recommends: { type: 'bool', default: true, description: 'An apt.conf in the tree without recommends and suggests.' },
+      tool: { choices: ['mmdebstrap', 'debootstrap'], description: 'The bootstrap tool (default: mmdebstrap, debootstrap when `exclude` is set).' },
+    },
+    checkMode: 'full',
   },
-  checkMode: true,
-  async run({ conn, args, check, signal, log }) {
+  async ({ conn, args, check, signal, log }) => {
     if (conn.kind !== 'local') return failed('imgplay_bootstrap runs on the build host (a play with connection: local)');
     const state = await treeState(args.root);
     if (state === 'complete') return { changed: false, root: args.root, msg: 'already bootstrapped' };
@@ -79,4 +67,4 @@ export const imgplayBootstrap: Module<BootstrapArgs> = {
       throw err;
     }
   },
-};
+);

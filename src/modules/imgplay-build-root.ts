@@ -8,37 +8,36 @@ import { checkArtifactRoom, rememberBuildRoot } from '../image/free-space.js';
 import { isMountPoint, mountTable, mountsUnder, removeTree } from '../image/mount-table.js';
 import { MountError } from '../image/mount-guard.js';
 import { ImgplayError } from '../errors.js';
-import { strArg } from './support/schema.js';
-import { type Module, failed } from './types.js';
+import { defineModule } from './spec.js';
+import { failed } from './types.js';
 
-/** imgplay_build_root's arguments. */
-export interface BuildRootArgs {
-  path: string;
-  /** tmpfs size, e.g. 4G or 50%; an empty string gives a plain directory instead of a tmpfs. */
-  size: string;
-  state: 'present' | 'absent';
-  /** The playbook variable `size` comes from, named when the tmpfs fills up. */
-  size_var?: string;
-  /** A builds folder to check for room (from its last manifest.json) before anything is built. */
-  artifact_dir?: string;
-}
-
-export const imgplayBuildRoot: Module<BuildRootArgs> = {
-  name: 'imgplay_build_root',
-  schema: {
-    type: 'object',
-    required: ['path'],
-    properties: {
-      path: strArg,
-      size: { type: 'string', default: '4G' },
-      state: { enum: ['present', 'absent'], default: 'present' },
-      size_var: strArg,
-      artifact_dir: strArg,
+export const imgplayBuildRoot = defineModule(
+  {
+    name: 'imgplay_build_root',
+    collection: 'imgplay',
+    doc: {
+      short: 'Mounts a tmpfs to build a tree in, or unmounts and deletes it (imgplay only).',
+      description:
+        'Runs on the build host (a play with `connection: local`). Outside check mode it holds the folder containing `path` (`build_dir`) for the whole run through a run file, `.imgplay-run.json`: a second run is refused, and a run that died is taken over ([failure.md](failure.md)).',
+      returns: '`path`, and `size` when it mounted a tmpfs.',
+      checkMode: 'Says what it would mount or delete; neither holds the build folder nor touches it.',
+      differences: ['There is no Ansible equivalent.'],
     },
-    additionalProperties: false,
+    args: {
+      path: { type: 'path', required: true, description: 'The build directory (absolute, not `/`).' },
+      size: { default: '4G', description: "tmpfs size (`''`: a plain directory, no tmpfs)." },
+      state: {
+        default: 'present',
+        choices: ['present', 'absent'],
+        description:
+          '`present` mounts the tmpfs (no change if mounted); `absent` unmounts everything this run mounted under `path`, then deletes it, refusing if anything else is still mounted inside.',
+      },
+      size_var: { description: 'The playbook variable `size` came from (`basefs_tmpfs_size`): a bootstrap that fills the tmpfs says to raise it.' },
+      artifact_dir: { type: 'path', description: 'A builds folder to check for room before anything is built (the sizes of its last `manifest.json`).' },
+    },
+    checkMode: 'full',
   },
-  checkMode: true,
-  async run({ conn, args, check }) {
+  async ({ conn, args, check }) => {
     if (conn.kind !== 'local') return failed('imgplay_build_root runs on the build host (a play with connection: local)');
     if (!args.path.startsWith('/') || args.path === '/') return failed(`path must be an absolute directory other than /, got '${args.path}'`);
     const path = args.path.replace(/\/+$/, '');
@@ -73,4 +72,4 @@ export const imgplayBuildRoot: Module<BuildRootArgs> = {
       throw err;
     }
   },
-};
+);

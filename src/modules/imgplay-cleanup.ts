@@ -4,42 +4,34 @@ import { lstat, readdir, rm, truncate, writeFile } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { mountTable, mountsUnder } from '../image/mount-table.js';
 import { fnmatchToRegExp } from './support/glob.js';
-import { boolArg, strArg } from './support/schema.js';
-import { type Module, failed } from './types.js';
+import { defineModule } from './spec.js';
+import { failed } from './types.js';
 import type { Connection } from '../connection/types.js';
-
-/** imgplay_cleanup's arguments: each kind of clean-up can be turned off. */
-export interface CleanupArgs {
-  apt: boolean;
-  docs: boolean;
-  /** Locale directories of /usr/share/locale to keep (language names such as en, de). */
-  keep_locales: string[];
-  logs: boolean;
-  machine_id: boolean;
-  ssh_host_keys: boolean;
-  tmp: boolean;
-  /** More target paths to delete; the last component may hold wildcards. */
-  paths: string[];
-}
-
-export const imgplayCleanup: Module<CleanupArgs> = {
-  name: 'imgplay_cleanup',
-  schema: {
-    type: 'object',
-    properties: {
-      apt: boolArg(true),
-      docs: boolArg(true),
-      keep_locales: { type: 'array', items: strArg, default: ['en'] },
-      logs: boolArg(true),
-      machine_id: boolArg(true),
-      ssh_host_keys: boolArg(true),
-      tmp: boolArg(true),
-      paths: { type: 'array', items: strArg, default: [] },
+export const imgplayCleanup = defineModule(
+  {
+    name: 'imgplay_cleanup',
+    collection: 'imgplay',
+    doc: {
+      short: 'Removes from a built tree what an image should not carry (imgplay only).',
+      description:
+        "Runs over the chroot connection, never on the build host. Removes apt's caches and lists (`apt`), docs (`docs`), locale directories other than `keep_locales`, rotated logs and the contents of the others (`logs`), `/etc/machine-id` emptied so each boot makes its own (`machine_id`), ssh host keys (`ssh_host_keys`: no two booted nodes share a key; the base role generates them at boot), `/tmp`, `/var/tmp` and `*-old` files (`tmp`), and any `paths`. Each is on by default. Never walks into a mount.",
+      returns: '`removed` (a count), `freed_bytes`, and `paths` (what was removed) when there are 50 or fewer.',
+      checkMode: 'Counts what it would remove; nothing is removed.',
+      differences: ['There is no Ansible equivalent.'],
     },
-    additionalProperties: false,
+    args: {
+      apt: { type: 'bool', default: true, description: "apt's downloaded packages, caches and lists." },
+      docs: { type: 'bool', default: true, description: '`/usr/share/doc` (copyright files kept), man and info pages.' },
+      keep_locales: { type: 'list', elements: 'str', default: ['en'], description: 'Locale directories of `/usr/share/locale` to keep (language names such as `en`, `de`); the others go.' },
+      logs: { type: 'bool', default: true, description: 'Rotated logs under `/var/log` removed, the others emptied.' },
+      machine_id: { type: 'bool', default: true, description: '`/etc/machine-id` emptied and dbus\'s copy removed.' },
+      ssh_host_keys: { type: 'bool', default: true, description: 'The ssh host keys in `/etc/ssh`.' },
+      tmp: { type: 'bool', default: true, description: "`/tmp`, `/var/tmp`, `*-old` files of debconf and dpkg, and root's shell history." },
+      paths: { type: 'list', elements: 'str', default: [], description: 'More target paths to delete; the last component may hold wildcards.' },
+    },
+    checkMode: 'full',
   },
-  checkMode: true,
-  async run({ conn, args, check }) {
+  async ({ conn, args, check }) => {
     if (conn.kind !== 'chroot') return failed('imgplay_cleanup cleans an image tree: run it over a chroot connection, never on the build host');
     const c = new Cleaner(conn, check);
     if (args.apt) {
@@ -77,7 +69,7 @@ export const imgplayCleanup: Module<CleanupArgs> = {
     }
     return { changed: c.removed.length > 0, removed: c.removed.length, freed_bytes: c.freed, ...(c.removed.length <= 50 ? { paths: c.removed } : {}) };
   },
-};
+);
 
 class Cleaner {
   readonly removed: string[] = [];

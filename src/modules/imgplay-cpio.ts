@@ -7,41 +7,42 @@ import { ImgplayError } from '../errors.js';
 import { buildOverlayCpio } from '../image/cpio.js';
 import { installedPackagesOf, packageDelta, parseDpkgStatus } from '../image/dpkg-status.js';
 import { readManifest, recordArtifact } from '../image/manifest.js';
-import { type InputsArg, inputsProperty, provenance, sourceDateEpoch, stageDigest } from './support/artifact.js';
-import { strArg } from './support/schema.js';
-import { type Module, failed } from './types.js';
-
-/** imgplay_cpio's arguments. */
-export interface CpioArgs {
-  upper: string;
-  dest: string;
-  name: string;
-  /** The base image the overlay was built over (its manifest entry gives the base's digest and checksum). */
-  base?: string;
-  /** Where the base is mounted, for the package delta (default: base-lower beside the overlay's directory). */
-  lower?: string;
-  inputs: InputsArg;
-}
-
-export const imgplayCpio: Module<CpioArgs> = {
-  name: 'imgplay_cpio',
-  schema: {
-    type: 'object',
-    required: ['upper', 'dest', 'name'],
-    properties: { upper: strArg, dest: strArg, name: strArg, base: strArg, lower: strArg, inputs: inputsProperty },
-    additionalProperties: false,
+import { inputsArg, inputsOf, provenance, sourceDateEpoch, stageDigest } from './support/artifact.js';
+import { defineModule } from './spec.js';
+import { failed } from './types.js';
+export const imgplayCpio = defineModule(
+  {
+    name: 'imgplay_cpio',
+    collection: 'imgplay',
+    doc: {
+      short: "Archives an overlay's upper layer as `<name>.overlay.cpio.gz` (imgplay only).",
+      description:
+        "Runs on the build host (a play with `connection: local`). The overlay's upper directory as a newc `cpio` compressed with `gzip -n`, in sorted order, with owners, modes, symlinks, hard links, device nodes and overlayfs whiteouts (character devices 0/0) kept, so a file the overlay deleted stays deleted at boot. Directories overlayfs marked opaque are listed in `.imgplay/opaque` inside the archive (cpio cannot carry xattrs; the boot script marks them again). With `SOURCE_DATE_EPOCH` the archive is reproducible. Records the artifact in `SHA256SUMS` and `manifest.json` with its packages, its package delta against `base` and the base's name and checksum.",
+      returns: '`name`, `path`, `size`, `sha256`, `entries`, `inputs_digest`.',
+      checkMode: 'Says where it would write; nothing is archived.',
+      differences: ['There is no Ansible equivalent.'],
+    },
+    args: {
+      upper: { type: 'path', required: true, description: "The overlay's upper directory." },
+      dest: { type: 'path', required: true, description: 'The builds folder.' },
+      name: { required: true, description: 'The file name of the archive.' },
+      base: { type: 'path', description: "The base image the overlay was built over (its manifest entry gives the base's digest and checksum)." },
+      lower: { type: 'path', description: "Where the base is mounted, for the package delta (default: `base-lower` beside the overlay's directory)." },
+      inputs: inputsArg,
+    },
+    checkMode: 'full',
   },
-  checkMode: true,
-  async run({ conn, args, check, environment, signal, vars }) {
+  async ({ conn, args, check, environment, signal, vars }) => {
     if (conn.kind !== 'local') return failed('imgplay_cpio runs on the build host (a play with connection: local)');
     if (args.name.includes('/')) return failed(`name must be a file name, got '${args.name}'`);
     if (!existsSync(args.upper)) return failed(`the overlay's upper directory ${args.upper} does not exist`);
     const dest = resolve(args.dest);
-    if (check) return { changed: true, name: args.name, path: join(dest, args.name) };
     try {
+      const inputs = inputsOf(args.inputs);
+      if (check) return { changed: true, name: args.name, path: join(dest, args.name) };
       await mkdir(dest, { recursive: true });
       const baseEntry = args.base === undefined ? undefined : (await readManifest(resolve(args.base, '..'))).artifacts.find((a) => a.name === basename(args.base as string));
-      const digest = await stageDigest(args.inputs, baseEntry?.inputsDigest);
+      const digest = await stageDigest(inputs, baseEntry?.inputsDigest);
       // The upper's dpkg status (copied up when the overlay installed anything) against the base's.
       const lower = args.lower ?? join(args.upper, '..', '..', '..', 'base-lower');
       const basePackages = existsSync(join(lower, 'var/lib/dpkg/status')) ? await installedPackagesOf(lower) : baseEntry?.packages;
@@ -68,4 +69,4 @@ export const imgplayCpio: Module<CpioArgs> = {
       throw err;
     }
   },
-};
+);

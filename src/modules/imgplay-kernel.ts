@@ -9,35 +9,36 @@ import { installedPackagesOf } from '../image/dpkg-status.js';
 import { checkBaseMatchesKernel } from '../image/kernel-set.js';
 import { hashFile, recordArtifact } from '../image/manifest.js';
 import { treeKernelVersions } from '../image/squashfs.js';
-import { type InputsArg, inputsProperty, provenance, stageDigest } from './support/artifact.js';
+import { inputsArg, inputsOf, provenance, stageDigest } from './support/artifact.js';
 import { atomicWrite } from './support/atomic-write.js';
-import { strArg } from './support/schema.js';
-import { type Module, failed } from './types.js';
-
-/** imgplay_kernel's arguments. */
-export interface KernelArgs {
-  root: string;
-  /** The builds folder. */
-  dest: string;
-  /** The base image the kernel must match. */
-  base?: string;
-  release?: string;
-  arch?: string;
-  inputs: InputsArg;
-}
-
-export const imgplayKernel: Module<KernelArgs> = {
-  name: 'imgplay_kernel',
-  schema: {
-    type: 'object',
-    required: ['root', 'dest'],
-    properties: { root: strArg, dest: strArg, base: strArg, release: strArg, arch: strArg, inputs: inputsProperty },
-    additionalProperties: false,
+import { defineModule } from './spec.js';
+import { failed } from './types.js';
+export const imgplayKernel = defineModule(
+  {
+    name: 'imgplay_kernel',
+    collection: 'imgplay',
+    doc: {
+      short: "Exports a build tree's kernel and initrd to the builds folder (imgplay only).",
+      description:
+        "Runs on the build host (a play with `connection: local`). Finds the tree's one kernel version in `root/lib/modules` (fails naming them when there are none or several), and copies `root/boot/vmlinuz-<kver>` and `root/boot/initrd.img-<kver>` to `dest` as `vmlinuz-<kver>` and `initrd.img-<kver>`, each under a temporary name renamed when complete, recorded in `SHA256SUMS` and `manifest.json` (kinds `kernel` and `initrd`, with `kernelVersion`, `release`, `arch`, the digest of `inputs`, and the tree's packages on the initrd). With `base`, the base image's kernel version (its manifest.json entry, else its name `base.<release>.<kver>.squashfs.img`) must be the same, or the task fails before exporting anything: `the initrd's kernel is 6.1.0-27-amd64 but the base base.bookworm.6.1.0-28-amd64.squashfs.img has modules for 6.1.0-28-amd64` (a base whose modules belong to another kernel boots to a root without drivers).",
+      returns: '`kernel_version`, `kernel` and `initrd` (paths), `inputs_digest`.',
+      checkMode: 'Checks the tree and the base, and says what it would write; nothing is copied.',
+      differences: ['There is no Ansible equivalent.'],
+    },
+    args: {
+      root: { type: 'path', required: true, description: 'The tree the kernel package and mkinitramfs ran in.' },
+      dest: { type: 'path', required: true, description: 'The builds folder.' },
+      base: { type: 'path', description: 'The base image the kernel must match (`{{ base_image_path }}`, set by basefs.yml).' },
+      release: { description: 'Recorded in the manifest.' },
+      arch: { description: 'Recorded in the manifest.' },
+      inputs: inputsArg,
+    },
+    checkMode: 'full',
   },
-  checkMode: true,
-  async run({ conn, args, check, vars }) {
+  async ({ conn, args, check, vars }) => {
     if (conn.kind !== 'local') return failed('imgplay_kernel runs on the build host (a play with connection: local)');
     try {
+      const inputs = inputsOf(args.inputs);
       const kvers = await treeKernelVersions(args.root);
       if (kvers.length !== 1) return failed(kvers.length === 0 ? `${args.root} has no kernel (no lib/modules/*)` : `${args.root} has several kernels (${kvers.join(', ')}); the initrd is made for exactly one`);
       const kver = kvers[0]!;
@@ -48,7 +49,7 @@ export const imgplayKernel: Module<KernelArgs> = {
       const names = { kernel: `vmlinuz-${kver}`, initrd: `initrd.img-${kver}` };
       if (check) return { changed: true, kernel_version: kver, kernel: join(dest, names.kernel), initrd: join(dest, names.initrd) };
       await mkdir(dest, { recursive: true });
-      const digest = await stageDigest(args.inputs);
+      const digest = await stageDigest(inputs);
       const packages = await installedPackagesOf(args.root);
       const prov = await provenance(vars.playbook_dir, dest);
       const out: Record<string, string> = {};
@@ -80,4 +81,4 @@ export const imgplayKernel: Module<KernelArgs> = {
       throw err;
     }
   },
-};
+);

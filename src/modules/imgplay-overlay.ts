@@ -7,39 +7,35 @@ import { join } from 'node:path';
 import { MountError } from '../image/mount-guard.js';
 import { isMountPoint, mountTable, removeTree } from '../image/mount-table.js';
 import { ImgplayError } from '../errors.js';
-import { strArg } from './support/schema.js';
-import { type Module, failed } from './types.js';
-
-/** imgplay_overlay's arguments. */
-export interface OverlayArgs {
-  /** The base squashfs image on the build host. */
-  base: string;
-  /** This overlay's working directory: rw/upper, rw/work and merged/ are made inside it. */
-  dir: string;
-  /** Where the base is mounted read-only, shared by all overlays (default: base-lower beside dir). */
-  lower?: string;
-  /** tmpfs size for the upper and work directories. */
-  size: string;
-  /** mounted: ready to provision; unmounted: merged view gone, upper kept for archiving; absent: all gone. */
-  state: 'mounted' | 'unmounted' | 'absent';
-}
-
-export const imgplayOverlay: Module<OverlayArgs> = {
-  name: 'imgplay_overlay',
-  schema: {
-    type: 'object',
-    required: ['dir'],
-    properties: {
-      base: strArg,
-      dir: strArg,
-      lower: strArg,
-      size: { type: 'string', default: '4G' },
-      state: { enum: ['mounted', 'unmounted', 'absent'], default: 'mounted' },
+import { defineModule } from './spec.js';
+import { failed } from './types.js';
+export const imgplayOverlay = defineModule(
+  {
+    name: 'imgplay_overlay',
+    collection: 'imgplay',
+    doc: {
+      short: 'Mounts a writable overlay over the read-only base image to provision in, or takes it down (imgplay only).',
+      description:
+        'Runs on the build host (a play with `connection: local`). `state: mounted` loop-mounts `base` read-only at `lower` (once: every overlay shares it), a tmpfs of `size` at `dir/rw` for the upper and work directories, and an overlay at `dir/merged`; `state: unmounted` unmounts the merged view and keeps the upper layer for archiving; `state: absent` unmounts everything under `dir` and deletes it.',
+      returns: '`dir`, `merged` and `upper` (paths), and `lower` when it mounted.',
+      checkMode: 'Says what it would mount, unmount or delete; nothing is touched.',
+      differences: ['There is no Ansible equivalent.'],
     },
-    additionalProperties: false,
+    args: {
+      base: { type: 'path', description: 'The base squashfs image on the build host.' },
+      dir: { type: 'path', required: true, description: "This overlay's working directory: `rw/upper`, `rw/work` and `merged/` are made inside it." },
+      lower: { type: 'path', description: 'Where the base is mounted read-only, shared by all overlays (default: `base-lower` beside `dir`).' },
+      size: { default: '4G', description: 'tmpfs size for the upper and work directories.' },
+      state: {
+        default: 'mounted',
+        choices: ['mounted', 'unmounted', 'absent'],
+        description: '`mounted`: ready to provision; `unmounted`: merged view gone, upper kept for archiving; `absent`: all gone.',
+      },
+    },
+    requiredIf: [['state', 'mounted', ['base']]],
+    checkMode: 'full',
   },
-  checkMode: true,
-  async run({ conn, args, check }) {
+  async ({ conn, args, check }) => {
     if (conn.kind !== 'local') return failed('imgplay_overlay runs on the build host (a play with connection: local)');
     const dir = args.dir.replace(/\/+$/, '');
     const rw = join(dir, 'rw');
@@ -51,14 +47,15 @@ export const imgplayOverlay: Module<OverlayArgs> = {
       const table = await mountTable();
       if (args.state === 'mounted') {
         if (isMountPoint(table, merged)) return { changed: false, ...paths };
-        if (args.base === undefined) return failed('state=mounted needs base (the squashfs image)');
-        if (!existsSync(args.base)) return failed(`the base image ${args.base} does not exist (build the base first)`);
+        // The spec's required_if makes base present whenever state is mounted.
+        const base = args.base as string;
+        if (!existsSync(base)) return failed(`the base image ${base} does not exist (build the base first)`);
         if (check) return { changed: true, ...paths };
         const lower = (args.lower ?? join(dir, '..', 'base-lower')).replace(/\/+$/, '');
         const lowerPath = join(lower);
         if (!isMountPoint(table, lowerPath)) {
           await mkdir(lowerPath, { recursive: true });
-          await conn.mounts.mount({ source: args.base, target: lowerPath, fstype: 'squashfs', options: ['loop', 'ro'] });
+          await conn.mounts.mount({ source: base, target: lowerPath, fstype: 'squashfs', options: ['loop', 'ro'] });
         }
         await mkdir(rw, { recursive: true });
         if (!isMountPoint(table, rw)) await conn.mounts.mount({ source: 'imgplay-overlay', target: rw, fstype: 'tmpfs', options: [`size=${args.size}`, 'mode=0755'] });
@@ -84,4 +81,4 @@ export const imgplayOverlay: Module<OverlayArgs> = {
       throw err;
     }
   },
-};
+);

@@ -6,47 +6,42 @@ import { ImgplayError } from '../errors.js';
 import { installedPackagesOf } from '../image/dpkg-status.js';
 import { recordArtifact } from '../image/manifest.js';
 import { buildSquashfs, treeKernelVersions } from '../image/squashfs.js';
-import { type InputsArg, inputsProperty, provenance, sourceDateEpoch, stageDigest } from './support/artifact.js';
-import { strArg } from './support/schema.js';
-import { type Module, failed } from './types.js';
-
-/** imgplay_squashfs's arguments. */
-export interface SquashfsArgs {
-  root: string;
-  /** The builds folder. */
-  dest: string;
-  /** The file name; `{kver}` becomes the tree's kernel version (from /lib/modules). */
-  name: string;
-  compression: 'xz' | 'zstd' | 'gzip' | 'lz4';
-  level?: number;
-  block_size?: string;
-  release?: string;
-  arch?: string;
-  inputs: InputsArg;
-}
-
-export const imgplaySquashfs: Module<SquashfsArgs> = {
-  name: 'imgplay_squashfs',
-  schema: {
-    type: 'object',
-    required: ['root', 'dest', 'name'],
-    properties: {
-      root: strArg,
-      dest: strArg,
-      name: strArg,
-      compression: { enum: ['xz', 'zstd', 'gzip', 'lz4'], default: 'xz' },
-      level: { type: 'integer' },
-      block_size: strArg,
-      release: strArg,
-      arch: strArg,
-      inputs: inputsProperty,
+import { inputsArg, inputsOf, provenance, sourceDateEpoch, stageDigest } from './support/artifact.js';
+import { defineModule } from './spec.js';
+import { failed } from './types.js';
+export const imgplaySquashfs = defineModule(
+  {
+    name: 'imgplay_squashfs',
+    collection: 'imgplay',
+    doc: {
+      short: 'Squashes a built tree into the base image (imgplay only).',
+      description:
+        "Runs on the build host (a play with `connection: local`). `mksquashfs` of `root` into `dest/name`, written under a temporary name and renamed when complete, with the contents of `/proc`, `/sys`, `/dev`, `/run` and `/tmp` left out (the directories stay). Refuses a tree with anything mounted inside. With `SOURCE_DATE_EPOCH` set the image is reproducible (fixed times, `-reproducible`). Records the artifact in `SHA256SUMS` and `manifest.json` (see [artifacts.md](artifacts.md)) with the tree's packages and the digest of `inputs`.",
+      returns: '`name`, `path`, `size`, `sha256`, `kernel_version`, `inputs_digest`, `seconds`, `packages` (a count).',
+      checkMode: 'Says where it would write; nothing is squashed.',
+      differences: ['There is no Ansible equivalent.'],
     },
-    additionalProperties: false,
+    args: {
+      root: { type: 'path', required: true, description: 'The tree to squash.' },
+      dest: { type: 'path', required: true, description: 'The builds folder.' },
+      name: { required: true, description: "The file name; `{kver}` becomes the tree's one kernel version (from `/lib/modules`)." },
+      compression: {
+        default: 'xz',
+        choices: ['xz', 'zstd', 'gzip', 'lz4'],
+        description: 'The compressor (the playbooks use `zstd` with `level` 15).',
+      },
+      level: { type: 'int', description: 'The compression level; applies to zstd and gzip only.' },
+      block_size: { description: "mksquashfs's block size (e.g. `1M`)." },
+      release: { description: 'Recorded in the manifest.' },
+      arch: { description: 'Recorded in the manifest.' },
+      inputs: inputsArg,
+    },
+    checkMode: 'full',
   },
-  checkMode: true,
-  async run({ conn, args, check, environment, signal, vars }) {
+  async ({ conn, args, check, environment, signal, vars }) => {
     if (conn.kind !== 'local') return failed('imgplay_squashfs runs on the build host (a play with connection: local)');
     try {
+      const inputs = inputsOf(args.inputs);
       const kvers = await treeKernelVersions(args.root);
       if (kvers.length > 1 && args.name.includes('{kver}')) return failed(`the tree has modules of several kernels (${kvers.join(', ')}); a base image matches exactly one`);
       const kver = kvers[0];
@@ -56,7 +51,7 @@ export const imgplaySquashfs: Module<SquashfsArgs> = {
       const dest = resolve(args.dest);
       if (check) return { changed: true, name, path: join(dest, name) };
       await mkdir(dest, { recursive: true });
-      const digest = await stageDigest(args.inputs);
+      const digest = await stageDigest(inputs);
       const packages = await installedPackagesOf(args.root);
       const built = await buildSquashfs({
         root: args.root,
@@ -87,4 +82,4 @@ export const imgplaySquashfs: Module<SquashfsArgs> = {
       throw err;
     }
   },
-};
+);

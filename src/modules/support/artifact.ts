@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { ImgplayError } from '../../errors.js';
 import { inputsDigest } from '../../image/inputs-digest.js';
 import { type ArtifactEntry, gitStateOf, imgplayVersion } from '../../image/manifest.js';
-import { strArg } from './schema.js';
+import type { ArgSpec } from '../spec.js';
 
 /** The `inputs` argument: the variables and files a stage was built from. */
 export interface InputsArg {
@@ -12,13 +12,23 @@ export interface InputsArg {
   files?: string[];
 }
 
-/** JSON Schema of the `inputs` argument. */
-export const inputsProperty = {
-  type: 'object',
-  properties: { vars: {}, files: { type: 'array', items: strArg } },
-  additionalProperties: false,
+/** The `inputs` argument of the artifact modules. */
+export const inputsArg = {
+  type: 'dict',
   default: {},
-};
+  description: '`vars` (any value) and `files` (a list of paths) the stage was built from, for its inputs digest.',
+} as const satisfies ArgSpec;
+
+/** The `inputs` argument checked for what it may hold (`vars` and `files`, a list of paths), as a mapping's own keys are not in the spec. */
+export function inputsOf(raw: Readonly<Record<string, unknown>>): InputsArg {
+  const extra = Object.keys(raw).filter((k) => k !== 'vars' && k !== 'files');
+  if (extra.length > 0) throw new ImgplayError(`inputs takes vars and files only, got: ${extra.sort().join(', ')}`);
+  const files = raw.files;
+  if (files === undefined) return { vars: raw.vars };
+  if (!Array.isArray(files) || files.some((f) => !['string', 'number', 'boolean'].includes(typeof f))) throw new ImgplayError('inputs.files must be a list of paths');
+  // Numbers and booleans become their text, as a str argument's do.
+  return { vars: raw.vars, files: files.map((f) => (typeof f === 'string' ? f : String(f))) };
+}
 
 /** The digest of a stage's inputs, optionally on top of the stage it builds on. */
 export async function stageDigest(inputs: InputsArg, base?: string): Promise<string> {
