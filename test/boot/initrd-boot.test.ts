@@ -18,6 +18,7 @@ import { removeTree } from '../../src/image/mount-table.js';
 import { type ArtifactSet, artifactSetUnavailable, sharedArtifacts } from '../support/artifact-set.js';
 import { file, lacking, skipWithout } from '../support/needs.js';
 import { mountsSnapshot } from '../support/minbase.js';
+import { bootArgs } from '../../src/boot/cmdline.js';
 
 const unavailable = lacking(artifactSetUnavailable, file('/usr/bin/qemu-system-x86_64', 'qemu-system-x86'));
 
@@ -161,19 +162,15 @@ async function boot(set: ArtifactSet, cmdline: string, until: Record<string, Reg
 
 function cmdlineFor(served: Served, set: ArtifactSet, overlays: string[], extra = '', syslog = '10.0.2.2'): string {
   const url = served.url;
-  return [
-    `initrd=${set.initrd}`,
-    `SYSLOGSERVER=${syslog}`,
-    `API_CB=${url.replace(/^http:\/\/|\/common$/g, '')}`,
-    `BASEFS=${url}/${set.base}`,
-    `OVERLAYFS=${overlays.map((o) => `${url}/${o}`).join(',')}`,
-    `BOOTIF=01-${MAC.replace(/:/g, '-')}`,
-    'console=tty0',
-    'console=ttyS0,115200n8',
+  return bootArgs({
+    initrd: set.initrd,
+    syslog,
+    apiCb: url.replace(/^http:\/\/|\/common$/g, ''),
+    base: `${url}/${set.base}`,
+    overlays: overlays.map((o) => `${url}/${o}`),
+    bootif: `01-${MAC.replace(/:/g, '-')}`,
     extra,
-  ]
-    .join(' ')
-    .trim();
+  }).join(' ');
 }
 
 // A syslog receiver on this host's loopback (10.0.2.2:<port> to the guest): every datagram's text.
