@@ -1,31 +1,20 @@
 // The kernel set of a builds folder: a kernel, an initrd and a base only boot together when the
 // base's modules are for the kernel that boots. Versions come from manifest.json, else from the names
-// imgplay gives its artifacts (vmlinuz-<kver>, initrd.img-<kver>, base.<release>.<kver>.squashfs.img).
+// imgplay gives its artifacts (the table of artifact kinds: vmlinuz-<kver>, initrd.img-<kver>, base.<release>.<kver>.squashfs.img).
 import { basename, dirname } from 'node:path';
 import { ImgplayError } from '../errors.js';
-import { type ArtifactEntry, type Manifest, readManifest } from './manifest.js';
+import { parseArtifactName } from './artifact-kinds.js';
+import { type Manifest, readManifest } from './manifest.js';
 
 /** A kernel set whose parts were built for different kernels. */
 export class KernelMismatchError extends ImgplayError {}
-
-/** The kind and kernel version a file's name announces, per the boot contract's naming. */
-export function classifyName(name: string): { kind: ArtifactEntry['kind']; kernelVersion?: string } | undefined {
-  let m = /^vmlinuz-(.+)$/.exec(name);
-  if (m) return { kind: 'kernel', kernelVersion: m[1]! };
-  m = /^initrd\.img-(.+)$/.exec(name);
-  if (m) return { kind: 'initrd', kernelVersion: m[1]! };
-  m = /^base\.([^.]+)\.(.+)\.squashfs\.img$/.exec(name);
-  if (m) return { kind: 'base', kernelVersion: m[2]! };
-  if (/^[^.].*\.overlay\.cpio\.gz$/.test(name)) return { kind: 'overlay' };
-  return undefined;
-}
 
 /** The kernel version an artifact was built for: manifest.json's record, else its name. */
 export async function artifactKernelVersion(path: string, manifest?: Manifest): Promise<string | undefined> {
   const name = basename(path);
   const m = manifest ?? (await readManifest(dirname(path)).catch(() => undefined));
   const recorded = m?.artifacts.find((a) => a.name === name)?.kernelVersion;
-  return recorded ?? classifyName(name)?.kernelVersion;
+  return recorded ?? parseArtifactName(name)?.kernelVersion;
 }
 
 /** Fails, naming both versions, when a base's modules are not for the kernel. */

@@ -1,4 +1,6 @@
 // The shape of a builds folder's manifest.json, as JSON Schema (draft-07); docs/manifest.schema.json is this object.
+// The kinds and the fields each must or must not carry come from the table of artifact kinds.
+import { ARTIFACT_KINDS, KIND_NAMES } from './artifact-kinds.js';
 
 const sha256Hex = { type: 'string', pattern: '^[0-9a-f]{64}$' } as const;
 // A name sha256sum -c can read back as is, and that stays inside the builds folder.
@@ -32,7 +34,7 @@ export const manifestSchema = {
       additionalProperties: false,
       properties: {
         name: { ...artifactName, description: 'File name in the builds folder.' },
-        kind: { enum: ['base', 'overlay', 'kernel', 'initrd'] },
+        kind: { enum: KIND_NAMES },
         size: { type: 'integer', minimum: 0, description: 'Bytes.' },
         sha256: { ...sha256Hex, description: 'Of the file, as in SHA256SUMS.' },
         release: { ...text, description: 'Debian release, e.g. bookworm.' },
@@ -77,8 +79,13 @@ export const manifestSchema = {
         dirty: { const: true, description: 'The playbooks repository had uncommitted changes.' },
       },
       allOf: [
-        { if: { properties: { kind: { const: 'overlay' } } }, then: { required: ['base'] }, else: { properties: { base: false, packageDelta: false } } },
-        { if: { properties: { kind: { enum: ['kernel', 'initrd'] } } }, then: { required: ['kernelVersion'] } },
+        ...KIND_NAMES.map((kind) => {
+          const k: { requiredFields: readonly string[]; forbiddenFields: readonly string[] } = ARTIFACT_KINDS[kind];
+          return {
+            if: { properties: { kind: { const: kind } } },
+            then: { required: k.requiredFields, properties: Object.fromEntries(k.forbiddenFields.map((f) => [f, false])) },
+          };
+        }),
         { if: { required: ['dirty'] }, then: { required: ['gitCommit'] } },
       ],
     },

@@ -12,13 +12,14 @@ import { execa } from 'execa';
 import { ImgplayError, InternalError } from '../errors.js';
 import { atomicWrite } from '../modules/support/atomic-write.js';
 import type { InstalledPackage, PackageDelta } from './dpkg-status.js';
+import type { ArtifactKindName } from './artifact-kinds.js';
 import { manifestSchema } from './manifest-schema.js';
 
 /** One artifact in a builds folder, as manifest.json records it. */
 export interface ArtifactEntry {
   /** The file's name in the builds folder, e.g. base.bookworm.6.1.0-28-amd64.squashfs.img. */
   name: string;
-  kind: 'base' | 'overlay' | 'kernel' | 'initrd';
+  kind: ArtifactKindName;
   size: number;
   /** Hex sha256 of the file. */
   sha256: string;

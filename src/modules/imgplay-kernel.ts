@@ -2,6 +2,7 @@
 // initrd.img-<kver>, recorded in SHA256SUMS and manifest.json, after checking that the base image's
 // modules are for the same kernel (a mismatched set boots to a root with no drivers).
 import { existsSync } from 'node:fs';
+import { artifactName } from '../image/artifact-kinds.js';
 import { mkdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ImgplayError } from '../errors.js';
@@ -46,7 +47,7 @@ export const imgplayKernel = defineModule(
       for (const [what, path] of Object.entries(sources)) if (!existsSync(path)) return failed(`the ${what} ${path} does not exist${what === 'initrd' ? ' (was mkinitramfs run?)' : ''}`);
       if (args.base !== undefined && args.base !== '') await checkBaseMatchesKernel(kver, args.base);
       const dest = resolve(args.dest);
-      const names = { kernel: `vmlinuz-${kver}`, initrd: `initrd.img-${kver}` };
+      const names = { kernel: artifactName('kernel', { kernelVersion: kver }), initrd: artifactName('initrd', { kernelVersion: kver }) };
       if (check) return { changed: true, kernel_version: kver, kernel: join(dest, names.kernel), initrd: join(dest, names.initrd) };
       await mkdir(dest, { recursive: true });
       const digest = await stageDigest(inputs);

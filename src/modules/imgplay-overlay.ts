@@ -2,6 +2,7 @@
 // The base is loop-mounted once and shared by every overlay of the run; the upper and work
 // directories live on a tmpfs; every mount goes through the build host connection's guard.
 import { existsSync } from 'node:fs';
+import { ARTIFACT_KINDS } from '../image/artifact-kinds.js';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MountError } from '../image/mount-guard.js';
@@ -55,7 +56,7 @@ export const imgplayOverlay = defineModule(
         const lowerPath = join(lower);
         if (!isMountPoint(table, lowerPath)) {
           await mkdir(lowerPath, { recursive: true });
-          await conn.mounts.mount({ source: base, target: lowerPath, fstype: 'squashfs', options: ['loop', 'ro'] });
+          await conn.mounts.mount({ source: base, target: lowerPath, fstype: ARTIFACT_KINDS.base.fsType, options: ['loop', 'ro'] });
         }
         await mkdir(rw, { recursive: true });
         if (!isMountPoint(table, rw)) await conn.mounts.mount({ source: 'imgplay-overlay', target: rw, fstype: 'tmpfs', options: [`size=${args.size}`, 'mode=0755'] });

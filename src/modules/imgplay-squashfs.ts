@@ -1,8 +1,9 @@
 // imgplay_squashfs: a tree squashed into the base image, named for its release and kernel, with its
 // checksum and provenance recorded in the builds folder's SHA256SUMS and manifest.json.
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ImgplayError } from '../errors.js';
+import { ARTIFACT_KINDS, artifactName } from '../image/artifact-kinds.js';
 import { installedPackagesOf } from '../image/dpkg-status.js';
 import { recordArtifact } from '../image/manifest.js';
 import { buildSquashfs, treeKernelVersions } from '../image/squashfs.js';
@@ -24,7 +25,7 @@ export const imgplaySquashfs = defineModule(
     args: {
       root: { type: 'path', required: true, description: 'The tree to squash.' },
       dest: { type: 'path', required: true, description: 'The builds folder.' },
-      name: { required: true, description: "The file name; `{kver}` becomes the tree's one kernel version (from `/lib/modules`)." },
+      name: { description: "The file name; `{kver}` becomes the tree's one kernel version (from `/lib/modules`). Default: the base kind's name in the table of artifact kinds, `base.<release>.<kver>.squashfs.img`, with `release` (else the tree's `VERSION_CODENAME` in `/etc/os-release`)." },
       compression: {
         default: 'xz',
         choices: ['xz', 'zstd', 'gzip', 'lz4'],
@@ -32,7 +33,7 @@ export const imgplaySquashfs = defineModule(
       },
       level: { type: 'int', description: 'The compression level; applies to zstd and gzip only.' },
       block_size: { description: "mksquashfs's block size (e.g. `1M`)." },
-      release: { description: 'Recorded in the manifest.' },
+      release: { description: 'Recorded in the manifest, and part of the default name.' },
       arch: { description: 'Recorded in the manifest.' },
       inputs: inputsArg,
     },
@@ -43,10 +44,13 @@ export const imgplaySquashfs = defineModule(
     try {
       const inputs = inputsOf(args.inputs);
       const kvers = await treeKernelVersions(args.root);
-      if (kvers.length > 1 && args.name.includes('{kver}')) return failed(`the tree has modules of several kernels (${kvers.join(', ')}); a base image matches exactly one`);
+      const pattern = args.name ?? ARTIFACT_KINDS.base.pattern;
+      if (kvers.length > 1 && pattern.includes('{kver}')) return failed(`the tree has modules of several kernels (${kvers.join(', ')}); a base image matches exactly one`);
       const kver = kvers[0];
-      if (kver === undefined && args.name.includes('{kver}')) return failed(`the tree has no kernel modules (no ${args.root}/lib/modules/*), so {kver} in the name has no value`);
-      const name = args.name.replace(/\{kver\}/g, kver ?? '');
+      if (kver === undefined && pattern.includes('{kver}')) return failed(`the tree has no kernel modules (no ${args.root}/lib/modules/*), so {kver} in the name has no value`);
+      const release = args.release ?? (await treeCodename(args.root));
+      if (args.name === undefined && release === undefined) return failed(`no release for the base's name: give release, or name (the tree's /etc/os-release has no VERSION_CODENAME)`);
+      const name = args.name === undefined ? artifactName('base', { release, kernelVersion: kver }) : args.name.replace(/\{kver\}/g, kver ?? '');
       if (name.includes('/')) return failed(`name must be a file name, got '${name}'`);
       const dest = resolve(args.dest);
       if (check) return { changed: true, name, path: join(dest, name) };
@@ -68,7 +72,7 @@ export const imgplaySquashfs = defineModule(
         kind: 'base',
         size: built.size,
         sha256: built.sha256,
-        ...(args.release !== undefined ? { release: args.release } : {}),
+        ...(release !== undefined ? { release } : {}),
         ...(args.arch !== undefined ? { arch: args.arch } : {}),
         ...(kver !== undefined ? { kernelVersion: kver } : {}),
         packages,
@@ -83,3 +87,10 @@ export const imgplaySquashfs = defineModule(
     }
   },
 );
+
+// The release a tree was bootstrapped from, as its own /etc/os-release says (Debian and Ubuntu set it).
+async function treeCodename(root: string): Promise<string | undefined> {
+  const text = await readFile(join(root, 'etc/os-release'), 'utf8').catch(() => '');
+  const m = /^VERSION_CODENAME=["']?([A-Za-z0-9_-]+)["']?$/m.exec(text);
+  return m?.[1];
+}

@@ -2,7 +2,7 @@
 // version it belongs to (manifest.json's word when it has one, else the version in the file's name).
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { classifyName } from '../image/kernel-set.js';
+import { artifactName, parseArtifactName } from '../image/artifact-kinds.js';
 import { readManifest, type ArtifactEntry } from '../image/manifest.js';
 
 /** One bootable file of a builds folder. */
@@ -30,7 +30,7 @@ export async function scanBuilds(dir: string): Promise<BuildsFolder> {
   for (const name of (await readdir(dir)).sort()) {
     if (name.startsWith('.')) continue;
     const entry = recorded.get(name);
-    const byName = classifyName(name);
+    const byName = parseArtifactName(name);
     const kind = entry?.kind ?? byName?.kind;
     if (kind === undefined) continue;
     const st = await stat(join(dir, name)).catch(() => undefined);
@@ -72,5 +72,5 @@ export function defaultSet(folder: BuildsFolder): { kernel?: string; initrd?: st
 
 /** The overlay a file or short name means: `discovery` and `discovery.overlay.cpio.gz` are the same. */
 export function overlayFile(name: string): string {
-  return name.endsWith('.overlay.cpio.gz') ? name : `${name}.overlay.cpio.gz`;
+  return parseArtifactName(name)?.kind === 'overlay' ? name : artifactName('overlay', { name });
 }
