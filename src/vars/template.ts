@@ -76,7 +76,12 @@ function setup(text: string, options: RenderOptions) {
   const base = options.syntax ? { ...ANSIBLE_SYNTAX, ...options.syntax } : ANSIBLE_SYNTAX;
   const { text: body, syntax } = withOverrides(text, base);
   const rawStrings = options.file !== true;
-  return { body, syntax, rawStrings, tpl: compileTemplate(body, syntax, rawStrings) };
+  try {
+    return { body, syntax, rawStrings, tpl: compileTemplate(body, syntax, rawStrings) };
+  } catch (err) {
+    // A template nested deeper than the parser's stack is an error in the template, not a crash.
+    throw asUserError(err);
+  }
 }
 
 /** Renders a template string to text. Undefined variables throw UndefinedVariableError, malformed templates

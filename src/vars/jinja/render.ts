@@ -33,7 +33,12 @@ export interface Compiled {
 
 // Bounds that keep a hostile template from hanging or crashing the process.
 const MAX_DEPTH = 200;
-const MAX_ITERATIONS = 5_000_000;
+const MAX_ITERATIONS = 1_000_000;
+const MAX_OUTPUT = 64 * 1024 * 1024;
+
+function tooLarge(at: Origin): TemplateError {
+  return new TemplateError(`the template's output grew beyond ${MAX_OUTPUT / 1024 / 1024} MiB; imgplay stops there (line ${at.line})`);
+}
 
 type Frame = Record<string, unknown>;
 type BlockDef = { node: BlockNode; tpl: Compiled };
@@ -132,7 +137,7 @@ function runTemplate(st: State, tpl: Compiled, ctx: Frame, inherited: Map<string
 
 function selfReference(run: Run): Frame {
   const self: Frame = {};
-  for (const name of run.blocks.keys()) self[name] = callable(() => renderBlock(run, name, 0, run.ctx));
+  for (const name of run.blocks.keys()) self[name] = callable(() => deeper(run.st, `self.${name}()`, () => renderBlock(run, name, 0, run.ctx)));
   return self;
 }
 
@@ -298,28 +303,36 @@ function renderFor(run: Run, node: Extract<Node, { k: 'for' }>, frame: Frame): s
     let out = '';
     const length = items.length;
     let last: unknown[] | undefined;
-    for (let i = 0; i < length; i++) {
+    let i = 0;
+    // One loop object per loop, updated as it advances (Jinja's LoopContext is one object too).
+    const loop: Frame = {
+      length, depth, depth0: depth - 1,
+      cycle: callable((args) => {
+        if (args.length === 0) throw new TemplateError('loop.cycle() needs at least one value');
+        return args[i % args.length];
+      }),
+      changed: callable((args) => {
+        const changed = last === undefined || last.length !== args.length || !args.every((a, k) => pyEquals(a, last![k]));
+        last = args;
+        return changed;
+      }),
+    };
+    if (node.recursive) callable((args) => deeper(run.st, 'a recursive loop', () => over(args[0], depth + 1)), loop);
+    for (; i < length; i++) {
       if (++run.st.iterations > MAX_ITERATIONS) {
         throw new TemplateError(`the template's loops ran more than ${MAX_ITERATIONS} iterations; imgplay stops there (line ${node.at.line})`);
       }
+      if (out.length > MAX_OUTPUT) throw tooLarge(node.at);
       const f = child(frame);
       located(run, node.at, () => bindTargets(f, node.targets, items[i]));
-      const loop: Frame = {
-        index: i + 1, index0: i, revindex: length - i, revindex0: length - i - 1,
-        first: i === 0, last: i === length - 1, length, depth, depth0: depth - 1,
-        previtem: i > 0 ? items[i - 1] : undefined,
-        nextitem: i + 1 < length ? items[i + 1] : undefined,
-        cycle: callable((args) => {
-          if (args.length === 0) throw new TemplateError('loop.cycle() needs at least one value');
-          return args[i % args.length];
-        }),
-        changed: callable((args) => {
-          const changed = last === undefined || last.length !== args.length || !args.every((a, k) => pyEquals(a, last![k]));
-          last = args;
-          return changed;
-        }),
-      };
-      if (node.recursive) callable((args) => deeper(run.st, 'a recursive loop', () => over(args[0], depth + 1)), loop);
+      loop.index = i + 1;
+      loop.index0 = i;
+      loop.revindex = length - i;
+      loop.revindex0 = length - i - 1;
+      loop.first = i === 0;
+      loop.last = i === length - 1;
+      loop.previtem = i > 0 ? items[i - 1] : undefined;
+      loop.nextitem = i + 1 < length ? items[i + 1] : undefined;
       f.loop = loop;
       out += renderNodes(run, node.body, f);
     }
