@@ -18,7 +18,7 @@ import {
   type Callable,
   type Expr,
 } from '../expr.js';
-import { normaliseSource, type Syntax } from './lexer.js';
+import { ANSIBLE_SYNTAX, normaliseSource, type Syntax } from './lexer.js';
 import { CALLER_ARG, FILTER_INPUT, parseTemplate, type BlockNode, type Node, type Origin, type Param, type Parsed, type Target } from './parser.js';
 
 /** Finds a template named in include, import, from or extends; undefined when there is none by that name. */
@@ -65,7 +65,7 @@ const CACHE_LIMIT = 2000;
 
 /** Parses template text (cached by text and syntax). */
 export function compileTemplate(text: string, syntax: Syntax, rawStrings: boolean, name?: string): Compiled {
-  const key = `${name ?? ''}\0${rawStrings ? 1 : 0}\0${JSON.stringify(syntax)}\0${text}`;
+  const key = `${name ?? ''}\0${rawStrings ? 1 : 0}\0${syntax === ANSIBLE_SYNTAX ? '' : JSON.stringify(syntax)}\0${text}`;
   const hit = cache.get(key);
   if (hit) return hit;
   const compiled = { parsed: parseTemplate(normaliseSource(text, syntax), syntax, rawStrings, name), name };
