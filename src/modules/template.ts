@@ -87,7 +87,7 @@ export const template = defineModule(
       ...(args.comment_end_string ? { commentEnd: args.comment_end_string } : {}),
     };
     // As Ansible's action: the task's search path, then the template's own directory, each with its templates/ first.
-    const roots = [...ctx.searchPath, dirname(source)].flatMap((d) => [join(d, 'templates'), d]);
+    const roots = [...(ctx.searchPath ?? []), dirname(source)].flatMap((d) => [join(d, 'templates'), d]);
     const vars = Object.assign(Object.create(ctx.vars) as Record<string, unknown>, templateVars(args.src, source, args.dest, info));
     let rendered: Buffer;
     try {

@@ -42,7 +42,7 @@ export interface ModuleContext<A> {
   /** Finds a controller file the way Ansible does: role files/ or templates/, then the playbook dir. */
   findFile(kind: 'files' | 'templates' | 'vars' | 'tasks', path: string): Promise<string>;
   /** Ansible's ansible_search_path for the task: its role (and the roles depending on it), its file's directory, the playbook's. */
-  searchPath: readonly string[];
+  searchPath?: readonly string[];
   /** Verbose output (shown with -v). */
   log(message: string): void;
   /** Aborts long work when the run is interrupted. */

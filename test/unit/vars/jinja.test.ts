@@ -1,5 +1,5 @@
 // Expected renderings were produced by python3-jinja2 3.1.2 (Debian bookworm) with Ansible's trim_blocks and a
-// strict undefined, the same templates given to both engines; the template differential cases 100-105 hold the
+// strict undefined, the same templates given to both engines; the template differential cases 100-109 hold the
 // template module to ansible-playbook itself.
 import { describe, expect, it } from 'vitest';
 import { TemplateError } from '../../../src/errors.js';
