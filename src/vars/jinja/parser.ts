@@ -328,6 +328,7 @@ export function parseTemplate(text: string, syntax: Syntax, rawStrings: boolean,
           names.push([n, p.skip('as', 'name') ? p.expectName('a name after as') : n]);
         }
         if (names.length === 0) p.fail('expected a name to import');
+        if (!wc) wc = withContext(p, false);
         done();
         return { k: 'from', template, names, withContext: wc, at };
       }

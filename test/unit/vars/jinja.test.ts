@@ -44,6 +44,8 @@ describe('Jinja statements render as Jinja renders them', () => {
     ["raw with whitespace control", "a {%- raw -%} {{ x }} {%- endraw -%} b", "a{{ x }}b"],
     ["scoped block sees loop var", "{% for i in [1, 2] %}{% block item scoped %}<{{ i }}>{% endblock %}{% endfor %}", "<1><2>"],
     ["super of scoped block", "{% extends 'base.j2' %}{% block b %}[{{ super() }}]{% endblock %}", "<A|[B]>"],
+    ["from import with context", "{% set name = 'c' %}{% from 'ctx.j2' import who with context %}{% from 'ctx.j2' import who as w2, who as w3 without context %}{{ who() }} {{ w2() }}", "c nobody"],
+    ["import in a loop body and a macro calling a macro", "{% macro a(x) %}<{{ x }}>{% endmacro %}{% macro b(x) %}{{ a(x) }}{{ a(x * 2) }}{% endmacro %}{% for i in [1, 2] %}{% import 'm.j2' as m %}{{ b(i) }}{{ m.twice(i) }}{% endfor %}", "<1><2>11<2><4>22"],
   ])('%s', (_what, text, want) => {
     expect(render(text)).toBe(want);
   });
