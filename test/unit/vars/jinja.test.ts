@@ -12,6 +12,8 @@ const templates: Record<string, string> = {
   "base.j2": "<{% block a %}A{% endblock %}|{% block b scoped %}B{% endblock %}>",
   "mid.j2": "{% extends 'base.j2' %}{% block a %}mid({{ super() }}){% endblock %}",
   "inc.j2": "[{{ name }}{{ x | default('') }}]\n",
+  "blk.j2": "[{% block inner %}in-{{ v | default('none') }}{% endblock %}]",
+  "lay.j2": "{% block head %}H{% endblock %}/{% block body %}{% endblock %}/{% block foot %}F{{ self.head() }}{% endblock %}",
 };
 const loader: Loader = (name) => (Object.hasOwn(templates, name) ? { text: templates[name]!, name } : undefined);
 const render = (text: string, vars: Record<string, unknown> = {}) => renderString(text, vars, { file: true, loader });
@@ -46,6 +48,20 @@ describe('Jinja statements render as Jinja renders them', () => {
     ["super of scoped block", "{% extends 'base.j2' %}{% block b %}[{{ super() }}]{% endblock %}", "<A|[B]>"],
     ["from import with context", "{% set name = 'c' %}{% from 'ctx.j2' import who with context %}{% from 'ctx.j2' import who as w2, who as w3 without context %}{{ who() }} {{ w2() }}", "c nobody"],
     ["import in a loop body and a macro calling a macro", "{% macro a(x) %}<{{ x }}>{% endmacro %}{% macro b(x) %}{{ a(x) }}{{ a(x * 2) }}{% endmacro %}{% for i in [1, 2] %}{% import 'm.j2' as m %}{{ b(i) }}{{ m.twice(i) }}{% endfor %}", "<1><2>11<2><4>22"],
+    ["nested loops keep depth 1", "{% for x in [[1, 2], [3]] %}{{ loop.index }}{% for z in x %}({{ loop.index }}{{ loop.depth }}{{ loop.length }}){% endfor %}{% endfor %}", "1(112)(212)2(111)"],
+    ["block in an included template", "{% set v = 'x' %}{% include 'blk.j2' %}", "[in-x]"],
+    ["filter inside macro", "{% macro shout(t) %}{% filter upper %}{{ t }}!{% endfilter %}{% endmacro %}{{ shout('hey') }}", "HEY!"],
+    ["caller params with defaults", "{% macro m() %}{{ caller('a') }}|{{ caller('a', 'b') }}{% endmacro %}{% call(x, y='z') m() %}{{ x }}{{ y }}{% endcall %}", "az|ab"],
+    ["set unpack from list", "{% set a, b = [1, 2] %}{{ b }}{{ a }}", "21"],
+    ["revindex in filtered loop", "{% for x in range(10) if x is even %}{{ x }}:{{ loop.revindex }},{% endfor %}", "0:5,2:4,4:3,6:2,8:1,"],
+    ["whitespace in macro definitions", "{%- macro m(x) -%}\n  [{{ x }}]\n{%- endmacro -%}\nA {{ m(1) }} B\n{%- set y = 2 %}\n{{ y }}", "A [1] B2"],
+    ["child defines blocks the layout calls through self", "{% extends 'lay.j2' %}{% block head %}h{% endblock %}{% block body %}b{{ super() }}{% endblock %}", "h/b/Fh"],
+    ["loop variable shadows and restores", "{% set x = 'outer' %}{% for x in [1] %}{{ x }}{% endfor %}{{ x }}", "1outer"],
+    ["namespace from a dict", "{% set ns = namespace(a=1) %}{% set ns.b = 2 %}{{ ns.a }}{{ ns.b }}", "12"],
+    ["conditional expression and inline if", "{{ 'y' if 1 in [1] else 'n' }}{{ 'x' if false }}|", "y|"],
+    ["include inside macro sees macro args", "{% macro m(v) %}{% include 'blk.j2' %}{% endmacro %}{{ m('arg') }}", "[in-arg]"],
+    ["block set inside loop", "{% for i in [1, 2] %}{% set t %}<{{ i }}>{% endset %}{{ t }}{% endfor %}{{ t is defined }}", "<1><2>False"],
+    ["string loop and slices", "{% for c in 'abc'[::-1] %}{{ c }}{{ loop.last }}{% endfor %}", "cFalsebFalseaTrue"],
   ])('%s', (_what, text, want) => {
     expect(render(text)).toBe(want);
   });
