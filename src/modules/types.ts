@@ -35,12 +35,14 @@ export interface ModuleContext<A> {
   vars: Readonly<Record<string, unknown>>;
   /** Environment variables from the play and task `environment` keywords. */
   environment: Record<string, string>;
-  /** Renders a handlebars/Jinja-style template against the task's variables. */
+  /** Renders a Jinja template string against the task's variables. */
   template(text: string): string;
   /** Evaluates a condition of the expression language against the task's variables. */
   evaluate(expression: string): unknown;
   /** Finds a controller file the way Ansible does: role files/ or templates/, then the playbook dir. */
   findFile(kind: 'files' | 'templates' | 'vars' | 'tasks', path: string): Promise<string>;
+  /** Ansible's ansible_search_path for the task: its role (and the roles depending on it), its file's directory, the playbook's. */
+  searchPath?: readonly string[];
   /** Verbose output (shown with -v). */
   log(message: string): void;
   /** Aborts long work when the run is interrupted. */

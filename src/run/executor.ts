@@ -791,6 +791,7 @@ export class Executor {
       template: (text) => renderString(text, vars, { file: true }),
       evaluate: (expr) => evaluate(expr, vars),
       findFile: (kind, p) => this.findFile(task, kind, p),
+      searchPath: this.searchPath(task),
       log: (message) => this.reporter.emit({ type: 'verbose', host: h.name, message }),
       signal: this.opts.signal,
       runModule: (name, moduleArgs) => runOtherModule(ctx, name, moduleArgs),
@@ -860,6 +861,15 @@ export class Executor {
       h.connections.set(key, conn);
     }
     return conn;
+  }
+
+  // Ansible's ansible_search_path: the task's role and the roles that depend on it, the task file's directory,
+  // the playbook's directory.
+  private searchPath(task: TaskNode): string[] {
+    const dirs: string[] = [];
+    for (let r = task.role; r; r = r.parent) dirs.push(r.path);
+    dirs.push(task.baseDir, dirname(this.playbook.file));
+    return [...new Set(dirs)];
   }
 
   private async findFile(task: TaskNode, kind: 'files' | 'templates' | 'vars' | 'tasks', p: string): Promise<string> {

@@ -324,14 +324,17 @@ export interface TokenRun {
   end: number;
   /** The delimiter was written `-}}` or `-%}`. */
   trimAfter: boolean;
+  /** The delimiter was written `+%}`: trim_blocks does not apply to it. */
+  keepAfter: boolean;
 }
 
 /**
- * Tokenizes from `start` until `stop` ('}}' or '%}') at bracket depth 0, or to the end of the text when stop is
+ * Tokenizes from `start` until `stop` (a closing delimiter such as '}}' or '%}', `opener` naming its opening one in
+ * errors) at bracket depth 0, or to the end of the text when stop is
  * undefined. `rawStrings` keeps backslashes in string literals as written, as Ansible does inside task arguments
  * (it doubles them before Jinja sees them); otherwise Python's escapes apply ('\n' is a newline).
  */
-export function tokenize(src: string, start = 0, stop?: '}}' | '%}', rawStrings = false): TokenRun {
+export function tokenize(src: string, start = 0, stop?: string, rawStrings = false, opener?: string): TokenRun {
   const tokens: Token[] = [];
   let i = start;
   let depth = 0;
@@ -340,19 +343,19 @@ export function tokenize(src: string, start = 0, stop?: '}}' | '%}', rawStrings 
     SPACE_RE.lastIndex = i;
     if (SPACE_RE.test(src)) i = SPACE_RE.lastIndex;
     if (stop !== undefined && depth === 0) {
-      if (src.startsWith(stop, i)) return finish(i, i + 2, false);
-      if ((src[i] === '-' || src[i] === '+') && src.startsWith(stop, i + 1)) return finish(i, i + 3, src[i] === '-');
+      if (src.startsWith(stop, i)) return finish(i, i + stop.length, false, false);
+      if ((src[i] === '-' || src[i] === '+') && src.startsWith(stop, i + 1)) return finish(i, i + 1 + stop.length, src[i] === '-', src[i] === '+');
     }
     if (i >= src.length) {
       if (stop !== undefined) {
-        const open = stop === '}}' ? '{{' : '{%';
+        const open = opener ?? (stop === '}}' ? '{{' : stop === '%}' ? '{%' : 'the tag');
         throw new ExprSyntaxError(`'${open}' is never closed: expected '${stop}'`, start);
       }
       if (depth > 0) {
         const at = brackets[brackets.length - 1]!;
         throw new ExprSyntaxError(`'${src[at]}' is never closed`, at);
       }
-      return finish(i, i, false);
+      return finish(i, i, false, false);
     }
     const c = src[i]!;
     if (c === "'" || c === '"') {
@@ -397,9 +400,9 @@ export function tokenize(src: string, start = 0, stop?: '}}' | '%}', rawStrings 
     i += op.length;
   }
 
-  function finish(at: number, end: number, trimAfter: boolean): TokenRun {
+  function finish(at: number, end: number, trimAfter: boolean, keepAfter: boolean): TokenRun {
     tokens.push({ type: 'end', value: '', pos: at, end: at });
-    return { tokens, end, trimAfter };
+    return { tokens, end, trimAfter, keepAfter };
   }
 }
 
@@ -889,9 +892,17 @@ function containsTemplate(v: unknown): boolean {
 // Ansible templates variables lazily: `b: "{{ a }}"` holds the template, and reading `b` renders it with the same
 // variables. Values marked unsafe (registered output) are never rendered.
 function resolveVar(scope: Scope, name: string): unknown {
-  const value = lookupVar(scope, name);
-  if (value === undefined) return name === 'omit' ? OMIT : new UndefinedValue(name);
-  if (!containsTemplate(value)) return value;
+  let value: unknown;
+  let local = false;
+  for (let o: object | null = scope; o !== null && o !== Object.prototype; o = Object.getPrototypeOf(o) as object | null) {
+    if (Object.hasOwn(o, name)) {
+      value = (o as Record<string, unknown>)[name];
+      local = localScopes.has(o);
+      break;
+    }
+  }
+  if (value === undefined) return name === 'omit' && !local ? OMIT : new UndefinedValue(name);
+  if (local || !containsTemplate(value)) return value;
   if (resolving.has(name)) {
     throw new TemplateError(`recursive loop detected: the value of '${name}' refers to '${name}' itself`);
   }
@@ -901,6 +912,15 @@ function resolveVar(scope: Scope, name: string): unknown {
   } finally {
     resolving.delete(name);
   }
+}
+
+const localScopes = new WeakSet<object>();
+
+/** Marks a scope whose own variables are a template's locals ({% set %}, loop variables, macro arguments): they
+ *  hold values already, so text in them that looks like a template is not rendered again, as in Jinja. */
+export function markLocalScope<T extends object>(scope: T): T {
+  localScopes.add(scope);
+  return scope;
 }
 
 /** A variable's value as expressions see it (its templates rendered), or undefined if it has none. */
@@ -1258,12 +1278,33 @@ export function bindArgs(fn: string, params: readonly string[], args: unknown[],
 
 const GLOBALS = ['range', 'lookup', 'query', 'q', 'dict', 'namespace'];
 
+/** Marks a value expressions may call: a template's macros, `caller`, `super`, `loop` and `loop.cycle`. */
+export const CALL: unique symbol = Symbol('call');
+/** A callable value: `obj[CALL](args, kwargs)`. */
+export type Callable = { [CALL]: (args: unknown[], kwargs: Record<string, unknown>) => unknown };
+
+/** True for values made callable by the template engine. */
+export function isCallable(v: unknown): v is Callable {
+  return typeof v === 'object' && v !== null && typeof (v as Partial<Callable>)[CALL] === 'function';
+}
+
 function call(node: Extract<Expr, { t: 'call' }>, scope: Scope): unknown {
   const args = node.args.map((a) => defined(ev(a, scope)));
   const kwargs = Object.fromEntries(node.kwargs.map(([k, a]) => [k, defined(ev(a, scope))]));
   const callee = node.callee;
-  if (callee.t === 'attr') return callMethod(defined(ev(callee.obj, scope)), callee.name, args, kwargs);
-  if (callee.t !== 'name') throw new TemplateError(`${pyTypeName(ev(callee, scope))} value is not callable`);
+  if (callee.t === 'attr') {
+    const obj = defined(ev(callee.obj, scope));
+    const member = isMapping(obj) && Object.hasOwn(obj, callee.name) ? obj[callee.name] : undefined;
+    if (isCallable(member)) return member[CALL](args, kwargs);
+    return callMethod(obj, callee.name, args, kwargs);
+  }
+  if (callee.t !== 'name') {
+    const fn = defined(ev(callee, scope));
+    if (isCallable(fn)) return fn[CALL](args, kwargs);
+    throw new TemplateError(`${pyTypeName(fn)} value is not callable`);
+  }
+  const own = lookupVar(scope, callee.name);
+  if (isCallable(own)) return own[CALL](args, kwargs);
   switch (callee.name) {
     case 'range': {
       const ints = args.map((a) => {

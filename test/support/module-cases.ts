@@ -276,6 +276,7 @@ export function makeContext<A>(opts: ContextOptions<A>): ModuleContext<A> {
     evaluate: () => {
       throw new Error('evaluate is not available in module tests');
     },
+    searchPath: [controllerDir],
     async findFile(kind, path) {
       const candidates = isAbsolute(path) ? [path] : [join(controllerDir, kind, path), join(controllerDir, path)];
       const found = candidates.find((c) => existsSync(c));
