@@ -24,10 +24,12 @@ import { imgplayOverlay } from './imgplay-overlay.js';
 import { imgplaySquashfs } from './imgplay-squashfs.js';
 import { imgplayKernel } from './imgplay-kernel.js';
 import { includeVars } from './include-vars.js';
+import { iniFile } from './ini-file.js';
 import { kernelModules } from './kernel-modules.js';
 import { lineinfile } from './lineinfile.js';
 import { meta } from './meta.js';
 import { packageModule } from './package.js';
+import { pamLimits } from './pam-limits.js';
 import { ping } from './ping.js';
 import { mount } from './mount.js';
 import { raw } from './raw.js';
@@ -77,10 +79,12 @@ export const modules: Readonly<Record<string, AnyModule>> = {
   imgplay_squashfs: imgplaySquashfs,
   imgplay_kernel: imgplayKernel,
   include_vars: includeVars,
+  ini_file: iniFile,
   kernel_modules: kernelModules,
   lineinfile,
   meta,
   package: packageModule,
+  pam_limits: pamLimits,
   ping,
   mount,
   raw,
