@@ -44,6 +44,7 @@ import { service, systemd, systemdService } from './systemd.js';
 import { sysctl } from './sysctl.js';
 import { template } from './template.js';
 import { tempfile } from './tempfile.js';
+import { timezone } from './timezone.js';
 import { unarchive } from './unarchive.js';
 import { user } from './user.js';
 import { isSpecModule, type ModuleSpec } from './spec.js';
@@ -101,6 +102,7 @@ export const modules: Readonly<Record<string, AnyModule>> = {
   sysctl,
   template,
   tempfile,
+  timezone,
   unarchive,
   user,
 };
