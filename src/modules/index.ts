@@ -27,6 +27,7 @@ import { includeVars } from './include-vars.js';
 import { iniFile } from './ini-file.js';
 import { kernelModules } from './kernel-modules.js';
 import { lineinfile } from './lineinfile.js';
+import { localeGen } from './locale-gen.js';
 import { meta } from './meta.js';
 import { packageModule } from './package.js';
 import { pamLimits } from './pam-limits.js';
@@ -83,6 +84,7 @@ export const modules: Readonly<Record<string, AnyModule>> = {
   ini_file: iniFile,
   kernel_modules: kernelModules,
   lineinfile,
+  locale_gen: localeGen,
   meta,
   package: packageModule,
   pam_limits: pamLimits,
