@@ -1,4 +1,5 @@
 // The module registry: explicit and sorted, so a reader sees every module at once.
+import { alternatives } from './alternatives.js';
 import { apt } from './apt.js';
 import { aptKey } from './apt-key.js';
 import { aptRepository } from './apt-repository.js';
@@ -56,6 +57,7 @@ type AnyModule = Module<any>;
 
 /** Every module, by its short name. */
 export const modules: Readonly<Record<string, AnyModule>> = {
+  alternatives,
   apt,
   apt_key: aptKey,
   apt_repository: aptRepository,
