@@ -4,6 +4,7 @@ import { apt } from './apt.js';
 import { aptKey } from './apt-key.js';
 import { aptRepository } from './apt-repository.js';
 import { assert } from './assert.js';
+import { authorizedKey } from './authorized-key.js';
 import { blockinfile } from './blockinfile.js';
 import { command } from './command.js';
 import { copy } from './copy.js';
@@ -62,6 +63,7 @@ export const modules: Readonly<Record<string, AnyModule>> = {
   apt_key: aptKey,
   apt_repository: aptRepository,
   assert,
+  authorized_key: authorizedKey,
   blockinfile,
   command,
   copy,
