@@ -1,8 +1,10 @@
 // The module registry: explicit and sorted, so a reader sees every module at once.
+import { alternatives } from './alternatives.js';
 import { apt } from './apt.js';
 import { aptKey } from './apt-key.js';
 import { aptRepository } from './apt-repository.js';
 import { assert } from './assert.js';
+import { authorizedKey } from './authorized-key.js';
 import { blockinfile } from './blockinfile.js';
 import { command } from './command.js';
 import { copy } from './copy.js';
@@ -24,10 +26,13 @@ import { imgplayOverlay } from './imgplay-overlay.js';
 import { imgplaySquashfs } from './imgplay-squashfs.js';
 import { imgplayKernel } from './imgplay-kernel.js';
 import { includeVars } from './include-vars.js';
+import { iniFile } from './ini-file.js';
 import { kernelModules } from './kernel-modules.js';
 import { lineinfile } from './lineinfile.js';
+import { localeGen } from './locale-gen.js';
 import { meta } from './meta.js';
 import { packageModule } from './package.js';
+import { pamLimits } from './pam-limits.js';
 import { ping } from './ping.js';
 import { mount } from './mount.js';
 import { raw } from './raw.js';
@@ -42,6 +47,7 @@ import { service, systemd, systemdService } from './systemd.js';
 import { sysctl } from './sysctl.js';
 import { template } from './template.js';
 import { tempfile } from './tempfile.js';
+import { timezone } from './timezone.js';
 import { unarchive } from './unarchive.js';
 import { user } from './user.js';
 import { isSpecModule, type ModuleSpec } from './spec.js';
@@ -52,10 +58,12 @@ type AnyModule = Module<any>;
 
 /** Every module, by its short name. */
 export const modules: Readonly<Record<string, AnyModule>> = {
+  alternatives,
   apt,
   apt_key: aptKey,
   apt_repository: aptRepository,
   assert,
+  authorized_key: authorizedKey,
   blockinfile,
   command,
   copy,
@@ -77,10 +85,13 @@ export const modules: Readonly<Record<string, AnyModule>> = {
   imgplay_squashfs: imgplaySquashfs,
   imgplay_kernel: imgplayKernel,
   include_vars: includeVars,
+  ini_file: iniFile,
   kernel_modules: kernelModules,
   lineinfile,
+  locale_gen: localeGen,
   meta,
   package: packageModule,
+  pam_limits: pamLimits,
   ping,
   mount,
   raw,
@@ -97,6 +108,7 @@ export const modules: Readonly<Record<string, AnyModule>> = {
   sysctl,
   template,
   tempfile,
+  timezone,
   unarchive,
   user,
 };
