@@ -9,6 +9,7 @@ import { EXIT, ImgplayError, InternalError, OptionsError } from './errors.js';
 import { loadInventory } from './playbook/inventory.js';
 import { parseKv } from './playbook/kv.js';
 import { excerpt, loadYamlFile, parseYaml, printable } from './playbook/load.js';
+import { planDynamicIncludes } from './playbook/preflight.js';
 import { loadPlaybook } from './playbook/resolve.js';
 import { listTags, listTasks } from './playbook/listing.js';
 import { Fanout, type Reporter } from './report/events.js';
@@ -172,6 +173,9 @@ async function runCommand(playbookArg: string, opts: RunCliOptions, out: (s: str
     for (const s of invSources) if (!existsSync(s)) throw new OptionsError(`the inventory ${s} does not exist`);
     const inventory = await loadInventory(invSources, { playbookDir: dirname(file) });
     if (opts.syntaxCheck || opts.listTasks || opts.listTags) for (const w of playbook.warnings) err(`[DEPRECATION WARNING]: ${w}\n`);
+    // Roles named by inventory or extra vars in include_role are loaded now, so their mistakes end the run
+    // before any stage (ansible-playbook only loads them when it reaches them).
+    await planDynamicIncludes(playbook, inventory, { extraVars, limit: opts.limit, tags: opts.tags, skipTags: opts.skipTags });
     if (opts.syntaxCheck) {
       out(`\nplaybook: ${playbookArg}\n`);
       return EXIT.ok;
