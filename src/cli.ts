@@ -192,9 +192,10 @@ async function runCommand(playbookArg: string, opts: RunCliOptions, out: (s: str
     process.on('SIGTERM', onSignal);
     const tty = !opts.json && process.stdout.isTTY === true && !process.env.NO_COLOR && !process.env.CI;
     // The live view is for people at a terminal; -v asks for every line, so it gets Ansible's text.
-    const live = tty && opts.verbose === 0 ? new (await import('./report/listr.js')).ListrReporter({ write: out, verbosity: opts.verbose, diff: opts.diff ?? false }) : undefined;
+    // A terminal that reports no width (a zero-width pty, some CI log viewers) cannot hold it either.
+    const live = tty && opts.verbose === 0 && (process.stdout.columns ?? 0) > 0 ? new (await import('./report/listr.js')).ListrReporter({ write: out, verbosity: opts.verbose, diff: opts.diff ?? false }) : undefined;
     const reporters: Reporter[] = [
-      opts.json ? new JsonLinesReporter(out) : (live ?? new PlainReporter({ write: out, verbosity: opts.verbose, color: tty, diff: opts.diff ?? false, patch: await loadPatch(opts.diff) })),
+      opts.json ? new JsonLinesReporter(out) : (live ?? new PlainReporter({ write: out, verbosity: opts.verbose, color: tty, diff: opts.diff ?? false, patch: await loadPatch(opts.diff), timings: true, columns: process.stdout.columns || 80 })),
     ];
     const reporter = new Fanout(reporters);
     // Node's own warning printer would interleave raw lines with the run's output: warnings (a lazy

@@ -3,6 +3,7 @@
 import type { Reporter, RunEvent, Where } from './events.js';
 import { printable } from '../playbook/load.js';
 import { pythonJson } from './python-json.js';
+import { Timings } from './timings.js';
 
 const COLOR = { ok: '\x1b[0;32m', changed: '\x1b[0;33m', failed: '\x1b[0;31m', skipped: '\x1b[0;36m', unreachable: '\x1b[1;31m', warn: '\x1b[1;35m', reset: '\x1b[0m' };
 
@@ -12,13 +13,21 @@ export interface PlainOptions {
   verbosity: number;
   color: boolean;
   diff: boolean;
+  /** Adds profile_tasks' timing line after each task banner and the slowest tasks and stages after the recap. */
+  timings?: boolean;
+  /** Width of the closing timing table (profile_tasks uses the terminal's). */
+  columns?: number;
   /** Makes a unified diff (the `diff` package's createTwoFilesPatch), loaded only when --diff is given. */
   patch?: (oldName: string, newName: string, before: string, after: string) => string;
 }
 
 /** Writes Ansible's text output. */
 export class PlainReporter implements Reporter {
-  constructor(private readonly opts: PlainOptions) {}
+  private readonly timings: Timings | undefined;
+
+  constructor(private readonly opts: PlainOptions) {
+    this.timings = opts.timings ? new Timings() : undefined;
+  }
 
   private line(text: string, color?: keyof typeof COLOR): void {
     this.opts.write((this.opts.color && color ? `${COLOR[color]}${text}${COLOR.reset}` : text) + '\n');
@@ -30,6 +39,7 @@ export class PlainReporter implements Reporter {
   }
 
   emit(ev: RunEvent): void {
+    const profile = this.timings?.note(ev);
     switch (ev.type) {
       case 'play_start':
         this.banner(`PLAY [${ev.name}]`);
@@ -43,6 +53,7 @@ export class PlainReporter implements Reporter {
       case 'task_start':
         this.banner(`${ev.handler ? 'RUNNING HANDLER' : 'TASK'} [${ev.name}]`);
         if (this.opts.verbosity >= 2) this.line(`task path: ${ev.file}:${ev.line}`);
+        if (profile) this.line(profile);
         break;
       case 'task_result':
         this.result(ev);
@@ -71,6 +82,7 @@ export class PlainReporter implements Reporter {
           );
         }
         this.line('');
+        if (this.timings) this.opts.write(this.timings.summary(this.opts.columns));
         break;
       default:
         break;
