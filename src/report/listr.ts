@@ -17,6 +17,7 @@ export class ListrReporter implements Reporter {
   private recap: RunEvent | undefined;
   private readonly plain: PlainReporter;
   private taskStarted = 0;
+  private interrupted = false;
   private lastTool = '';
 
   constructor(private readonly opts: { write: (text: string) => void; verbosity: number; diff: boolean }) {
@@ -46,13 +47,15 @@ export class ListrReporter implements Reporter {
             // The summary comes from the recap itself, so the two can never disagree.
             const hosts = this.recap?.type === 'recap' ? this.recap.hosts : [];
             const sum = (k: 'ok' | 'changed' | 'failed' | 'unreachable' | 'skipped') => hosts.reduce((n, h) => n + h[k], 0);
-            task.title = `${title}: ok=${sum('ok')} changed=${sum('changed')} failed=${sum('failed') + sum('unreachable')} skipped=${sum('skipped')}`;
-            if (sum('failed') + sum('unreachable') > 0) throw new Error(task.title);
+            task.title = `${title}: ok=${sum('ok')} changed=${sum('changed')} failed=${sum('failed') + sum('unreachable')} skipped=${sum('skipped')}${this.interrupted ? ' (interrupted)' : ''}`;
+            if (sum('failed') + sum('unreachable') > 0 || this.interrupted) throw new Error(task.title);
           },
           rendererOptions: { bottomBar: 6, persistentOutput: false },
         },
       ],
-      { exitOnError: false, rendererOptions: { collapseErrors: true, showErrorMessage: false } },
+      // listr2's own SIGINT handler would exit 127 at once, before the run stops its tools and undoes its
+      // mounts: imgplay's handler (cli.ts) interrupts the run instead, and the view ends with it.
+      { exitOnError: false, registerSignalListeners: false, rendererOptions: { collapseErrors: true, showErrorMessage: false } },
     );
     try {
       await listr.run();
@@ -107,7 +110,10 @@ export class ListrReporter implements Reporter {
         this.show(`retrying: [${ev.host}] ${ev.task} (${ev.retriesLeft} retries left)`);
         break;
       case 'warning':
+        this.plain.emit(ev);
+        break;
       case 'error':
+        if (ev.message === 'User interrupted execution') this.interrupted = true;
         this.plain.emit(ev);
         break;
       case 'recap':

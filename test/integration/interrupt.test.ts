@@ -32,6 +32,34 @@ describe('an interrupted run', () => {
   });
 });
 
+describe.skipIf(skipWithout(lacking(file('/usr/bin/script', 'bsdutils'))))('Ctrl-C at a terminal (the live view)', () => {
+  it('interrupts the run like plain output: exit 99 with the recap, not listr2\'s own exit 127', async () => {
+    // script(1) gives imgplay a terminal; ^C typed into it reaches the foreground group as a real Ctrl-C does.
+    const child = execa('script', ['-qfec', `stty cols 120 rows 40; env -u CI -u NO_COLOR node ${imgplay} playbook.yml`, '/dev/null'], {
+      cwd: join(here, 'interrupt'),
+      reject: false,
+      all: true,
+    });
+    let seen = '';
+    await new Promise<void>((resolve) => {
+      child.all?.on('data', (chunk: Buffer) => {
+        seen += chunk.toString();
+        // The live view is on and the task has run a second: its title counts the seconds.
+        if (/TASK \[a long step\] [1-9]s/.test(seen)) resolve();
+      });
+    });
+    const sent = Date.now();
+    child.stdin?.write('\x03');
+    const r = await child;
+    expect(Date.now() - sent).toBeLessThan(10_000);
+    expect(r.exitCode, r.all).toBe(99);
+    expect(r.all).toContain('interrupting...');
+    expect(r.all).toContain('(interrupted)');
+    expect(r.all).toMatch(/PLAY RECAP[\s\S]*localhost +: ok=0/);
+    expect(r.all).not.toContain('never reached');
+  }, 60_000);
+});
+
 const mounts = () => readFile('/proc/mounts', 'utf8');
 
 describe.skipIf(skipWithout(lacking(root, file('/usr/bin/mksquashfs', 'squashfs-tools'))))('Ctrl-C during a long host tool', () => {
