@@ -9,6 +9,7 @@ import { EXIT, ImgplayError, InternalError, OptionsError } from './errors.js';
 import { loadInventory } from './playbook/inventory.js';
 import { parseKv } from './playbook/kv.js';
 import { excerpt, loadYamlFile, parseYaml, printable } from './playbook/load.js';
+import { planDynamicIncludes } from './playbook/preflight.js';
 import { loadPlaybook } from './playbook/resolve.js';
 import { listTags, listTasks } from './playbook/listing.js';
 import { Fanout, type Reporter } from './report/events.js';
@@ -172,6 +173,9 @@ async function runCommand(playbookArg: string, opts: RunCliOptions, out: (s: str
     for (const s of invSources) if (!existsSync(s)) throw new OptionsError(`the inventory ${s} does not exist`);
     const inventory = await loadInventory(invSources, { playbookDir: dirname(file) });
     if (opts.syntaxCheck || opts.listTasks || opts.listTags) for (const w of playbook.warnings) err(`[DEPRECATION WARNING]: ${w}\n`);
+    // Roles named by inventory or extra vars in include_role are loaded now, so their mistakes end the run
+    // before any stage (ansible-playbook only loads them when it reaches them).
+    await planDynamicIncludes(playbook, inventory, { extraVars, limit: opts.limit, tags: opts.tags, skipTags: opts.skipTags });
     if (opts.syntaxCheck) {
       out(`\nplaybook: ${playbookArg}\n`);
       return EXIT.ok;
@@ -188,9 +192,10 @@ async function runCommand(playbookArg: string, opts: RunCliOptions, out: (s: str
     process.on('SIGTERM', onSignal);
     const tty = !opts.json && process.stdout.isTTY === true && !process.env.NO_COLOR && !process.env.CI;
     // The live view is for people at a terminal; -v asks for every line, so it gets Ansible's text.
-    const live = tty && opts.verbose === 0 ? new (await import('./report/listr.js')).ListrReporter({ write: out, verbosity: opts.verbose, diff: opts.diff ?? false }) : undefined;
+    // A terminal that reports no width (a zero-width pty, some CI log viewers) cannot hold it either.
+    const live = tty && opts.verbose === 0 && (process.stdout.columns ?? 0) > 0 ? new (await import('./report/listr.js')).ListrReporter({ write: out, verbosity: opts.verbose, diff: opts.diff ?? false }) : undefined;
     const reporters: Reporter[] = [
-      opts.json ? new JsonLinesReporter(out) : (live ?? new PlainReporter({ write: out, verbosity: opts.verbose, color: tty, diff: opts.diff ?? false, patch: await loadPatch(opts.diff) })),
+      opts.json ? new JsonLinesReporter(out) : (live ?? new PlainReporter({ write: out, verbosity: opts.verbose, color: tty, diff: opts.diff ?? false, patch: await loadPatch(opts.diff), timings: true, columns: process.stdout.columns || 80 })),
     ];
     const reporter = new Fanout(reporters);
     // Node's own warning printer would interleave raw lines with the run's output: warnings (a lazy

@@ -3,6 +3,8 @@
 // open and would keep imgplay waiting long after the tool itself died. The groups are also what a
 // terminal's Ctrl-C does not reach (only imgplay's own group gets it), so imgplay stops them itself.
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { toolOutput, toolOutputWanted } from './activity.js';
 
 /** A process group imgplay started and has not seen end: its leader's pid, the tool, the leader's start time. */
 export interface LiveGroup {
@@ -149,7 +151,9 @@ function installExitHook(): void {
 }
 
 /** Awaits a child started with `detached: true` under superviseGroup; a stopped one reads as canceled. */
-export async function inGroup<R extends { isCanceled: boolean }>(child: PromiseLike<R> & { pid?: number | undefined }, tool: string, signal?: AbortSignal): Promise<R> {
+export async function inGroup<R extends { isCanceled: boolean }>(child: PromiseLike<R> & { pid?: number | undefined; all?: Readable | undefined | null }, tool: string, signal?: AbortSignal): Promise<R> {
+  // The live view shows what the tool prints as it works (execa still collects all of it).
+  if (toolOutputWanted()) child.all?.on('data', (chunk: Buffer | string) => toolOutput(tool, String(chunk)));
   const stopped = superviseGroup({ pid: child.pid, then: child.then.bind(child) as PromiseLike<unknown>['then'] }, tool, signal);
   const r = await child;
   return stopped() ? { ...r, isCanceled: true } : r;

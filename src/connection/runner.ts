@@ -4,11 +4,12 @@
 // exec of their own. Each job is one line of shell sent over the runner's stdin; the command's
 // stdin, stdout and stderr are files in a private job directory, and the runner answers with the
 // exit code.
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { execa, type ResultPromise } from 'execa';
+import { toolOutput, toolOutputWanted } from './activity.js';
 import { stopGroup, trackGroup } from './process-group.js';
 import type { ExecOptions, ExecResult } from './types.js';
 
@@ -145,6 +146,8 @@ export class RunnerPool {
     const onAbort = () => stop('interrupted');
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     if (opts.timeoutMs !== undefined) timer = setTimeout(() => stop(`timed out after ${opts.timeoutMs} ms`), opts.timeoutMs);
+    // The live view shows the command's latest output line: its output files are read back as it works.
+    const watch = toolOutputWanted() ? setInterval(() => showLatest(display, [`${host}.out`, `${host}.err`]), 500) : undefined;
     let rc: number;
     try {
       rc = opts.signal?.aborted ? (stop('interrupted'), 130) : await runner.run(job);
@@ -154,6 +157,7 @@ export class RunnerPool {
       why ??= `lost (${(err as Error).message})`;
     } finally {
       if (timer) clearTimeout(timer);
+      if (watch) clearInterval(watch);
       opts.signal?.removeEventListener('abort', onAbort);
     }
     if (runner.dead) this.all.delete(runner);
@@ -193,3 +197,34 @@ function readIfThere(file: string): string {
 function stripFinalNewline(s: string): string {
   return s.endsWith('\r\n') ? s.slice(0, -2) : s.endsWith('\n') ? s.slice(0, -1) : s;
 }
+
+// The tail of whichever output file changed last, as the command's latest line (`apt-get: Unpacking ...`).
+function showLatest(display: string, files: readonly string[]): void {
+  let newest: { mtime: number; text: string } | undefined;
+  for (const f of files) {
+    let fd: number | undefined;
+    try {
+      fd = openSync(f, 'r');
+      const st = fstatSync(fd);
+      if (st.size === 0 || (newest && st.mtimeMs < newest.mtime)) continue;
+      const len = Math.min(st.size, 2048);
+      const buf = Buffer.alloc(len);
+      readSync(fd, buf, 0, len, st.size - len);
+      newest = { mtime: st.mtimeMs, text: buf.toString('utf8') };
+    } catch {
+      // not written yet
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
+  }
+  if (newest) toolOutput(toolName(display), newest.text);
+}
+
+// `apt-get` for "'/usr/bin/apt-get' install ...", `sh` for a script that starts with a shell keyword.
+function toolName(display: string): string {
+  const first = (display.trim().split(/\s+/)[0] ?? '').replace(/^'|'$/g, '');
+  const base = first.split('/').pop() ?? '';
+  return /^[\w.+-]+$/.test(base) && !SHELL_WORDS.has(base) ? base : 'sh';
+}
+
+const SHELL_WORDS = new Set(['for', 'while', 'until', 'if', 'case', 'set', 'cd', 'export', 'exec', 'eval', 'true', 'false']);

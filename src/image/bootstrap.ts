@@ -7,6 +7,7 @@ import { execa } from 'execa';
 import { ImgplayError } from '../errors.js';
 import { hostAptMirror } from './mirror.js';
 import { mountTable, mountsUnder } from './mount-table.js';
+import { toolOutput } from '../connection/activity.js';
 import { superviseGroup } from '../connection/process-group.js';
 import { undoMount } from './mount-guard.js';
 import { noSpaceNote, spaceHint } from './free-space.js';
@@ -102,6 +103,7 @@ export async function bootstrap(o: BootstrapOptions): Promise<{ tool: string; mi
   child.all?.setEncoding('utf8');
   let partial = '';
   child.all?.on('data', (chunk: string) => {
+    toolOutput(tool, chunk);
     const parts = (partial + chunk).split('\n');
     partial = parts.pop() ?? '';
     for (const line of parts) {

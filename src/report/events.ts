@@ -13,7 +13,7 @@ export interface Where {
 
 export type RunEvent =
   | { type: 'playbook_start'; file: string }
-  | { type: 'play_start'; name: string; hosts: string[] }
+  | { type: 'play_start'; name: string; hosts: string[]; /** The playbook file that holds the play (its stage in all.yml). */ file?: string | undefined }
   | { type: 'no_hosts_matched' }
   | { type: 'no_hosts_remaining' }
   | { type: 'task_start'; id: number; name: string; handler: boolean; file: string; line: number }

@@ -1,7 +1,9 @@
 // Ansible's default output, line for line: banners padded with stars, per-host result lines and
 // the PLAY RECAP, so people and log scrapers used to ansible-playbook read ours the same way.
-import type { Reporter, RunEvent } from './events.js';
+import type { Reporter, RunEvent, Where } from './events.js';
+import { printable } from '../playbook/load.js';
 import { pythonJson } from './python-json.js';
+import { Timings } from './timings.js';
 
 const COLOR = { ok: '\x1b[0;32m', changed: '\x1b[0;33m', failed: '\x1b[0;31m', skipped: '\x1b[0;36m', unreachable: '\x1b[1;31m', warn: '\x1b[1;35m', reset: '\x1b[0m' };
 
@@ -11,13 +13,21 @@ export interface PlainOptions {
   verbosity: number;
   color: boolean;
   diff: boolean;
+  /** Adds profile_tasks' timing line after each task banner and the slowest tasks and stages after the recap. */
+  timings?: boolean;
+  /** Width of the closing timing table (profile_tasks uses the terminal's). */
+  columns?: number;
   /** Makes a unified diff (the `diff` package's createTwoFilesPatch), loaded only when --diff is given. */
   patch?: (oldName: string, newName: string, before: string, after: string) => string;
 }
 
 /** Writes Ansible's text output. */
 export class PlainReporter implements Reporter {
-  constructor(private readonly opts: PlainOptions) {}
+  private readonly timings: Timings | undefined;
+
+  constructor(private readonly opts: PlainOptions) {
+    this.timings = opts.timings ? new Timings() : undefined;
+  }
 
   private line(text: string, color?: keyof typeof COLOR): void {
     this.opts.write((this.opts.color && color ? `${COLOR[color]}${text}${COLOR.reset}` : text) + '\n');
@@ -29,6 +39,7 @@ export class PlainReporter implements Reporter {
   }
 
   emit(ev: RunEvent): void {
+    const profile = this.timings?.note(ev);
     switch (ev.type) {
       case 'play_start':
         this.banner(`PLAY [${ev.name}]`);
@@ -42,6 +53,7 @@ export class PlainReporter implements Reporter {
       case 'task_start':
         this.banner(`${ev.handler ? 'RUNNING HANDLER' : 'TASK'} [${ev.name}]`);
         if (this.opts.verbosity >= 2) this.line(`task path: ${ev.file}:${ev.line}`);
+        if (profile) this.line(profile);
         break;
       case 'task_result':
         this.result(ev);
@@ -70,6 +82,7 @@ export class PlainReporter implements Reporter {
           );
         }
         this.line('');
+        if (this.timings) this.opts.write(this.timings.summary(this.opts.columns));
         break;
       default:
         break;
@@ -95,13 +108,15 @@ export class PlainReporter implements Reporter {
       case 'skipped':
         this.line(ev.item ? `skipping: [${ev.host}]${item} ${verbose ? ` => ${dump()}` : ''}` : `skipping: [${ev.host}]${verbose ? ` => ${dump()}` : ''}`, 'skipped');
         break;
-      case 'failed':
-        if (ev.item) this.line(`failed: [${host}] (item=${pyStr(ev.item.label)}) => ${dump()}`, 'failed');
-        else this.line(`fatal: [${host}]: FAILED! => ${dump()}`, 'failed');
-        // An error of the engine, not of a module: where the playbook says what failed, as planning errors show it.
-        if (ev.where) this.line(`  at ${ev.where.file}:${ev.where.line}:${ev.where.col}\n${ev.where.excerpt.replace(/^/gm, '  ')}`, 'failed');
+      case 'failed': {
+        const head = ev.item ? `failed: [${host}] (item=${pyStr(ev.item.label)}) =>` : `fatal: [${host}]: FAILED! =>`;
+        // An error of the engine, not of a module: a readable block, its message and where the playbook says
+        // what failed, as planning errors show it (not a message escaped inside JSON).
+        if (ev.where) this.line(`${head} ${engineError(ev.result, ev.where)}`, 'failed');
+        else this.line(`${head} ${dump()}`, 'failed');
         if (ev.ignored && !ev.item) this.line('...ignoring', 'skipped');
         break;
+      }
       case 'unreachable':
         this.line(`fatal: [${host}]: UNREACHABLE! => ${dump()}`, 'unreachable');
         break;
@@ -118,6 +133,14 @@ export class PlainReporter implements Reporter {
       }
     }
   }
+}
+
+// `message\n  hint...\n  at file:line:col\n  excerpt`: every line after the first indented under the result line.
+function engineError(result: Record<string, unknown>, where: Where): string {
+  // The message quotes the playbook, which may hold escape sequences that would act on the terminal.
+  const [first = '', ...rest] = printable(String(result.msg ?? ''), { newlines: true }).split('\n');
+  const lines = [...rest, `at ${where.file}:${where.line}:${where.col}`, ...where.excerpt.split('\n')];
+  return [first, ...lines.map((l) => `  ${l}`)].join('\n');
 }
 
 const DEBUG_ALLOWED = new Set(['msg', 'exception', 'warnings', 'deprecations']);

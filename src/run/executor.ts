@@ -180,7 +180,7 @@ export class Executor {
     }
     const hosts = selected.map((inv) => this.hostRun(inv)).filter((h) => !h.failed && !h.unreachable);
     const name = this.tryRender(play.name, {});
-    this.reporter.emit({ type: 'play_start', name, hosts: hosts.map((h) => h.name) });
+    this.reporter.emit({ type: 'play_start', name, hosts: hosts.map((h) => h.name), file: play.pos.file });
     if (selected.length === 0) {
       this.reporter.emit({ type: 'no_hosts_matched' });
       return true;

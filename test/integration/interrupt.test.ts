@@ -1,8 +1,13 @@
 // Ctrl-C during a long task: the command is killed, no further task runs, and the exit code is 99.
+// During a long host tool (mksquashfs) too, with SIGINT to imgplay alone as CI runners send it: said at
+// once, exit within 10 s, the tool's group gone, its mount undone and no half-written image left.
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
+import { file, lacking, root, skipWithout } from '../support/needs.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const imgplay = join(here, '..', '..', 'bin', 'imgplay.js');
@@ -25,6 +30,88 @@ describe('an interrupted run', () => {
     expect(String(r.stdout)).not.toContain('TASK [never reached]');
     expect(String(r.stdout)).toContain('PLAY RECAP');
   });
+});
+
+describe.skipIf(skipWithout(lacking(file('/usr/bin/script', 'bsdutils'))))('Ctrl-C at a terminal (the live view)', () => {
+  it('interrupts the run like plain output: exit 99 with the recap, not listr2\'s own exit 127', async () => {
+    // script(1) gives imgplay a terminal; ^C typed into it reaches the foreground group as a real Ctrl-C does.
+    const child = execa('script', ['-qfec', `stty cols 120 rows 40; env -u CI -u NO_COLOR node ${imgplay} playbook.yml`, '/dev/null'], {
+      cwd: join(here, 'interrupt'),
+      reject: false,
+      all: true,
+    });
+    let seen = '';
+    await new Promise<void>((resolve) => {
+      child.all?.on('data', (chunk: Buffer) => {
+        seen += chunk.toString();
+        // The live view is on and the task has run a second: its title counts the seconds.
+        if (/TASK \[a long step\] [1-9]s/.test(seen)) resolve();
+      });
+    });
+    const sent = Date.now();
+    child.stdin?.write('\x03');
+    const r = await child;
+    expect(Date.now() - sent).toBeLessThan(10_000);
+    expect(r.exitCode, r.all).toBe(99);
+    expect(r.all).toContain('interrupting...');
+    expect(r.all).toContain('(interrupted)');
+    expect(r.all).toMatch(/PLAY RECAP[\s\S]*localhost +: ok=0/);
+    expect(r.all).not.toContain('never reached');
+  }, 60_000);
+});
+
+const mounts = () => readFile('/proc/mounts', 'utf8');
+
+describe.skipIf(skipWithout(lacking(root, file('/usr/bin/mksquashfs', 'squashfs-tools'))))('Ctrl-C during a long host tool', () => {
+  it('says interrupting at once and exits 99 within 10 s, with the mount undone and no image left', async () => {
+    const dir = await mkdtemp('/var/tmp/imgplay-interrupt-');
+    const build = join(dir, 'build');
+    const builds = join(dir, 'builds');
+    const before = await mounts();
+    try {
+      // A process group of its own, as a CI runner's child: the signal goes to imgplay alone.
+      const child = execa('node', [imgplay, 'host-tool.yml', '-e', `build_dir=${build}`, '-e', `artifact_dir=${builds}`], {
+        cwd: join(here, 'interrupt'),
+        reject: false,
+        all: true,
+        detached: true,
+        env: { NO_COLOR: '1' },
+      });
+      let seen = '';
+      let saidAt = 0;
+      await new Promise<void>((resolve, reject) => {
+        child.all?.on('data', (chunk: Buffer) => {
+          seen += chunk.toString();
+          if (!saidAt && seen.includes('interrupting...')) saidAt = performance.now();
+          if (seen.includes('TASK [squash it slowly]')) resolve();
+        });
+        void child.then(() => reject(new Error(`imgplay ended before the squash:\n${seen}`)));
+      });
+      // mksquashfs started and writing its image for a while.
+      const running = async () => (await execa('pgrep', ['-x', 'mksquashfs'], { reject: false })).stdout.trim();
+      let tool = '';
+      for (let i = 0; i < 300 && !(tool = await running()); i++) await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(await running(), 'mksquashfs running when the signal is sent').not.toBe('');
+      const sent = performance.now();
+      process.kill(child.pid!, 'SIGINT');
+      const r = await child;
+      const ms = performance.now() - sent;
+      console.log(`SIGINT during mksquashfs: "interrupting..." after ${Math.round(saidAt - sent)} ms, exit after ${Math.round(ms)} ms`);
+      expect(r.exitCode, r.all).toBe(99);
+      expect(ms).toBeLessThan(10_000);
+      expect(saidAt, 'interrupting... said').toBeGreaterThan(0);
+      expect(saidAt - sent, 'interrupting... said at once').toBeLessThan(1000);
+      expect(r.all).toContain('User interrupted execution');
+      expect(r.all).not.toContain('TASK [never reached]');
+      expect(await mounts()).toBe(before);
+      expect(existsSync(build) ? await readdir(join(build, 'tree')).catch(() => []) : [], 'the tree, unmounted').toEqual([]);
+      expect(existsSync(builds) ? await readdir(builds) : [], 'half-written images').toEqual([]);
+      for (const pid of tool.split('\n')) expect(existsSync(`/proc/${pid}`), `mksquashfs ${pid} still running`).toBe(false);
+    } finally {
+      if ((await mounts()) === before) await rm(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
 
 describe('output piped into a reader that goes away', () => {

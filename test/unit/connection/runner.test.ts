@@ -3,6 +3,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { onToolOutput } from '../../../src/connection/activity.js';
 import { RunnerPool } from '../../../src/connection/runner.js';
 
 const made: string[] = [];
@@ -84,5 +85,25 @@ describe('the command runner', () => {
     await p.close();
     expect(await readdir(dir)).toEqual([]);
     expect(existsSync(dir)).toBe(true);
+  });
+});
+
+describe('the command runner while the live view listens', () => {
+  it('reports the latest line a running command printed, named by its program, and stops when it ends', async () => {
+    const { pool: p } = await pool();
+    const seen: string[] = [];
+    onToolOutput((tool, line) => seen.push(`${tool}: ${line}`));
+    try {
+      const r = await p.exec(['sh', '-c', 'echo Unpacking one; sleep 1.2; echo Setting up two >&2; sleep 1.2'], "'sh' -c ...");
+      expect(r.rc).toBe(0);
+      expect(seen).toContain('sh: Unpacking one');
+      expect(seen).toContain('sh: Setting up two');
+      const after = seen.length;
+      await new Promise((res) => setTimeout(res, 700));
+      expect(seen.length, 'nothing read once the command ended').toBe(after);
+    } finally {
+      onToolOutput(undefined);
+      await p.close();
+    }
   });
 });
