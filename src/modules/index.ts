@@ -28,6 +28,7 @@ import { kernelModules } from './kernel-modules.js';
 import { lineinfile } from './lineinfile.js';
 import { meta } from './meta.js';
 import { packageModule } from './package.js';
+import { packageFacts } from './package-facts.js';
 import { ping } from './ping.js';
 import { mount } from './mount.js';
 import { raw } from './raw.js';
@@ -81,6 +82,7 @@ export const modules: Readonly<Record<string, AnyModule>> = {
   lineinfile,
   meta,
   package: packageModule,
+  package_facts: packageFacts,
   ping,
   mount,
   raw,
