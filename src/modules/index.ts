@@ -34,6 +34,7 @@ import { mount } from './mount.js';
 import { raw } from './raw.js';
 import { replace } from './replace.js';
 import { script } from './script.js';
+import { serviceFacts } from './service-facts.js';
 import { setFact } from './set-fact.js';
 import { setup } from './setup.js';
 import { shell } from './shell.js';
@@ -89,6 +90,7 @@ export const modules: Readonly<Record<string, AnyModule>> = {
   replace,
   script,
   service,
+  service_facts: serviceFacts,
   set_fact: setFact,
   setup,
   shell,
