@@ -29,6 +29,7 @@ import { lineinfile } from './lineinfile.js';
 import { meta } from './meta.js';
 import { packageModule } from './package.js';
 import { packageFacts } from './package-facts.js';
+import { pause } from './pause.js';
 import { ping } from './ping.js';
 import { mount } from './mount.js';
 import { raw } from './raw.js';
@@ -84,6 +85,7 @@ export const modules: Readonly<Record<string, AnyModule>> = {
   meta,
   package: packageModule,
   package_facts: packageFacts,
+  pause,
   ping,
   mount,
   raw,
