@@ -33,11 +33,14 @@ import { localeGen } from './locale-gen.js';
 import { meta } from './meta.js';
 import { packageModule } from './package.js';
 import { pamLimits } from './pam-limits.js';
+import { packageFacts } from './package-facts.js';
+import { pause } from './pause.js';
 import { ping } from './ping.js';
 import { mount } from './mount.js';
 import { raw } from './raw.js';
 import { replace } from './replace.js';
 import { script } from './script.js';
+import { serviceFacts } from './service-facts.js';
 import { setFact } from './set-fact.js';
 import { setup } from './setup.js';
 import { shell } from './shell.js';
@@ -92,12 +95,15 @@ export const modules: Readonly<Record<string, AnyModule>> = {
   meta,
   package: packageModule,
   pam_limits: pamLimits,
+  package_facts: packageFacts,
+  pause,
   ping,
   mount,
   raw,
   replace,
   script,
   service,
+  service_facts: serviceFacts,
   set_fact: setFact,
   setup,
   shell,

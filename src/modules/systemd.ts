@@ -9,8 +9,8 @@ import { describeFsError, isFsError } from './support/fs-error.js';
 import { lstatOrUndefined } from './support/target-path.js';
 import { type ModuleContext, type ModuleResult, failed } from './types.js';
 
-/** Where systemctl looks for unit files, in its order of precedence. */
-const UNIT_DIRS = ['/etc/systemd/system', '/run/systemd/system', '/usr/local/lib/systemd/system', '/usr/lib/systemd/system', '/lib/systemd/system'];
+/** Where systemctl looks for unit files, in its order of precedence (Debian's systemd reads /lib before /usr/lib). */
+const UNIT_DIRS = ['/etc/systemd/system', '/run/systemd/system', '/usr/local/lib/systemd/system', '/lib/systemd/system', '/usr/lib/systemd/system'];
 /** Where enable and mask write. */
 const CONFIG_DIR = '/etc/systemd/system';
 const UNIT_TYPES = ['service', 'socket', 'target', 'timer', 'path', 'mount', 'automount', 'swap', 'slice', 'scope', 'device'];
@@ -33,8 +33,14 @@ interface UnitFile {
   isAlias: boolean;
 }
 
-// Why state is refused: the image being built runs no systemd.
-const NOTHING_RUNS = 'imgplay never starts or stops services while building an image; use enabled to have the service start when the image boots.';
+// What Ansible's systemd module warns in a chroot, where `systemctl show` is ignored and no unit runs.
+export const CHROOT_WARNING = 'Target is a chroot or systemd is offline. This can lead to false positives or prevent the init system tools from working.';
+// Why state is refused outside a chroot: the build host is not a target whose services imgplay runs.
+const NOT_ON_THE_HOST = 'imgplay never starts, stops, restarts or reloads a service on the build host; in a chroot (the image) it warns as Ansible does and changes nothing.';
+// What systemctl says in a chroot when it needs the bus of a running systemd (the tree has no /run/systemd/system).
+const NO_SYSTEMD_BUS = "System has not been booted with systemd as init system (PID 1). Can't operate.\nFailed to connect to bus: Host is down";
+/** Where the chroot connection's PATH (and Ansible's get_bin_path) looks for systemctl. */
+const BIN_DIRS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
 
 /** A refusal phrased as systemctl would, for Ansible's "Unable to <action> service" message. */
 class SystemctlError extends Error {}
@@ -46,19 +52,27 @@ const systemdArgs = {
   },
   state: {
     choices: ['reloaded', 'restarted', 'started', 'stopped'],
-    refusedValues: {
-      reloaded: NOTHING_RUNS,
-      restarted: NOTHING_RUNS,
-      started: NOTHING_RUNS,
-      stopped: NOTHING_RUNS,
-    },
-    description: 'What to do to the running unit.',
+    description:
+      "What to do to the running unit. In a chroot (the image being built) no systemd runs: as Ansible there, the unit must exist, nothing is started or stopped, the task is ok (not changed) with Ansible's warning `" +
+      CHROOT_WARNING +
+      "`, and `state` is returned as asked. On the build host (the local connection) the task fails: " +
+      NOT_ON_THE_HOST,
   },
   enabled: { type: 'bool', description: "Make (or remove) the unit's `[Install]` symlinks." },
   force: { type: 'bool', description: 'Replace a conflicting link when enabling (like `systemctl --force`).' },
   masked: { type: 'bool', description: 'Link `/etc/systemd/system/<unit>` to `/dev/null` (or remove that link).' },
-  daemon_reload: { type: 'bool', default: false, aliases: ['daemon-reload'], description: 'Accepted; nothing to do (no systemd runs in the image).' },
-  daemon_reexec: { type: 'bool', default: false, aliases: ['daemon-reexec'], description: 'Accepted; nothing to do (no systemd runs in the image).' },
+  daemon_reload: {
+    type: 'bool',
+    default: false,
+    aliases: ['daemon-reload'],
+    description: "In a chroot it fails as Ansible's module does there (`failure 1 during daemon-reload: System has not been booted with systemd ...`: no systemd runs in the image), except in check mode, where Ansible skips it. On the build host nothing is done.",
+  },
+  daemon_reexec: {
+    type: 'bool',
+    default: false,
+    aliases: ['daemon-reexec'],
+    description: 'As `daemon_reload`, for `daemon-reexec`.',
+  },
   scope: {
     default: 'system',
     choices: ['system', 'user', 'global'],
@@ -67,6 +81,9 @@ const systemdArgs = {
   },
   no_block: { type: 'bool', default: false, description: 'Accepted and ignored: nothing waits for a running systemd.' },
 } as const satisfies Record<string, ArgSpec>;
+
+// Why `use` names only systemd: the other managers' modules are not in imgplay.
+const OTHER_MANAGER = "imgplay has only the systemd service manager (Ansible's systemd module); the image's services are systemd units.";
 
 // Accepted by `service` because Ansible's service action drops them, with a warning, when it hands the task to systemd.
 const ignoredByService = ['sleep', 'pattern', 'runlevel', 'arguments'] as const;
@@ -77,7 +94,10 @@ const serviceArgs = {
   pattern: { description: 'Ignored with Ansible\'s warning, as its service action ignores it for systemd.' },
   runlevel: { description: 'Ignored with Ansible\'s warning, as its service action ignores it for systemd.' },
   arguments: { aliases: ['args'], description: 'Ignored with Ansible\'s warning, as its service action ignores it for systemd.' },
-  use: { description: 'The service manager: `auto` or `systemd` (the only one imgplay has).' },
+  use: {
+    refusedValues: { sysvinit: OTHER_MANAGER, service: OTHER_MANAGER, openwrt_init: OTHER_MANAGER, openrc: OTHER_MANAGER, upstart: OTHER_MANAGER, runit: OTHER_MANAGER },
+    description: 'The service manager module to hand the task to: `auto` or `systemd` (the only one imgplay has). Any other is refused (the built-in ones at planning), with the reason.',
+  },
 } as const satisfies Record<string, ArgSpec>;
 
 /** systemd's arguments, aliases folded (name for service/unit); service's extras are ignored here. */
@@ -85,16 +105,17 @@ type SystemdArgs = ArgsOf<typeof systemdArgs> & Partial<Record<(typeof ignoredBy
 
 const systemdDoc = {
   short: "Enables, disables, masks and unmasks systemd units in the image, as `systemctl --root` does.",
-  description: `Works on files only, as \`systemctl --root=<target> enable|disable|mask|unmask\` does (the unit tests compare the links with the real \`systemctl --root\` when the build host has one). The unit file is looked up in the target's \`/etc/systemd/system\`, \`/run/systemd/system\`, \`/usr/local/lib/systemd/system\`, \`/usr/lib/systemd/system\`, \`/lib/systemd/system\`; enabling reads its \`[Install]\` section and makes \`/etc/systemd/system/<T>.wants/<unit>\` (\`WantedBy=\`), \`<T>.requires/<unit>\` (\`RequiredBy=\`) and \`/etc/systemd/system/<alias>\` (\`Alias=\`), each pointing at the unit file's absolute path in the target, and does the same for the units named by \`Also=\`. Disabling removes those links (any \`.wants\`/\`.requires\` link of the unit, its aliases, and its \`Also=\` units' links). A template (\`foo@.service\`) is enabled as its \`DefaultInstance=\`; an instance (\`foo@eth0.service\`) links to the template file; a template without \`DefaultInstance=\` and no instance is refused, as are \`%\` specifiers in \`[Install]\`.
+  description: `Works on files only, as \`systemctl --root=<target> enable|disable|mask|unmask\` does (the unit tests compare the links with the real \`systemctl --root\` when the build host has one). The unit file is looked up in the target's \`/etc/systemd/system\`, \`/run/systemd/system\`, \`/usr/local/lib/systemd/system\`, \`/lib/systemd/system\`, \`/usr/lib/systemd/system\` (Debian's order: on a merged-/usr tree links point into \`/lib/systemd/system\`, as systemctl's do); enabling reads its \`[Install]\` section and makes \`/etc/systemd/system/<T>.wants/<unit>\` (\`WantedBy=\`), \`<T>.requires/<unit>\` (\`RequiredBy=\`) and \`/etc/systemd/system/<alias>\` (\`Alias=\`), each pointing at the unit file's absolute path in the target, and does the same for the units named by \`Also=\`. Disabling removes those links (any \`.wants\`/\`.requires\` link of the unit, its aliases, and its \`Also=\` units' links). A template (\`foo@.service\`) is enabled as its \`DefaultInstance=\`; an instance (\`foo@eth0.service\`) links to the template file; a template without \`DefaultInstance=\` and no instance is refused, as are \`%\` specifiers in \`[Install]\`.
 
 Whether a unit counts as enabled follows Ansible's reading of \`systemctl is-enabled\`: enabled or static (no installation config) is enabled; alias, indirect (only \`Also=\`), disabled and masked are not. Masking a unit the target does not have works, as with systemctl.`,
   returns:
-    "`changed`, `name`, `enabled` (when given) and `masked` (when given). Errors read as Ansible's: `Could not find the requested service X: host`, `Unable to enable service X: Failed to enable unit: Unit file /etc/systemd/system/X.service is masked.`, `Unable to mask service X: Failed to mask unit: File ... already exists.`",
+    "`changed`, `name`, `enabled` (when given), `masked` (when given), `state` (when given) and, in a chroot, `status: {}` (systemctl ignores `show` there, so Ansible's status is empty too). Errors read as Ansible's: `Could not find the requested service X: host`, `Failed to find required executable \"systemctl\" in paths: ...`, `System has not been booted with systemd as init system (PID 1). Can't operate.` (in a chroot, for a unit the tree does not have, whatever the task asks), `Unable to enable service X: Failed to enable unit: Unit file /etc/systemd/system/X.service is masked.` As in Ansible, a mask systemctl refuses (a unit file of that name in `/etc/systemd/system`) is reported as a change and leaves the file as it is.",
   checkMode: 'Predicts the change and links nothing.',
   differences: [
-    "Nothing is started, stopped, reloaded or asked of a running systemd; `state` is refused. Ansible's `status` (the `systemctl show` properties) is not returned; `masked` is returned, Ansible does not.",
+    "Nothing is started, stopped, reloaded or asked of a running systemd. In a chroot `state` behaves as Ansible's module there: the unit must exist, the task is ok with Ansible's chroot warning. On the build host (local connection) a task with `state` fails, where Ansible would act on the host's services.",
+    "Outside a chroot Ansible's `status` (the `systemctl show` properties) is not returned; `masked` is returned, Ansible does not.",
     'As in Ansible, `enabled: true` on a static unit (no `[Install]`) is ok and unchanged, and `enabled: false` on one reports changed on every run (systemctl would do nothing).',
-    'SysV init scripts are not considered.',
+    'SysV init scripts are not enabled or disabled; for `state` in a chroot an `/etc/init.d` script counts as the service, as in Ansible.',
   ],
 } as const;
 
@@ -124,7 +145,10 @@ export const service = defineModule(
     doc: {
       short: "Manages a service through the `systemd` module, as Ansible's service action does on a systemd system.",
       description: "Ansible's service action picks the systemd backend on systemd systems and drops `sleep`, `pattern`, `runlevel` and `arguments` with a warning; imgplay does the same, and then behaves as `systemd`.",
-      differences: ['`use` other than `auto` or `systemd` is refused: imgplay has no other service manager.'],
+      differences: [
+        '`use` other than `auto` or `systemd` is refused: imgplay has no other service manager.',
+        "Ansible picks the manager from the `service_mgr` fact: a tree without systemd (no `/sbin/init` link to systemd) would get Ansible's sysvinit module; imgplay always uses systemd, and in a chroot fails as Ansible's systemd module does when the tree has no `systemctl`.",
+      ],
     },
     args: serviceArgs,
     ...systemdRules,
@@ -135,22 +159,52 @@ export const service = defineModule(
 async function runSystemd(ctx: ModuleContext<SystemdArgs>): Promise<ModuleResult> {
   const { args, conn, check } = ctx;
   const name = args.name;
-  if (args.use !== undefined && args.use !== 'auto' && args.use !== 'systemd') {
-    return failed(`use=${String(args.use)} is not supported by imgplay: systemd is the only service manager it has`);
+  // Ansible's service action lowercases `use` before it picks the module.
+  const use = typeof args.use === 'string' ? args.use.toLowerCase() : undefined;
+  if (use !== undefined && use !== 'auto' && use !== 'systemd') return failed(`use=${String(args.use)} is not supported by imgplay: ${OTHER_MANAGER}`);
+  if (args.state !== undefined && conn.kind !== 'chroot') {
+    return failed(`state=${args.state} is not supported by imgplay on ${conn.describe()}: ${NOT_ON_THE_HOST}`);
   }
-  const warnings = ignoredByService.filter((k) => args[k] !== undefined).map((k) => `Ignoring "${k}" as it is not used in "systemd"`);
-  // daemon_reload and daemon_reexec talk to a running systemd; the image has none, so they are done.
-  const result: ModuleResult = { changed: false, ...(name === undefined ? {} : { name }), ...(warnings.length > 0 ? { warnings } : {}) };
+  // Ansible's service action prints these itself, so they are the run's warnings, not the result's.
+  for (const k of ignoredByService) if (args[k] !== undefined) process.emitWarning(`Ignoring "${k}" as it is not used in "systemd"`, { code: 'IMGPLAY_ARGUMENT' });
+  if (name !== undefined && /[*?[]/.test(name)) return failed('This module does not currently support using glob patterns, found \'' + name.match(/[*?[]/)?.[0] + "' in service name: " + name);
+  // Ansible's module needs the target's systemctl before it does anything; in a chroot that is the tree's.
+  if (conn.kind === 'chroot' && !(await hasSystemctl(conn))) return failed(`Failed to find required executable "systemctl" in paths: ${BIN_DIRS.join(':')}`);
+  // daemon_reload and daemon_reexec talk to a running systemd: in a chroot systemctl finds none and fails,
+  // and so does Ansible's module (not in check mode, where it skips them); on the build host they are not done.
+  if (conn.kind === 'chroot' && !check) {
+    for (const [arg, verb] of [['daemon_reload', 'daemon-reload'], ['daemon_reexec', 'daemon-reexec']] as const) {
+      if (args[arg]) return failed(`failure 1 during ${verb}: ${NO_SYSTEMD_BUS}\n`);
+    }
+  }
+  // In a chroot systemctl cannot `show` a unit, so Ansible's status is empty there.
+  const result: ModuleResult = {
+    changed: false,
+    ...(name === undefined ? {} : { name }),
+    ...(conn.kind === 'chroot' ? { status: {} } : {}),
+  };
   if (name === undefined) return result;
-  if (/[*?[]/.test(name)) return failed('This module does not currently support using glob patterns, found \'' + name.match(/[*?[]/)?.[0] + "' in service name: " + name);
   const unit = mangle(name);
   try {
+    // In a chroot Ansible's module looks a unit up with is-enabled and list-unit-files, and when neither
+    // knows it asks the bus (bare `systemctl`), which is not there: whatever the task, it fails so.
+    if (conn.kind === 'chroot' && !(await knownUnit(conn, unit, name))) {
+      const systemctl = await systemctlPath(conn);
+      return failed(NO_SYSTEMD_BUS, { cmd: systemctl, rc: 1, stdout: '', stderr: `${NO_SYSTEMD_BUS}\n` });
+    }
     if (args.masked !== undefined) {
       const masked = await isMasked(conn, unit);
       result.masked = args.masked;
       if (masked !== args.masked) {
         result.changed = true;
-        if (!check) await (args.masked ? mask(conn, unit) : unmask(conn, unit)).catch(unable(args.masked ? 'mask' : 'unmask', name));
+        // Ansible's module overlooks a failed mask or unmask of a unit it found (systemctl refusing to mask a
+        // unit file in /etc is reported as a change); only a unit it did not find fails.
+        if (!check) {
+          await (args.masked ? mask(conn, unit) : unmask(conn, unit)).catch(async (err: unknown) => {
+            if (!(err instanceof SystemctlError)) throw err;
+            if (!(await knownUnit(conn, unit, name))) throw new SystemctlError(`Could not find the requested service ${name}: host`);
+          });
+        }
       }
     }
     if (args.enabled !== undefined) {
@@ -175,6 +229,11 @@ async function runSystemd(ctx: ModuleContext<SystemdArgs>): Promise<ModuleResult
         result.enabled = args.enabled;
       }
     }
+    if (args.state !== undefined) {
+      // Only a chroot gets here, and with a unit it knows: nothing runs, so nothing is started or stopped, and Ansible says so.
+      result.state = args.state;
+      result.warnings = [CHROOT_WARNING];
+    }
     return result;
   } catch (err) {
     if (err instanceof SystemctlError) return failed(err.message, { changed: result.changed });
@@ -183,11 +242,29 @@ async function runSystemd(ctx: ModuleContext<SystemdArgs>): Promise<ModuleResult
   }
 }
 
-function unable(action: string, name: string): (err: unknown) => never {
-  return (err) => {
-    if (err instanceof SystemctlError) throw new SystemctlError(`Unable to ${action} service ${name}: ${err.message}`);
-    throw err;
-  };
+/** Where the chroot's PATH finds the target's systemctl, if it has one. */
+async function systemctlPath(conn: Connection): Promise<string | undefined> {
+  for (const dir of BIN_DIRS) {
+    const st = await lstatOrUndefined(await conn.hostPath(`${dir}/systemctl`)).catch(() => undefined);
+    if (st !== undefined && !st.isDirectory()) return `${dir}/systemctl`;
+  }
+  return undefined;
+}
+
+async function hasSystemctl(conn: Connection): Promise<boolean> {
+  return (await systemctlPath(conn)) !== undefined;
+}
+
+/** A unit systemctl knows offline: a unit file (a template's for an instance), a mask, or an init script. */
+async function knownUnit(conn: Connection, unit: string, name: string): Promise<boolean> {
+  return (await findUnit(conn, unit)) !== undefined || (await isMasked(conn, unit)) || (await initScript(conn, name));
+}
+
+/** Whether /etc/init.d has a script of that name (Ansible counts one as the service). */
+async function initScript(conn: Connection, name: string): Promise<boolean> {
+  if (name.includes('/')) return false;
+  const st = await lstatOrUndefined(await conn.hostPath(`/etc/init.d/${name}`)).catch(() => undefined);
+  return st !== undefined && !st.isDirectory();
 }
 
 /** A unit name as systemctl completes it: `sshd` means `sshd.service`. */

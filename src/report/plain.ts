@@ -24,6 +24,8 @@ export interface PlainOptions {
 /** Writes Ansible's text output. */
 export class PlainReporter implements Reporter {
   private readonly timings: Timings | undefined;
+  // Ansible's Display shows a warning once per run, however many tasks return it.
+  private readonly warned = new Set<string>();
 
   constructor(private readonly opts: PlainOptions) {
     this.timings = opts.timings ? new Timings() : undefined;
@@ -91,6 +93,14 @@ export class PlainReporter implements Reporter {
 
   private result(ev: Extract<RunEvent, { type: 'task_result' }>): void {
     const host = ev.delegatedTo && ev.delegatedTo !== ev.host ? `${ev.host} -> ${ev.delegatedTo}` : ev.host;
+    // A module's warnings are printed above its result line and left out of the result shown, as Ansible's callback does.
+    if (Array.isArray(ev.result.warnings)) {
+      for (const w of ev.result.warnings.map(String)) {
+        if (this.warned.has(w)) continue;
+        this.warned.add(w);
+        this.line(`[WARNING]: ${w}`, 'warn');
+      }
+    }
     const r = clean(ev.result, ev.action);
     const verbose = this.opts.verbosity > 0 || ev.result._ansible_verbose_always === true;
     const dump = () => pythonJson(strip(r, this.opts.verbosity), verbose && (ev.result._ansible_verbose_always === true || this.opts.verbosity > 2) ? 4 : undefined);
@@ -159,7 +169,7 @@ function strip(result: Record<string, unknown>, verbosity: number): Record<strin
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(result)) {
     // As TaskResult.clean_copy: callbacks never see failed/skipped, the line itself says it.
-    if (k.startsWith('_ansible') || k === 'exception' || k === 'failed' || k === 'skipped') continue;
+    if (k.startsWith('_ansible') || k === 'exception' || k === 'failed' || k === 'skipped' || k === 'warnings') continue;
     if (verbosity < 3 && (k === 'invocation' || k === 'diff')) continue;
     out[k] = v;
   }

@@ -3,8 +3,8 @@ import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { mangle, parseInstall, service, systemd } from '../../../src/modules/systemd.js';
-import { ConfinedConnection, type TreeSpec, buildTree, cases, makeContext, prepare, snapshot } from '../../support/module-cases.js';
+import { CHROOT_WARNING, mangle, parseInstall, service, systemd } from '../../../src/modules/systemd.js';
+import { type Case, ConfinedConnection, type TreeSpec, buildTree, cases, makeContext, prepare, snapshot } from '../../support/module-cases.js';
 import { rooted, rootedRows } from '../../support/rooted-module.js';
 import { lacking, skipWithout } from '../../support/needs.js';
 
@@ -24,11 +24,15 @@ const fooLinks: TreeSpec = {
   [`${etc}/sockets.target.wants/helper.socket`]: { link: '/usr/lib/systemd/system/helper.socket' },
 };
 const masked = { [`${etc}/foo.service`]: { link: '/dev/null' } };
+// Ansible's module needs the target's systemctl before anything else: every tree here has one.
+const systemctlFile: TreeSpec = { 'usr/bin/systemctl': '#!/bin/sh\n' };
+const withSystemctl = (rows: Case[]): Case[] =>
+  rows.map((r) => ({ ...r, before: { ...systemctlFile, ...r.before }, ...(r.after === undefined ? {} : { after: { ...systemctlFile, ...r.after } }) }));
 
 describe('systemd', () => {
   cases(
     rooted(systemd),
-    rootedRows([
+    rootedRows(withSystemctl([
       {
         name: 'enables a unit as systemctl --root does: wants, requires, alias and Also= links',
         args: { name: 'foo.service', enabled: true },
@@ -117,10 +121,10 @@ describe('systemd', () => {
         result: { masked: true },
       },
       {
-        name: 'masks a unit the tree does not have, as systemctl does',
+        name: 'fails for any unit the tree does not have, as Ansible does in a chroot when systemctl has no bus to ask',
         args: { name: 'ghost', masked: true },
-        changed: true,
-        after: { [`${etc}/ghost.service`]: { link: '/dev/null' } },
+        error: "System has not been booted with systemd as init system (PID 1). Can't operate.",
+        result: { rc: 1, cmd: '/usr/bin/systemctl', stderr: "System has not been booted with systemd as init system (PID 1). Can't operate.\nFailed to connect to bus: Host is down\n" },
       },
       {
         name: 'unmasks a unit',
@@ -131,10 +135,12 @@ describe('systemd', () => {
       },
       { name: 'leaves an unmasked unit alone', args: { name: 'foo', masked: false }, before: units, changed: false },
       {
-        name: 'refuses to mask over a unit file in /etc',
+        name: 'leaves a unit file in /etc unmasked, yet reports a change every time, as Ansible overlooks what systemctl refused',
         args: { name: 'helper.socket', masked: true },
         before: { [`${etc}/helper.socket`]: '[Socket]\n' },
-        error: 'Unable to mask service helper.socket: Failed to mask unit: File /etc/systemd/system/helper.socket already exists.',
+        changed: true,
+        again: true,
+        result: { masked: true },
       },
       {
         name: 'refuses to enable a masked unit, as systemctl does',
@@ -155,22 +161,86 @@ describe('systemd', () => {
         changed: true,
         after: { ...units, ...fooLinks },
       },
-      { name: 'fails for a unit the tree does not have', args: { name: 'nothere', enabled: true }, before: units, error: 'Could not find the requested service nothere: host' },
+      { name: 'fails to enable a unit the tree does not have', args: { name: 'nothere', enabled: true }, before: units, error: 'Failed to connect to bus: Host is down' },
       {
-        name: 'refuses to start a service while building',
+        name: 'starts nothing in a chroot: ok, with the state asked for and the warning Ansible gives there',
         args: { name: 'foo', state: 'started' },
         before: units,
-        invalid: 'state=started is not supported by imgplay: imgplay never starts or stops services while building an image',
+        changed: false,
+        result: { name: 'foo', state: 'started', status: {}, warnings: [CHROOT_WARNING] },
       },
+      {
+        name: 'restarts nothing in a chroot, and still enables the unit',
+        args: { name: 'foo.service', state: 'restarted', enabled: true },
+        before: units,
+        changed: true,
+        after: { ...units, ...fooLinks },
+        result: { state: 'restarted', enabled: true, warnings: [CHROOT_WARNING] },
+      },
+      {
+        name: 'takes an init script for the service to stop in a chroot',
+        args: { name: 'legacy', state: 'stopped' },
+        before: { 'etc/init.d/legacy': '#!/bin/sh\n' },
+        changed: false,
+        result: { state: 'stopped', warnings: [CHROOT_WARNING] },
+      },
+      { name: 'fails to reload a unit the tree does not have', args: { name: 'nothere', state: 'reloaded' }, before: units, error: 'Failed to connect to bus: Host is down' },
       { name: 'refuses user units', args: { name: 'foo', enabled: true, scope: 'user' }, before: units, invalid: 'scope=user is not supported by imgplay' },
-      { name: 'treats daemon_reload as done', args: { daemon_reload: true }, changed: false },
-      { name: "takes Ansible's dashed daemon-reload", args: { 'daemon-reload': 'yes' }, changed: false },
+      { name: 'fails daemon_reload in a chroot, as Ansible does: no systemd runs there', args: { daemon_reload: true }, error: `failure 1 during daemon-reload: System has not been booted with systemd as init system (PID 1). Can't operate.\nFailed to connect to bus: Host is down\n` },
+      { name: "takes Ansible's dashed daemon-reexec, and fails it the same way", args: { 'daemon-reexec': 'yes' }, error: `failure 1 during daemon-reexec: System has not been booted with systemd as init system (PID 1). Can't operate.\nFailed to connect to bus: Host is down\n` },
       // Ansible's required_one_of counts daemon_reload's default, so a bare name passes and changes nothing.
       { name: 'does nothing with only a name, as Ansible', args: { name: 'foo' }, before: units, changed: false, result: { name: 'foo' } },
       { name: 'needs a name to enable', args: { enabled: true }, invalid: "missing parameter(s) required by 'enabled': name" },
       { name: 'refuses an unknown state', args: { name: 'foo', state: 'running' }, invalid: 'value of state must be one of: reloaded, restarted, started, stopped, got: running' },
+    ])),
+  );
+
+  cases(
+    rooted(service),
+    rootedRows(
+      withSystemctl([
+        { name: 'refuses a service manager imgplay does not have', args: { name: 'foo', use: 'sysvinit', state: 'started' }, invalid: 'use=sysvinit is not supported by imgplay' },
+        {
+          name: 'drops pattern as Ansible\'s service action does, and warns as systemd does in a chroot',
+          args: { name: 'foo', pattern: 'foo-daemon', state: 'started', use: 'SystemD' },
+          before: units,
+          changed: false,
+          result: { state: 'started', warnings: [CHROOT_WARNING] },
+        },
+      ]),
+    ),
+  );
+
+  cases(
+    rooted(systemd),
+    rootedRows([
+      {
+        name: 'fails as Ansible does when the tree has no systemctl',
+        args: { name: 'foo', enabled: true },
+        before: units,
+        error: 'Failed to find required executable "systemctl" in paths: /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+      },
     ]),
   );
+
+  it('skips daemon_reload in check mode, as Ansible does', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'imgplay-sd-'));
+    try {
+      await buildTree(root, systemctlFile);
+      const args = await prepare(systemd, { daemon_reload: true });
+      const r = await systemd.run(makeContext({ args, check: true, conn: new ConfinedConnection(root) }));
+      expect(r).toEqual({ changed: false, status: {} });
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
+  it('never starts a service on the build host: state fails on the local connection before anything is looked at', async () => {
+    const args = await prepare(systemd, { name: 'imgplay-never-on-host.service', state: 'started' });
+    const r = await systemd.run(makeContext({ args }));
+    expect(r.failed).toBe(true);
+    expect(r.msg).toContain('state=started is not supported by imgplay on local: imgplay never starts, stops, restarts or reloads a service on the build host');
+  });
 
   it('answers to service and systemd_service too', () => {
     expect(service.name).toBe('service');
@@ -182,8 +252,18 @@ describe('systemd', () => {
     const args = await prepare(service, { name: 'foo', args: '-x', sleep: '2', pattern: 'foo', use: 'auto' });
     expect(args).toMatchObject({ name: 'foo', arguments: '-x', sleep: 2, pattern: 'foo' });
     // Only a name: the run returns before it looks at any file, so no tree is needed.
-    const r = await service.run(makeContext({ args }));
-    expect(r.warnings).toEqual(['Ignoring "sleep" as it is not used in "systemd"', 'Ignoring "pattern" as it is not used in "systemd"', 'Ignoring "arguments" as it is not used in "systemd"']);
+    const seen: string[] = [];
+    const listen = (w: Error) => seen.push(w.message);
+    process.on('warning', listen);
+    try {
+      const r = await service.run(makeContext({ args }));
+      // Ansible's service action prints them: they are the run's warnings, not part of the result.
+      expect(r.warnings).toBeUndefined();
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', listen);
+    }
+    expect(seen).toEqual(['Ignoring "sleep" as it is not used in "systemd"', 'Ignoring "pattern" as it is not used in "systemd"', 'Ignoring "arguments" as it is not used in "systemd"']);
     await expect(prepare(systemd, { name: 'foo', pattern: 'x' })).rejects.toThrow('Unsupported parameters for (systemd) module: pattern');
   });
 
@@ -226,7 +306,7 @@ describe.skipIf(skipWithout(lacking([systemctl, 'systemctl (Debian package syste
       const ours = await mkdtemp(join(tmpdir(), 'imgplay-sd-'));
       const theirs = await mkdtemp(join(tmpdir(), 'imgplay-sd-'));
       dirs.push(ours, theirs);
-      await buildTree(ours, { ...units, ...before });
+      await buildTree(ours, { ...systemctlFile, ...units, ...before });
       await cp(ours, theirs, { recursive: true, verbatimSymlinks: true });
       const args = await prepare(systemd, { name: unit, enabled });
       const r = await systemd.run(makeContext({ args, conn: new ConfinedConnection(ours) }));
