@@ -10,6 +10,7 @@ import { formatMode } from './support/mode.js';
 import { type PutContext, putFile } from './support/put-file.js';
 import { fileAttrArgs } from './support/file-args.js';
 import { failed } from './types.js';
+import { templateVars } from '../vars/lookups.js';
 
 // Ansible's template is an action plugin: these are the options it reads, then copy's with the file common arguments.
 const DELIMITERS = 'the template engine reads only the default delimiters ({{ }}, {% %}, {# #}).';
@@ -56,7 +57,7 @@ export const template = defineModule(
         'The template is rendered with the task\'s variables, then put in place exactly as copy would (same results and check/diff behaviour). A template error fails the task naming the template file.',
       differences: [
         '`lstrip_blocks: true`, `trim_blocks: false`, an `output_encoding` other than UTF-8 and the `*_start_string`/`*_end_string` options are refused.',
-        'The template variables Ansible adds (`ansible_managed`, `template_path`, `template_host`, `template_uid`, `template_mtime`, `template_destpath`, `template_run_date`) are not defined.',
+        'Of the variables Ansible adds while rendering, `ansible_managed` (its default text, `Ansible managed`), `template_path`, `template_fullpath`, `template_host`, `template_uid` and `template_destpath` are defined; `template_mtime` and `template_run_date` (Python datetimes) are not.',
       ],
     },
     args,
@@ -85,7 +86,7 @@ export const template = defineModule(
     // Jinja reads every line ending in the template as newline_sequence.
     let rendered: string;
     try {
-      rendered = ctx.template(text.replace(/\r\n|\r|\n/g, newline));
+      rendered = ctx.template(text.replace(/\r\n|\r|\n/g, newline), templateVars(args.src, source, args.dest));
     } catch (err) {
       // A template mistake fails the task (ignore_errors applies), naming the template, as Ansible does.
       if (err instanceof ImgplayError) return failed(`${source}: ${err.message}`);
