@@ -617,7 +617,8 @@ function passwordLookup(terms: unknown[], kwargs: Record<string, unknown>, { sco
     let changed = false;
     if (content === undefined) {
       if (candidates.length === 0) fail('Cannot choose from an empty sequence');
-      const rng = p.seed === undefined || p.seed === null ? undefined : new PyRandom(p.seed);
+      // The seed option is of type str: 42 seeds as '42' does.
+      const rng = p.seed === undefined || p.seed === null ? undefined : new PyRandom(pyStr(p.seed));
       plain = Array.from({ length }, () => candidates[rng ? rng.randbelow(candidates.length) : secureBelow(candidates.length)]).join('');
       changed = true;
     } else [plain, salt, ident] = parseContent(content);
