@@ -2,9 +2,9 @@
 // to_uuid, strftime, the controller path filters (realpath, expanduser, expandvars, fileglob, relpath), math and
 // itertools ones. Path filters read the controller, as in Ansible: never the target or the image.
 import { createHash, randomInt } from 'node:crypto';
-import { readdirSync, realpathSync, statSync } from 'node:fs';
+import { readdirSync, readlinkSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { relative, resolve } from 'node:path';
+import { dirname, relative, resolve } from 'node:path';
 import { TemplateError } from '../errors.js';
 import { passwordHash } from './crypt.js';
 import { isFloat, isMapping, isNumber, num, pyFloat, pyStr, pyTypeName, truthy, tuple, UndefinedValue } from './expr.js';
@@ -144,20 +144,41 @@ function expandVars(p: string): string {
   return p.replace(/\$(\w+)|\$\{([^}]+)\}/g, (m, a: string | undefined, b: string | undefined) => process.env[(a ?? b)!] ?? m);
 }
 
-// os.path.realpath: symlinks resolved as far as the path exists, the rest appended.
+// os.path.realpath (not strict): components walked in order, each symlink replaced by its target as far as
+// the path exists, so `link/..` is the parent of the link's target; the rest is taken as written.
 function realPath(p: string): string {
-  let head = resolve(p);
-  const tail: string[] = [];
-  for (;;) {
-    try {
-      return resolve(realpathSync(head), ...tail.reverse());
-    } catch {
-      const cut = head.lastIndexOf('/');
-      if (cut <= 0) return resolve(p);
-      tail.push(head.slice(cut + 1));
-      head = head.slice(0, cut);
+  const todo = resolveLexicallyFromCwd(p).split('/').filter((c) => c !== '');
+  let out = '/';
+  let hops = 0;
+  while (todo.length) {
+    const c = todo.shift()!;
+    if (c === '.') continue;
+    if (c === '..') {
+      out = dirname(out);
+      continue;
     }
+    const next = out === '/' ? `/${c}` : `${out}/${c}`;
+    let target: string | undefined;
+    try {
+      target = readlinkSync(next);
+    } catch {
+      target = undefined;
+    }
+    if (target === undefined) {
+      out = next;
+      continue;
+    }
+    // A loop of links: Python gives the path as it stands.
+    if (++hops > 40) return [next, ...todo].join('/');
+    if (target.startsWith('/')) out = '/';
+    todo.unshift(...target.split('/').filter((x) => x !== ''));
   }
+  return out;
+}
+
+// An absolute path from the working directory, without collapsing `..` (which must follow symlinks).
+function resolveLexicallyFromCwd(p: string): string {
+  return p.startsWith('/') ? p : `${process.cwd()}/${p}`;
 }
 
 // glob.glob of a whole path (a pattern in any component), regular files only as the fileglob filter keeps.
