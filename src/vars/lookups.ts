@@ -57,9 +57,23 @@ export function observeLookupFiles(fn: ((path: string) => void) | undefined): vo
   fileObserver = fn;
 }
 
+// A lookup reads regular files only (never /dev/zero or a FIFO, which would never end), and not huge ones.
+const MAX_FILE = 64 * 1024 * 1024;
+
 function readText(path: string): string {
+  const st = statSync(path);
+  if (!st.isFile()) fail(`${path} is not a regular file`);
+  if (st.size > MAX_FILE) fail(`${path} is larger than ${MAX_FILE} bytes`);
   fileObserver?.(path);
   return new TextDecoder('utf-8').decode(readFileSync(path));
+}
+
+function isRegularFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -186,7 +200,7 @@ function fileLookup(terms: unknown[], kwargs: Record<string, unknown>, { scope }
   return terms.map((t) => {
     const term = pyStr(t);
     const path = findInSearchPath(scope, 'files', term);
-    if (path === undefined || !statSync(path).isFile()) fail(`could not locate file in lookup: ${term}`);
+    if (path === undefined || !isRegularFile(path)) fail(`could not locate file in lookup: ${term}`);
     let text = readText(path);
     if (lstrip) text = text.replace(/^\s+/, '');
     if (rstrip) text = text.replace(/\s+$/, '');
