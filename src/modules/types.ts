@@ -36,7 +36,7 @@ export interface ModuleContext<A> {
   /** Environment variables from the play and task `environment` keywords. */
   environment: Record<string, string>;
   /** Renders a Jinja template string against the task's variables. */
-  template(text: string): string;
+  template(text: string, extra?: Readonly<Record<string, unknown>>): string;
   /** Evaluates a condition of the expression language against the task's variables. */
   evaluate(expression: string): unknown;
   /** Finds a controller file the way Ansible does: role files/ or templates/, then the playbook dir. */

@@ -38,7 +38,10 @@ export const TASK_KEYWORDS = new Set<string>([
 export const ROLE_ENTRY_KEYWORDS = new Set<string>([...COMMON, 'role', ...ACCEPTED_NO_EFFECT]);
 
 /** Ansible's `with_<lookup>` loops that imgplay understands. */
-export const WITH_LOOKUPS = new Set(['items', 'list', 'dict', 'indexed_items', 'flattened', 'together', 'sequence', 'fileglob']);
+export const WITH_LOOKUPS = new Set([
+  'items', 'list', 'dict', 'indexed_items', 'flattened', 'together', 'sequence', 'fileglob', 'first_found', 'subelements',
+  'nested', 'lines', 'file', 'pipe', 'template', 'env', 'vars', 'varnames', 'password', 'random_choice',
+]);
 
 /** Actions the executor handles itself rather than a module. */
 export const INCLUDE_ACTIONS = new Set([

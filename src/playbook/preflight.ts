@@ -200,7 +200,7 @@ function resolvable(node: IncludeNode, w: Walk, varsFor: (w: Walk, extra: Vars) 
   const out: Target[] = [];
   try {
     const base = varsFor(w, {});
-    const items = node.loop === undefined ? [undefined] : loopItems(node.loopKind ?? 'loop', templateValue(node.loop, base), node);
+    const items = node.loop === undefined ? [undefined] : loopItems(node.loopKind ?? 'loop', node.loop, node, base);
     const loopVar = String(node.loop_control?.loop_var ?? 'item');
     for (const item of items) {
       const loopVars: Vars = node.loop === undefined ? {} : { [loopVar]: item, ansible_loop_var: loopVar };

@@ -15,10 +15,12 @@ import type { BlockNode, IncludeNode, Node, Play, Playbook, RoleInstance, TaskNo
 import { fileLink, findIncludeFile, loadRoleEntry, loadTaskFile, type ParseContext } from '../playbook/resolve.js';
 import type { Reporter, ResultStatus, Where } from '../report/events.js';
 import { asUserError, evaluate, evaluateCondition, markSelfTemplating, markUnsafe, OMIT, pyRepr, truthy } from '../vars/expr.js';
+import { observeLookupFiles } from '../vars/lookups.js';
 import { lazyVars } from '../vars/scope.js';
 import { isTemplate, renderString, templateValue } from '../vars/template.js';
 import { ArgumentError, prepareArgs, runOtherModule } from './args.js';
 import { loopItems } from './loop.js';
+import { playbookPython, roleNameVars, searchPath } from './magic.js';
 import { expandLimit } from '../playbook/host-pattern.js';
 import { Stats } from './stats.js';
 import { selectedByTags } from './tags.js';
@@ -138,6 +140,8 @@ export class Executor {
     if (this.limit && this.inventory.select(this.limit).length === 0) {
       this.reporter.emit({ type: 'warning', message: `Could not match supplied host pattern, ignoring: ${this.opts.limit}` });
     }
+    // Files read by lookups (file, template, first_found...) decide a cached build as the playbook's own do.
+    observeLookupFiles((path) => this.filesRead.add(path));
     try {
       for (const play of this.playbook.plays) {
         if (this.interrupted) break;
@@ -145,6 +149,7 @@ export class Executor {
         if (!cont) break;
       }
     } finally {
+      observeLookupFiles(undefined);
       await this.closeConnections([...this.hosts.values()], { keepController: false });
       // Delegated tasks use the controller without registering it on a host; its runners must stop too.
       await this.controller.close().catch(() => undefined);
@@ -368,7 +373,7 @@ export class Executor {
   // ---- variables ----
 
   /** The variables a task sees on a host, by Ansible's precedence (lowest first). */
-  private hostVars(pr: PlayRun, h: HostRun, task: { role?: RoleInstance | undefined; vars?: Readonly<Record<string, unknown>> } | undefined, scope: Scope, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  private hostVars(pr: PlayRun, h: HostRun, task: { role?: RoleInstance | undefined; vars?: Readonly<Record<string, unknown>>; pos?: SourcePos } | undefined, scope: Scope, extra: Record<string, unknown> = {}): Record<string, unknown> {
     const play = pr.play;
     let inv = this.invLayers.get(h.name);
     if (!inv) {
@@ -424,7 +429,11 @@ export class Executor {
       ansible_version: { full: '2.14.0', major: 2, minor: 14, revision: 0, string: '2.14.0 (imgplay)' },
       imgplay_version: '0.1.0',
       omit: OMIT,
-      ...(task?.role ? { role_name: task.role.name, role_path: task.role.path, ansible_role_name: task.role.name } : {}),
+      ...roleNameVars(play),
+      ansible_playbook_python: playbookPython(),
+      ansible_config_file: null,
+      ...(task ? { ansible_search_path: searchPath(task, dirname(this.playbook.file)) } : {}),
+      ...(task?.role ? { role_name: task.role.name, role_path: task.role.path, ansible_role_name: task.role.name, ansible_collection_name: null } : {}),
       ...extra,
     };
     return lazyVars(layers, magic);
@@ -639,7 +648,7 @@ export class Executor {
         emit(o);
         return o;
       }
-      const items = loopItems(task.loopKind ?? 'loop', templateValue(task.loop, baseVars), task);
+      const items = loopItems(task.loopKind ?? 'loop', task.loop, task, baseVars);
       const loopVar = String(task.loop_control?.loop_var ?? 'item');
       const indexVar = task.loop_control?.index_var === undefined ? undefined : String(task.loop_control.index_var);
       const results: ModuleResult[] = [];
@@ -788,7 +797,7 @@ export class Executor {
       diff: this.opts.diff,
       vars,
       environment,
-      template: (text) => renderString(text, vars, { file: true }),
+      template: (text, extra) => renderString(text, extra ? Object.assign(Object.create(vars) as Record<string, unknown>, extra) : vars, { file: true }),
       evaluate: (expr) => evaluate(expr, vars),
       findFile: (kind, p) => this.findFile(task, kind, p),
       searchPath: this.searchPath(task),
@@ -911,7 +920,7 @@ export class Executor {
     for (const h of hosts) {
       try {
         const baseVars = this.hostVars(pr, h, node, inner);
-        const items = node.loop === undefined ? [undefined] : loopItems(node.loopKind ?? 'loop', templateValue(node.loop, baseVars), node);
+        const items = node.loop === undefined ? [undefined] : loopItems(node.loopKind ?? 'loop', node.loop, node, baseVars);
         const loopVar = String(node.loop_control?.loop_var ?? 'item');
         let any = false;
         for (const item of items) {

@@ -4,6 +4,8 @@
 import { randomBytes } from 'node:crypto';
 import { didYouMean, ImgplayError, InternalError, TemplateError, UndefinedVariableError } from '../errors.js';
 import { callFilter, callTest, filterNames, hasFilter, hasTest, testNames, type CallEnv } from './filters.js';
+import { callGlobal } from './globals.js';
+import { runLookup } from './lookups.js';
 import { isTemplate, templateValue } from './template.js';
 
 /** Ansible's `omit`: module arguments equal to it are dropped by the executor. */
@@ -1276,7 +1278,7 @@ export function bindArgs(fn: string, params: readonly string[], args: unknown[],
   return out;
 }
 
-const GLOBALS = ['range', 'lookup', 'query', 'q', 'dict', 'namespace'];
+const GLOBALS = ['range', 'lookup', 'query', 'q', 'dict', 'namespace', 'now', 'undef'];
 
 /** Marks a value expressions may call: a template's macros, `caller`, `super`, `loop` and `loop.cycle`. */
 export const CALL: unique symbol = Symbol('call');
@@ -1320,10 +1322,13 @@ function call(node: Extract<Expr, { t: 'call' }>, scope: Scope): unknown {
     case 'lookup':
     case 'query':
     case 'q':
-      return lookup(callee.name === 'lookup', args, kwargs, scope);
+      return runLookup(args[0], args.slice(1), kwargs, scope, callee.name === 'lookup');
     case 'dict':
     case 'namespace':
       return { ...kwargs };
+    case 'now':
+    case 'undef':
+      return callGlobal(callee.name, args, kwargs);
     default: {
       const guess = didYouMean(callee.name, GLOBALS);
       throw new TemplateError(`unknown function '${callee.name}'${guess ? `; did you mean '${guess}'?` : ''}`, {
@@ -1331,30 +1336,6 @@ function call(node: Extract<Expr, { t: 'call' }>, scope: Scope): unknown {
       });
     }
   }
-}
-
-function lookup(joined: boolean, args: unknown[], kwargs: Record<string, unknown>, scope: Scope): unknown {
-  const [plugin, ...terms] = args;
-  let values: unknown[];
-  if (plugin === 'env') {
-    const dflt = kwargs.default ?? '';
-    values = terms.map((t) => process.env[pyStr(t)] ?? dflt);
-  } else if (plugin === 'vars') {
-    values = terms.map((t) => {
-      const v = resolveVar(scope, pyStr(t));
-      if (v instanceof UndefinedValue) {
-        if (Object.hasOwn(kwargs, 'default')) return kwargs.default;
-        throw v.error();
-      }
-      return v;
-    });
-  } else {
-    throw new TemplateError(`lookup plugin ${pyRepr(plugin)} is not supported by imgplay`, {
-      hint: "supported lookups: 'env', 'vars'; read files with the slurp module or include_vars",
-    });
-  }
-  if (!joined) return values;
-  return values.length === 1 ? values[0] : values.map(pyStr).join(',');
 }
 
 function pySplit(s: string, sep: unknown, maxsplit: number, fromRight: boolean): string[] {

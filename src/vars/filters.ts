@@ -30,6 +30,7 @@ import {
   tuple,
   UndefinedValue,
 } from './expr.js';
+import { MORE_FILTERS } from './filters-more.js';
 
 /** What a filter or test may use besides its arguments: the variables in scope. */
 export interface CallEnv {
@@ -1028,6 +1029,28 @@ const TESTS: Record<string, Def> = {
   version: fixed(['version', 'operator', 'strict', 'version_type'], versionTest),
   version_compare: fixed(['version', 'operator', 'strict', 'version_type'], versionTest),
 };
+
+Object.assign(FILTERS, MORE_FILTERS);
+Object.assign(TESTS, {
+  all: fixed([], (v) => iterate(v, 'all').every((x) => truthy(x))),
+  any: fixed([], (v) => iterate(v, 'any').some((x) => truthy(x))),
+  is_abs: TESTS.abs,
+  is_dir: TESTS.directory,
+  is_file: TESTS.file,
+  is_link: TESTS.link,
+  issubset: TESTS.subset,
+  issuperset: TESTS.superset,
+  link_exists: fixed([], (v) => {
+    try {
+      lstatSync(str(v));
+      return true;
+    } catch {
+      return false;
+    }
+  }),
+  nan: fixed([], (v) => isFloat(v) && Number.isNaN(num(v as number))),
+  isnan: fixed([], (v) => isFloat(v) && Number.isNaN(num(v as number))),
+} satisfies Record<string, Def | undefined>);
 
 const filterList = Object.keys(FILTERS).sort();
 const testList = Object.keys(TESTS).filter((t) => /^\w+$/.test(t)).sort();

@@ -272,9 +272,10 @@ describe('evaluate: functions', () => {
     expect(evaluate("lookup('env', 'IMGPLAY_TEST_UNSET_VAR')", {})).toBe('');
   });
 
-  it('says which lookups are supported when one is not', () => {
-    const err = thrown(() => evaluate("lookup('file', 'x')", {})) as TemplateError;
-    expect(err.message).toContain("lookup plugin 'file' is not supported by imgplay");
+  it('says which lookups exist when one does not', () => {
+    const err = thrown(() => evaluate("lookup('nosuch', 'x')", {})) as TemplateError;
+    expect(err.message).toContain('lookup plugin (nosuch) not found');
+    expect(err.hint).toContain('first_found');
   });
 
   it('suggests a function for a misspelt call', () => {
