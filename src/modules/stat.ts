@@ -85,8 +85,14 @@ async function describe(ctx: ModuleContext<StatArgs>, path: string, host: string
 // file(1) and lsattr(1) run on the build host against the host path: the target need not have them.
 async function mimeOf(ctx: ModuleContext<StatArgs>, host: string): Promise<{ mimetype: string; charset: string }> {
   const res = await ctx.controller.exec(['file', '--mime-type', '--mime-encoding', host]).catch(() => undefined);
-  const m = res?.rc === 0 ? /:\s*([^;]+);\s*charset=(\S+)\s*$/.exec(res.stdout) : null;
-  return m ? { mimetype: (m[1] as string).trim(), charset: m[2] as string } : { mimetype: 'unknown', charset: 'unknown' };
+  const unknown = { mimetype: 'unknown', charset: 'unknown' };
+  if (res?.rc !== 0) return unknown;
+  // Ansible reads what follows the LAST colon, so a name with a colon in it is no trouble: "a: b: text/plain; charset=us-ascii".
+  const colon = res.stdout.lastIndexOf(':');
+  const parts = colon === -1 ? [] : res.stdout.slice(colon + 1).split(';');
+  const charset = parts[1]?.split('=')[1];
+  if (parts.length !== 2 || charset === undefined) return unknown;
+  return { mimetype: (parts[0] as string).trim(), charset: charset.trim() };
 }
 
 const ATTRIBUTE_NAMES: Record<string, string> = {

@@ -42,6 +42,13 @@ describe('stat', () => {
       },
     },
     {
+      name: 'reads the mime type of a file whose name has a colon in it',
+      args: { path: '{root}/a: b.txt', get_checksum: false },
+      before: { 'a: b.txt': 'hello\n' },
+      changed: false,
+      result: { stat: { exists: true, mimetype: 'text/plain', charset: 'us-ascii' } },
+    },
+    {
       name: 'describes a directory',
       args: { path: '{root}/d' },
       before: { d: { dir: true, mode: 0o755 } },
