@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { imgplayProblem } from '../test/differential/harness.js';
-import { compareRole, defaultRoleName, loadSuite, resultLine, resultTable, type RoleResult, type RoleSpec } from '../test/support/roles-compare.js';
+import { abortAll, compareRole, defaultRoleName, loadSuite, resultLine, resultTable, type RoleResult, type RoleSpec } from '../test/support/roles-compare.js';
 import { mountsSnapshot } from '../test/support/minbase.js';
 
 const program = new Command('roles-compare')
@@ -21,11 +21,13 @@ const program = new Command('roles-compare')
   .option('--json <file>', 'write the full results (outputs included) as JSON')
   .option('--keep', 'keep the trees and work dir of each role (paths printed)')
   .option('--timeout <sec>', 'seconds one tool run may take', '1800')
+  .option('--imgplay <bin>', "another build's bin/imgplay.js to measure (default: this checkout's)")
+  .option('--bare-chroot', 'mount nothing in the trees (imgplay_chroot_mounts: false): service_mgr from the tree, not the build host')
   .option('-j, --jobs <n>', 'roles compared at the same time', '1')
   .option('-v, --verbose', 'print progress and, for a role that differs, the tail of both outputs')
   .parse();
 
-const o = program.opts<{ role?: string; collection?: string; name?: string; vars: string[]; suite?: string; only?: string; table?: string; json?: string; keep?: boolean; timeout: string; jobs: string; verbose?: boolean }>();
+const o = program.opts<{ role?: string; collection?: string; name?: string; vars: string[]; suite?: string; only?: string; table?: string; json?: string; keep?: boolean; timeout: string; jobs: string; imgplay?: string; bareChroot?: boolean; verbose?: boolean }>();
 
 async function specsFromArgs(): Promise<RoleSpec[]> {
   if (o.suite) {
@@ -43,7 +45,7 @@ async function specsFromArgs(): Promise<RoleSpec[]> {
   return [{ name: o.name ?? defaultRoleName(path as string), ...(path ? { path } : {}), ...(o.collection ? { collection: resolve(o.collection) } : {}), vars }];
 }
 
-const why = await imgplayProblem();
+const why = o.imgplay ? undefined : await imgplayProblem();
 if (why) program.error(why);
 if (process.getuid?.() !== 0) program.error('roles-compare needs root (chroot and mounts)');
 const specs = await specsFromArgs();
@@ -51,12 +53,21 @@ const mountsBefore = await mountsSnapshot();
 const results: (RoleResult | undefined)[] = specs.map(() => undefined);
 const log = o.verbose ? (l: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${l}`) : undefined;
 let next = 0;
+// Stop the tools, then let every role unwind: its mounts released, its trees removed.
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    console.error(`${sig}: stopping the runs under way`);
+    next = specs.length;
+    process.exitCode = 130;
+    abortAll();
+  });
+}
 async function worker(): Promise<void> {
   while (next < specs.length) {
     const i = next++;
     const spec = specs[i] as RoleSpec;
     try {
-      const r = await compareRole(spec, { keep: o.keep, timeoutSec: Number(o.timeout), ...(log ? { log } : {}) });
+      const r = await compareRole(spec, { keep: o.keep, bareChroot: o.bareChroot === true, timeoutSec: Number(o.timeout), ...(o.imgplay ? { imgplayBin: resolve(o.imgplay) } : {}), ...(log ? { log } : {}) });
       results[i] = r;
       console.log(resultLine(r));
       if (o.verbose && r.differences.length > 0) {

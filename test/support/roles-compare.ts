@@ -72,6 +72,12 @@ export interface CompareOptions {
   /** imgplay's entry point (default: this checkout's bin/imgplay.js, which runs dist/). */
   imgplayBin?: string;
   log?: (line: string) => void;
+  /**
+   * Neither tool gets /proc, /sys, /dev mounted (imgplay with imgplay_chroot_mounts: false), as a bare
+   * community.general.chroot runs: Ansible's service_mgr then comes from the tree's /sbin/init, not from
+   * the build host's PID 1 seen through a mounted /proc. resolv.conf is still lent to both.
+   */
+  bareChroot?: boolean;
   /** Looks into both trees after the runs, before they are deleted (what a test wants to read from them). */
   inspect?: (roots: { ansible: string; imgplay: string }) => Promise<void>;
 }
@@ -158,7 +164,7 @@ export async function loadSuite(file: string): Promise<RoleSpec[]> {
 }
 
 /** Writes the play, both inventories, the roles path (a link to the role) and the collections path. */
-async function writeWorkDir(work: string, spec: RoleSpec, roots: { ansible: string; imgplay: string }): Promise<void> {
+async function writeWorkDir(work: string, spec: RoleSpec, roots: { ansible: string; imgplay: string }, bare: boolean): Promise<void> {
   await mkdir(join(work, 'roles'));
   if (spec.collection) {
     const galaxy = parseYaml(await readFile(join(spec.collection, 'galaxy.yml'), 'utf8')) as { namespace: string; name: string };
@@ -177,10 +183,10 @@ async function writeWorkDir(work: string, spec: RoleSpec, roots: { ansible: stri
   // JSON is YAML: no quoting rule of either tool's YAML loader can change what the play says.
   await writeFile(join(work, 'playbook.yml'), `${JSON.stringify([play], null, 2)}\n`);
   // The same inventory for both but the connection's name: Ansible's collection name, imgplay's own.
-  const inventory = (connection: string, root: string) =>
-    JSON.stringify({ all: { hosts: { [HOST]: { ansible_connection: connection, ansible_host: root, ansible_python_interpreter: '/usr/bin/python3' } } } }, null, 2);
+  const inventory = (connection: string, root: string, extra: Record<string, unknown> = {}) =>
+    JSON.stringify({ all: { hosts: { [HOST]: { ansible_connection: connection, ansible_host: root, ansible_python_interpreter: '/usr/bin/python3', ...extra } } } }, null, 2);
   await writeFile(join(work, 'ansible-hosts.yml'), `${inventory('community.general.chroot', roots.ansible)}\n`);
-  await writeFile(join(work, 'imgplay-hosts.yml'), `${inventory('chroot', roots.imgplay)}\n`);
+  await writeFile(join(work, 'imgplay-hosts.yml'), `${inventory('chroot', roots.imgplay, bare ? { imgplay_chroot_mounts: false } : {})}\n`);
   await writeFile(join(work, 'ansible.cfg'), '');
 }
 
@@ -192,7 +198,19 @@ function firstError(stdout: string, stderr: string): string | undefined {
   return lines.slice(i, i + 3).join(' ').replace(/\s+/g, ' ').slice(0, 400);
 }
 
+// The unshare processes of the runs under way: killing one (SIGKILL; unshare waits out softer signals)
+// takes its PID namespace, the tool and everything it started, with it.
+const running = new Set<{ kill(signal: NodeJS.Signals): boolean }>();
+let aborted = false;
+
+/** Stops every run under way and refuses new ones; the runs' own clean-up (unmounts, tree removal) then proceeds. */
+export function abortAll(): void {
+  aborted = true;
+  for (const p of running) p.kill('SIGKILL');
+}
+
 async function runTool(tool: 'ansible' | 'imgplay', work: string, root: string, opts: CompareOptions): Promise<ToolRun> {
+  if (aborted) throw new Error('aborted');
   const env = {
     ...toolEnv(join(work, 'ansible.cfg')),
     ANSIBLE_ROLES_PATH: join(work, 'roles'),
@@ -204,15 +222,19 @@ async function runTool(tool: 'ansible' | 'imgplay', work: string, root: string, 
     tool === 'ansible'
       ? ['/usr/bin/ansible-playbook', '-i', 'ansible-hosts.yml', 'playbook.yml']
       : [process.execPath, opts.imgplayBin ?? join(repoRoot, 'bin', 'imgplay.js'), '-i', 'imgplay-hosts.yml', 'playbook.yml'];
-  // Its own PID namespace: whatever a run leaves behind dies with it (--kill-child), on top of policy-rc.d.
-  const r = await execa('unshare', ['--pid', '--fork', '--kill-child', '--', ...args], {
+  // Its own PID namespace: whatever a run leaves behind dies with it (--kill-child), on top of policy-rc.d;
+  // and unshare itself dies with this process (--pdeathsig), which execa's clean-up cannot promise.
+  const child = execa('setpriv', ['--pdeathsig', 'SIGKILL', '--', 'unshare', '--pid', '--fork', '--kill-child', '--', ...args], {
     cwd: work,
     env,
     extendEnv: false,
     reject: false,
     stdin: 'ignore',
     timeout: (opts.timeoutSec ?? 1800) * 1000,
+    killSignal: 'SIGKILL',
   });
+  running.add(child);
+  const r = await child.finally(() => running.delete(child));
   const strays = killProcessesRootedIn(root);
   const stdout = String(r.stdout ?? '');
   const stderr = String(r.stderr ?? '') + (r.exitCode === undefined ? `\n${r.shortMessage}` : '');
@@ -225,6 +247,15 @@ async function runTwice(tool: 'ansible' | 'imgplay', work: string, root: string,
   const all = async () => {
     for (let i = 0; i < RUNS; i++) runs.push(await runTool(tool, work, root, opts));
   };
+  if (opts.bareChroot) {
+    const restore = await lendResolvConf(root);
+    try {
+      await all();
+    } finally {
+      await restore();
+    }
+    return runs;
+  }
   if (tool === 'imgplay') {
     // imgplay's chroot connection mounts and lends these itself, through its own guard.
     await all();
@@ -261,7 +292,7 @@ export async function compareRole(spec: RoleSpec, opts: CompareOptions = {}): Pr
     await mkdir(work);
     log(`${spec.name}: copying the base tree twice into ${dir}`);
     await Promise.all([roots.ansible, roots.imgplay].map((r) => execa('cp', ['-a', '--reflink=auto', '--', base, r])));
-    await writeWorkDir(work, spec, roots);
+    await writeWorkDir(work, spec, roots, opts.bareChroot === true);
     log(`${spec.name}: running ansible-playbook and imgplay (${RUNS} runs each)`);
     const [ansible, imgplay] = await Promise.all([runTwice('ansible', work, roots.ansible, opts), runTwice('imgplay', work, roots.imgplay, opts)]);
     const differences: string[] = [];

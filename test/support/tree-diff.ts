@@ -60,17 +60,20 @@ function excluded(path: string): boolean {
 /** The files (relative paths) dpkg lists for the ANSIBLE_ONLY_PACKAGES in this tree, with dpkg's own records of them. */
 async function ansibleOnlyFiles(root: string): Promise<Set<string>> {
   const out = new Set<string>();
+  const others = new Set<string>();
   const info = join(root, 'var/lib/dpkg/info');
   const names = await readdir(info).catch(() => [] as string[]);
   for (const name of names) {
-    const m = /^([^:]+?)(:[a-z0-9]+)?\.([a-z_]+)$/.exec(name);
-    if (!m || !ANSIBLE_ONLY_PACKAGES.includes(m[1] ?? '')) continue;
-    out.add(`var/lib/dpkg/info/${name}`);
+    const m = /^([^:]+?)(:[a-z0-9]+)?\.([a-z0-9_]+)$/.exec(name);
+    if (!m) continue;
+    const ours = ANSIBLE_ONLY_PACKAGES.includes(m[1] ?? '');
+    if (ours) out.add(`var/lib/dpkg/info/${name}`);
     if (m[3] !== 'list') continue;
-    const list = await readFile(join(info, name), 'utf8');
-    // Directories such as /usr stay: they are shared with other packages and compared as they are.
-    for (const line of list.split('\n')) if (line.startsWith('/') && line !== '/.') out.add(line.slice(1));
+    const paths = (await readFile(join(info, name), 'utf8')).split('\n').filter((l) => l.startsWith('/') && l !== '/.').map((l) => l.slice(1));
+    for (const p of paths) (ours ? out : others).add(p);
   }
+  // A directory another package also owns (such as /usr/lib/python3/dist-packages) stays, compared as it is.
+  for (const p of others) out.delete(p);
   return out;
 }
 
@@ -94,12 +97,15 @@ export async function snapshotTree(root: string): Promise<Tree> {
       const full = join(dir, name);
       const st = await lstat(full);
       const base = { mode: (st.mode & 0o7777).toString(8).padStart(4, '0'), owner: `${st.uid}:${st.gid}` };
+      if (skip.has(path)) {
+        if (st.isDirectory()) await walk(full, path);
+        continue;
+      }
       if (st.isDirectory()) {
         tree.set(path, { type: 'dir', ...base });
         await walk(full, path);
         continue;
       }
-      if (skip.has(path)) continue;
       if (st.isSymbolicLink()) tree.set(path, { type: 'link', ...base, mode: '', target: await readlink(full) });
       else if (st.isFile()) tree.set(path, { type: 'file', ...base, digest: await digestOf(full, path) });
       else tree.set(path, { type: 'other', ...base, ...(st.isBlockDevice() || st.isCharacterDevice() ? { rdev: st.rdev } : {}) });
