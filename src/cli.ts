@@ -35,6 +35,7 @@ interface RunCliOptions {
   verbose: number;
   forks: string;
   json?: boolean;
+  forceHandlers?: boolean;
 }
 
 /** Runs the CLI with process.argv-style arguments and returns the exit code. */
@@ -67,6 +68,7 @@ export async function main(argv: string[], io: { stdout?: (s: string) => void; s
     .option('-v, --verbose', 'more output: commands, stdout and stderr (repeat for more)', (_v, prev: number) => prev + 1, 0)
     .addOption(new Option('-f, --forks <n>', 'hosts to run in parallel').default('5'))
     .option('--json', 'one JSON event per line on stdout, for CI tools')
+    .option('--force-handlers', 'run handlers even on hosts that failed (a play\'s force_handlers keyword wins)')
     .action(async (playbook: string, opts: RunCliOptions) => {
       code = await runCommand(playbook, opts, out, err);
     });
@@ -213,6 +215,7 @@ async function runCommand(playbookArg: string, opts: RunCliOptions, out: (s: str
         forks,
         extraVars,
         signal: ac.signal,
+        forceHandlers: opts.forceHandlers ?? false,
       }, reporter);
       const outcome = live ? await live.wrap(`imgplay ${playbookArg}`, () => executor.run()) : await executor.run();
       await reporter.close();
