@@ -552,8 +552,46 @@ export function roleSearchPath(ctx: Pick<ParseContext, 'playbookDir' | 'role'>):
   return [...new Set(dirs)];
 }
 
+// A role inside a collection looks short module names up in its own collection first, then its meta's list.
+function roleCollections(dir: string, fromMeta: readonly string[] | undefined): readonly string[] | undefined {
+  const m = /\/ansible_collections\/([A-Za-z_]\w*)\/([A-Za-z_]\w*)\/roles\/[^/]+$/.exec(dir);
+  return m ? [`${m[1]}.${m[2]}`, ...(fromMeta ?? [])] : fromMeta;
+}
+
+/** Where collections are installed, as ansible-core 2.14 looks (COLLECTIONS_PATHS, then its Python path's). */
+export function collectionSearchPath(playbookDir: string): string[] {
+  const env = (process.env.ANSIBLE_COLLECTIONS_PATH ?? process.env.ANSIBLE_COLLECTIONS_PATHS ?? '').split(':').filter(Boolean);
+  const home = process.env.HOME ?? '/root';
+  const configured = env.length > 0 ? env : [join(home, '.ansible/collections'), '/usr/share/ansible/collections'];
+  // A path may name the ansible_collections directory itself; Debian's collections live on Python's path.
+  const roots = [join(playbookDir, 'collections'), ...configured].map((d) => (d.endsWith('ansible_collections') ? d : join(d, 'ansible_collections')));
+  return [...new Set([...roots, '/usr/lib/python3/dist-packages/ansible_collections'])];
+}
+
+// A role named `namespace.collection.role`, or a short name under a `collections:` list, found in a collection.
+function findCollectionRole(name: string, ctx: ParseContext, tried: string[]): { dir: string; collection: string } | undefined {
+  const fq = /^([A-Za-z_]\w*)\.([A-Za-z_]\w*)\.([A-Za-z_]\w*)$/.exec(name);
+  const wanted: Array<[string, string]> = fq ? [[`${fq[1]}.${fq[2]}`, fq[3]!]] : /^\w+$/.test(name) ? (ctx.collections ?? []).map((c) => [c, name]) : [];
+  for (const [collection, role] of wanted) {
+    for (const root of collectionSearchPath(ctx.playbookDir)) {
+      const dir = join(root, ...collection.split('.'), 'roles', role);
+      tried.push(dir);
+      if (existsSync(dir) && statSync(dir).isDirectory()) return { dir, collection };
+    }
+  }
+  return undefined;
+}
+
 function findRoleDir(name: string, ctx: ParseContext, pos: SourcePos): string {
   const tried: string[] = [];
+  const inCollection = findCollectionRole(name, ctx, tried);
+  if (inCollection) return inCollection.dir;
+  if (/^[A-Za-z_]\w*\.[A-Za-z_]\w*\.[A-Za-z_]\w*$/.test(name)) {
+    throw new ValidationError(`the role '${name}' was not found in the collection ${name.split('.').slice(0, 2).join('.')}`, {
+      pos,
+      hint: `a collection role is looked up as <path>/ansible_collections/NAMESPACE/COLLECTION/roles/ROLE, in collections/ beside the playbook, ANSIBLE_COLLECTIONS_PATH (default ~/.ansible/collections:/usr/share/ansible/collections) and Python's path; looked in:\n  ${tried.join('\n  ')}`,
+    });
+  }
   const candidates = isAbsolute(name) ? [name] : roleSearchPath(ctx).map((d) => join(d, name));
   for (const dir of candidates) {
     tried.push(dir);
@@ -625,7 +663,7 @@ export async function loadRoleEntry(entry: unknown, ctx: ParseContext, pos: Sour
     files,
   };
   // A role's tasks look short module names up in its meta's collections, not the play's (as ansible-core 2.14).
-  const roleCtx: ParseContext = { ...ctx, role: instance, baseDir: join(dir, 'tasks'), staticVars: { ...defaults, ...vars, ...params, ...ctx.staticVars }, chain, collections: collectionsOf(meta, undefined),
+  const roleCtx: ParseContext = { ...ctx, role: instance, baseDir: join(dir, 'tasks'), staticVars: { ...defaults, ...vars, ...params, ...ctx.staticVars }, chain, collections: roleCollections(dir, collectionsOf(meta, undefined)),
     moduleDefaults: kwRaw.module_defaults === undefined || kwRaw.module_defaults === null ? ctx.moduleDefaults : [...(ctx.moduleDefaults ?? []), ...moduleDefaultsOf(kwRaw)] };
 
   const out: LoadedRole = { instances: [], blocks: [] };
