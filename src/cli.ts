@@ -5,7 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { registerBootCommand } from './boot/command.js';
 import { registerDocCommand } from './doc/command.js';
-import { EXIT, ImgplayError, InternalError, OptionsError } from './errors.js';
+import { EXIT, ImgplayError, InternalError, OptionsError, PlanningErrors } from './errors.js';
 import { loadInventory } from './playbook/inventory.js';
 import { parseKv } from './playbook/kv.js';
 import { excerpt, loadYamlFile, parseYaml, printable } from './playbook/load.js';
@@ -265,6 +265,11 @@ async function loadPatch(wanted: boolean | undefined): Promise<PlainOptions['pat
 
 /** Prints an error the way users should see it and returns its exit code. */
 export function reportError(e: unknown, err: (s: string) => void): number {
+  if (e instanceof PlanningErrors && e.errors.length > 1) {
+    for (const one of e.errors) reportError(one, err);
+    err(`${e.errors.length}${e.truncated ? ' (or more: planning stopped there)' : ''} errors in the playbook; nothing ran\n`);
+    return e.exitCode;
+  }
   if (e instanceof ImgplayError) {
     const where = e.pos ? `${e.pos.file}:${e.pos.line}:${e.pos.col}: ` : '';
     // Messages quote keys and names from the input, which may hold escape sequences.

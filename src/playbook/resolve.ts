@@ -3,7 +3,7 @@
 // Nothing here touches a host: --syntax-check and --list-tasks stop after this step.
 import { existsSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { didYouMean, ImgplayError, InternalError, ParseError, ValidationError, type SourcePos } from '../errors.js';
+import { didYouMean, ImgplayError, InternalError, ParseError, PlanningErrors, ValidationError, type SourcePos } from '../errors.js';
 import { findModule, moduleNames } from '../modules/index.js';
 import { argumentNames, argumentProblems } from '../modules/spec-check.js';
 import type { ModuleSpec, SpecModule } from '../modules/spec.js';
@@ -30,6 +30,20 @@ export interface ResolveOptions {
   extraVars?: Record<string, unknown>;
   /** Collects deprecation warnings met while loading (the bare `include`). */
   warnings?: string[];
+  /** Collects planning errors so that a run reports all of them (up to MAX_PLANNING_ERRORS), not the first alone. */
+  errors?: ImgplayError[];
+}
+
+/** How many planning errors one run reports before it stops looking. */
+export const MAX_PLANNING_ERRORS = 20;
+
+// Keeps a planning error (exit 4) and returns true, so the caller goes on with the next entry; anything
+// else (a run-time kind of error, a bug, the limit reached) is thrown.
+function collect(err: unknown, errors: ImgplayError[] | undefined): boolean {
+  if (!errors || !(err instanceof ValidationError || err instanceof ParseError) || err instanceof PlanningErrors) return false;
+  errors.push(err);
+  if (errors.length >= MAX_PLANNING_ERRORS) throw new PlanningErrors(errors, true);
+  return true;
 }
 
 /** State shared while parsing one play. */
@@ -52,6 +66,8 @@ export interface ParseContext {
   readonly dynamic?: boolean;
   /** Deprecation warnings met while loading, for the run to print. */
   readonly warnings?: string[];
+  /** Planning errors collected so far (absent at run time: an include's error fails its host). */
+  readonly errors?: ImgplayError[] | undefined;
   /** The `collections:` keyword in force (play, role meta, block, task): where short module names are looked up first. */
   readonly collections?: readonly string[] | undefined;
   /** module_defaults around the task being parsed: arguments they give are not missing from it. */
@@ -79,7 +95,11 @@ export async function loadPlaybook(file: string, opts: ResolveOptions = {}): Pro
   const files = new Set<string>();
   const top = resolve(file);
   const warnings: string[] = opts.warnings ?? [];
-  const plays = await loadPlaybookFile(top, { ...opts, warnings }, files, [fileLink(top, dirname(top))], dirname(top));
+  const errors: ImgplayError[] = [];
+  const plays = await loadPlaybookFile(top, { ...opts, warnings, errors }, files, [fileLink(top, dirname(top))], dirname(top));
+  // One error is thrown as itself (its own class and exit code); several together.
+  if (errors.length === 1) throw errors[0]!;
+  if (errors.length > 1) throw new PlanningErrors(errors, false);
   return deepFreeze({ file: resolve(file), plays, files: [...files], warnings: [...new Set(warnings)] });
 }
 
@@ -130,7 +150,11 @@ async function loadPlaybookFile(file: string, opts: ResolveOptions, files: Set<s
       }
       continue;
     }
-    plays.push(await parsePlay(entry, file, opts, files));
+    try {
+      plays.push(await parsePlay(entry, file, opts, files));
+    } catch (err) {
+      if (!collect(err, opts.errors)) throw err;
+    }
   }
   return plays;
 }
@@ -148,15 +172,20 @@ async function parsePlay(raw: Raw, file: string, opts: ResolveOptions, files: Se
     seenRoles: new Set(),
     roleHandlers: [],
     warnings: opts.warnings,
+    errors: opts.errors,
     collections: collectionsOf(raw, undefined),
     moduleDefaults: raw.module_defaults === undefined || raw.module_defaults === null ? undefined : moduleDefaultsOf(raw),
   };
   const roles: RoleInstance[] = [];
   const roleBlocks: Node[] = [];
   for (const entry of listOf(raw.roles, 'roles', raw, file)) {
-    const loaded = await loadRoleEntry(entry, ctx, posOfKey(raw, 'roles') ?? where(raw, file));
-    for (const r of loaded.instances) roles.push(r);
-    roleBlocks.push(...loaded.blocks);
+    try {
+      const loaded = await loadRoleEntry(entry, ctx, posOfKey(raw, 'roles') ?? where(raw, file));
+      for (const r of loaded.instances) roles.push(r);
+      roleBlocks.push(...loaded.blocks);
+    } catch (err) {
+      if (!collect(err, ctx.errors)) throw err;
+    }
   }
   const section = async (key: string) => parseTaskList(listOf(raw[key], key, raw, file), ctx, key);
   const preTasks = await section('pre_tasks');
@@ -193,7 +222,11 @@ export async function parseTaskList(list: unknown[], ctx: ParseContext, what = '
         pos: posOf(list),
       });
     }
-    out.push(...(await parseTaskOrBlock(item, ctx)));
+    try {
+      out.push(...(await parseTaskOrBlock(item, ctx)));
+    } catch (err) {
+      if (!collect(err, ctx.errors)) throw err;
+    }
   }
   return out;
 }

@@ -945,7 +945,9 @@ export class Executor {
       conn,
       controller: this.controller,
       check,
-      diff: scope.diff === undefined ? this.opts.diff : this.bool(scope.diff, vars),
+      // A task's `diff: true` asks its module for a diff without -D; `diff: false` under -D still lets the module
+      // return one (2.14's modules return theirs whatever the keyword says; the keyword decides what is shown).
+      diff: this.opts.diff || (scope.diff !== undefined && this.bool(scope.diff, vars)),
       vars,
       environment,
       template: (text) => renderString(text, vars, { file: true }),
