@@ -5,7 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { registerBootCommand } from './boot/command.js';
 import { registerDocCommand } from './doc/command.js';
-import { EXIT, ImgplayError, InternalError, OptionsError } from './errors.js';
+import { EXIT, ImgplayError, InternalError, OptionsError, PlanningErrors } from './errors.js';
 import { loadInventory } from './playbook/inventory.js';
 import { parseKv } from './playbook/kv.js';
 import { excerpt, loadYamlFile, parseYaml, printable } from './playbook/load.js';
@@ -36,6 +36,7 @@ interface RunCliOptions {
   verbose: number;
   forks: string;
   json?: boolean;
+  forceHandlers?: boolean;
 }
 
 /** Runs the CLI with process.argv-style arguments and returns the exit code. */
@@ -68,6 +69,7 @@ export async function main(argv: string[], io: { stdout?: (s: string) => void; s
     .option('-v, --verbose', 'more output: commands, stdout and stderr (repeat for more)', (_v, prev: number) => prev + 1, 0)
     .addOption(new Option('-f, --forks <n>', 'hosts to run in parallel').default('5'))
     .option('--json', 'one JSON event per line on stdout, for CI tools')
+    .option('--force-handlers', 'run handlers even on hosts that failed (a play\'s force_handlers keyword wins)')
     .action(async (playbook: string, opts: RunCliOptions) => {
       code = await runCommand(playbook, opts, out, err);
     });
@@ -218,6 +220,7 @@ async function runCommand(playbookArg: string, opts: RunCliOptions, out: (s: str
         forks,
         extraVars,
         signal: ac.signal,
+        forceHandlers: opts.forceHandlers ?? false,
       }, reporter);
       const outcome = live ? await live.wrap(`imgplay ${playbookArg}`, () => executor.run()) : await executor.run();
       await reporter.close();
@@ -267,6 +270,11 @@ async function loadPatch(wanted: boolean | undefined): Promise<PlainOptions['pat
 
 /** Prints an error the way users should see it and returns its exit code. */
 export function reportError(e: unknown, err: (s: string) => void): number {
+  if (e instanceof PlanningErrors && e.errors.length > 1) {
+    for (const one of e.errors) reportError(one, err);
+    err(`${e.errors.length}${e.truncated ? ' (or more: planning stopped there)' : ''} errors in the playbook; nothing ran\n`);
+    return e.exitCode;
+  }
   if (e instanceof ImgplayError) {
     const where = e.pos ? `${e.pos.file}:${e.pos.line}:${e.pos.col}: ` : '';
     // Messages quote keys and names from the input, which may hold escape sequences.

@@ -42,6 +42,13 @@ export class ValidationError extends ImgplayError {
   override readonly exitCode = EXIT.parse;
 }
 
+/** Every planning error of a run (up to a limit), each located; it reads as the first of them. */
+export class PlanningErrors extends ValidationError {
+  constructor(readonly errors: readonly ImgplayError[], readonly truncated: boolean) {
+    super(errors[0]?.message ?? 'planning failed', { pos: errors[0]?.pos, hint: errors[0]?.hint, cause: errors[0] });
+  }
+}
+
 /** Command-line options that cannot be honoured. */
 export class OptionsError extends ImgplayError {
   override readonly exitCode = EXIT.badOptions;

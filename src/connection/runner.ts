@@ -167,6 +167,7 @@ export class RunnerPool {
     if (why) stderr = `${stderr}${stderr ? '\n' : ''}Command was ${why === 'interrupted' ? 'canceled' : why}: ${display}`;
     // The next job truncates these files; only stdin (possibly a secret) is removed at once.
     if (withStdin) rmSync(`${host}.in`, { force: true });
+    if (opts.keepFinalNewline) return { command: display, rc, stdout, stderr };
     return { command: display, rc, stdout: stripFinalNewline(stdout), stderr: stripFinalNewline(stderr) };
   }
 

@@ -15,6 +15,8 @@ export interface ExecOptions {
   timeoutMs?: number | undefined;
   /** Kills the command when the run is interrupted. */
   signal?: AbortSignal | undefined;
+  /** Keep the output exactly as written (by default one final newline is dropped, as from a shell's `$(...)`). */
+  keepFinalNewline?: boolean | undefined;
 }
 
 /** One result shape for success and failure: the caller decides what a non-zero rc means. */

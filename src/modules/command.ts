@@ -14,7 +14,6 @@ export const command = defineModule(
         '`changed` (true when the command ran), `rc`, `stdout`, `stderr`, `stdout_lines`, `stderr_lines`, `cmd` (a list for command, the string for shell), `start`, `end`, `delta` (as Python prints datetimes), `msg`. A non-zero rc fails the task with `msg: non-zero return code`; a program that does not exist fails with rc 2 and `[Errno 2] No such file or directory`.',
       checkMode: 'The command never runs. With `creates`/`removes` the module reports what would happen; without them the task is skipped, as Ansible does.',
       differences: [
-        '`strip_empty_ends: false` cannot restore the one trailing newline the connection already removed from the output.',
         '`rc` is absent (Ansible: `null`) in results that fail before anything ran (a missing `chdir`, say).',
         'Environment variables come from `environment:`; a chroot starts from a clean environment.',
       ],

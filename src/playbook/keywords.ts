@@ -1,20 +1,26 @@
 // The keywords Ansible accepts on plays, blocks, tasks and role entries, and which of them imgplay acts on.
 
-/** Keywords that have no effect in imgplay but are accepted so existing playbooks load (we already run as root). */
-export const ACCEPTED_NO_EFFECT = [
-  'become', 'become_user', 'become_method', 'become_flags', 'become_exe', 'remote_user', 'port', 'collections',
-  'debugger', 'throttle', 'timeout', 'module_defaults', 'any_errors_fatal', 'diff', 'ignore_unreachable', 'sudo',
-  'sudo_user', 'order', 'max_fail_percentage', 'force_handlers',
-  'delegate_facts', 'run_once',
+/**
+ * Keywords imgplay accepts because they change nothing on its connections (local and chroot): what each
+ * one means there is in docs/language.md. The values that would change something are refused (see
+ * src/run/become.ts and the planner's checks).
+ */
+export const ACCEPTED_NO_EFFECT = ['become', 'become_user', 'become_method', 'become_flags', 'become_exe', 'remote_user', 'port', 'debugger'] as const;
+
+/** Keywords imgplay implements as ansible-core 2.14 does, inherited from plays, blocks and role entries. */
+export const INHERITED_KEYWORDS = [
+  'any_errors_fatal', 'run_once', 'ignore_unreachable', 'throttle', 'timeout', 'diff', 'module_defaults', 'collections', 'delegate_facts',
 ] as const;
+
+/** Keywords of a play alone (not inherited by its tasks). */
+export const PLAY_ONLY_KEYWORDS = ['force_handlers', 'max_fail_percentage', 'order', 'strategy'] as const;
 
 /** Keywords Ansible has that imgplay refuses with a clear message instead of silently ignoring. */
 export const UNSUPPORTED: Record<string, string> = {
-  async: 'background tasks are not supported; run the command in the foreground',
-  poll: 'background tasks are not supported; run the command in the foreground',
-  serial: 'plays always run all their hosts in one batch',
-  strategy: 'only the linear strategy exists',
-  vars_prompt: 'imgplay never prompts; pass values with -e',
+  async: 'background tasks (async) are not implemented in imgplay; run the command in the foreground',
+  poll: 'background tasks (async/poll) are not implemented in imgplay; run the command in the foreground',
+  serial: 'rolling batches (serial) are not implemented in imgplay: a play runs all its hosts in one batch',
+  vars_prompt: 'vars_prompt is not implemented in imgplay, which never prompts; pass values with -e',
 };
 
 const COMMON = ['name', 'when', 'tags', 'vars', 'environment', 'check_mode', 'ignore_errors', 'no_log', 'delegate_to', 'connection'];
@@ -22,20 +28,20 @@ const COMMON = ['name', 'when', 'tags', 'vars', 'environment', 'check_mode', 'ig
 /** Keywords of a play (besides the common ones). */
 export const PLAY_KEYWORDS = new Set<string>([
   ...COMMON, 'hosts', 'gather_facts', 'gather_subset', 'gather_timeout', 'fact_path', 'vars_files', 'roles', 'pre_tasks', 'tasks', 'post_tasks', 'handlers',
-  ...ACCEPTED_NO_EFFECT, ...Object.keys(UNSUPPORTED),
+  ...ACCEPTED_NO_EFFECT, ...INHERITED_KEYWORDS, ...PLAY_ONLY_KEYWORDS, ...Object.keys(UNSUPPORTED),
 ]);
 
 /** Keywords of a block. */
-export const BLOCK_KEYWORDS = new Set<string>([...COMMON, 'block', 'rescue', 'always', ...ACCEPTED_NO_EFFECT]);
+export const BLOCK_KEYWORDS = new Set<string>([...COMMON, 'block', 'rescue', 'always', ...ACCEPTED_NO_EFFECT, ...INHERITED_KEYWORDS]);
 
 /** Keywords of a task (the module name is the one key not in this set). */
 export const TASK_KEYWORDS = new Set<string>([
   ...COMMON, 'action', 'local_action', 'args', 'register', 'notify', 'listen', 'loop', 'loop_control', 'changed_when',
-  'failed_when', 'until', 'retries', 'delay', ...ACCEPTED_NO_EFFECT, ...Object.keys(UNSUPPORTED),
+  'failed_when', 'until', 'retries', 'delay', ...ACCEPTED_NO_EFFECT, ...INHERITED_KEYWORDS, ...Object.keys(UNSUPPORTED),
 ]);
 
 /** Keywords of an entry in a play's `roles:` list (anything else is a role parameter). */
-export const ROLE_ENTRY_KEYWORDS = new Set<string>([...COMMON, 'role', ...ACCEPTED_NO_EFFECT]);
+export const ROLE_ENTRY_KEYWORDS = new Set<string>([...COMMON, 'role', ...ACCEPTED_NO_EFFECT, ...INHERITED_KEYWORDS]);
 
 /** Ansible's `with_<lookup>` loops that imgplay understands. */
 export const WITH_LOOKUPS = new Set([

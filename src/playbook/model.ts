@@ -13,6 +13,18 @@ export interface Inherited {
   readonly no_log?: unknown;
   readonly delegate_to?: unknown;
   readonly connection?: unknown;
+  /** Keywords implemented as ansible-core 2.14 (see INHERITED_KEYWORDS): the innermost value wins. */
+  readonly any_errors_fatal?: unknown;
+  readonly run_once?: unknown;
+  readonly ignore_unreachable?: unknown;
+  readonly throttle?: unknown;
+  readonly timeout?: unknown;
+  readonly diff?: unknown;
+  readonly delegate_facts?: unknown;
+  /** Own module_defaults entries (outer ones are prepended while walking; later entries win). */
+  readonly module_defaults?: readonly Readonly<Record<string, unknown>>[] | undefined;
+  /** become, become_user, ...: checked at run time against what imgplay can do (src/run/become.ts). */
+  readonly become?: Readonly<Record<string, unknown>> | undefined;
 }
 
 /** A role as used at one place of a play: its files, variables and parameters. */
@@ -91,6 +103,11 @@ export interface Play extends Inherited {
   readonly gather_facts: unknown;
   /** The play's gather_subset, gather_timeout and fact_path, handed to the setup its fact gathering runs. */
   readonly gatherArgs: Readonly<Record<string, unknown>>;
+  readonly force_handlers?: unknown;
+  readonly max_fail_percentage?: unknown;
+  /** inventory, reverse_inventory, sorted, reverse_sorted or shuffle. */
+  readonly order?: unknown;
+  readonly strategy?: unknown;
   readonly vars_files: readonly unknown[];
   readonly pre_tasks: readonly Node[];
   /** The roles' blocks followed by the play's own tasks. */

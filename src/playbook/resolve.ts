@@ -3,7 +3,7 @@
 // Nothing here touches a host: --syntax-check and --list-tasks stop after this step.
 import { existsSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { didYouMean, ImgplayError, InternalError, ParseError, ValidationError, type SourcePos } from '../errors.js';
+import { didYouMean, ImgplayError, InternalError, ParseError, PlanningErrors, ValidationError, type SourcePos } from '../errors.js';
 import { findModule, moduleNames } from '../modules/index.js';
 import { argumentNames, argumentProblems } from '../modules/spec-check.js';
 import type { ModuleSpec, SpecModule } from '../modules/spec.js';
@@ -16,6 +16,7 @@ import {
   INCLUDE_DEPRECATION,
   shortAction,
   TASK_KEYWORDS,
+  PLAY_ONLY_KEYWORDS,
   UNSUPPORTED,
   WITH_LOOKUPS,
 } from './keywords.js';
@@ -29,6 +30,20 @@ export interface ResolveOptions {
   extraVars?: Record<string, unknown>;
   /** Collects deprecation warnings met while loading (the bare `include`). */
   warnings?: string[];
+  /** Collects planning errors so that a run reports all of them (up to MAX_PLANNING_ERRORS), not the first alone. */
+  errors?: ImgplayError[];
+}
+
+/** How many planning errors one run reports before it stops looking. */
+export const MAX_PLANNING_ERRORS = 20;
+
+// Keeps a planning error (exit 4) and returns true, so the caller goes on with the next entry; anything
+// else (a run-time kind of error, a bug, the limit reached) is thrown.
+function collect(err: unknown, errors: ImgplayError[] | undefined): boolean {
+  if (!errors || !(err instanceof ValidationError || err instanceof ParseError) || err instanceof PlanningErrors) return false;
+  errors.push(err);
+  if (errors.length >= MAX_PLANNING_ERRORS) throw new PlanningErrors(errors, true);
+  return true;
 }
 
 /** State shared while parsing one play. */
@@ -51,6 +66,12 @@ export interface ParseContext {
   readonly dynamic?: boolean;
   /** Deprecation warnings met while loading, for the run to print. */
   readonly warnings?: string[];
+  /** Planning errors collected so far (absent at run time: an include's error fails its host). */
+  readonly errors?: ImgplayError[] | undefined;
+  /** The `collections:` keyword in force (play, role meta, block, task): where short module names are looked up first. */
+  readonly collections?: readonly string[] | undefined;
+  /** module_defaults around the task being parsed: arguments they give are not missing from it. */
+  readonly moduleDefaults?: readonly Raw[] | undefined;
 }
 
 /** A task file or role being loaded, as loops of imports are detected and named. */
@@ -74,7 +95,11 @@ export async function loadPlaybook(file: string, opts: ResolveOptions = {}): Pro
   const files = new Set<string>();
   const top = resolve(file);
   const warnings: string[] = opts.warnings ?? [];
-  const plays = await loadPlaybookFile(top, { ...opts, warnings }, files, [fileLink(top, dirname(top))], dirname(top));
+  const errors: ImgplayError[] = [];
+  const plays = await loadPlaybookFile(top, { ...opts, warnings, errors }, files, [fileLink(top, dirname(top))], dirname(top));
+  // One error is thrown as itself (its own class and exit code); several together.
+  if (errors.length === 1) throw errors[0]!;
+  if (errors.length > 1) throw new PlanningErrors(errors, false);
   return deepFreeze({ file: resolve(file), plays, files: [...files], warnings: [...new Set(warnings)] });
 }
 
@@ -125,7 +150,11 @@ async function loadPlaybookFile(file: string, opts: ResolveOptions, files: Set<s
       }
       continue;
     }
-    plays.push(await parsePlay(entry, file, opts, files));
+    try {
+      plays.push(await parsePlay(entry, file, opts, files));
+    } catch (err) {
+      if (!collect(err, opts.errors)) throw err;
+    }
   }
   return plays;
 }
@@ -143,13 +172,20 @@ async function parsePlay(raw: Raw, file: string, opts: ResolveOptions, files: Se
     seenRoles: new Set(),
     roleHandlers: [],
     warnings: opts.warnings,
+    errors: opts.errors,
+    collections: collectionsOf(raw, undefined),
+    moduleDefaults: raw.module_defaults === undefined || raw.module_defaults === null ? undefined : moduleDefaultsOf(raw),
   };
   const roles: RoleInstance[] = [];
   const roleBlocks: Node[] = [];
   for (const entry of listOf(raw.roles, 'roles', raw, file)) {
-    const loaded = await loadRoleEntry(entry, ctx, posOfKey(raw, 'roles') ?? where(raw, file));
-    for (const r of loaded.instances) roles.push(r);
-    roleBlocks.push(...loaded.blocks);
+    try {
+      const loaded = await loadRoleEntry(entry, ctx, posOfKey(raw, 'roles') ?? where(raw, file));
+      for (const r of loaded.instances) roles.push(r);
+      roleBlocks.push(...loaded.blocks);
+    } catch (err) {
+      if (!collect(err, ctx.errors)) throw err;
+    }
   }
   const section = async (key: string) => parseTaskList(listOf(raw[key], key, raw, file), ctx, key);
   const preTasks = await section('pre_tasks');
@@ -164,6 +200,7 @@ async function parsePlay(raw: Raw, file: string, opts: ResolveOptions, files: Se
     hosts,
     gather_facts: raw.gather_facts ?? true,
     gatherArgs: Object.fromEntries(['gather_subset', 'gather_timeout', 'fact_path'].filter((k) => raw[k] !== undefined).map((k) => [k, raw[k]])),
+    ...playOnly(raw),
     vars_files: raw.vars_files === undefined ? [] : Array.isArray(raw.vars_files) ? raw.vars_files : [raw.vars_files],
     pre_tasks: preTasks,
     tasks: [...roleBlocks, ...tasks],
@@ -185,7 +222,11 @@ export async function parseTaskList(list: unknown[], ctx: ParseContext, what = '
         pos: posOf(list),
       });
     }
-    out.push(...(await parseTaskOrBlock(item, ctx)));
+    try {
+      out.push(...(await parseTaskOrBlock(item, ctx)));
+    } catch (err) {
+      if (!collect(err, ctx.errors)) throw err;
+    }
   }
   return out;
 }
@@ -201,6 +242,8 @@ export async function loadTaskFile(path: string, ctx: ParseContext): Promise<Nod
 
 async function parseTaskOrBlock(raw: Raw, ctx: ParseContext): Promise<Node[]> {
   const file = posOf(raw)?.file ?? ctx.baseDir;
+  if (raw.collections !== undefined) ctx = { ...ctx, collections: collectionsOf(raw, ctx.collections) };
+  if (raw.module_defaults !== undefined && raw.module_defaults !== null) ctx = { ...ctx, moduleDefaults: [...(ctx.moduleDefaults ?? []), ...moduleDefaultsOf(raw)] };
   if ('block' in raw) {
     checkKeys(raw, BLOCK_KEYWORDS, 'block', file);
     const list = (key: string) => parseTaskList(listOf(raw[key], key, raw, file), ctx, key);
@@ -218,7 +261,7 @@ async function parseTaskOrBlock(raw: Raw, ctx: ParseContext): Promise<Node[]> {
     };
     return [node];
   }
-  const detected = detectAction(raw, file);
+  const detected = detectAction(raw, file, ctx.collections, ctx.moduleDefaults);
   const { actionKey, extra } = detected;
   let { action, args } = detected;
   const pos = posOfKey(raw, actionKey) ?? where(raw, file);
@@ -306,7 +349,7 @@ function loopOf(raw: Raw): { loop?: unknown; loopKind?: string; loop_control?: R
 }
 
 /** Finds the task's module: the one key that is not a keyword, or `action`/`local_action`. */
-function detectAction(raw: Raw, file: string): { action: string; args: Raw; actionKey: string; extra: Partial<Inherited> } {
+function detectAction(raw: Raw, file: string, collections: readonly string[] | undefined, moduleDefaults?: readonly Raw[]): { action: string; args: Raw; actionKey: string; extra: Partial<Inherited> } {
   const candidates: string[] = [];
   for (const key of Object.keys(raw)) {
     if (TASK_KEYWORDS.has(key) && key !== 'action' && key !== 'local_action') continue;
@@ -323,7 +366,7 @@ function detectAction(raw: Raw, file: string): { action: string; args: Raw; acti
   for (const key of Object.keys(raw)) {
     if (key in UNSUPPORTED) throw new ValidationError(`'${key}' is not supported by imgplay: ${UNSUPPORTED[key]}`, { pos: posOfKey(raw, key) });
   }
-  const isAction = (k: string) => k === 'action' || k === 'local_action' || INCLUDE_ACTIONS.has(k) || findModule(k) !== undefined;
+  const isAction = (k: string) => k === 'action' || k === 'local_action' || INCLUDE_ACTIONS.has(k) || findInCollections(k, collections) !== undefined;
   const unknown = candidates.filter((k) => !isAction(k));
   const known = candidates.filter(isAction);
   if (unknown.length > 0 && (known.length > 0 || unknown.length > 1)) {
@@ -335,14 +378,7 @@ function detectAction(raw: Raw, file: string): { action: string; args: Raw; acti
       hint: hint ? `did you mean '${hint}'?` : undefined,
     });
   }
-  if (unknown.length === 1 && known.length === 0) {
-    const key = unknown[0]!;
-    const hint = didYouMean(key, [...moduleNames(), ...INCLUDE_ACTIONS, 'block']) ?? didYouMean(key, [...TASK_KEYWORDS]);
-    throw new ValidationError(`unknown module '${key}'${raw.name ? ` in task "${String(raw.name)}"` : ''}`, {
-      pos: posOfKey(raw, key),
-      hint: hint ? `did you mean '${hint}'?` : undefined,
-    });
-  }
+  if (unknown.length === 1 && known.length === 0) throw unknownModule(unknown[0]!, raw, posOfKey(raw, unknown[0]!), collections);
   if (known.length === 0) {
     throw new ValidationError(`no module or action in this task${raw.name ? ` ("${String(raw.name)}")` : ''}`, { pos: where(raw, file) });
   }
@@ -350,7 +386,7 @@ function detectAction(raw: Raw, file: string): { action: string; args: Raw; acti
     throw new ValidationError(`conflicting action statements: ${known.join(', ')}`, { pos: posOfKey(raw, known[1]!) });
   }
   const actionKey = known[0]!;
-  let name = actionKey;
+  let name = actionKey === 'action' || actionKey === 'local_action' || INCLUDE_ACTIONS.has(actionKey) ? actionKey : findInCollections(actionKey, collections)!.name;
   let value = raw[actionKey];
   const extra: Partial<Inherited> = {};
   if (actionKey === 'action' || actionKey === 'local_action') {
@@ -366,14 +402,86 @@ function detectAction(raw: Raw, file: string): { action: string; args: Raw; acti
     } else {
       throw new ValidationError(`${actionKey} needs a module name`, { pos: posOfKey(raw, actionKey) });
     }
-    if (!INCLUDE_ACTIONS.has(name) && !findModule(name)) {
-      const hint = didYouMean(name, moduleNames());
-      throw new ValidationError(`unknown module '${name}'`, { pos: posOfKey(raw, actionKey), hint: hint ? `did you mean '${hint}'?` : undefined });
+    if (!INCLUDE_ACTIONS.has(name) && !findInCollections(name, collections)) {
+      if (isTemplate(name)) {
+        throw new ValidationError(`${actionKey}: a templated module name ('${name}') is not implemented in imgplay, which picks each task's module while planning`, { pos: posOfKey(raw, actionKey) });
+      }
+      throw unknownModule(name, raw, posOfKey(raw, actionKey), collections);
     }
   }
-  const action = shortAction(name);
-  const args = parseArgs(action, value, raw, actionKey);
+  const action = INCLUDE_ACTIONS.has(name) ? shortAction(name) : findInCollections(name, collections)!.name;
+  const args = parseArgs(action, value, raw, actionKey, moduleDefaults);
   return { action, args, actionKey, extra };
+}
+
+// The `collections:` keyword: a list of collection names (namespace.name), searched in order for short module
+// names before ansible.builtin (ansible.legacy). A block's or task's list replaces the one around it.
+function collectionsOf(raw: Raw, outer: readonly string[] | undefined): readonly string[] | undefined {
+  const v = raw.collections;
+  if (v === undefined || v === null) return outer;
+  const list = Array.isArray(v) ? v : [v];
+  for (const c of list) {
+    if (typeof c !== 'string' || !/^[A-Za-z_]\w*\.[A-Za-z_]\w*$/.test(c)) {
+      throw new ValidationError(`collections: ${JSON.stringify(c)} is not a collection name (namespace.name)`, { pos: posOf(c) ?? posOfKey(raw, 'collections') });
+    }
+  }
+  return list as string[];
+}
+
+/** The module a task's name means: a short name is looked up in its `collections:` first, then in ansible.builtin. */
+export function findInCollections(name: string, collections: readonly string[] | undefined): ReturnType<typeof findModule> {
+  if (!name.includes('.')) {
+    for (const c of collections ?? []) {
+      const m = findModule(`${c}.${name}`);
+      if (m) return m;
+    }
+  }
+  return findModule(name);
+}
+
+// ansible-core 2.14's own modules (ansible.builtin): a task naming one imgplay lacks is told so, not offered a near name.
+const ANSIBLE_BUILTIN_MODULES = new Set(
+  ('add_host apt apt_key apt_repository assemble assert async_status blockinfile command copy cron debconf debug dnf dpkg_selections ' +
+    'expect fail fetch file find gather_facts get_url getent git group group_by hostname import_playbook import_role import_tasks ' +
+    'include_role include_tasks include_vars iptables known_hosts lineinfile meta package package_facts pause ping pip raw reboot ' +
+    'replace rpm_key script service service_facts set_fact set_stats setup shell slurp stat subversion systemd systemd_service sysvinit ' +
+    'tempfile template unarchive uri user validate_argument_spec wait_for wait_for_connection yum yum_repository').split(' '),
+);
+
+function unknownModule(key: string, raw: Raw, pos: SourcePos | undefined, collections: readonly string[] | undefined): ValidationError {
+  const inTask = raw.name ? ` in task "${String(raw.name)}"` : '';
+  const short = key.replace(/^ansible\.(builtin|legacy)\./, '');
+  if (!short.includes('.') && ANSIBLE_BUILTIN_MODULES.has(short)) {
+    return new ValidationError(`the module 'ansible.builtin.${short}' is not implemented in imgplay${inTask}`, { pos, hint: 'docs/modules.md lists the modules imgplay implements' });
+  }
+  const fq = /^([A-Za-z_]\w*\.[A-Za-z_]\w*)\.\w+$/.exec(key);
+  if (fq) {
+    return new ValidationError(`the module '${key}' (collection ${fq[1]}) is not implemented in imgplay${inTask}`, { pos, hint: 'docs/modules.md lists the modules imgplay implements, by their collection names' });
+  }
+  const hint = didYouMean(key, [...moduleNames(), ...INCLUDE_ACTIONS, 'block']) ?? didYouMean(key, [...TASK_KEYWORDS]);
+  const looked = collections?.length ? ` (looked up in the collections ${collections.join(', ')}, then ansible.builtin)` : '';
+  return new ValidationError(`unknown module '${key}'${inTask}${looked}`, { pos, hint: hint ? `did you mean '${hint}'?` : undefined });
+}
+
+// The keywords of a play alone: force_handlers, max_fail_percentage, order and strategy, each checked when written literally.
+function playOnly(raw: Raw): Pick<Play, 'force_handlers' | 'max_fail_percentage' | 'order' | 'strategy'> {
+  const out: { -readonly [K in 'force_handlers' | 'max_fail_percentage' | 'order' | 'strategy']?: unknown } = {};
+  for (const k of PLAY_ONLY_KEYWORDS) if (raw[k] !== undefined && raw[k] !== null) out[k] = raw[k];
+  if (typeof out.order === 'string' && !isTemplate(out.order) && !HOST_ORDERS.includes(out.order)) {
+    throw new ValidationError(`order: '${out.order}' is not a host order`, { pos: posOfKey(raw, 'order'), hint: `one of ${HOST_ORDERS.join(', ')}` });
+  }
+  if (out.strategy !== undefined) checkStrategy(out.strategy, posOfKey(raw, 'strategy'));
+  return out;
+}
+
+/** The host orders of a play's `order:` keyword. */
+export const HOST_ORDERS = ['inventory', 'reverse_inventory', 'sorted', 'reverse_sorted', 'shuffle'];
+
+/** Refuses a strategy other than linear (a templated one is judged once rendered, as the play starts). */
+export function checkStrategy(value: unknown, pos: SourcePos | undefined): void {
+  if (typeof value === 'string' && isTemplate(value)) return;
+  if (value === 'linear' || value === 'ansible.builtin.linear') return;
+  throw new ValidationError(`strategy: the ${JSON.stringify(value)} strategy is not implemented in imgplay; only linear (hosts in lockstep, task by task) is`, { pos });
 }
 
 const INCLUDE_KEYS: Record<string, string[]> = {
@@ -386,7 +494,7 @@ const INCLUDE_KEYS: Record<string, string[]> = {
 // The bare include takes every key=value word as an argument (a variable); the other words name its file.
 const EVERY_KEY = { has: () => true } as unknown as ReadonlySet<string>;
 
-function parseArgs(action: string, value: unknown, raw: Raw, actionKey: string): Raw {
+function parseArgs(action: string, value: unknown, raw: Raw, actionKey: string, moduleDefaults?: readonly Raw[]): Raw {
   const pos = posOfKey(raw, actionKey);
   const extraArgs = raw.args === undefined ? {} : raw.args;
   if (!isMap(extraArgs)) throw new ValidationError("'args' must be a mapping", { pos: posOfKey(raw, 'args') });
@@ -413,7 +521,9 @@ function parseArgs(action: string, value: unknown, raw: Raw, actionKey: string):
   }
   args = { ...extraArgs, ...args };
   if (mod !== undefined && 'spec' in mod) {
-    checkLiteralArgs((mod as SpecModule<unknown>).spec, args, value, pos);
+    // Arguments module_defaults give count (a templated set of defaults may give anything: it is judged at run time).
+    const defaults = (moduleDefaults ?? []).map((d) => d[mod.name]).filter((d) => d !== undefined && d !== null);
+    if (!defaults.some((d) => !isMap(d))) checkLiteralArgs((mod as SpecModule<unknown>).spec, Object.assign({}, ...(defaults as Raw[]), args), value, pos);
     return args;
   }
   const known = includeKeys ?? (mod && (mod.schema.additionalProperties === false ? Object.keys(propertiesOf(mod.schema)) : undefined));
@@ -475,8 +585,46 @@ export function roleSearchPath(ctx: Pick<ParseContext, 'playbookDir' | 'role'>):
   return [...new Set(dirs)];
 }
 
+// A role inside a collection looks short module names up in its own collection first, then its meta's list.
+function roleCollections(dir: string, fromMeta: readonly string[] | undefined): readonly string[] | undefined {
+  const m = /\/ansible_collections\/([A-Za-z_]\w*)\/([A-Za-z_]\w*)\/roles\/[^/]+$/.exec(dir);
+  return m ? [`${m[1]}.${m[2]}`, ...(fromMeta ?? [])] : fromMeta;
+}
+
+/** Where collections are installed, as ansible-core 2.14 looks (COLLECTIONS_PATHS, then its Python path's). */
+export function collectionSearchPath(playbookDir: string): string[] {
+  const env = (process.env.ANSIBLE_COLLECTIONS_PATH ?? process.env.ANSIBLE_COLLECTIONS_PATHS ?? '').split(':').filter(Boolean);
+  const home = process.env.HOME ?? '/root';
+  const configured = env.length > 0 ? env : [join(home, '.ansible/collections'), '/usr/share/ansible/collections'];
+  // A path may name the ansible_collections directory itself; Debian's collections live on Python's path.
+  const roots = [join(playbookDir, 'collections'), ...configured].map((d) => (d.endsWith('ansible_collections') ? d : join(d, 'ansible_collections')));
+  return [...new Set([...roots, '/usr/lib/python3/dist-packages/ansible_collections'])];
+}
+
+// A role named `namespace.collection.role`, or a short name under a `collections:` list, found in a collection.
+function findCollectionRole(name: string, ctx: ParseContext, tried: string[]): { dir: string; collection: string } | undefined {
+  const fq = /^([A-Za-z_]\w*)\.([A-Za-z_]\w*)\.([A-Za-z_]\w*)$/.exec(name);
+  const wanted: Array<[string, string]> = fq ? [[`${fq[1]}.${fq[2]}`, fq[3]!]] : /^\w+$/.test(name) ? (ctx.collections ?? []).map((c) => [c, name]) : [];
+  for (const [collection, role] of wanted) {
+    for (const root of collectionSearchPath(ctx.playbookDir)) {
+      const dir = join(root, ...collection.split('.'), 'roles', role);
+      tried.push(dir);
+      if (existsSync(dir) && statSync(dir).isDirectory()) return { dir, collection };
+    }
+  }
+  return undefined;
+}
+
 function findRoleDir(name: string, ctx: ParseContext, pos: SourcePos): string {
   const tried: string[] = [];
+  const inCollection = findCollectionRole(name, ctx, tried);
+  if (inCollection) return inCollection.dir;
+  if (/^[A-Za-z_]\w*\.[A-Za-z_]\w*\.[A-Za-z_]\w*$/.test(name)) {
+    throw new ValidationError(`the role '${name}' was not found in the collection ${name.split('.').slice(0, 2).join('.')}`, {
+      pos,
+      hint: `a collection role is looked up as <path>/ansible_collections/NAMESPACE/COLLECTION/roles/ROLE, in collections/ beside the playbook, ANSIBLE_COLLECTIONS_PATH (default ~/.ansible/collections:/usr/share/ansible/collections) and Python's path; looked in:\n  ${tried.join('\n  ')}`,
+    });
+  }
   const candidates = isAbsolute(name) ? [name] : roleSearchPath(ctx).map((d) => join(d, name));
   for (const dir of candidates) {
     tried.push(dir);
@@ -547,7 +695,9 @@ export async function loadRoleEntry(entry: unknown, ctx: ParseContext, pos: Sour
     parent,
     files,
   };
-  const roleCtx: ParseContext = { ...ctx, role: instance, baseDir: join(dir, 'tasks'), staticVars: { ...defaults, ...vars, ...params, ...ctx.staticVars }, chain };
+  // A role's tasks look short module names up in its meta's collections, not the play's (as ansible-core 2.14).
+  const roleCtx: ParseContext = { ...ctx, role: instance, baseDir: join(dir, 'tasks'), staticVars: { ...defaults, ...vars, ...params, ...ctx.staticVars }, chain, collections: roleCollections(dir, collectionsOf(meta, undefined)),
+    moduleDefaults: kwRaw.module_defaults === undefined || kwRaw.module_defaults === null ? ctx.moduleDefaults : [...(ctx.moduleDefaults ?? []), ...moduleDefaultsOf(kwRaw)] };
 
   const out: LoadedRole = { instances: [], blocks: [] };
   const deps = meta.dependencies === undefined || meta.dependencies === null ? [] : meta.dependencies;
@@ -650,10 +800,75 @@ function varsOf(raw: Raw, what: string, file: string): Raw {
 
 function inherited(raw: Raw, vars: Raw, extra: Partial<Inherited> = {}): Inherited {
   const out: { -readonly [K in keyof Inherited]: Inherited[K] } = { when: whenList(raw.when), tags: tagList(raw.tags), vars };
-  for (const k of ['environment', 'check_mode', 'ignore_errors', 'no_log', 'delegate_to', 'connection'] as const) {
+  for (const k of ['environment', 'check_mode', 'ignore_errors', 'no_log', 'delegate_to', 'connection', 'any_errors_fatal', 'run_once', 'ignore_unreachable', 'throttle', 'timeout', 'diff', 'delegate_facts'] as const) {
     if (raw[k] !== undefined) out[k] = raw[k];
   }
+  if (raw.module_defaults !== undefined && raw.module_defaults !== null) out.module_defaults = moduleDefaultsOf(raw);
+  const become = Object.fromEntries(BECOME_KEYWORDS.filter((k) => raw[k] !== undefined).map((k) => [k, raw[k]]));
+  if (Object.keys(become).length > 0) out.become = checkBecome(become, raw);
+  if (raw.debugger !== undefined && raw.debugger !== null && raw.debugger !== 'never') {
+    throw new ValidationError(`debugger: ${pyReprLite(raw.debugger)}: the task debugger is not implemented in imgplay (it is interactive; imgplay never prompts)`, {
+      pos: posOfKey(raw, 'debugger'),
+      hint: "only 'never' (the default) is accepted",
+    });
+  }
   return { ...out, ...extra };
+}
+
+const BECOME_KEYWORDS = ['become', 'become_user', 'become_method', 'become_flags', 'become_exe'] as const;
+/** become methods that reach root as root: with imgplay already root, each is the identity. */
+const BECOME_METHODS = new Set(['sudo', 'su', 'runuser', 'doas', 'pbrun', 'pfexec', 'dzdo', 'ksu', 'machinectl', 'sesu', 'ansible.builtin.sudo', 'ansible.builtin.su', 'ansible.builtin.runuser']);
+
+// imgplay runs tasks as the user it runs as (root for chroot targets): becoming root changes nothing, but
+// becoming another user would run the task as that user in Ansible, which imgplay does not do. The values
+// written literally are judged here; templated ones and inherited combinations at run time (src/run/become.ts).
+function checkBecome(become: Raw, raw: Raw): Raw {
+  const user = become.become_user;
+  if (typeof user === 'string' && !isTemplate(user) && user !== 'root' && user !== '' && isTrue(become.become)) {
+    throw new ValidationError(`become_user: ${user}: running a task as another user than root is not implemented in imgplay`, {
+      pos: posOfKey(raw, 'become_user'),
+      hint: 'imgplay runs every task as root; run the command as that user yourself (runuser -u USER -- CMD)',
+    });
+  }
+  const method = become.become_method;
+  if (typeof method === 'string' && !isTemplate(method) && !BECOME_METHODS.has(method)) {
+    throw new ValidationError(`become_method: ${method} is not a become method imgplay knows`, { pos: posOfKey(raw, 'become_method'), hint: `known: ${[...BECOME_METHODS].filter((m) => !m.includes('.')).join(', ')}` });
+  }
+  return become;
+}
+
+function isTrue(v: unknown): boolean {
+  if (typeof v === 'string') return ['yes', 'on', '1', 'true', 'y', 't'].includes(v.toLowerCase());
+  return v === true || v === 1;
+}
+
+function pyReprLite(v: unknown): string {
+  return typeof v === 'string' ? v : JSON.stringify(v);
+}
+
+// module_defaults: a mapping or a list of mappings whose keys are static module names or `group/NAME`; the
+// values may be templates (templated when a task uses them). Module keys are stored under imgplay's name.
+function moduleDefaultsOf(raw: Raw): Raw[] {
+  const value = raw.module_defaults;
+  const at = posOfKey(raw, 'module_defaults');
+  const list = Array.isArray(value) ? value : [value];
+  return list.map((entry) => {
+    if (!isMap(entry)) {
+      throw new ValidationError("The field 'module_defaults' is supposed to be a dictionary or list of dictionaries, the keys of which must be static action, module, or group names. Only the values may contain templates. For example: {'ping': \"{{ ping_defaults }}\"}", { pos: posOf(entry) ?? at });
+    }
+    const out: Raw = {};
+    for (const [key, defaults] of Object.entries(entry)) {
+      if (isTemplate(key)) throw new ValidationError(`module_defaults: the key '${key}' must be a static module or group name`, { pos: posOfKey(entry, key) ?? at });
+      if (key.startsWith('group/')) {
+        // No module imgplay implements belongs to an action group of ansible-core 2.14 (its groups extend cloud collections').
+        out[key] = defaults;
+        continue;
+      }
+      const mod = findModule(key);
+      out[mod ? mod.name : key] = defaults;
+    }
+    return out;
+  });
 }
 
 /** Normalises `when` to a list of conditions (ANDed). */

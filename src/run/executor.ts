@@ -11,15 +11,16 @@ import { findModule } from '../modules/index.js';
 import type { ModuleContext, ModuleResult } from '../modules/types.js';
 import type { Inventory, InventoryHost, VarLayers } from '../playbook/inventory.js';
 import { loadYamlFile, excerpt, posOf, posOfKey } from '../playbook/load.js';
-import type { BlockNode, IncludeNode, Node, Play, Playbook, RoleInstance, TaskNode } from '../playbook/model.js';
-import { fileLink, findIncludeFile, loadRoleEntry, loadTaskFile, type ParseContext } from '../playbook/resolve.js';
+import type { BlockNode, IncludeNode, Inherited, Node, Play, Playbook, RoleInstance, TaskNode } from '../playbook/model.js';
+import { checkStrategy, fileLink, findIncludeFile, HOST_ORDERS, loadRoleEntry, loadTaskFile, type ParseContext } from '../playbook/resolve.js';
 import type { Reporter, ResultStatus, Where } from '../report/events.js';
 import { asUserError, evaluate, evaluateCondition, markSelfTemplating, markUnsafe, OMIT, pyRepr, truthy } from '../vars/expr.js';
 import { observeLookupFiles } from '../vars/lookups.js';
 import { lazyVars } from '../vars/scope.js';
 import { isTemplate, renderString, templateValue } from '../vars/template.js';
 import { ArgumentError, prepareArgs, runOtherModule } from './args.js';
-import { loopItems } from './loop.js';
+import { checkBecome } from './become.js';
+import { loopControlOf, loopItems, loopItemVars } from './loop.js';
 import { playbookPython, roleNameVars, searchPath } from './magic.js';
 import { expandLimit } from '../playbook/host-pattern.js';
 import { Stats } from './stats.js';
@@ -37,6 +38,8 @@ export interface RunOptions {
   forks: number;
   extraVars: Record<string, unknown>;
   signal: AbortSignal;
+  /** --force-handlers: a play's default for force_handlers. */
+  forceHandlers?: boolean | undefined;
 }
 
 /** The outcome of a run: the exit code ansible-playbook would give, and the recap counters. */
@@ -76,6 +79,17 @@ interface Scope {
   readonly handler: boolean;
   /** The include_tasks files and include_role roles this node runs inside, outermost first. */
   readonly includes: readonly string[];
+  /** Keywords of ansible-core 2.14 the innermost node decides (see INHERITED_KEYWORDS). */
+  readonly any_errors_fatal?: unknown;
+  readonly run_once?: unknown;
+  readonly ignore_unreachable?: unknown;
+  readonly throttle?: unknown;
+  readonly timeout?: unknown;
+  readonly diff?: unknown;
+  readonly delegate_facts?: unknown;
+  /** module_defaults entries, outermost first: later entries win. */
+  readonly module_defaults?: readonly Readonly<Record<string, unknown>>[];
+  readonly become?: Readonly<Record<string, unknown>>;
 }
 
 // How deep include_tasks and include_role may nest. Ansible has no limit of its own (Python's recursion limit
@@ -89,7 +103,13 @@ interface PlayRun {
   readonly play: Play;
   readonly hosts: HostRun[];
   ended: boolean;
+  /** any_errors_fatal or max_fail_percentage ended the play: the playbook stops after it. */
+  broken: boolean;
   handlers: Node[];
+  /** The play's max_fail_percentage, templated as it starts (undefined: none). */
+  maxFailPercentage?: number | undefined;
+  /** The play's force_handlers (or --force-handlers). */
+  forceHandlers: boolean;
 }
 
 interface TaskOutcome {
@@ -183,6 +203,7 @@ export class Executor {
       const limited = new Set(this.inventory.select(this.limit).map((h) => h.name));
       selected = selected.filter((h) => limited.has(h.name));
     }
+    selected = this.ordered(play, selected);
     const hosts = selected.map((inv) => this.hostRun(inv)).filter((h) => !h.failed && !h.unreachable);
     const name = this.tryRender(play.name, {});
     this.reporter.emit({ type: 'play_start', name, hosts: hosts.map((h) => h.name), file: play.pos.file });
@@ -199,7 +220,8 @@ export class Executor {
       h.notified.clear();
       this.stats.touch(h.name);
     }
-    const pr: PlayRun = { play, hosts, ended: false, handlers: [...play.handlers] };
+    const pr: PlayRun = { play, hosts, ended: false, broken: false, handlers: [...play.handlers], forceHandlers: false };
+    this.playKeywords(pr);
     const scope: Scope = {
       when: play.when.map((cond) => ({ cond, pos: play.pos })),
       tags: play.tags,
@@ -212,26 +234,83 @@ export class Executor {
       delegate_to: undefined,
       handler: false,
       includes: [],
+      ...innerKeywords(emptyScope(), play),
     };
     try {
       for (const h of hosts) await this.loadVarsFiles(pr, h);
       if (TRUTHY(this.tryTemplate(play.gather_facts, {}))) await this.gatherFacts(pr, scope);
       for (const section of [play.pre_tasks, play.tasks, play.post_tasks]) {
         if (pr.ended || this.interrupted) break;
+        const okBefore = this.active(pr);
         await this.runNodes(pr, section, this.active(pr), scope);
         if (pr.ended || this.interrupted) break;
-        await this.flushHandlers(pr, scope);
+        // force_handlers: a host that failed in this section still runs the handlers it notified (as 2.14's
+        // implicit always: flush_handlers around each section).
+        const forced = pr.forceHandlers ? okBefore.filter((h) => h.failed && !h.unreachable) : [];
+        await this.flushHandlers(pr, scope, forced);
       }
     } finally {
       // A chroot session lasts one play: the next play may squash or delete the tree, which must
       // not still have /proc and /dev mounted inside it. The controller stays open for the run.
       await this.closeConnections(hosts, { keepController: true });
     }
+    if (pr.broken) return false;
     if (this.active(pr).length === 0 && pr.hosts.some((h) => h.failed || h.unreachable) && !pr.ended) {
       this.reporter.emit({ type: 'no_hosts_remaining' });
       return false;
     }
     return true;
+  }
+
+  // The play's `order:` (templated with its vars and extra vars): the order hosts run in, and so which one a
+  // run_once task picks.
+  private ordered(play: Play, hosts: InventoryHost[]): InventoryHost[] {
+    if (play.strategy !== undefined) checkStrategy(this.playValue(play, play.strategy, 'strategy'), play.pos);
+    if (play.order === undefined) return hosts;
+    const order = String(this.playValue(play, play.order, 'order'));
+    const byName = (a: InventoryHost, b: InventoryHost) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+    switch (order) {
+      case 'inventory':
+        return hosts;
+      case 'reverse_inventory':
+        return [...hosts].reverse();
+      case 'sorted':
+        return [...hosts].sort(byName);
+      case 'reverse_sorted':
+        return [...hosts].sort(byName).reverse();
+      case 'shuffle': {
+        const out = [...hosts];
+        for (let i = out.length - 1; i > 0; i--) {
+          const j = Math.floor(Math.random() * (i + 1));
+          [out[i], out[j]] = [out[j]!, out[i]!];
+        }
+        return out;
+      }
+      default:
+        throw new ValidationError(`order: '${order}' is not a host order`, { pos: play.pos, hint: `one of ${HOST_ORDERS.join(', ')}` });
+    }
+  }
+
+  // A play keyword templated as the play starts, with its vars and extra vars (no host's), as ansible-core 2.14.
+  private playValue(play: Play, value: unknown, what: string): unknown {
+    const vars = lazyVars([play.vars, this.opts.extraVars], { playbook_dir: dirname(this.playbook.file), omit: OMIT });
+    try {
+      return templateValue(value, vars);
+    } catch (err) {
+      if (!(err instanceof ImgplayError) || err instanceof InternalError) throw err;
+      throw new ValidationError(`the play's ${what}: ${err.message}`, { pos: play.pos, cause: err });
+    }
+  }
+
+  private playKeywords(pr: PlayRun): void {
+    const { play } = pr;
+    pr.forceHandlers = play.force_handlers === undefined ? Boolean(this.opts.forceHandlers) : truthy(this.playValue(play, play.force_handlers, 'force_handlers'));
+    if (play.max_fail_percentage !== undefined) {
+      const raw = this.playValue(play, play.max_fail_percentage, 'max_fail_percentage');
+      const pct = typeof raw === 'string' ? Number(raw.replace(/%$/, '')) : Number(raw);
+      if (!Number.isFinite(pct)) throw new ValidationError(`max_fail_percentage: ${JSON.stringify(raw)} is not a percentage`, { pos: play.pos });
+      pr.maxFailPercentage = pct;
+    }
   }
 
   // ansible-core 2.14 templates `hosts` as each play starts, with the play's vars and extra vars (no
@@ -337,6 +416,7 @@ export class Executor {
       delegate_to: node.delegate_to ?? scope.delegate_to,
       handler: scope.handler,
       includes: scope.includes,
+      ...innerKeywords(scope, node),
     };
   }
 
@@ -514,18 +594,55 @@ export class Executor {
     if (!this.shouldRun(task, scope)) return;
     const id = this.startTask(pr, task, hosts, scope);
     const inner = this.inner(scope, task);
-    await forEachLimited(hosts, this.opts.forks, async (h) => {
-      const outcome = await this.runTaskOnHost(pr, task, h, inner, id);
+    // run_once: the first host runs it for all; what it registers and the facts it sets go to every host of
+    // the play, its counts and notifications to the first host only (ansible-core 2.14's linear strategy).
+    const first = hosts[0];
+    const runOnce = first !== undefined && inner.run_once !== undefined && this.keywordTrue(inner.run_once, pr, first, task, inner);
+    const targets = runOnce ? [first] : hosts;
+    const share = runOnce ? pr.hosts.filter((x) => !x.unreachable && x !== first) : [];
+    const throttle = runOnce || inner.throttle === undefined || first === undefined ? 0 : Number(this.keywordValue(inner.throttle, pr, first, task, inner));
+    const failedBefore = new Set(pr.hosts.filter((h) => h.failed || h.unreachable));
+    let fatal = false;
+    await forEachLimited(targets, throttle > 0 ? Math.min(this.opts.forks, throttle) : this.opts.forks, async (h) => {
+      const outcome = await this.runTaskOnHost(pr, task, h, inner, id, share);
+      if (outcome.status === 'unreachable' && inner.ignore_unreachable !== undefined && this.keywordTrue(inner.ignore_unreachable, pr, h, task, inner)) outcome.ignored = true;
       this.count(h, outcome);
+      const unrescued = (outcome.status === 'failed' && !outcome.ignored && (this.rescueDepth.get(h) ?? 0) === 0) || (outcome.status === 'unreachable' && !outcome.ignored);
+      if (unrescued && inner.any_errors_fatal !== undefined && !this.keywordTrue(inner.ignore_errors ?? false, pr, h, task, inner) && this.keywordTrue(inner.any_errors_fatal, pr, h, task, inner)) fatal = true;
+      // A run_once task that fails fails every host of the play (each then goes to its rescue, if any).
+      if (runOnce && outcome.status === 'failed' && !outcome.ignored) {
+        for (const other of share) other.failed = true;
+        if ((this.rescueDepth.get(h) ?? 0) === 0) fatal = true;
+      }
       if (outcome.status === 'failed' && !outcome.ignored && (this.rescueDepth.get(h) ?? 0) > 0) {
         // What rescue and always sections read to learn what went wrong, as in Ansible.
         h.nonPersistent.ansible_failed_task = { name: task.name ?? task.action, action: task.action, args: task.args, tags: task.tags, when: task.when };
         h.nonPersistent.ansible_failed_result = markUnsafe(stripInternal(outcome.result));
       }
       if (outcome.status === 'failed' && !outcome.ignored) h.failed = true;
-      if (outcome.status === 'unreachable') h.unreachable = true;
+      if (outcome.status === 'unreachable' && !outcome.ignored) h.unreachable = true;
       if (outcome.status === 'changed' && task.notify.length > 0) this.notify(pr, h, task);
     });
+    this.checkFailures(pr, failedBefore, fatal);
+  }
+
+  // any_errors_fatal (and a failed run_once) end the play for every host, as does passing the play's
+  // max_fail_percentage; the playbook then stops (2.14's RUN_FAILED_BREAK_PLAY).
+  private checkFailures(pr: PlayRun, failedBefore: ReadonlySet<HostRun>, fatal: boolean): void {
+    const failedNow = pr.hosts.filter((h) => (h.failed && (this.rescueDepth.get(h) ?? 0) === 0) || h.unreachable);
+    const tooMany = pr.maxFailPercentage !== undefined && pr.hosts.length > 0 && failedNow.length / pr.hosts.length > pr.maxFailPercentage / 100;
+    if (!tooMany && !(fatal && failedNow.some((h) => !failedBefore.has(h)))) return;
+    for (const h of pr.hosts) if (!h.unreachable && !h.ended) h.failed = true;
+    pr.ended = true;
+    pr.broken = true;
+  }
+
+  private keywordValue(value: unknown, pr: PlayRun, h: HostRun, task: TaskNode, scope: Scope): unknown {
+    return templateValue(value, this.hostVars(pr, h, task, scope));
+  }
+
+  private keywordTrue(value: unknown, pr: PlayRun, h: HostRun, task: TaskNode, scope: Scope): boolean {
+    return this.bool(value, this.hostVars(pr, h, task, scope));
   }
 
   private count(h: HostRun, o: TaskOutcome): void {
@@ -543,7 +660,10 @@ export class Executor {
         this.stats.increment(h.name, 'skipped');
         break;
       case 'unreachable':
-        this.stats.increment(h.name, 'unreachable');
+        if (o.ignored) {
+          this.stats.increment(h.name, 'ok');
+          this.stats.increment(h.name, 'ignored');
+        } else this.stats.increment(h.name, 'unreachable');
         break;
       case 'failed':
         if (o.ignored) {
@@ -576,7 +696,17 @@ export class Executor {
     }
   }
 
-  private async flushHandlers(pr: PlayRun, scope: Scope): Promise<void> {
+  private async flushHandlers(pr: PlayRun, scope: Scope, forced: readonly HostRun[] = []): Promise<void> {
+    // Hosts that failed run their handlers under force_handlers: unfailed for the flush, failed again after.
+    for (const h of forced) h.failed = false;
+    try {
+      await this.flushPasses(pr, scope);
+    } finally {
+      for (const h of forced) h.failed = true;
+    }
+  }
+
+  private async flushPasses(pr: PlayRun, scope: Scope): Promise<void> {
     const handlerScope: Scope = { ...scope, handler: true };
     for (let pass = 0; pass < 10; pass++) {
       let ran = false;
@@ -601,28 +731,53 @@ export class Executor {
       const vars = this.hostVars(pr, h, task, inner);
       return inner.when.every(({ cond }) => evaluateCondition(cond, vars));
     };
+    // As 2.14's linear strategy: flush_handlers and end_host act per host, by each host's condition; the
+    // other actions run once, by the first host's condition, and act on every host of the play.
+    const first = hosts[0];
+    const once = () => first !== undefined && applies(first);
     switch (action) {
-      case 'flush_handlers':
-        await this.flushHandlers(pr, scope);
+      case 'flush_handlers': {
+        const held = hosts.filter((h) => !applies(h));
+        // Hosts whose condition is false keep their notifications for a later flush.
+        const kept = held.map((h) => [h, new Set(h.notified)] as const);
+        for (const h of held) h.notified.clear();
+        try {
+          await this.flushHandlers(pr, scope);
+        } finally {
+          for (const [h, notified] of kept) for (const n of notified) h.notified.add(n);
+        }
         break;
+      }
       case 'end_play':
-        if (hosts.some(applies)) pr.ended = true;
+      case 'end_batch':
+        // A play is one batch in imgplay (no serial), so ending the batch ends the play.
+        if (once()) pr.ended = true;
         break;
       case 'end_host':
         for (const h of hosts) if (applies(h)) h.ended = true;
         break;
       case 'clear_facts':
-        for (const h of hosts) if (applies(h)) h.facts = {};
+        if (once()) for (const h of pr.hosts) h.facts = {};
         break;
       case 'clear_host_errors':
-        for (const h of pr.hosts) h.failed = false;
+        // Failed and unreachable hosts are no longer counted as such (exit code, later plays), but a host
+        // that stopped in this play stays stopped until the play ends, as in 2.14.
+        if (once()) {
+          for (const h of pr.hosts) {
+            if (h.failed || h.unreachable) h.ended = true;
+            h.failed = false;
+            h.unreachable = false;
+          }
+        }
         break;
       default:
+        // noop; refresh_inventory (imgplay reads the inventory once: see docs/language.md); reset_connection
+        // (local and chroot connections hold nothing to reset).
         break;
     }
   }
 
-  private async runTaskOnHost(pr: PlayRun, task: TaskNode, h: HostRun, scope: Scope, taskId: number): Promise<TaskOutcome> {
+  private async runTaskOnHost(pr: PlayRun, task: TaskNode, h: HostRun, scope: Scope, taskId: number, share: readonly HostRun[] = []): Promise<TaskOutcome> {
     const started = performance.now();
     const emit = (o: TaskOutcome, extra: { item?: { label: unknown }; loop?: boolean; delegatedTo?: string } = {}) =>
       this.reporter.emit({
@@ -643,31 +798,25 @@ export class Executor {
     try {
       const baseVars = this.hostVars(pr, h, task, scope);
       if (task.loop === undefined) {
-        const o = await this.runOnce(pr, task, h, scope, baseVars);
-        this.register(h, task, o.result);
+        const o = await this.runOnce(pr, task, h, scope, baseVars, share);
+        this.register(h, task, o.result, share);
         emit(o);
         return o;
       }
       const items = loopItems(task.loopKind ?? 'loop', task.loop, task, baseVars);
-      const loopVar = String(task.loop_control?.loop_var ?? 'item');
-      const indexVar = task.loop_control?.index_var === undefined ? undefined : String(task.loop_control.index_var);
+      const ctl = loopControlOf(task.loop_control, (v) => templateValue(v, baseVars), task);
       const results: ModuleResult[] = [];
       let anyFailed = false;
       let anyChanged = false;
       let allSkipped = items.length > 0;
       for (const [index, item] of items.entries()) {
         if (this.interrupted) break;
-        const extra: Record<string, unknown> = { [loopVar]: item, ansible_loop_var: loopVar };
-        if (indexVar) {
-          extra[indexVar] = index;
-          extra.ansible_index_var = indexVar;
-        }
-        if (task.loop_control?.extended) {
-          extra.ansible_loop = { index: index + 1, index0: index, first: index === 0, last: index === items.length - 1, length: items.length, revindex: items.length - index, revindex0: items.length - index - 1, allitems: items };
-        }
+        // loop_control.pause: a wait between items, not before the first.
+        if (ctl.pause > 0 && index > 0) await sleep(ctl.pause * 1000, this.opts.signal);
+        const extra = loopItemVars(ctl, items, index);
         // One set of variables per item serves both the run and the label, as Ansible templates both from the item's task vars.
         const itemVars = this.hostVars(pr, h, task, scope, extra);
-        const o = await this.runOnce(pr, task, h, scope, itemVars);
+        const o = await this.runOnce(pr, task, h, scope, itemVars, share);
         let label: unknown = item;
         let labelFailure: ModuleResult | undefined;
         if (task.loop_control?.label !== undefined) {
@@ -683,7 +832,7 @@ export class Executor {
             o.where = { ...at, excerpt: excerpt(at) };
           }
         }
-        const r: ModuleResult = { ...o.result, ...labelFailure, [loopVar]: item, ansible_loop_var: loopVar, ...(indexVar ? { [indexVar]: index, ansible_index_var: indexVar } : {}), _ansible_item_label: label };
+        const r: ModuleResult = { ...o.result, ...labelFailure, ...extra, _ansible_item_label: label };
         if (o.status === 'failed') anyFailed = true;
         if (o.result.changed) anyChanged = true;
         if (o.status !== 'skipped') allSkipped = false;
@@ -700,21 +849,23 @@ export class Executor {
       }
       const status: ResultStatus = anyFailed ? 'failed' : summary.skipped ? 'skipped' : anyChanged ? 'changed' : 'ok';
       const ignored = anyFailed && this.bool(scope.ignore_errors, baseVars);
-      this.register(h, task, { ...summary, results: results.map(stripInternal) });
+      this.register(h, task, { ...summary, results: results.map(stripInternal) }, share);
       const o: TaskOutcome = { status, result: summary, ignored };
       emit(o, { loop: items.length > 0 });
       return o;
     } catch (err) {
       const o = this.errorOutcome(err, task, h, scope, pr);
-      this.register(h, task, o.result);
+      this.register(h, task, o.result, share);
       emit(o);
       return o;
     }
   }
 
   /** Stores a task's result under its `register` name; command output is data, never re-templated. */
-  private register(h: HostRun, task: TaskNode, result: ModuleResult): void {
-    if (task.register) h.nonPersistent[task.register] = markUnsafe(stripInternal(result));
+  private register(h: HostRun, task: TaskNode, result: ModuleResult, share: readonly HostRun[] = []): void {
+    if (!task.register) return;
+    const value = markUnsafe(stripInternal(result));
+    for (const target of [h, ...share]) target.nonPersistent[task.register] = value;
   }
 
   private bool(value: unknown, vars: Record<string, unknown>): boolean {
@@ -766,7 +917,7 @@ export class Executor {
   }
 
   /** One execution of a task on a host (one loop item), with conditions, retries and result rules. */
-  private async runOnce(pr: PlayRun, task: TaskNode, h: HostRun, scope: Scope, vars: Record<string, unknown>): Promise<TaskOutcome> {
+  private async runOnce(pr: PlayRun, task: TaskNode, h: HostRun, scope: Scope, vars: Record<string, unknown>, share: readonly HostRun[] = []): Promise<TaskOutcome> {
     for (const { cond } of scope.when) {
       if (!evaluateCondition(cond, vars)) {
         return { status: 'skipped', result: { changed: false, skipped: true, skip_reason: 'Conditional result was False', false_condition: cond }, ignored: false };
@@ -782,8 +933,17 @@ export class Executor {
       const e = templateValue(env, vars);
       if (e && typeof e === 'object') for (const [k, v] of Object.entries(e)) environment[k] = String(v);
     }
+    checkBecome(scope.become, vars, conn === this.controller);
     const raw = new Set(mod.rawArgs ?? []);
     const templated: Record<string, unknown> = {};
+    // module_defaults for this module (outer entries first, later win), templated; the task's own arguments win.
+    for (const entry of scope.module_defaults ?? []) {
+      const defaults = entry[mod.name];
+      if (defaults === undefined || defaults === null) continue;
+      const value = templateValue(defaults, vars);
+      if (!value || typeof value !== 'object' || Array.isArray(value)) throw new ImgplayError(`module_defaults for ${mod.name} must be a mapping of its arguments`, { pos: task.pos });
+      Object.assign(templated, value);
+    }
     for (const [k, v] of Object.entries(task.args)) templated[k] = raw.has(k) ? v : templateValue(v, vars);
     const args = prepareArgs(mod, templated);
     if (check && !mod.checkMode) {
@@ -794,7 +954,9 @@ export class Executor {
       conn,
       controller: this.controller,
       check,
-      diff: this.opts.diff,
+      // A task's `diff: true` asks its module for a diff without -D; `diff: false` under -D still lets the module
+      // return one (2.14's modules return theirs whatever the keyword says; the keyword decides what is shown).
+      diff: this.opts.diff || (scope.diff !== undefined && this.bool(scope.diff, vars)),
       vars,
       environment,
       template: (text, extra) => renderString(text, extra ? Object.assign(Object.create(vars) as Record<string, unknown>, extra) : vars, { file: true }),
@@ -810,8 +972,14 @@ export class Executor {
     const delay = Number(templateValue(task.delay ?? 5, vars));
     let result: ModuleResult = {};
     let status: ResultStatus = 'ok';
+    const timeout = scope.timeout === undefined ? 0 : Number(templateValue(scope.timeout, vars));
     for (let attempt = 1; attempt <= attempts; attempt++) {
-      result = { ...(await mod.run(ctx)) };
+      if (timeout > 0) {
+        const timed = await withTimeout(ctx, timeout, (c) => mod.run(c));
+        // As 2.14: the task fails at once, without its failed_when, changed_when or until.
+        if (timed === undefined) return { status: 'failed', result: { failed: true, changed: false, msg: `The ${task.action} action failed to execute in the expected time frame (${timeout}) and was terminated` }, ignored: this.bool(scope.ignore_errors, vars) };
+        result = { ...timed };
+      } else result = { ...(await mod.run(ctx)) };
       if (result.stdout !== undefined && result.stdout_lines === undefined) result.stdout_lines = String(result.stdout).split('\n').filter((l, i, a) => l !== '' || i < a.length - 1);
       if (result.stderr !== undefined && result.stderr_lines === undefined) result.stderr_lines = String(result.stderr).split('\n').filter((l, i, a) => l !== '' || i < a.length - 1);
       if (result.changed === undefined) result.changed = false;
@@ -840,17 +1008,33 @@ export class Executor {
     else if (result.failed) status = 'failed';
     else if (result.changed) status = 'changed';
     const ignored = status === 'failed' && this.bool(scope.ignore_errors, vars);
-    this.storeFacts(h, task, result);
+    this.storeFacts(this.factHosts(h, scope, vars, share), task, result);
     if (mod.name === 'debug') result._ansible_verbose_always = true;
     return { status, result, ignored };
   }
 
-  private storeFacts(h: HostRun, task: TaskNode, result: ModuleResult): void {
+  // Facts go to the host, to every host of the play under run_once, or to the delegated host under delegate_facts.
+  private factHosts(h: HostRun, scope: Scope, vars: Record<string, unknown>, share: readonly HostRun[]): HostRun[] {
+    if (scope.delegate_to !== undefined && scope.delegate_facts !== undefined && this.bool(scope.delegate_facts, vars)) {
+      const name = String(templateValue(scope.delegate_to, vars));
+      const inv = this.inventory.host(name) ?? (['localhost', '127.0.0.1'].includes(name) ? this.inventory.localhost() : undefined);
+      if (!inv) throw new ImgplayError(`delegate_facts: the delegated host '${name}' is not in the inventory, so its facts could not be kept`);
+      return [this.hostRun(inv)];
+    }
+    return [h, ...share];
+  }
+
+  private storeFacts(targets: readonly HostRun[], task: TaskNode, result: ModuleResult): void {
     const facts = result.ansible_facts;
     if (!facts || result.failed) return;
-    if (result._include_vars) Object.assign(h.includeVars, facts);
-    else if (task.action === 'set_fact' && !task.args.cacheable) Object.assign(h.nonPersistent, facts);
-    else Object.assign(h.facts, facts);
+    for (const h of targets) {
+      if (result._include_vars) Object.assign(h.includeVars, facts);
+      else if (task.action === 'set_fact') {
+        // cacheable: a fact (it survives into later plays' facts) and, as 2.14 sets both, a host variable too.
+        if (task.args.cacheable) Object.assign(h.facts, facts);
+        Object.assign(h.nonPersistent, facts);
+      } else Object.assign(h.facts, facts);
+    }
     if (task.action === 'set_fact' || result._include_vars) delete result.ansible_facts;
     delete result._include_vars;
   }
@@ -921,10 +1105,12 @@ export class Executor {
       try {
         const baseVars = this.hostVars(pr, h, node, inner);
         const items = node.loop === undefined ? [undefined] : loopItems(node.loopKind ?? 'loop', node.loop, node, baseVars);
-        const loopVar = String(node.loop_control?.loop_var ?? 'item');
+        const ctl = loopControlOf(node.loop_control, (v) => templateValue(v, baseVars), node);
         let any = false;
-        for (const item of items) {
-          const extra = node.loop === undefined ? {} : { [loopVar]: item, ansible_loop_var: loopVar };
+        for (const [index, item] of items.entries()) {
+          if (node.loop !== undefined && ctl.pause > 0 && index > 0) await sleep(ctl.pause * 1000, this.opts.signal);
+          // The loop variable, index_var and ansible_loop reach the included tasks as include parameters.
+          const extra = node.loop === undefined ? {} : loopItemVars(ctl, items, index);
           const vars = this.hostVars(pr, h, node, inner, extra);
           if (!inner.when.every(({ cond }) => evaluateCondition(cond, vars))) continue;
           any = true;
@@ -933,7 +1119,7 @@ export class Executor {
           let link: string;
           let nodes: Node[];
           const warnings: string[] = [];
-          const ctx: ParseContext = { playbookDir: pr.play.baseDir, baseDir: node.baseDir, role: node.role, staticVars: vars, files: this.filesRead, seenRoles: new Set(), roleHandlers: [], dynamic: true, warnings };
+          const ctx: ParseContext = { playbookDir: pr.play.baseDir, baseDir: node.baseDir, role: node.role, staticVars: vars, files: this.filesRead, seenRoles: new Set(), roleHandlers: [], dynamic: true, warnings, moduleDefaults: inner.module_defaults };
           if (node.action === 'include_tasks') {
             const name = String(templateValue(node.args.file ?? node.args._raw_params, vars));
             file = findIncludeFile(name, ctx, node.pos);
@@ -990,6 +1176,21 @@ function includeTooDeep(includes: readonly string[], next: string): string | und
   return `includes nest more than ${MAX_INCLUDE_DEPTH} deep: ${loop} repeats without end`;
 }
 
+// The 2.14 keywords a node sets for itself and what it runs: its own value wins, module_defaults accumulate.
+function innerKeywords(scope: Scope, node: Inherited): Partial<Scope> {
+  return {
+    any_errors_fatal: node.any_errors_fatal ?? scope.any_errors_fatal,
+    run_once: node.run_once ?? scope.run_once,
+    ignore_unreachable: node.ignore_unreachable ?? scope.ignore_unreachable,
+    throttle: node.throttle ?? scope.throttle,
+    timeout: node.timeout ?? scope.timeout,
+    diff: node.diff ?? scope.diff,
+    delegate_facts: node.delegate_facts ?? scope.delegate_facts,
+    module_defaults: node.module_defaults ? [...(scope.module_defaults ?? []), ...node.module_defaults] : scope.module_defaults,
+    become: node.become ? { ...scope.become, ...node.become } : scope.become,
+  };
+}
+
 function emptyScope(): Scope {
   return { when: [], tags: [], vars: [], includeParams: {}, environment: [], handler: false, includes: [] };
 }
@@ -1013,6 +1214,28 @@ function globMatch(pattern: string, text: string): boolean {
   if (!/[*?[]/.test(pattern)) return false;
   const re = new RegExp('^' + pattern.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$');
   return re.test(text);
+}
+
+// Runs a module with a deadline (the task keyword `timeout`): past it the module's commands are stopped through
+// its signal and the answer is undefined.
+async function withTimeout(ctx: ModuleContext<Record<string, unknown>>, seconds: number, run: (ctx: ModuleContext<Record<string, unknown>>) => Promise<ModuleResult>): Promise<ModuleResult | undefined> {
+  const deadline = new AbortController();
+  const signal = AbortSignal.any([ctx.signal, deadline.signal]);
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => {
+      deadline.abort();
+      resolve(undefined);
+    }, seconds * 1000);
+  });
+  const running = run({ ...ctx, signal });
+  try {
+    return await Promise.race([running, expired]);
+  } finally {
+    clearTimeout(timer);
+    // A module still running past its deadline has been told to stop; its late failure is of no interest.
+    running.catch(() => undefined);
+  }
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

@@ -38,3 +38,57 @@ function firstFoundTerms(raw: unknown, vars: Readonly<Record<string, unknown>>):
   }
   return out;
 }
+
+/** A task's loop_control, templated once per host before the loop (as ansible-core 2.14; `label` is per item). */
+export interface LoopControl {
+  readonly loopVar: string;
+  readonly indexVar?: string | undefined;
+  /** Seconds to wait between two items. */
+  readonly pause: number;
+  readonly extended: boolean;
+  readonly extendedAllitems: boolean;
+}
+
+const LOOP_CONTROL_KEYS = new Set(['loop_var', 'index_var', 'label', 'pause', 'extended', 'extended_allitems']);
+
+/** Reads loop_control with `template` (the host's variables); unknown keys are refused as Ansible refuses them. */
+export function loopControlOf(lc: Readonly<Record<string, unknown>> | undefined, template: (v: unknown) => unknown, node: TaskNode | IncludeNode): LoopControl {
+  const fail = (msg: string) => new ImgplayError(msg, { pos: node.pos });
+  for (const key of Object.keys(lc ?? {})) if (!LOOP_CONTROL_KEYS.has(key)) throw fail(`'${key}' is not a valid attribute for a LoopControl`);
+  const get = (k: string) => (lc?.[k] === undefined || lc[k] === null ? undefined : template(lc[k]));
+  const loopVar = get('loop_var');
+  const indexVar = get('index_var');
+  const pause = get('pause');
+  const pauseSeconds = pause === undefined ? 0 : Number(pause);
+  if (!Number.isFinite(pauseSeconds) || pauseSeconds < 0) throw fail(`loop_control.pause: ${JSON.stringify(pause)} is not a number of seconds`);
+  return {
+    loopVar: loopVar === undefined ? 'item' : String(loopVar),
+    indexVar: indexVar === undefined ? undefined : String(indexVar),
+    pause: pauseSeconds,
+    extended: yes(get('extended') ?? false),
+    extendedAllitems: yes(get('extended_allitems') ?? true),
+  };
+}
+
+/** The variables one loop item adds: the loop variable, the index variable and `ansible_loop` (with extended). */
+export function loopItemVars(ctl: LoopControl, items: readonly unknown[], index: number): Record<string, unknown> {
+  const out: Record<string, unknown> = { [ctl.loopVar]: items[index], ansible_loop_var: ctl.loopVar };
+  if (ctl.indexVar !== undefined) {
+    out[ctl.indexVar] = index;
+    out.ansible_index_var = ctl.indexVar;
+  }
+  if (ctl.extended) {
+    const n = items.length;
+    const loop: Record<string, unknown> = { index: index + 1, index0: index, first: index === 0, last: index + 1 === n, length: n, revindex: n - index, revindex0: n - index - 1 };
+    if (ctl.extendedAllitems) loop.allitems = items;
+    if (index + 1 < n) loop.nextitem = items[index + 1];
+    if (index > 0) loop.previtem = items[index - 1];
+    out.ansible_loop = loop;
+  }
+  return out;
+}
+
+function yes(v: unknown): boolean {
+  if (typeof v === 'string') return ['yes', 'on', '1', 'true', 'y', 't'].includes(v.trim().toLowerCase());
+  return Boolean(v);
+}

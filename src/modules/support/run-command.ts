@@ -104,6 +104,8 @@ export async function runCommand(ctx: ModuleContext<CommandArgs>, useShell: bool
     stdin,
     executable,
     signal: ctx.signal,
+    // strip_empty_ends: false keeps every trailing newline, the last one too.
+    keepFinalNewline: args.strip_empty_ends === false,
   });
   const ended = now();
   if (res.rc === 127 && Array.isArray(command)) {

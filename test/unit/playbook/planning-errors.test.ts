@@ -132,3 +132,30 @@ describe('planning a hostile playbook', () => {
     expect(stderr).toMatch(/^ERROR! \S+role-nameless\.yml:3:7: a role entry needs 'role'\n/);
   });
 });
+
+describe('planning errors of a whole playbook', () => {
+  it('reports every planning error at once, each located, then their count', async () => {
+    const text = '- hosts: localhost\n  tasks:\n    - pip: { name: x }\n    - cpoy: { src: a, dest: b }\n- hosts: localhost\n  strategy: free\n  tasks: []\n';
+    const { code, stderr } = await syntaxCheck('many.yml', text);
+    expect(code).toBe(4);
+    expect(stderr).toMatch(/many\.yml:3:7: the module 'ansible\.builtin\.pip' is not implemented in imgplay/);
+    expect(stderr).toMatch(/many\.yml:4:7: unknown module 'cpoy'[\s\S]*did you mean 'copy'\?/);
+    expect(stderr).toMatch(/many\.yml:6:3: strategy: the "free" strategy is not implemented in imgplay/);
+    expect(stderr).toContain('3 errors in the playbook; nothing ran');
+  });
+
+  it('stops looking after 20 errors', async () => {
+    const tasks = Array.from({ length: 30 }, (_, i) => `    - nosuch${i}: {}\n`).join('');
+    const { code, stderr } = await syntaxCheck('many20.yml', `- hosts: localhost\n  tasks:\n${tasks}`);
+    expect(code).toBe(4);
+    expect(stderr.match(/^ERROR! /gm)).toHaveLength(20);
+    expect(stderr).toContain('20 (or more: planning stopped there) errors in the playbook');
+  });
+
+  it('names an Ansible module imgplay lacks as not implemented, without a far-fetched suggestion', async () => {
+    const { code, stderr } = await syntaxCheck('uri.yml', '- hosts: localhost\n  tasks:\n    - uri: { url: "http://127.0.0.1/" }\n');
+    expect(code).toBe(4);
+    expect(stderr).toContain("the module 'ansible.builtin.uri' is not implemented in imgplay");
+    expect(stderr).not.toContain('did you mean');
+  });
+});
