@@ -445,7 +445,8 @@ export function pythonUnescape(s: string): string {
 // ---------------------------------------------------------------------------------------------------------------
 // AST
 
-type Args = { args: Expr[]; kwargs: [string, Expr][] };
+/** A call's arguments; `star` and `dstar` are Jinja's `*list` and `**dict` spread after them. */
+type Args = { args: Expr[]; kwargs: [string, Expr][]; star?: Expr; dstar?: Expr };
 /** Comparison operators of a chained comparison. */
 export type CompareOp = '==' | '!=' | '<' | '<=' | '>' | '>=' | 'in' | 'not in';
 
@@ -744,13 +745,21 @@ export class ExprParser {
     this.expect('(');
     const args: Expr[] = [];
     const kwargs: [string, Expr][] = [];
+    let star: Expr | undefined;
+    let dstar: Expr | undefined;
     while (!this.at(')')) {
-      if (args.length + kwargs.length > 0) {
+      if (args.length + kwargs.length > 0 || star || dstar) {
         this.expect(',', "',' or ')'");
         if (this.at(')')) break;
       }
       const t = this.peek();
-      if (t.type === 'name' && this.peek(1).type === 'op' && this.peek(1).value === '=') {
+      if (dstar) this.fail("expected ')' after a **dict argument");
+      if (this.skip('**')) dstar = this.expression();
+      else if (this.skip('*')) {
+        if (star) this.fail('expected one *list argument');
+        star = this.expression();
+      } else if (star) this.fail('expected ** or ) after a *list argument');
+      else if (t.type === 'name' && this.peek(1).type === 'op' && this.peek(1).value === '=') {
         this.next();
         this.next();
         kwargs.push([t.value, this.expression()]);
@@ -760,7 +769,7 @@ export class ExprParser {
       }
     }
     this.next();
-    return { args, kwargs };
+    return { args, kwargs, ...(star ? { star } : {}), ...(dstar ? { dstar } : {}) };
   }
 
   private filters(node: Expr): Expr {
@@ -1016,22 +1025,38 @@ function ev(node: Expr, scope: Scope): unknown {
       return node.else ? ev(node.else, scope) : null;
     case 'filter': {
       const input = ev(node.arg, scope);
-      const args = node.args.map((a) => defined(ev(a, scope)));
-      const kwargs = Object.fromEntries(node.kwargs.map(([k, a]) => [k, defined(ev(a, scope))]));
+      const [args, kwargs] = callArguments(node, scope);
       const out = callFilter(node.name, input, args, kwargs, env(scope));
       // Filters such as first return an unnamed undefined value; it is named after the expression written.
       return out instanceof UndefinedValue && out.path === '' ? new UndefinedValue(node.text, out.reason) : out;
     }
     case 'test': {
       const input = ev(node.arg, scope);
-      const args = node.args.map((a) => defined(ev(a, scope)));
-      const kwargs = Object.fromEntries(node.kwargs.map(([k, a]) => [k, defined(ev(a, scope))]));
+      const [args, kwargs] = callArguments(node, scope);
       const result = callTest(node.name, input, args, kwargs, env(scope));
       return node.negated ? !result : result;
     }
     case 'call':
       return call(node, scope);
   }
+}
+
+// The values of a call's arguments, `*list` and `**dict` spread in.
+function callArguments(node: Args, scope: Scope): [unknown[], Record<string, unknown>] {
+  const args = node.args.map((a) => defined(ev(a, scope)));
+  const kwargs: Record<string, unknown> = {};
+  for (const [k, a] of node.kwargs) setKey(kwargs, k, defined(ev(a, scope)));
+  if (node.star) {
+    const more = defined(ev(node.star, scope));
+    if (!Array.isArray(more) && typeof more !== 'string') throw new TemplateError(`*${pyTypeName(more)} cannot be spread into arguments: a list is needed`);
+    args.push(...(typeof more === 'string' ? [...more] : more));
+  }
+  if (node.dstar) {
+    const more = defined(ev(node.dstar, scope));
+    if (!isMapping(more)) throw new TemplateError(`**${pyTypeName(more)} cannot be spread into arguments: a dict is needed`);
+    for (const [k, v] of Object.entries(more)) setKey(kwargs, k, v);
+  }
+  return [args, kwargs];
 }
 
 /** Why `obj.name` is undefined, for the error a use of it raises. */
@@ -1291,8 +1316,7 @@ export function isCallable(v: unknown): v is Callable {
 }
 
 function call(node: Extract<Expr, { t: 'call' }>, scope: Scope): unknown {
-  const args = node.args.map((a) => defined(ev(a, scope)));
-  const kwargs = Object.fromEntries(node.kwargs.map(([k, a]) => [k, defined(ev(a, scope))]));
+  const [args, kwargs] = callArguments(node, scope);
   const callee = node.callee;
   if (callee.t === 'attr') {
     const obj = defined(ev(callee.obj, scope));

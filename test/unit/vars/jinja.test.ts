@@ -62,6 +62,8 @@ describe('Jinja statements render as Jinja renders them', () => {
     ["include inside macro sees macro args", "{% macro m(v) %}{% include 'blk.j2' %}{% endmacro %}{{ m('arg') }}", "[in-arg]"],
     ["block set inside loop", "{% for i in [1, 2] %}{% set t %}<{{ i }}>{% endset %}{{ t }}{% endfor %}{{ t is defined }}", "<1><2>False"],
     ["string loop and slices", "{% for c in 'abc'[::-1] %}{{ c }}{{ loop.last }}{% endfor %}", "cFalsebFalseaTrue"],
+    ["loop.cycle with *args", "{% set cls = ['odd', 'even'] %}{% for i in range(3) %}{{ loop.cycle(*cls) }} {% endfor %}", "odd even odd "],
+    ["*list and **dict arguments of filters and macros", "{{ '%s-%s' | format(*['a','b']) }}|{% macro m(a, b) %}{{ a }}{{ b }}{% endmacro %}{{ m(*[1], **{'b': 2}) }}", "a-b|12"],
   ])('%s', (_what, text, want) => {
     expect(render(text)).toBe(want);
   });
