@@ -3,7 +3,7 @@
 // when the name depends only on what is known before the run (inventory vars, play vars, extra vars, loop
 // items drawn from those), imgplay loads the role at planning, so its mistakes end the run with exit 4.
 import { dirname } from 'node:path';
-import { ImgplayError, InternalError } from '../errors.js';
+import { ImgplayError, InternalError, TemplateError, UndefinedVariableError } from '../errors.js';
 import { loopItems } from '../run/loop.js';
 import { selectedByTags } from '../run/tags.js';
 import { evaluateCondition, OMIT } from '../vars/expr.js';
@@ -79,7 +79,7 @@ export async function planDynamicIncludes(playbook: Playbook, inventory: Invento
     // Extra vars outrank whatever a task sets: they stay known.
     layers.push(opts.extraVars);
     const hostInv = inventory.host(w.host);
-    return lazyVars(layers, {
+    const vars = lazyVars(layers, {
       inventory_hostname: w.host,
       inventory_hostname_short: w.host.split('.')[0],
       group_names: (hostInv?.groups ?? []).filter((g) => g !== 'all' && g !== 'ungrouped').sort(),
@@ -88,6 +88,19 @@ export async function planDynamicIncludes(playbook: Playbook, inventory: Invento
       omit: OMIT,
       ...extra,
     });
+    // A name a task sets is neither defined nor undefined before the run: any use of it (`x is defined`
+    // too) makes what uses it unknown, and the include is left to the run.
+    for (const name of setAtRunTime) {
+      if (name === ANY || name in opts.extraVars || name in extra) continue;
+      Object.defineProperty(vars, name, {
+        enumerable: false,
+        configurable: true,
+        get: () => {
+          throw new TemplateError(`'${name}' is set while the run goes on`);
+        },
+      });
+    }
+    return vars;
   };
 
   const walk = async (nodes: readonly Node[], w: Walk): Promise<void> => {
@@ -131,7 +144,8 @@ export async function planDynamicIncludes(playbook: Playbook, inventory: Invento
           loaded = await loadRoleEntry({ role: target.args.name, _import: { ...target.args, allow_duplicates: true } }, ctx, node.pos, undefined, 'include_role');
         } catch (err) {
           // Only a mistake located in the playbook or role is refused here; anything else is the run's to meet.
-          if (err instanceof ImgplayError && !(err instanceof InternalError) && err.pos) throw withIncludeHint(err, node, w.host, String(target.args.name));
+          // So is a name inside the role (an import_tasks file, a dependency) that needs a value planning lacks.
+          if (err instanceof ImgplayError && !(err instanceof InternalError) && err.pos && !fromTemplating(err)) throw withIncludeHint(err, node, w.host, String(target.args.name));
           continue;
         }
         const instance = loaded.instances.at(-1);
@@ -176,6 +190,12 @@ function settled(vars: Vars): Vars {
     }
   }
   return out;
+}
+
+// Whether an error comes from rendering a template (a variable planning cannot know), however it was wrapped.
+function fromTemplating(err: unknown): boolean {
+  for (let e: unknown = err, i = 0; e instanceof Error && i < 10; e = e.cause, i++) if (e instanceof TemplateError || e instanceof UndefinedVariableError) return true;
+  return false;
 }
 
 // Says which include brought the role in, and why it was planned before the run (Ansible would load it later).

@@ -779,7 +779,9 @@ export class Executor {
 
   private async runTaskOnHost(pr: PlayRun, task: TaskNode, h: HostRun, scope: Scope, taskId: number, share: readonly HostRun[] = []): Promise<TaskOutcome> {
     const started = performance.now();
+    // A task cut short by Ctrl-C shows no failure (as in Ansible): the run says it was interrupted.
     const emit = (o: TaskOutcome, extra: { item?: { label: unknown }; loop?: boolean; delegatedTo?: string } = {}) =>
+      !(this.interrupted && o.status === 'failed') &&
       this.reporter.emit({
         type: 'task_result',
         taskId,

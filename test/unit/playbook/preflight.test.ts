@@ -23,6 +23,7 @@ function write(path: string, text: string): string {
 
 write('roles/good/tasks/main.yml', '- debug: msg=fine\n');
 write('roles/typo/tasks/main.yml', '- name: unpack the tool\n  unarchve:\n    src: a.tgz\n    dest: /opt\n');
+write('roles/imports-registered/tasks/main.yml', '- command: echo x\n  register: picked\n- import_tasks: "{{ picked.stdout }}.yml"\n');
 write('roles/nested/tasks/main.yml', '- include_role:\n    name: "{{ inner_role }}"\n');
 
 const inventory = (overlays: Record<string, string>) =>
@@ -90,6 +91,22 @@ describe('planning the roles include_role names with variables', () => {
     - include_role: { name: "{{ ansible_distribution }}" }
 `;
     expect((await plan(setByTask, { one: 'typo' })).roles).toEqual([]);
+  });
+
+  it('leaves to the run an include whose condition asks whether a task set a variable yet', async () => {
+    const asks = `- hosts: overlays
+  gather_facts: false
+  tasks:
+    - include_role: { name: "{{ provisioner }}" }
+      when: done is not defined
+    - set_fact: { done: true }
+`;
+    expect((await plan(asks, { one: 'typo' })).roles).toEqual([]);
+  });
+
+  it('leaves to the run a role whose own imports need a value known only then', async () => {
+    const r = await plan(overlayPlay, { one: 'imports-registered' });
+    expect(r.roles).toEqual([]);
   });
 
   it('leaves to the run an include whose condition needs a fact', async () => {
