@@ -47,6 +47,7 @@ import { template } from './template.js';
 import { tempfile } from './tempfile.js';
 import { unarchive } from './unarchive.js';
 import { user } from './user.js';
+import { waitFor } from './wait-for.js';
 import { isSpecModule, type ModuleSpec } from './spec.js';
 import type { Module } from './types.js';
 
@@ -105,6 +106,7 @@ export const modules: Readonly<Record<string, AnyModule>> = {
   tempfile,
   unarchive,
   user,
+  wait_for: waitFor,
 };
 
 const byName = new Map<string, AnyModule>();
