@@ -5,6 +5,8 @@ import { readFile, stat } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { defineModule } from './spec.js';
+import { Accounts } from './support/accounts.js';
+import { pathInfo } from './support/file-attrs.js';
 import { failed, type ModuleResult } from './types.js';
 
 // The TCP states Ansible's wait_for knows by name (for active_connection_states).
@@ -55,7 +57,7 @@ export const waitFor = defineModule(
       short: "Waits for a file of the target or a TCP port, as Ansible's wait_for does.",
       description:
         "`path`: the file in the target (for a chroot, inside the tree) to exist (`present`/`started`), optionally to match `search_regex` (multi-line, Python syntax: `(?P<name>...)` groups), or to be gone (`absent`). `port`: a TCP connection to `host:port` to open (`started`), optionally to send data matching `search_regex`, or to be refused (`stopped`); the port is reached from the build host, whose network a chroot shares. Neither: it waits `timeout` seconds. Checks repeat every `sleep` seconds until `timeout`, after `delay`.",
-      returns: '`elapsed` (whole seconds), `state`, `path`, `port`, `search_regex`, `match_groups`, `match_groupdict`; on a timeout Ansible\'s message (or `msg`).',
+      returns: '`elapsed` (whole seconds), `state`, `path`, `port`, `search_regex`, `match_groups`, `match_groupdict`; with a path, the file\'s `uid`, `gid`, `owner`, `group`, `mode`, `size` and a `state` of `file`, `directory`, `link` or `hard` when it exists, as Ansible\'s module framework adds them; on a timeout Ansible\'s message (or `msg`).',
       checkMode: 'Waits as in a normal run (Ansible\'s module does not support check mode and is skipped there).',
       differences: ['`state: drained` and `exclude_hosts` are refused: ' + DRAINED + '.'],
     },
@@ -166,6 +168,8 @@ export const waitFor = defineModule(
       path: path ?? null,
       elapsed: elapsed(),
     };
+    // Ansible's module framework adds the file's facts to any result naming a path (state becomes 'file', ...).
+    if (path !== undefined) Object.assign(result, await pathInfo(conn, new Accounts(conn), path));
     return result;
   },
 );
