@@ -53,6 +53,7 @@ import { tempfile } from './tempfile.js';
 import { timezone } from './timezone.js';
 import { unarchive } from './unarchive.js';
 import { user } from './user.js';
+import { waitFor } from './wait-for.js';
 import { isSpecModule, type ModuleSpec } from './spec.js';
 import type { Module } from './types.js';
 
@@ -117,6 +118,7 @@ export const modules: Readonly<Record<string, AnyModule>> = {
   timezone,
   unarchive,
   user,
+  wait_for: waitFor,
 };
 
 const byName = new Map<string, AnyModule>();
