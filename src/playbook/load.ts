@@ -2,7 +2,7 @@
 // mapping and key came from, so later errors can point at file:line:col.
 import { open, type FileHandle } from 'node:fs/promises';
 import { Composer, isAlias, isMap, isPair, isScalar, isSeq, LineCounter, Parser, visit } from 'yaml';
-import type { Alias, CST, Document, Node, Scalar, YAMLMap } from 'yaml';
+import type { Alias, CST, Document, Node, Scalar, ScalarTag, Tags, YAMLMap } from 'yaml';
 import { ParseError, ValidationError, type SourcePos } from '../errors.js';
 
 const mapPos = new WeakMap<object, SourcePos>();
@@ -148,7 +148,7 @@ function compose(text: string, file: string): { docs: Document[]; at: (offset: n
     return { file, line, col };
   };
   const parser = new Parser(lc.addNewLine);
-  const composer = new Composer({ version: '1.1', uniqueKeys: false });
+  const composer = new Composer({ version: '1.1', uniqueKeys: false, customTags: asPyYaml });
   // The CST parser is iterative; the composer and everything after it recurse, so depth is checked in between.
   const docs = [...composer.compose(depthChecked(parser.parse(text), at))];
   for (const doc of docs) {
@@ -159,6 +159,29 @@ function compose(text: string, file: string): { docs: Document[]; at: (offset: n
     }
   }
   return { docs, at };
+}
+
+// The yaml package's YAML 1.1 reads some plain scalars as PyYAML (Ansible's reader) does not: `y`/`n` as
+// booleans, `08` as 8, `1e5` as a float and `e1` as NaN. PyYAML's resolver wants a sign and a dot for an
+// exponent and no leading zero in a decimal, and knows no y/n: its patterns replace the package's here.
+const PYYAML_TESTS: Record<string, RegExp> = {
+  'bool:true': /^(?:[Yy]es|YES|[Tt]rue|TRUE|[Oo]n|ON)$/,
+  'bool:false': /^(?:[Nn]o|NO|[Ff]alse|FALSE|[Oo]ff|OFF)$/,
+  'int:': /^[-+]?(?:0|[1-9][0-9_]*)$/,
+  'float:EXP': /^(?:[-+]?[0-9][0-9_]*\.[0-9_]*|\.[0-9_]+)[eE][-+][0-9]+$/,
+  'float:': /^(?:[-+]?[0-9][0-9_]*\.[0-9_]*|\.[0-9_]+)$/,
+};
+
+function asPyYaml(tags: Tags): Tags {
+  return tags.map((t) => {
+    const tag = t as ScalarTag;
+    // The package's .inf/.nan tag is PyYAML's already; only its tests of other floats differ.
+    if (!(tag.test instanceof RegExp) || tag.test.test('.inf')) return t;
+    const kind = tag.tag.replace('tag:yaml.org,2002:', '');
+    const key = kind === 'bool' ? `bool:${String(tag.test.test('true'))}` : `${kind}:${tag.format ?? ''}`;
+    const test = PYYAML_TESTS[key];
+    return test ? { ...tag, test } : t;
+  });
 }
 
 const ANSIBLE_TAGS = /^Unresolved tag: !(?:unsafe|vault|vault-encrypted)\b/;
