@@ -1055,7 +1055,7 @@ Object.assign(TESTS, {
 const filterList = Object.keys(FILTERS).sort();
 const testList = Object.keys(TESTS).filter((t) => /^\w+$/.test(t)).sort();
 
-/** Every filter name, sorted (for messages, docs and the handlebars helpers). */
+/** Every filter name, sorted (for messages and docs). */
 export function filterNames(): readonly string[] {
   return filterList;
 }
