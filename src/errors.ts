@@ -13,7 +13,8 @@ export const EXIT = {
   ok: 0,
   error: 1,
   hostFailed: 2,
-  unreachable: 3,
+  // ansible-core's TaskQueueManager.RUN_UNREACHABLE_HOSTS: the same number as a parse error.
+  unreachable: 4,
   parse: 4,
   badOptions: 5,
   interrupted: 99,

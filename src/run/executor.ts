@@ -179,10 +179,11 @@ export class Executor {
     const all = [...this.hosts.values()];
     const exitCode = this.interrupted
       ? EXIT.interrupted
-      : all.some((h) => h.failed)
-        ? EXIT.hostFailed
-        : all.some((h) => h.unreachable)
-          ? EXIT.unreachable
+      : // As ansible-core's strategy: an unreachable host outweighs a failed one.
+        all.some((h) => h.unreachable)
+        ? EXIT.unreachable
+        : all.some((h) => h.failed)
+          ? EXIT.hostFailed
           : EXIT.ok;
     return { exitCode, stats: this.stats, filesRead: [...this.filesRead] };
   }

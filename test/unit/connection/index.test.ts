@@ -21,7 +21,7 @@ describe('openConnection', () => {
     expect(err).toBeInstanceOf(UnreachableError);
     expect((err as UnreachableError).message).toBe("unknown connection type 'chroto' (imgplay knows: chroot, local)");
     expect((err as UnreachableError).hint).toBe("did you mean 'chroot'?");
-    expect((err as UnreachableError).exitCode).toBe(3);
+    expect((err as UnreachableError).exitCode).toBe(4);
   });
 
   it('offers no suggestion for a kind nothing like the known ones', async () => {
