@@ -126,14 +126,15 @@ function templateString(text: string, vars: Vars, options: RenderOptions): unkno
     // Ansible turns text that looks like a list, dict or bool into one (its literal_eval of template results),
     // except what its string-type filters return; whitespace around a string result is kept.
     const lit = before === '' && !(expr.t === 'filter' && STRING_FILTERS.has(expr.name)) ? literalEval(v) : undefined;
-    return lit !== undefined ? lit : exact ? v : before + v + after;
+    // Rendered as Jinja renders it (the source's last newline dropped), then Ansible's newlines restored.
+    return lit !== undefined ? lit : exact ? v : finish(text, before + v + single.after, syntax);
   }
   // Lists, dicts and bools keep their type whatever whitespace surrounds them. Numbers and None keep theirs
   // only through Ansible's single-variable shortcut (`{{ name }}`, optionally followed by one newline);
   // anything computed is text, as Ansible 2.14 renders `"{{ n + 1 }}"` to "3" (its SINGLE_VAR rule).
   if (v !== null && v !== undefined && !isNumberValue(v)) return toPlain(v);
   if (expr.t === 'name' && before === '' && (after === '' || after === '\n')) return toPlain(v);
-  return before + show(v) + after;
+  return finish(text, before + show(v) + single.after, syntax);
 }
 
 function isNumberValue(v: unknown): boolean {
