@@ -14,7 +14,7 @@ import { loadYamlFile, excerpt, posOf, posOfKey } from '../playbook/load.js';
 import type { BlockNode, IncludeNode, Inherited, Node, Play, Playbook, RoleInstance, TaskNode } from '../playbook/model.js';
 import { checkStrategy, fileLink, findIncludeFile, HOST_ORDERS, loadRoleEntry, loadTaskFile, type ParseContext } from '../playbook/resolve.js';
 import type { Reporter, ResultStatus, Where } from '../report/events.js';
-import { asUserError, evaluate, evaluateCondition, markSelfTemplating, markUnsafe, OMIT, pyRepr, truthy } from '../vars/expr.js';
+import { asUserError, evaluate, evaluateCondition, markSelfTemplating, markUnsafe, OMIT, pyRepr, truthy, tuplesAsLists } from '../vars/expr.js';
 import { observeLookupFiles } from '../vars/lookups.js';
 import { lazyVars } from '../vars/scope.js';
 import { isTemplate, renderString, templateValue } from '../vars/template.js';
@@ -1028,7 +1028,7 @@ export class Executor {
   }
 
   private storeFacts(targets: readonly HostRun[], task: TaskNode, result: ModuleResult): void {
-    const facts = result.ansible_facts;
+    const facts = tuplesAsLists(result.ansible_facts) as Record<string, unknown> | undefined;
     if (!facts || result.failed) return;
     for (const h of targets) {
       if (result._include_vars) Object.assign(h.includeVars, facts);
@@ -1209,7 +1209,7 @@ function lazyOver(vars: Record<string, unknown>, extra: Record<string, unknown>)
 
 function stripInternal(result: ModuleResult): ModuleResult {
   const out: ModuleResult = {};
-  for (const [k, v] of Object.entries(result)) if (!k.startsWith('_ansible')) out[k] = v;
+  for (const [k, v] of Object.entries(result)) if (!k.startsWith('_ansible')) out[k] = tuplesAsLists(v);
   return out;
 }
 

@@ -43,6 +43,25 @@ export function isTuple(value: unknown): boolean {
   return Array.isArray(value) && tuples.has(value);
 }
 
+/** `v` with every tuple inside made a list, as a task's result is once it has crossed Ansible's worker queue
+ *  (a registered value or a fact set from `zip(...) | list` holds lists); unchanged parts are kept as they are. */
+export function tuplesAsLists(v: unknown): unknown {
+  if (Array.isArray(v)) {
+    const items = v.map(tuplesAsLists);
+    return isTuple(v) || items.some((x, i) => x !== v[i]) ? items : v;
+  }
+  if (v === null || typeof v !== 'object') return v;
+  const proto = Object.getPrototypeOf(v) as unknown;
+  if (proto !== Object.prototype && proto !== null) return v;
+  let changed = false;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) {
+    out[k] = tuplesAsLists(x);
+    if (out[k] !== x) changed = true;
+  }
+  return changed ? out : v;
+}
+
 /** A variable, key or attribute that does not exist: it travels through `.x` and `[y]` so `is defined` can see it. */
 export class UndefinedValue {
   #reason: string | (() => string) | undefined;
