@@ -31,6 +31,7 @@ export const debug = defineModule(
       }
       return { changed: false, [args.var]: value };
     }
-    return { changed: false, msg: (args.msg ?? 'Hello world!') as string };
+    // A msg given as null (an item that is None) is shown as null, as Ansible's action shows what it was given.
+    return { changed: false, msg: (args.msg === undefined ? 'Hello world!' : args.msg) as string };
   },
 );
