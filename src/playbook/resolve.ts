@@ -340,6 +340,8 @@ function loopOf(raw: Raw): { loop?: unknown; loopKind?: string; loop_control?: R
     }
     out.loop = raw[withKeys[0]!];
     out.loopKind = withKeys[0]!.slice(5);
+    // ansible-core refuses it while loading the task, with exit 1 (an error, not a parse error).
+    if (out.loop === null) throw new ImgplayError(`you must specify a value when using ${withKeys[0]!}`, { pos: posOfKey(raw, withKeys[0]!) });
   }
   if (raw.loop_control !== undefined) {
     if (!isMap(raw.loop_control)) throw new ValidationError('loop_control must be a mapping', { pos: posOfKey(raw, 'loop_control') });
