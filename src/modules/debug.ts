@@ -18,18 +18,20 @@ export const debug = defineModule(
     rawArgs: ['var'],
     checkMode: 'full',
   },
-  async ({ args, evaluate }) => {
+  async ({ args, evaluate, template }) => {
     // Ansible's debug action says so itself (a task failure, not a refusal at planning).
     if (args.msg !== undefined && args.var !== undefined) return { failed: true, changed: false, msg: "'msg' and 'var' are incompatible options" };
     if (args.var !== undefined) {
+      // `var={{ item }}`: Ansible templates the task's arguments first, so the variable named by item is shown.
+      const name = /\{\{|\{%/.test(args.var) ? template(args.var) : args.var;
       let value: unknown;
       try {
-        value = evaluate(args.var);
+        value = evaluate(name);
       } catch (err) {
         if (!(err instanceof UndefinedVariableError)) throw err;
         value = 'VARIABLE IS NOT DEFINED!';
       }
-      return { changed: false, [args.var]: value };
+      return { changed: false, [name]: value };
     }
     // A msg given as null (an item that is None) is shown as null, as Ansible's action shows what it was given.
     return { changed: false, msg: (args.msg === undefined ? 'Hello world!' : args.msg) as string };

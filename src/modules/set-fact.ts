@@ -17,10 +17,12 @@ export const setFact = defineModule(
     passesOn: 'every other argument is a variable to set (`name: value`).',
     checkMode: 'full',
   },
-  async ({ args }) => {
+  async ({ args, template }) => {
     const facts: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(args as Record<string, unknown>)) {
-      if (key === 'cacheable') continue;
+    for (const [written, value] of Object.entries(args as Record<string, unknown>)) {
+      if (written === 'cacheable') continue;
+      // Ansible's set_fact templates each name too (`"{{ k }}={{ v }}"`).
+      const key = /\{\{|\{%/.test(written) ? template(written) : written;
       if (!/^[A-Za-z_][\w]*$/.test(key)) return { failed: true, msg: `The variable name '${key}' is not valid. Variables must start with a letter or underscore character, and contain only letters, numbers and underscores.` };
       // Ansible converts boolean-looking strings here (without jinja2_native), so `x=yes` is a boolean.
       facts[key] = typeof value === 'string' && value.toLowerCase() in BOOLISH ? BOOLISH[value.toLowerCase()] : value;

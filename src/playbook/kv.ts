@@ -96,7 +96,9 @@ export function parseKv(text: string, freeFormKeys?: ReadonlySet<string>): Recor
     const word = decodeEscapes(orig).replace(/\n$/, '');
     const eq = word.search(/(?<!\\)=/);
     const key = eq > 0 ? word.slice(0, eq).trim() : '';
-    const isKv = eq > 0 && /^[A-Za-z_][\w]*$/.test(key) && (freeFormKeys === undefined || freeFormKeys.has(key));
+    // Ansible's parse_kv takes any text before the first '=' as the key (`"{{ k }}={{ v }}"` for set_fact, templated
+    // later); only free-form modules (command, shell) keep words whose key they do not know as their command.
+    const isKv = eq > 0 && key !== '' && (freeFormKeys === undefined || (/^[A-Za-z_][\w]*$/.test(key) && freeFormKeys.has(key)));
     if (isKv) out[key] = unquote(word.slice(eq + 1).trim());
     else if (freeFormKeys !== undefined) raw.push(orig);
     else throw new ParseError(`expected key=value arguments, found '${orig}'`);
