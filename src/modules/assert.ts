@@ -1,5 +1,7 @@
 // Fails unless every condition holds (Ansible's assert).
 import { defineModule } from './spec.js';
+import { evaluateCondition } from '../vars/expr.js';
+import { isTemplate } from '../vars/template.js';
 
 function truthy(v: unknown): boolean {
   if (Array.isArray(v)) return v.length > 0;
@@ -23,10 +25,11 @@ export const assert = defineModule(
     rawArgs: ['that'],
     checkMode: 'full',
   },
-  async ({ args, evaluate }) => {
+  async ({ args, evaluate, vars }) => {
     const conditions = Array.isArray(args.that) ? args.that : [args.that];
     for (const cond of conditions) {
-      const ok = typeof cond === 'boolean' ? cond : truthy(evaluate(String(cond)));
+      // As a `when:`, a condition with {{ }} is rendered first and what it rendered to is evaluated (Ansible's Conditional).
+      const ok = typeof cond === 'boolean' ? cond : isTemplate(String(cond)) ? evaluateCondition(String(cond), vars) : truthy(evaluate(String(cond)));
       if (!ok) return { failed: true, changed: false, assertion: cond, evaluated_to: false, msg: (args.fail_msg ?? 'Assertion failed') as string };
     }
     return { changed: false, msg: (args.success_msg ?? 'All assertions passed') as string, ...(args.quiet ? { _ansible_verbose_always: false } : {}) };
