@@ -14,7 +14,7 @@ import { loadYamlFile, excerpt, posOf, posOfKey } from '../playbook/load.js';
 import type { BlockNode, IncludeNode, Inherited, Node, Play, Playbook, RoleInstance, TaskNode } from '../playbook/model.js';
 import { checkStrategy, fileLink, findIncludeFile, HOST_ORDERS, loadRoleEntry, loadTaskFile, type ParseContext } from '../playbook/resolve.js';
 import type { Reporter, ResultStatus, Where } from '../report/events.js';
-import { asUserError, evaluate, evaluateCondition, markSelfTemplating, markUnsafe, OMIT, pyRepr, truthy, tuplesAsLists } from '../vars/expr.js';
+import { asUserError, evaluate, evaluateCondition, markSelfTemplating, markUnsafe, OMIT, pyRepr, TEMPLATED_CONDITION, truthy, tuplesAsLists } from '../vars/expr.js';
 import { observeLookupFiles } from '../vars/lookups.js';
 import { lazyVars } from '../vars/scope.js';
 import { isTemplate, renderString, templateValue } from '../vars/template.js';
@@ -919,9 +919,19 @@ export class Executor {
     return { status: 'failed', result: { failed: true, changed: false, msg }, ignored, where: { ...at, excerpt: excerpt(at) } };
   }
 
+  // Ansible's Display shows a warning once per run, however often it is raised.
+  private readonly warned = new Set<string>();
+
+  private warnOnce(message: string): void {
+    if (this.warned.has(message)) return;
+    this.warned.add(message);
+    this.reporter.emit({ type: 'warning', message });
+  }
+
   /** One execution of a task on a host (one loop item), with conditions, retries and result rules. */
   private async runOnce(pr: PlayRun, task: TaskNode, h: HostRun, scope: Scope, vars: Record<string, unknown>, share: readonly HostRun[] = []): Promise<TaskOutcome> {
     for (const { cond } of scope.when) {
+      if (typeof cond === 'string' && isTemplate(cond)) this.warnOnce(`${TEMPLATED_CONDITION}${cond}`);
       if (!evaluateCondition(cond, vars)) {
         return { status: 'skipped', result: { changed: false, skipped: true, skip_reason: 'Conditional result was False', false_condition: cond }, ignored: false };
       }

@@ -1568,6 +1568,9 @@ export function evaluateRaw(expr: Expr, vars: Readonly<Record<string, unknown>>)
   return ev(expr, vars);
 }
 
+/** ansible-core's warning for a condition written with {{ }} or {% %} (it still renders and evaluates it). */
+export const TEMPLATED_CONDITION = 'conditional statements should not include jinja2 templating delimiters such as {{ }} or {% %}. Found: ';
+
 /**
  * when/changed_when/failed_when/until: a bool, a string expression, or a list of them (ANDed). A string may also be
  * one '{{ expr }}' (Ansible accepts it with a warning). Returns Python truthiness of the result.
