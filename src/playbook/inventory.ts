@@ -63,6 +63,20 @@ export interface VarLayers {
   hostVarsPlaybook: Record<string, unknown>;
 }
 
+/** The inventory's layers in precedence order, lowest first: the executor and the planner stack them alike. */
+export function inventoryLayersInOrder(inv: VarLayers): Record<string, unknown>[] {
+  return [
+    inv.groupVarsFile,
+    inv.groupVarsAllInventory,
+    inv.groupVarsAllPlaybook,
+    inv.groupVarsInventory,
+    inv.groupVarsPlaybook,
+    inv.hostVarsFile,
+    inv.hostVarsInventory,
+    inv.hostVarsPlaybook,
+  ];
+}
+
 type Vars = Record<string, unknown>;
 
 /** The group_vars/ and host_vars/ found in one directory, by group or host name. */

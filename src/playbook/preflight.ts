@@ -10,7 +10,7 @@ import { evaluateCondition, OMIT } from '../vars/expr.js';
 import { lazyVars } from '../vars/scope.js';
 import { templateValue } from '../vars/template.js';
 import { expandLimit } from './host-pattern.js';
-import type { Inventory } from './inventory.js';
+import { type Inventory, inventoryLayersInOrder } from './inventory.js';
 import type { IncludeNode, Node, Play, Playbook, RoleInstance } from './model.js';
 import { loadRoleEntry, type ParseContext } from './resolve.js';
 
@@ -63,14 +63,7 @@ export async function planDynamicIncludes(playbook: Playbook, inventory: Invento
     const inv = inventory.varLayers(w.host);
     const layers: Vars[] = [
       ...w.roles.map((r) => r.defaults),
-      inv.groupVarsFile,
-      inv.groupVarsAllInventory,
-      inv.groupVarsAllPlaybook,
-      inv.groupVarsInventory,
-      inv.groupVarsPlaybook,
-      inv.hostVarsFile,
-      inv.hostVarsInventory,
-      inv.hostVarsPlaybook,
+      ...inventoryLayersInOrder(inv),
       w.play.vars,
       ...w.roles.map((r) => r.vars),
       ...w.vars,

@@ -9,7 +9,7 @@ import type { Connection } from '../connection/types.js';
 import { LocalConnection } from '../connection/local.js';
 import { findModule } from '../modules/index.js';
 import type { ModuleContext, ModuleResult } from '../modules/types.js';
-import type { Inventory, InventoryHost, VarLayers } from '../playbook/inventory.js';
+import { type Inventory, type InventoryHost, inventoryLayersInOrder, type VarLayers } from '../playbook/inventory.js';
 import { loadYamlFile, excerpt, posOf, posOfKey } from '../playbook/load.js';
 import type { BlockNode, IncludeNode, Inherited, Node, Play, Playbook, RoleInstance, TaskNode } from '../playbook/model.js';
 import { checkStrategy, fileLink, findIncludeFile, HOST_ORDERS, loadRoleEntry, loadTaskFile, type ParseContext } from '../playbook/resolve.js';
@@ -466,14 +466,7 @@ export class Executor {
     const layers: Array<Readonly<Record<string, unknown>> | undefined> = [
       ...play.roles.map((r) => r.defaults),
       ...chain.map((r) => r.defaults),
-      inv.groupVarsFile,
-      inv.groupVarsAllInventory,
-      inv.groupVarsAllPlaybook,
-      inv.groupVarsInventory,
-      inv.groupVarsPlaybook,
-      inv.hostVarsFile,
-      inv.hostVarsInventory,
-      inv.hostVarsPlaybook,
+      ...inventoryLayersInOrder(inv),
       h.facts,
       play.vars,
       h.varsFiles,
