@@ -36,7 +36,9 @@ describe('an interrupted run', () => {
 describe.skipIf(skipWithout(lacking(file('/usr/bin/script', 'bsdutils'))))('Ctrl-C at a terminal (the live view)', () => {
   it('interrupts the run like plain output: exit 99 with the recap, not listr2\'s own exit 127', async () => {
     // script(1) gives imgplay a terminal; ^C typed into it reaches the foreground group as a real Ctrl-C does.
-    const child = execa('script', ['-qfec', `stty cols 120 rows 40; env -u CI -u NO_COLOR node ${imgplay} playbook.yml`, '/dev/null'], {
+    // exec: no shell stays between script and node, or the shell's own death by that SIGINT (130) would be
+    // reported instead of node's exit code (seen once in CI).
+    const child = execa('script', ['-qfec', `stty cols 120 rows 40; exec env -u CI -u NO_COLOR node ${imgplay} playbook.yml`, '/dev/null'], {
       cwd: join(here, 'interrupt'),
       reject: false,
       all: true,
