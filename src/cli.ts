@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { registerBootCommand } from './boot/command.js';
+import { registerCacheCommand } from './cache/command.js';
 import { registerDocCommand } from './doc/command.js';
 import { EXIT, ImgplayError, InternalError, OptionsError, PlanningErrors } from './errors.js';
 import { loadInventory } from './playbook/inventory.js';
@@ -37,6 +38,9 @@ interface RunCliOptions {
   forks: string;
   json?: boolean;
   forceHandlers?: boolean;
+  /** false with --no-cache. */
+  cache: boolean;
+  cacheDir?: string;
 }
 
 /** Runs the CLI with process.argv-style arguments and returns the exit code. */
@@ -70,6 +74,8 @@ export async function main(argv: string[], io: { stdout?: (s: string) => void; s
     .addOption(new Option('-f, --forks <n>', 'hosts to run in parallel').default('5'))
     .option('--json', 'one JSON event per line on stdout, for CI tools')
     .option('--force-handlers', 'run handlers even on hosts that failed (a play\'s force_handlers keyword wins)')
+    .option('--no-cache', 'build every stage afresh: reuse nothing from the stage cache and store nothing in it')
+    .option('--cache-dir <dir>', 'the stage cache\'s folder (default: the cache_dir variable, else /var/cache/imgplay)')
     .action(async (playbook: string, opts: RunCliOptions) => {
       code = await runCommand(playbook, opts, out, err);
     });
@@ -89,6 +95,7 @@ export async function main(argv: string[], io: { stdout?: (s: string) => void; s
   registerServeCommand(program, commandIo);
   registerBootCommand(program, commandIo);
   registerDocCommand(program, commandIo);
+  registerCacheCommand(program, commandIo);
 
   try {
     await program.parseAsync(argv);
@@ -221,6 +228,8 @@ async function runCommand(playbookArg: string, opts: RunCliOptions, out: (s: str
         extraVars,
         signal: ac.signal,
         forceHandlers: opts.forceHandlers ?? false,
+        noCache: opts.cache === false,
+        cacheDir: opts.cacheDir === undefined ? undefined : resolve(opts.cacheDir),
       }, reporter);
       const outcome = live ? await live.wrap(`imgplay ${playbookArg}`, () => executor.run()) : await executor.run();
       await reporter.close();

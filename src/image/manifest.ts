@@ -12,6 +12,7 @@ import { execa } from 'execa';
 import { ImgplayError, InternalError } from '../errors.js';
 import { atomicWrite } from '../modules/support/atomic-write.js';
 import type { InstalledPackage, PackageDelta } from './dpkg-status.js';
+import { noteRead } from '../vars/reads.js';
 import type { ArtifactKindName } from './artifact-kinds.js';
 import { manifestSchema } from './manifest-schema.js';
 
@@ -181,6 +182,8 @@ export async function recordArtifact(dir: string, entry: ArtifactEntry): Promise
   } finally {
     if (chains.get(real) === mine) chains.delete(real);
   }
+  // The stage cache keeps what a stage recorded, to put it back when the stage is reused.
+  noteRead({ kind: 'artifact', dir, entry: clean });
 }
 
 // sha256sum -c reads "<hex>  <name>" and escapes names holding a backslash or newline: refuse those,

@@ -49,6 +49,16 @@ export function aptProxyFromEnv(env: NodeJS.ProcessEnv = process.env): string | 
   return undefined;
 }
 
+/** Every enabled `deb` archive suite in an apt configuration directory (`<root>/etc/apt`), in apt's order. */
+export async function aptArchives(aptDir: string): Promise<Array<{ uri: string; suite: string }>> {
+  const out: Array<{ uri: string; suite: string }> = [];
+  for (const entry of await readSources(aptDir)) {
+    if (!entry.enabled || !entry.types.includes('deb')) continue;
+    for (const uri of entry.uris) for (const suite of entry.suites) if (FETCHABLE.test(uri)) out.push({ uri: uri.replace(/\/+$/, ''), suite });
+  }
+  return out;
+}
+
 function mirrorOf(entry: SourceEntry): AptMirror | undefined {
   if (!entry.enabled || !entry.types.includes('deb')) return undefined;
   for (const raw of entry.uris) {

@@ -1,5 +1,7 @@
 // Installs, upgrades and removes Debian packages on the target with apt-get, as Ansible's apt does,
 // but judged by what dpkg has installed before and after: changed only when the installed set changes.
+import { aptArchives } from '../image/mirror.js';
+import { noteRead, readsObserved } from '../vars/reads.js';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
@@ -124,6 +126,11 @@ Failures carry apt's own \`E:\` lines, not its whole output (that stays in the r
   async (ctx) => {
     const a = ctx.args;
     const runner = new AptRunner(ctx.conn, ctx.environment, ctx.signal);
+    // What apt installs depends on its archives' state: the stage cache keys on their Release files.
+    if (readsObserved()) {
+      const proxy = ctx.environment.http_proxy || undefined;
+      for (const { uri, suite } of await aptArchives(await ctx.conn.hostPath('/etc/apt'))) noteRead({ kind: 'archive', uri, suite, proxy });
+    }
     // Services must not start inside an image being built; Ansible's own policy_rc_d also works on hosts.
     const release =
       !ctx.check && (a.policy_rc_d !== undefined || ctx.conn.kind === 'chroot') ? await holdServices(ctx.conn, a.policy_rc_d ?? 101) : async () => {};

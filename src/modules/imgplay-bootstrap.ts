@@ -1,7 +1,9 @@
 // imgplay_bootstrap: a minimal Debian system in a directory, from the build host's own mirror unless
 // told otherwise; a tree that is already bootstrapped is left as it is.
 import { BootstrapError, bootstrap, treeState } from '../image/bootstrap.js';
+import { hostAptMirror } from '../image/mirror.js';
 import { MountedTreeError, removeTree } from '../image/mount-table.js';
+import { noteRead } from '../vars/reads.js';
 import { defineModule } from './spec.js';
 import { failed } from './types.js';
 
@@ -35,6 +37,9 @@ export const imgplayBootstrap = defineModule(
   },
   async ({ conn, args, check, signal, log }) => {
     if (conn.kind !== 'local') return failed('imgplay_bootstrap runs on the build host (a play with connection: local)');
+    // What the tree is made of depends on the archive's state: the stage cache keys on its Release file.
+    const mirror = args.mirror === '' || args.mirror === undefined ? (await hostAptMirror())?.uri : args.mirror;
+    if (mirror !== undefined) noteRead({ kind: 'archive', uri: mirror, suite: args.release, proxy: args.proxy === '' ? undefined : args.proxy });
     const state = await treeState(args.root);
     if (state === 'complete') return { changed: false, root: args.root, msg: 'already bootstrapped' };
     if (state === 'foreign') return { changed: false, root: args.root, msg: 'already bootstrapped (a complete system imgplay did not make)' };

@@ -8,6 +8,7 @@ import { buildOverlayCpio } from '../image/cpio.js';
 import { installedPackagesOf, packageDelta, parseDpkgStatus } from '../image/dpkg-status.js';
 import { readManifest, recordArtifact } from '../image/manifest.js';
 import { inputsArg, inputsOf, provenance, sourceDateEpoch, stageDigest } from './support/artifact.js';
+import { noteRead } from '../vars/reads.js';
 import { defineModule } from './spec.js';
 import { failed } from './types.js';
 export const imgplayCpio = defineModule(
@@ -41,6 +42,8 @@ export const imgplayCpio = defineModule(
       const inputs = inputsOf(args.inputs);
       if (check) return { changed: true, name: args.name, path: join(dest, args.name) };
       await mkdir(dest, { recursive: true });
+      // The base is an input of the stage: the stage cache keys on its bytes.
+      if (args.base !== undefined && args.base !== '') noteRead({ kind: 'file', path: args.base as string });
       const baseEntry = args.base === undefined ? undefined : (await readManifest(resolve(args.base, '..'))).artifacts.find((a) => a.name === basename(args.base as string));
       const digest = await stageDigest(inputs, baseEntry?.inputsDigest);
       // The upper's dpkg status (copied up when the overlay installed anything) against the base's.

@@ -12,6 +12,7 @@ import { hashFile, recordArtifact } from '../image/manifest.js';
 import { treeKernelVersions } from '../image/squashfs.js';
 import { inputsArg, inputsOf, provenance, stageDigest } from './support/artifact.js';
 import { atomicWrite } from './support/atomic-write.js';
+import { noteRead } from '../vars/reads.js';
 import { defineModule } from './spec.js';
 import { failed } from './types.js';
 export const imgplayKernel = defineModule(
@@ -45,6 +46,8 @@ export const imgplayKernel = defineModule(
       const kver = kvers[0]!;
       const sources = { kernel: join(args.root, 'boot', `vmlinuz-${kver}`), initrd: join(args.root, 'boot', `initrd.img-${kver}`) };
       for (const [what, path] of Object.entries(sources)) if (!existsSync(path)) return failed(`the ${what} ${path} does not exist${what === 'initrd' ? ' (was mkinitramfs run?)' : ''}`);
+      // The base is an input of the stage: the stage cache keys on its bytes.
+      if (args.base !== undefined && args.base !== '') noteRead({ kind: 'file', path: args.base as string });
       if (args.base !== undefined && args.base !== '') await checkBaseMatchesKernel(kver, args.base);
       const dest = resolve(args.dest);
       const names = { kernel: artifactName('kernel', { kernelVersion: kver }), initrd: artifactName('initrd', { kernelVersion: kver }) };

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { MountError } from '../image/mount-guard.js';
 import { isMountPoint, mountTable, removeTree } from '../image/mount-table.js';
 import { ImgplayError } from '../errors.js';
+import { noteRead } from '../vars/reads.js';
 import { defineModule } from './spec.js';
 import { failed } from './types.js';
 export const imgplayOverlay = defineModule(
@@ -50,6 +51,8 @@ export const imgplayOverlay = defineModule(
         if (isMountPoint(table, merged)) return { changed: false, ...paths };
         // The spec's required_if makes base present whenever state is mounted.
         const base = args.base as string;
+      // The base is an input of the stage: the stage cache keys on its bytes.
+      if (base !== undefined && base !== '') noteRead({ kind: 'file', path: base as string });
         if (!existsSync(base)) return failed(`the base image ${base} does not exist (build the base first)`);
         if (check) return { changed: true, ...paths };
         const lower = (args.lower ?? join(dir, '..', 'base-lower')).replace(/\/+$/, '');

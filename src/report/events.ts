@@ -41,7 +41,14 @@ export type RunEvent =
   | { type: 'warning'; message: string }
   | { type: 'verbose'; host: string; message: string }
   | { type: 'recap'; hosts: Array<{ host: string } & Record<Counter, number>> }
-  | { type: 'error'; message: string };
+  | { type: 'error'; message: string }
+  /**
+   * The stage cache: `cached` (reused: its artifacts and facts put back), `build` (about to be built, with the
+   * reason: no earlier build, or the first input that changed), `built` (stored after building), `not_stored`.
+   */
+  /** Every host of a play sat it out: their stages were put back from the stage cache. */
+  | { type: 'play_reused'; hosts: string[] }
+  | { type: 'stage'; stage: string; status: 'cached' | 'build' | 'built' | 'not_stored'; reason?: string | undefined; seconds?: number | undefined; artifacts?: string[] | undefined };
 
 /** Anything that renders events (Ansible's text, JSON lines, a listr2 view). */
 export interface Reporter {

@@ -110,6 +110,7 @@ export class ListrReporter implements Reporter {
         this.show(`retrying: [${ev.host}] ${ev.task} (${ev.retriesLeft} retries left)`);
         break;
       case 'warning':
+      case 'stage':
         this.plain.emit(ev);
         break;
       case 'error':

@@ -75,6 +75,12 @@ export class PlainReporter implements Reporter {
       case 'error':
         this.line(`ERROR! ${ev.message}`, 'failed');
         break;
+      case 'play_reused':
+        this.line(`skipping: reused from the stage cache (${ev.hosts.join(', ')})`, 'skipped');
+        break;
+      case 'stage':
+        this.line(stageLine(ev, this.opts.verbosity), ev.status === 'cached' ? 'ok' : ev.status === 'not_stored' ? 'warn' : ev.status === 'built' ? 'changed' : undefined);
+        break;
       case 'recap':
         this.banner('PLAY RECAP');
         for (const h of ev.hosts) {
@@ -191,4 +197,20 @@ export function pyRepr(v: unknown): string {
   if (typeof v === 'string') return v.includes("'") && !v.includes('"') ? `"${v}"` : `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
   if (Array.isArray(v)) return `[${v.map(pyRepr).join(', ')}]`;
   return `{${Object.entries(v as object).map(([k, x]) => `${pyRepr(k)}: ${pyRepr(x)}`).join(', ')}}`;
+}
+
+/** One line on the stage cache: `STAGE [base] cached (built ..., 74.3 s saved): base....img`; reasons to build at -v. */
+export function stageLine(ev: Extract<RunEvent, { type: 'stage' }>, verbosity: number): string {
+  const head = `STAGE [${ev.stage}]`;
+  const files = ev.artifacts && ev.artifacts.length > 0 ? `: ${ev.artifacts.join(', ')}` : '';
+  switch (ev.status) {
+    case 'cached':
+      return `${head} cached${ev.seconds !== undefined ? ` (${ev.seconds.toFixed(1)} s of building saved)` : ''}${files}`;
+    case 'build':
+      return `${head} building${verbosity > 0 && ev.reason ? `: ${ev.reason}` : ''}`;
+    case 'built':
+      return `${head} built in ${(ev.seconds ?? 0).toFixed(1)} s and kept in the cache${files}`;
+    case 'not_stored':
+      return `${head} not kept in the cache: ${ev.reason ?? 'unknown reason'}`;
+  }
 }

@@ -2,7 +2,7 @@
 // rescue/always, loops, retries, handlers, and the result contract. It touches hosts only through
 // connections, and keeps all run state in the objects it creates (no module-level state).
 import { existsSync } from 'node:fs';
-import { dirname, isAbsolute, join } from 'node:path';
+import { basename, dirname, isAbsolute, join } from 'node:path';
 import { EXIT, ImgplayError, InternalError, UndefinedVariableError, UnreachableError, ValidationError, type SourcePos } from '../errors.js';
 import { openConnection } from '../connection/index.js';
 import type { Connection } from '../connection/types.js';
@@ -16,6 +16,7 @@ import { checkStrategy, fileLink, findIncludeFile, HOST_ORDERS, loadRoleEntry, l
 import type { Reporter, ResultStatus, Where } from '../report/events.js';
 import { asUserError, evaluate, evaluateCondition, markSelfTemplating, markUnsafe, OMIT, pyRepr, TEMPLATED_CONDITION, truthy, tuplesAsLists } from '../vars/expr.js';
 import { observeLookupFiles } from '../vars/lookups.js';
+import { listenToReads, noteRead, workingFor } from '../vars/reads.js';
 import { lazyVars } from '../vars/scope.js';
 import { isTemplate, renderString, templateValue } from '../vars/template.js';
 import { ArgumentError, prepareArgs, runOtherModule } from './args.js';
@@ -23,6 +24,7 @@ import { checkBecome } from './become.js';
 import { loopControlOf, loopItems, loopItemVars } from './loop.js';
 import { playbookPython, roleNameVars, searchPath } from './magic.js';
 import { expandLimit } from '../playbook/host-pattern.js';
+import { DEFAULT_CACHE_DIR, LOCATION_VARS, STAGE_VAR, StageCache } from './stages.js';
 import { Stats } from './stats.js';
 import { selectedByTags } from './tags.js';
 
@@ -40,6 +42,10 @@ export interface RunOptions {
   signal: AbortSignal;
   /** --force-handlers: a play's default for force_handlers. */
   forceHandlers?: boolean | undefined;
+  /** --no-cache: every stage is built afresh and nothing is stored. */
+  noCache?: boolean | undefined;
+  /** --cache-dir: the stage cache's folder (else the `cache_dir` variable, else /var/cache/imgplay). */
+  cacheDir?: string | undefined;
 }
 
 /** The outcome of a run: the exit code ansible-playbook would give, and the recap counters. */
@@ -128,12 +134,17 @@ export class Executor {
   private readonly stats = new Stats();
   private readonly hosts = new Map<string, HostRun>();
   private readonly controller = new LocalConnection();
-  private readonly filesRead = new Set<string>();
+  private readonly filesRead = new NotedFiles();
+  /** The stage cache (plays naming an `imgplay_stage`), when on for this run. */
+  private stageCache: StageCache | undefined;
+  /** Which host each variables object (a task's, or hostvars[x]) belongs to, for the stage cache's records. */
+  private readonly scopeOwners = new WeakMap<object, string>();
   /** The inventory never changes during a run: its variable layers and groups are read once. */
   private readonly invLayers = new Map<string, VarLayers>();
   private groups: Record<string, string[]> | undefined;
   private limit: string[] | undefined;
   private taskCounter = 0;
+  private locationsKnown = false;
   /** Includes expanded so far in this run, against MAX_INCLUDES. */
   private includesExpanded = 0;
   private startAtFound: boolean;
@@ -161,14 +172,19 @@ export class Executor {
       this.reporter.emit({ type: 'warning', message: `Could not match supplied host pattern, ignoring: ${this.opts.limit}` });
     }
     // Files read by lookups (file, template, first_found...) decide a cached build as the playbook's own do.
-    observeLookupFiles((path) => this.filesRead.add(path));
+    observeLookupFiles((path) => this.filesRead.add(path, false));
+    this.stageCache = this.makeStageCache();
+    if (this.stageCache) listenToReads(this.stageCache.onRead);
     try {
       for (const play of this.playbook.plays) {
         if (this.interrupted) break;
         const cont = await this.runPlay(play);
         if (!cont) break;
       }
+      if (!this.interrupted) await this.stageCache?.beginPlay(new Map(), []);
     } finally {
+      listenToReads(undefined);
+      await this.stageCache?.finishAll(this.interrupted).catch((err: unknown) => this.reporter.emit({ type: 'warning', message: `stage cache: ${(err as Error).message}` }));
       observeLookupFiles(undefined);
       await this.closeConnections([...this.hosts.values()], { keepController: false });
       // Delegated tasks use the controller without registering it on a host; its runners must stop too.
@@ -188,6 +204,109 @@ export class Executor {
     return { exitCode, stats: this.stats, filesRead: [...this.filesRead] };
   }
 
+  // The stage cache is on when a cache folder is given and a play names a stage; runs that build only part
+  // of a stage (--check, --tags, --skip-tags, --start-at-task) neither reuse nor store stages.
+  private makeStageCache(): StageCache | undefined {
+    if (this.opts.noCache) return undefined;
+    if (!this.playbook.plays.some((p) => Object.hasOwn(p.vars, STAGE_VAR))) return undefined;
+    const partial = this.opts.check ? '--check' : this.opts.tags.length > 0 ? '--tags' : this.opts.skipTags.length > 0 ? '--skip-tags' : this.opts.startAtTask !== undefined ? '--start-at-task' : undefined;
+    if (partial !== undefined) {
+      this.reporter.emit({ type: 'warning', message: `the stage cache is off for this run: with ${partial} a stage may not be built whole` });
+      return undefined;
+    }
+    // on-imagebuilder's layout keeps playbooks/ beside roles/: the project is the folder holding both.
+    const dir = dirname(this.playbook.file);
+    const root = basename(dir) === 'playbooks' ? dirname(dir) : dir;
+    return new StageCache(root, {
+      rawVars: (name) => {
+        const inv = this.inventory.host(name) ?? (['localhost', '127.0.0.1'].includes(name) ? this.inventory.localhost() : undefined);
+        return inv ? this.rawVars(this.hostRun(inv)) : undefined;
+      },
+      hostNames: () => this.inventory.hosts().map((h) => h.name),
+      scopeOwner: (scope) => {
+        for (let o: object | null = scope; o !== null && o !== Object.prototype; o = Object.getPrototypeOf(o) as object | null) {
+          const owner = this.scopeOwners.get(o);
+          if (owner !== undefined) return owner;
+        }
+        return undefined;
+      },
+      setFact: (f) => {
+        const inv = this.inventory.host(f.host) ?? (f.host === 'localhost' ? this.inventory.localhost() : undefined);
+        if (!inv) return;
+        const h = this.hostRun(inv);
+        if (f.layer === 'facts') h.facts[f.name] = f.value;
+        else h.nonPersistent[f.name] = f.unsafe ? markUnsafe(f.value) : f.value;
+      },
+      factState: (name) => {
+        const h = this.hosts.get(name);
+        return { facts: h?.facts ?? {}, vars: h?.nonPersistent ?? {} };
+      },
+      hostFailed: (name) => {
+        const h = this.hosts.get(name);
+        return h !== undefined && (h.failed || h.unreachable);
+      },
+      emit: (ev) => this.reporter.emit(ev),
+    });
+  }
+
+  // A host's variables as a stage's key sees them: what the inventory, earlier stages (facts, registered
+  // results) and extra vars give it, unrendered, with the magic variables that name the host and its groups.
+  private rawVars(h: HostRun): Record<string, unknown> {
+    let inv = this.invLayers.get(h.name);
+    if (!inv) {
+      inv = this.inventory.varLayers(h.name);
+      this.invLayers.set(h.name, inv);
+    }
+    this.groups ??= this.inventory.groupMap();
+    return Object.assign({}, ...inventoryLayersInOrder(inv), h.facts, h.includeVars, h.nonPersistent, this.opts.extraVars, {
+      inventory_hostname: h.name,
+      inventory_hostname_short: h.name.split('.')[0],
+      group_names: h.inv.groups.filter((g) => g !== 'all' && g !== 'ungrouped').sort(),
+      groups: this.groups,
+      playbook_dir: dirname(this.playbook.file),
+    }) as Record<string, unknown>;
+  }
+
+  // Each host's stage in this play (the play's imgplay_stage, rendered for it); returns the hosts whose stage
+  // the cache put back.
+  private async beginStages(play: Play, hosts: HostRun[]): Promise<Set<string>> {
+    if (!this.stageCache) return new Set();
+    const stages = new Map<string, string | undefined>();
+    if (Object.hasOwn(play.vars, STAGE_VAR)) {
+      const probe: PlayRun = { play, hosts, ended: false, broken: false, handlers: [], forceHandlers: false };
+      for (const h of hosts) {
+        const vars = this.hostVars(probe, h, undefined, emptyScope());
+        if (!this.locationsKnown) {
+          const where: Record<string, string> = {};
+          for (const name of LOCATION_VARS) {
+            try {
+              const v = templateValue(vars[name], vars);
+              if (typeof v === 'string') where[name] = v;
+            } catch {
+              // A location that cannot be rendered yet is simply not used to shorten paths.
+            }
+          }
+          this.stageCache.setLocations(where, this.opts.cacheDir ?? where.cache_dir ?? DEFAULT_CACHE_DIR);
+          this.locationsKnown = true;
+        }
+        let stage: unknown;
+        try {
+          stage = templateValue(play.vars[STAGE_VAR], vars);
+        } catch (err) {
+          throw new ImgplayError(`${STAGE_VAR}: ${(err as Error).message}`, { pos: posOf(play.vars) ?? play.pos, cause: err });
+        }
+        // An empty name keeps a host out of every stage (a helper host in a play of per-host stages).
+        if (stage === '' || stage === null) {
+          stages.set(h.name, undefined);
+          continue;
+        }
+        if (typeof stage !== 'string' || stage.trim() === '') throw new ImgplayError(`${STAGE_VAR} must name the play's stage (a non-empty string), got ${pyRepr(stage)}`, { pos: posOf(play.vars) ?? play.pos });
+        stages.set(h.name, stage);
+      }
+    }
+    return this.stageCache.beginPlay(stages, play.files);
+  }
+
   private hostRun(inv: InventoryHost): HostRun {
     let h = this.hosts.get(inv.name);
     if (!h) {
@@ -205,11 +324,18 @@ export class Executor {
       selected = selected.filter((h) => limited.has(h.name));
     }
     selected = this.ordered(play, selected);
-    const hosts = selected.map((inv) => this.hostRun(inv)).filter((h) => !h.failed && !h.unreachable);
+    let hosts = selected.map((inv) => this.hostRun(inv)).filter((h) => !h.failed && !h.unreachable);
+    // Hosts whose stage was found in the stage cache sit the play out: what it would make was put back.
+    const reused = await this.beginStages(play, hosts);
+    hosts = hosts.filter((h) => !reused.has(h.name));
     const name = this.tryRender(play.name, {});
     this.reporter.emit({ type: 'play_start', name, hosts: hosts.map((h) => h.name), file: play.pos.file });
     if (selected.length === 0) {
       this.reporter.emit({ type: 'no_hosts_matched' });
+      return true;
+    }
+    if (hosts.length === 0 && reused.size > 0) {
+      this.reporter.emit({ type: 'play_reused', hosts: [...reused] });
       return true;
     }
     if (hosts.length === 0) {
@@ -238,7 +364,7 @@ export class Executor {
       ...innerKeywords(emptyScope(), play),
     };
     try {
-      for (const h of hosts) await this.loadVarsFiles(pr, h);
+      for (const h of hosts) await workingFor(h.name, () => this.loadVarsFiles(pr, h));
       if (TRUTHY(this.tryTemplate(play.gather_facts, {}))) await this.gatherFacts(pr, scope);
       for (const section of [play.pre_tasks, play.tasks, play.post_tasks]) {
         if (pr.ended || this.interrupted) break;
@@ -510,7 +636,9 @@ export class Executor {
       ...(task?.role ? { role_name: task.role.name, role_path: task.role.path, ansible_role_name: task.role.name, ansible_collection_name: null } : {}),
       ...extra,
     };
-    return lazyVars(layers, magic);
+    const vars = lazyVars(layers, magic);
+    if (this.stageCache) this.scopeOwners.set(vars, h.name);
+    return vars;
   }
 
   private hostvarsProxy(pr: PlayRun): Record<string, unknown> {
@@ -598,7 +726,7 @@ export class Executor {
     const failedBefore = new Set(pr.hosts.filter((h) => h.failed || h.unreachable));
     let fatal = false;
     await forEachLimited(targets, throttle > 0 ? Math.min(this.opts.forks, throttle) : this.opts.forks, async (h) => {
-      const outcome = await this.runTaskOnHost(pr, task, h, inner, id, share);
+      const outcome = await workingFor(h.name, () => this.runTaskOnHost(pr, task, h, inner, id, share));
       if (outcome.status === 'unreachable' && inner.ignore_unreachable !== undefined && this.keywordTrue(inner.ignore_unreachable, pr, h, task, inner)) outcome.ignored = true;
       this.count(h, outcome);
       const unrescued = (outcome.status === 'failed' && !outcome.ignored && (this.rescueDepth.get(h) ?? 0) === 0) || (outcome.status === 'unreachable' && !outcome.ignored);
@@ -1108,56 +1236,62 @@ export class Executor {
     // Group hosts by what they include, so each file runs once for the hosts that chose it.
     const groups = new Map<string, { hosts: HostRun[]; nodes: Node[]; params: Record<string, unknown>; file: string; link: string; label?: unknown }>();
     for (const h of hosts) {
-      try {
-        const baseVars = this.hostVars(pr, h, node, inner);
-        const items = node.loop === undefined ? [undefined] : loopItems(node.loopKind ?? 'loop', node.loop, node, baseVars);
-        const ctl = loopControlOf(node.loop_control, (v) => templateValue(v, baseVars), node);
-        let any = false;
-        for (const [index, item] of items.entries()) {
-          if (node.loop !== undefined && ctl.pause > 0 && index > 0) await sleep(ctl.pause * 1000, this.opts.signal);
-          // The loop variable, index_var and ansible_loop reach the included tasks as include parameters.
-          const extra = node.loop === undefined ? {} : loopItemVars(ctl, items, index);
-          const vars = this.hostVars(pr, h, node, inner, extra);
-          if (!inner.when.every(({ cond }) => evaluateCondition(cond, vars))) continue;
-          any = true;
-          const params = { ...extra, ...templateValue(node.vars, vars) } as Record<string, unknown>;
-          let file: string;
-          let link: string;
-          let nodes: Node[];
-          const warnings: string[] = [];
-          const ctx: ParseContext = { playbookDir: pr.play.baseDir, baseDir: node.baseDir, role: node.role, staticVars: vars, files: this.filesRead, seenRoles: new Set(), roleHandlers: [], dynamic: true, warnings, moduleDefaults: inner.module_defaults };
-          if (node.action === 'include_tasks') {
-            const name = String(templateValue(node.args.file ?? node.args._raw_params, vars));
-            file = findIncludeFile(name, ctx, node.pos);
-            const fl = fileLink(file, dirname(this.playbook.file));
-            link = fl.label;
-            this.checkIncludeDepth(inner, link, node);
-            nodes = await loadTaskFile(file, { ...ctx, chain: [fl] });
-          } else {
-            const args = templateValue(node.args, vars) as Record<string, unknown>;
-            link = `role '${String(args.name)}'`;
-            this.checkIncludeDepth(inner, link, node);
-            const loaded = await loadRoleEntry({ role: args.name, _import: { ...args, allow_duplicates: true } }, ctx, node.pos, undefined, 'include_role');
-            file = loaded.instances.at(-1)?.path ?? String(args.name);
-            nodes = loaded.blocks;
-            for (const hd of ctx.roleHandlers) if (!pr.handlers.includes(hd)) pr.handlers.push(hd);
+      // What a host includes is read for that host (its stage's inputs, for the stage cache).
+      await workingFor(h.name, async () => {
+        try {
+          const baseVars = this.hostVars(pr, h, node, inner);
+          const items = node.loop === undefined ? [undefined] : loopItems(node.loopKind ?? 'loop', node.loop, node, baseVars);
+          const ctl = loopControlOf(node.loop_control, (v) => templateValue(v, baseVars), node);
+          let any = false;
+          for (const [index, item] of items.entries()) {
+            if (node.loop !== undefined && ctl.pause > 0 && index > 0) await sleep(ctl.pause * 1000, this.opts.signal);
+            // The loop variable, index_var and ansible_loop reach the included tasks as include parameters.
+            const extra = node.loop === undefined ? {} : loopItemVars(ctl, items, index);
+            const vars = this.hostVars(pr, h, node, inner, extra);
+            if (!inner.when.every(({ cond }) => evaluateCondition(cond, vars))) continue;
+            any = true;
+            const params = { ...extra, ...templateValue(node.vars, vars) } as Record<string, unknown>;
+            let file: string;
+            let link: string;
+            let nodes: Node[];
+            const warnings: string[] = [];
+            const ctx: ParseContext = { playbookDir: pr.play.baseDir, baseDir: node.baseDir, role: node.role, staticVars: vars, files: this.filesRead, seenRoles: new Set(), roleHandlers: [], dynamic: true, warnings, moduleDefaults: inner.module_defaults };
+            if (node.action === 'include_tasks') {
+              const name = String(templateValue(node.args.file ?? node.args._raw_params, vars));
+              file = findIncludeFile(name, ctx, node.pos);
+              const fl = fileLink(file, dirname(this.playbook.file));
+              link = fl.label;
+              this.checkIncludeDepth(inner, link, node);
+              nodes = await loadTaskFile(file, { ...ctx, chain: [fl] });
+              noteRead({ kind: 'file', path: file });
+            } else {
+              const args = templateValue(node.args, vars) as Record<string, unknown>;
+              link = `role '${String(args.name)}'`;
+              this.checkIncludeDepth(inner, link, node);
+              const loaded = await loadRoleEntry({ role: args.name, _import: { ...args, allow_duplicates: true } }, ctx, node.pos, undefined, 'include_role');
+              file = loaded.instances.at(-1)?.path ?? String(args.name);
+              // Roles are parsed once per run: each host that includes one reads its files all the same.
+              for (const r of loaded.instances) for (const f of r.files) noteRead({ kind: 'file', path: f });
+              nodes = loaded.blocks;
+              for (const hd of ctx.roleHandlers) if (!pr.handlers.includes(hd)) pr.handlers.push(hd);
+            }
+            for (const message of new Set(warnings)) this.reporter.emit({ type: 'warning', message });
+            const key = `${file}\0${JSON.stringify(params)}`;
+            const g = groups.get(key) ?? { hosts: [], nodes, params, file, link, label: node.loop === undefined ? undefined : item };
+            g.hosts.push(h);
+            groups.set(key, g);
           }
-          for (const message of new Set(warnings)) this.reporter.emit({ type: 'warning', message });
-          const key = `${file}\0${JSON.stringify(params)}`;
-          const g = groups.get(key) ?? { hosts: [], nodes, params, file, link, label: node.loop === undefined ? undefined : item };
-          g.hosts.push(h);
-          groups.set(key, g);
+          if (!any) {
+            this.stats.increment(h.name, 'skipped');
+            this.reporter.emit({ type: 'task_result', taskId: id, task: node.name ?? node.action, action: node.action, host: h.name, status: 'skipped', ignored: false, loop: false, result: { changed: false, skip_reason: 'Conditional result was False' }, durationMs: 0 });
+          }
+        } catch (err) {
+          const o = this.errorOutcome(err, node, h, inner, pr);
+          this.reporter.emit({ type: 'task_result', taskId: id, task: node.name ?? node.action, action: node.action, host: h.name, status: o.status, ignored: o.ignored, loop: false, result: o.result, durationMs: 0, where: o.where });
+          this.count(h, o);
+          if (!o.ignored) h.failed = true;
         }
-        if (!any) {
-          this.stats.increment(h.name, 'skipped');
-          this.reporter.emit({ type: 'task_result', taskId: id, task: node.name ?? node.action, action: node.action, host: h.name, status: 'skipped', ignored: false, loop: false, result: { changed: false, skip_reason: 'Conditional result was False' }, durationMs: 0 });
-        }
-      } catch (err) {
-        const o = this.errorOutcome(err, node, h, inner, pr);
-        this.reporter.emit({ type: 'task_result', taskId: id, task: node.name ?? node.action, action: node.action, host: h.name, status: o.status, ignored: o.ignored, loop: false, result: o.result, durationMs: 0, where: o.where });
-        this.count(h, o);
-        if (!o.ignored) h.failed = true;
-      }
+      });
     }
     // Ansible announces and counts included task files, but not included roles.
     if (node.action === 'include_tasks') {
@@ -1271,4 +1405,12 @@ function flag(value: unknown, fallback: boolean): boolean {
   if (value === undefined || value === null) return fallback;
   if (typeof value === 'string') return /^(y|yes|on|true|1)$/i.test(value.trim());
   return truthy(value);
+}
+
+// The run's record of files read; each is also told to the stage cache, for the host being worked on.
+class NotedFiles extends Set<string> {
+  override add(path: string, note = true): this {
+    if (note) noteRead({ kind: 'file', path });
+    return super.add(path);
+  }
 }

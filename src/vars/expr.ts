@@ -1,6 +1,7 @@
 // The expression language of Ansible conditions and `{{ }}` templates: a safe subset of Jinja2, tokenized and parsed
 // once into a small AST, then evaluated with Python's semantics (1 == 1.0, '' is false, // floors, 6 / 2 is 3.0)
 // and Jinja's lazy undefined handling. Never uses JavaScript eval or new Function.
+import { noteRead, readsObserved } from './reads.js';
 import { randomBytes } from 'node:crypto';
 import { didYouMean, ImgplayError, InternalError, TemplateError, UndefinedVariableError } from '../errors.js';
 import { callFilter, callTest, filterNames, hasFilter, hasTest, testNames, type CallEnv } from './filters.js';
@@ -924,13 +925,17 @@ function containsTemplate(v: unknown): boolean {
 function resolveVar(scope: Scope, name: string): unknown {
   let value: unknown;
   let local = false;
+  let owner: object | undefined;
   for (let o: object | null = scope; o !== null && o !== Object.prototype; o = Object.getPrototypeOf(o) as object | null) {
     if (Object.hasOwn(o, name)) {
-      value = (o as Record<string, unknown>)[name];
+      owner = o;
       local = localScopes.has(o);
+      value = (o as Record<string, unknown>)[name];
       break;
     }
   }
+  // A stage's cache key covers the variables its templates read (a template's own locals are not inputs).
+  if (!local && readsObserved()) noteRead({ kind: 'var', owner: owner ?? scope, name });
   if (value === undefined) return name === 'omit' && !local ? OMIT : new UndefinedValue(name);
   if (local || !containsTemplate(value)) return value;
   if (resolving.has(name)) {

@@ -1,5 +1,6 @@
 // Ansible's lookup plugins: `lookup('file', 'x')`, `query(...)` and the `with_<lookup>` loops share them, with the
 // results, search paths and error texts of ansible-core 2.14. They run on the controller, never in the target.
+import { noteRead } from './reads.js';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, normalize, resolve } from 'node:path';
@@ -65,6 +66,7 @@ function readText(path: string): string {
   if (!st.isFile()) fail(`${path} is not a regular file`);
   if (st.size > MAX_FILE) fail(`${path} is larger than ${MAX_FILE} bytes`);
   fileObserver?.(path);
+  noteRead({ kind: 'file', path });
   return new TextDecoder('utf-8').decode(readFileSync(path));
 }
 
@@ -123,7 +125,13 @@ export function searchCandidates(scope: Scope, subdir: string, source: string): 
 
 /** Finds a controller file as a lookup does (role dirs, the task's dir, then the playbook's); undefined if absent. */
 export function findInSearchPath(scope: Scope, subdir: string, source: string): string | undefined {
-  return searchCandidates(scope, subdir, source).find((c) => existsSync(c));
+  for (const c of searchCandidates(scope, subdir, source)) {
+    const there = existsSync(c);
+    // A candidate looked at and missing is an input too: a file appearing there later changes what is found.
+    noteRead({ kind: 'file', path: c });
+    if (there) return c;
+  }
+  return undefined;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
