@@ -1,7 +1,7 @@
 // imgplay_bootstrap: a minimal Debian system in a directory, from the build host's own mirror unless
 // told otherwise; a tree that is already bootstrapped is left as it is.
 import { BootstrapError, bootstrap, treeState } from '../image/bootstrap.js';
-import { MountedTreeError, removeTree } from '../image/mount-table.js';
+import { MountedTreeError, removeTree } from '../host/mount-table.js';
 import { defineModule } from './spec.js';
 import { failed } from './types.js';
 

@@ -3,7 +3,7 @@ import { access, constants, readFile, writeFile } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { pyRepr } from '../vars/expr.js';
 import { type ArgSpec, type ArgsOf, defineModule } from './spec.js';
-import { atomicWrite } from './support/atomic-write.js';
+import { atomicWrite } from '../host/atomic-write.js';
 import { backupFile } from './support/backup.js';
 import { describeFsError, isFsError } from './support/fs-error.js';
 import { hostPathFollow, statOrUndefined, targetPathOf } from './support/target-path.js';

@@ -10,7 +10,7 @@ import { LocalConnection } from '../connection/local.js';
 import { findModule } from '../modules/index.js';
 import type { ModuleContext, ModuleResult } from '../modules/types.js';
 import { type Inventory, type InventoryHost, inventoryLayersInOrder, type VarLayers } from '../playbook/inventory.js';
-import { loadYamlFile, excerpt, posOf, posOfKey } from '../playbook/load.js';
+import { loadYamlFile, excerpt, posOf, posOfKey } from '../yaml/load.js';
 import type { BlockNode, IncludeNode, Inherited, Node, Play, Playbook, RoleInstance, TaskNode } from '../playbook/model.js';
 import { checkStrategy, fileLink, findIncludeFile, HOST_ORDERS, loadRoleEntry, loadTaskFile, type ParseContext } from '../playbook/resolve.js';
 import type { Reporter, ResultStatus, Where } from '../report/events.js';
@@ -20,11 +20,11 @@ import { lazyVars } from '../vars/scope.js';
 import { isTemplate, renderString, templateValue } from '../vars/template.js';
 import { ArgumentError, prepareArgs, runOtherModule } from './args.js';
 import { checkBecome } from './become.js';
-import { loopControlOf, loopItems, loopItemVars } from './loop.js';
+import { loopControlOf, loopItems, loopItemVars } from '../playbook/loop.js';
 import { playbookPython, roleNameVars, searchPath } from './magic.js';
 import { expandLimit } from '../playbook/host-pattern.js';
 import { Stats } from './stats.js';
-import { selectedByTags } from './tags.js';
+import { selectedByTags } from '../playbook/tags.js';
 
 /** How a run behaves, from the command line. */
 export interface RunOptions {

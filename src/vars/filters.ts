@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { lstatSync, statSync } from 'node:fs';
 import { Document, isScalar, visit } from 'yaml';
 import { didYouMean, ImgplayError, TemplateError, UndefinedVariableError } from '../errors.js';
-import { parseYamlDocuments } from '../playbook/load.js';
+import { parseYamlDocuments } from '../yaml/load.js';
 import {
   binaryOp,
   bindArgs,

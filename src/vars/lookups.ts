@@ -5,7 +5,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, 
 import { basename, dirname, isAbsolute, join, normalize, resolve } from 'node:path';
 import { homedir } from 'node:os';
 import { TemplateError, UndefinedVariableError } from '../errors.js';
-import { parseKv } from '../playbook/kv.js';
+import { parseKv } from '../yaml/kv.js';
 import {
   isMapping,
   lookupVar,
