@@ -1,6 +1,5 @@
 // The import rules of src/ (docs/contributing.md, "Layers"): imports go down only, and no file imports
-// itself round a cycle. Checked by test/unit/architecture.test.ts in `npm test`; by hand:
-// `npx depcruise src --config .dependency-cruiser.cjs`.
+// itself round a cycle. Checked by test/unit/imports.test.ts in `npm test`; by hand: `npm run check:imports`.
 
 /** The layers from the top down; folders in one row are peers and may not import each other. */
 const LAYERS = [
