@@ -12,8 +12,8 @@ import { execa } from 'execa';
 import { bootVm } from '../src/boot/vm.js';
 import { aptProxyFromEnv, hostAptMirror } from '../src/image/mirror.js';
 import { readManifest } from '../src/image/manifest.js';
-import { withMountGuard } from '../src/image/mount-guard.js';
-import { removeTree } from '../src/image/mount-table.js';
+import { withMountGuard } from '../src/host/mount-guard.js';
+import { removeTree } from '../src/host/mount-table.js';
 import { startBootServer } from '../src/serve/server.js';
 
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 2);

@@ -4,8 +4,8 @@ import { mkdir, mkdtemp, realpath } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { withMountGuard } from '../src/image/mount-guard.js';
-import { removeTree } from '../src/image/mount-table.js';
+import { withMountGuard } from '../src/host/mount-guard.js';
+import { removeTree } from '../src/host/mount-table.js';
 import { buildSquashfs, type SquashfsCompression } from '../src/image/squashfs.js';
 import { minbaseTree } from '../test/support/minbase.js';
 

@@ -11,8 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { parse, stringify } from 'yaml';
 import { aptProxyFromEnv, hostAptMirror } from '../src/image/mirror.js';
-import { withMountGuard } from '../src/image/mount-guard.js';
-import { removeTree } from '../src/image/mount-table.js';
+import { withMountGuard } from '../src/host/mount-guard.js';
+import { removeTree } from '../src/host/mount-table.js';
 import { mountsSnapshot } from '../test/support/minbase.js';
 import { startDebCacheProxy } from './deb-cache-proxy.js';
 

@@ -2,7 +2,7 @@
 import { copyFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, resolve } from 'node:path';
-import { MountGuard } from '../image/mount-guard.js';
+import { MountGuard } from '../host/mount-guard.js';
 import { RunnerPool } from './runner.js';
 import type { Connection, ExecOptions, ExecResult } from './types.js';
 

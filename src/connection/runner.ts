@@ -9,8 +9,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { execa, type ResultPromise } from 'execa';
-import { toolOutput, toolOutputWanted } from './activity.js';
-import { stopGroup, trackGroup } from './process-group.js';
+import { toolOutput, toolOutputWanted } from '../host/activity.js';
+import { stopGroup, trackGroup } from '../host/process-group.js';
 import type { ExecOptions, ExecResult } from './types.js';
 
 /** How to start a runner and where its job files live. */

@@ -1,5 +1,5 @@
 // The one interface every connection implements: run commands, move files, map target paths.
-import type { MountGuard } from '../image/mount-guard.js';
+import type { MountGuard } from '../host/mount-guard.js';
 
 /** How to run a command on the target. */
 export interface ExecOptions {

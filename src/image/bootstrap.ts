@@ -6,10 +6,10 @@ import { basename, dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { ImgplayError } from '../errors.js';
 import { hostAptMirror } from './mirror.js';
-import { mountTable, mountsUnder } from './mount-table.js';
-import { toolOutput } from '../connection/activity.js';
-import { superviseGroup } from '../connection/process-group.js';
-import { undoMount } from './mount-guard.js';
+import { mountTable, mountsUnder } from '../host/mount-table.js';
+import { toolOutput } from '../host/activity.js';
+import { superviseGroup } from '../host/process-group.js';
+import { undoMount } from '../host/mount-guard.js';
 import { noSpaceNote, spaceHint } from './free-space.js';
 
 /** What to bootstrap, and how. */

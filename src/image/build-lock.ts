@@ -7,9 +7,9 @@ import { mkdir, open, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ImgplayError } from '../errors.js';
-import { type LiveGroup, groupAlive, killProcessesRootedIn, observeGroups, processStart } from '../connection/process-group.js';
-import { observeMounts, releaseAllSync, undoMount } from './mount-guard.js';
-import { mountTable, mountsUnder } from './mount-table.js';
+import { type LiveGroup, groupAlive, killProcessesRootedIn, observeGroups, processStart } from '../host/process-group.js';
+import { observeMounts, releaseAllSync, undoMount } from '../host/mount-guard.js';
+import { mountTable, mountsUnder } from '../host/mount-table.js';
 
 /** The run file's name inside a build directory. */
 export const RUN_FILE = '.imgplay-run.json';

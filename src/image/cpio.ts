@@ -29,11 +29,11 @@ import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import { execa } from 'execa';
-import { inGroup } from '../connection/process-group.js';
+import { inGroup } from '../host/process-group.js';
 import { indentedTail } from './tool-output.js';
 import { ImgplayError } from '../errors.js';
-import { checksumFile } from '../modules/support/checksum.js';
-import { MountedTreeError, mountTable, mountsUnder } from './mount-table.js';
+import { checksumFile } from '../host/checksum.js';
+import { MountedTreeError, mountTable, mountsUnder } from '../host/mount-table.js';
 
 /** What to archive and where. */
 export interface OverlayCpioOptions {
@@ -100,7 +100,7 @@ export async function buildOverlayCpio(opts: OverlayCpioOptions): Promise<Overla
   const opaque = await opaqueDirs(upper);
   const tmp = join(dirname(opts.dest), `${basename(opts.dest)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
   const raw = join(tmpdir(), `imgplay-cpio-${process.pid}-${randomBytes(4).toString('hex')}.cpio`);
-  // Groups of their own, stopped whole on interrupt (see process-group.ts).
+  // Groups of their own, stopped whole on interrupt (see host/process-group.ts).
   const run = { cwd: upper, reject: false, all: true, detached: true } as const;
   // Claims the temporary name first: a destination that cannot be written fails before any work.
   await writeFile(tmp, '', { flag: 'wx', mode: 0o644 }).catch((err: NodeJS.ErrnoException) => {

@@ -5,7 +5,7 @@ import { readFile, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ImgplayError } from '../errors.js';
 import { MANIFEST_FILE } from './manifest.js';
-import { mountTable } from './mount-table.js';
+import { mountTable } from '../host/mount-table.js';
 
 /** Not enough room for a build's output, said before the build starts. */
 export class NoSpaceError extends ImgplayError {}

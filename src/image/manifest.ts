@@ -10,9 +10,9 @@ import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject } from 'ajv';
 import { execa } from 'execa';
 import { ImgplayError, InternalError } from '../errors.js';
-import { atomicWrite } from '../modules/support/atomic-write.js';
+import { atomicWrite } from '../host/atomic-write.js';
 import type { InstalledPackage, PackageDelta } from './dpkg-status.js';
-import { noteRead } from '../vars/reads.js';
+import { noteRead } from '../host/reads.js';
 import type { ArtifactKindName } from './artifact-kinds.js';
 import { manifestSchema } from './manifest-schema.js';
 

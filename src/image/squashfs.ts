@@ -16,12 +16,12 @@ import { readdir, realpath, rename, stat, unlink, writeFile } from 'node:fs/prom
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { execa } from 'execa';
-import { inGroup } from '../connection/process-group.js';
+import { inGroup } from '../host/process-group.js';
 import { noSpaceNote } from './free-space.js';
 import { indentedTail } from './tool-output.js';
 import { ImgplayError } from '../errors.js';
-import { checksumFile } from '../modules/support/checksum.js';
-import { MountedTreeError, mountTable, mountsUnder } from './mount-table.js';
+import { checksumFile } from '../host/checksum.js';
+import { MountedTreeError, mountTable, mountsUnder } from '../host/mount-table.js';
 
 /** The compressors mksquashfs and the boot kernel both understand. */
 export type SquashfsCompression = 'xz' | 'zstd' | 'gzip' | 'lz4';

@@ -7,7 +7,7 @@ import { dirname, join, posix } from 'node:path';
 import type { Connection } from '../connection/types.js';
 import { type ArgSpec, type ArgsOf, defineModule } from './spec.js';
 import { DownloadError, HTTP_DEFAULTS, downloadToFile } from './get-url.js';
-import { atomicWrite } from './support/atomic-write.js';
+import { atomicWrite } from '../host/atomic-write.js';
 import { describeFsError, isFsError } from './support/fs-error.js';
 import { armor, OpenPgpError, parseKeyring, type PublicKey, toBinaryKeys } from './support/openpgp.js';
 import { hostPathFollow } from './support/target-path.js';

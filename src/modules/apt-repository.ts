@@ -4,9 +4,9 @@ import { chmod, mkdir, readdir, readFile, unlink, writeFile } from 'node:fs/prom
 import { dirname, posix } from 'node:path';
 import type { Connection } from '../connection/types.js';
 import { defineModule } from './spec.js';
-import { atomicWrite } from './support/atomic-write.js';
+import { atomicWrite } from '../host/atomic-write.js';
 import { describeFsError, isFsError } from './support/fs-error.js';
-import { currentUmask } from './support/file-attrs.js';
+import { currentUmask } from '../host/atomic-write.js';
 import { parseMode } from './support/mode.js';
 import { hostPathFollow, lstatOrUndefined } from './support/target-path.js';
 import { type ModuleResult, failed } from './types.js';

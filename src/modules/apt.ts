@@ -1,7 +1,7 @@
 // Installs, upgrades and removes Debian packages on the target with apt-get, as Ansible's apt does,
 // but judged by what dpkg has installed before and after: changed only when the installed set changes.
 import { aptArchives } from '../image/mirror.js';
-import { noteRead, readsObserved } from '../vars/reads.js';
+import { noteRead, readsObserved } from '../host/reads.js';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';

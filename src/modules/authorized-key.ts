@@ -3,7 +3,7 @@ import { chmod, chown, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { type ArgSpec, defineModule } from './spec.js';
 import { findUser, readAccountDb } from './support/account-db.js';
-import { atomicWrite } from './support/atomic-write.js';
+import { atomicWrite } from '../host/atomic-write.js';
 import { describeFsError, isFsError } from './support/fs-error.js';
 import { hostPathFollow, hostPathNoFollow, statOrUndefined, targetPathOf } from './support/target-path.js';
 import { failed, type ModuleContext, type ModuleResult } from './types.js';

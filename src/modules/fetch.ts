@@ -2,7 +2,7 @@
 import { mkdir, readFile, stat as statHost, writeFile } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { type ArgSpec, type ArgsOf, defineModule } from './spec.js';
-import { checksumData, checksumFile } from './support/checksum.js';
+import { checksumData, checksumFile } from '../host/checksum.js';
 import { describeFsError, isFsError } from './support/fs-error.js';
 import { hostPathFollow, statOrUndefined } from './support/target-path.js';
 import { failed, type ModuleContext, type ModuleResult } from './types.js';

@@ -5,7 +5,7 @@ import { posix } from 'node:path';
 import { type ArgSpec, type ArgsOf, defineModule } from './spec.js';
 import { pyType } from './spec-check.js';
 import { Accounts } from './support/accounts.js';
-import { checksumFile } from './support/checksum.js';
+import { checksumFile } from '../host/checksum.js';
 import { isFsError, strerror } from './support/fs-error.js';
 import { fnmatchToRegExp } from './support/glob.js';
 import { PyRegexError, compilePyRegex, toBytes } from './support/py-regex.js';

@@ -3,7 +3,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { defineModule } from './spec.js';
-import { atomicWrite } from './support/atomic-write.js';
+import { atomicWrite } from '../host/atomic-write.js';
 import { describeFsError, isFsError } from './support/fs-error.js';
 import { hostPathFollow } from './support/target-path.js';
 import { type ModuleResult, failed } from './types.js';

@@ -2,8 +2,8 @@
 // told otherwise; a tree that is already bootstrapped is left as it is.
 import { BootstrapError, bootstrap, treeState } from '../image/bootstrap.js';
 import { hostAptMirror } from '../image/mirror.js';
-import { MountedTreeError, removeTree } from '../image/mount-table.js';
-import { noteRead } from '../vars/reads.js';
+import { MountedTreeError, removeTree } from '../host/mount-table.js';
+import { noteRead } from '../host/reads.js';
 import { defineModule } from './spec.js';
 import { failed } from './types.js';
 

@@ -2,7 +2,7 @@
 // unused locales, logs, the machine id and ssh host keys (so no two booted nodes share one).
 import { lstat, readdir, rm, truncate, writeFile } from 'node:fs/promises';
 import { posix } from 'node:path';
-import { mountTable, mountsUnder } from '../image/mount-table.js';
+import { mountTable, mountsUnder } from '../host/mount-table.js';
 import { fnmatchToRegExp } from './support/glob.js';
 import { defineModule } from './spec.js';
 import { failed } from './types.js';

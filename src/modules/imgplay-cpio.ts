@@ -8,7 +8,7 @@ import { buildOverlayCpio } from '../image/cpio.js';
 import { installedPackagesOf, packageDelta, parseDpkgStatus } from '../image/dpkg-status.js';
 import { readManifest, recordArtifact } from '../image/manifest.js';
 import { inputsArg, inputsOf, provenance, sourceDateEpoch, stageDigest } from './support/artifact.js';
-import { noteRead } from '../vars/reads.js';
+import { noteRead } from '../host/reads.js';
 import { defineModule } from './spec.js';
 import { failed } from './types.js';
 export const imgplayCpio = defineModule(

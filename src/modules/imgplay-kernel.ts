@@ -11,8 +11,8 @@ import { checkBaseMatchesKernel } from '../image/kernel-set.js';
 import { hashFile, recordArtifact } from '../image/manifest.js';
 import { treeKernelVersions } from '../image/squashfs.js';
 import { inputsArg, inputsOf, provenance, stageDigest } from './support/artifact.js';
-import { atomicWrite } from './support/atomic-write.js';
-import { noteRead } from '../vars/reads.js';
+import { atomicWrite } from '../host/atomic-write.js';
+import { noteRead } from '../host/reads.js';
 import { defineModule } from './spec.js';
 import { failed } from './types.js';
 export const imgplayKernel = defineModule(

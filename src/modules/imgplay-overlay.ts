@@ -5,10 +5,10 @@ import { existsSync } from 'node:fs';
 import { ARTIFACT_KINDS } from '../image/artifact-kinds.js';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { MountError } from '../image/mount-guard.js';
-import { isMountPoint, mountTable, removeTree } from '../image/mount-table.js';
+import { MountError } from '../host/mount-guard.js';
+import { isMountPoint, mountTable, removeTree } from '../host/mount-table.js';
 import { ImgplayError } from '../errors.js';
-import { noteRead } from '../vars/reads.js';
+import { noteRead } from '../host/reads.js';
 import { defineModule } from './spec.js';
 import { failed } from './types.js';
 export const imgplayOverlay = defineModule(

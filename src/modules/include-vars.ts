@@ -1,7 +1,7 @@
 // Loads variables from a YAML/JSON file (or a directory of them) at run time (Ansible's include_vars).
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { loadYamlFile } from '../playbook/load.js';
+import { loadYamlFile } from '../yaml/load.js';
 import { defineModule } from './spec.js';
 import type { ModuleResult } from './types.js';
 

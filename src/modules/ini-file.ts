@@ -3,7 +3,7 @@ import { chmod, chown, mkdir, readFile } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { type ArgSpec, type ArgsOf, defineModule } from './spec.js';
 import { Accounts } from './support/accounts.js';
-import { atomicWrite } from './support/atomic-write.js';
+import { atomicWrite } from '../host/atomic-write.js';
 import { backupFile } from './support/backup.js';
 import { AttrError, applyFileAttrs } from './support/file-attrs.js';
 import { fileAttrArgs } from './support/file-args.js';

@@ -3,10 +3,10 @@
 import { mkdir, readFile, rmdir } from 'node:fs/promises';
 import { execa } from 'execa';
 import type { Connection } from '../connection/types.js';
-import { MountError } from '../image/mount-guard.js';
-import { isMountPoint, mountTable } from '../image/mount-table.js';
+import { MountError } from '../host/mount-guard.js';
+import { isMountPoint, mountTable } from '../host/mount-table.js';
 import { type ArgSpec, type ArgsOf, defineModule } from './spec.js';
-import { atomicWrite } from './support/atomic-write.js';
+import { atomicWrite } from '../host/atomic-write.js';
 import { describeFsError, isFsError } from './support/fs-error.js';
 import { hostPathFollow } from './support/target-path.js';
 import { type ModuleResult, failed } from './types.js';

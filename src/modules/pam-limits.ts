@@ -1,9 +1,9 @@
 // Sets one limit in a limits.conf file, as community.general.pam_limits does.
 import { access, constants, readFile, writeFile } from 'node:fs/promises';
 import { posix } from 'node:path';
-import { pyRepr } from '../vars/expr.js';
+import { pyRepr } from '../vars/values.js';
 import { type ArgSpec, type ArgsOf, defineModule } from './spec.js';
-import { atomicWrite } from './support/atomic-write.js';
+import { atomicWrite } from '../host/atomic-write.js';
 import { backupFile } from './support/backup.js';
 import { describeFsError, isFsError } from './support/fs-error.js';
 import { hostPathFollow, statOrUndefined, targetPathOf } from './support/target-path.js';

@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { type ArgSpec, defineModule } from './spec.js';
 import { Accounts } from './support/accounts.js';
-import { atomicWrite } from './support/atomic-write.js';
+import { atomicWrite } from '../host/atomic-write.js';
 import { backupFile } from './support/backup.js';
 import { AttrError, applyFileAttrs } from './support/file-attrs.js';
 import { describeFsError, isFsError } from './support/fs-error.js';

@@ -3,7 +3,7 @@ import type { Stats } from 'node:fs';
 import { access, constants, readlink } from 'node:fs/promises';
 import { type ArgSpec, type ArgsOf, defineModule } from './spec.js';
 import { Accounts } from './support/accounts.js';
-import { CHECKSUM_ALGORITHMS, checksumFile } from './support/checksum.js';
+import { CHECKSUM_ALGORITHMS, checksumFile } from '../host/checksum.js';
 import { isFsError, strerror } from './support/fs-error.js';
 import { statFields } from './support/stat-fields.js';
 import { hostPathFollow, hostPathNoFollow, lstatOrUndefined, statOrUndefined, targetPathOf } from './support/target-path.js';

@@ -2,7 +2,7 @@
 // is the build host's, so only the file is written: an image's settings apply when it boots.
 import { readFile } from 'node:fs/promises';
 import { defineModule } from './spec.js';
-import { atomicWrite } from './support/atomic-write.js';
+import { atomicWrite } from '../host/atomic-write.js';
 import { hostPathFollow } from './support/target-path.js';
 
 const TRUE = new Set(['y', 'yes', 'on', '1', 'true', 't']);

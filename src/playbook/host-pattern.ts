@@ -1,7 +1,7 @@
 // Host patterns (`hosts:` and --limit): `web:&prod:!web03`, `web*`, `~regex`, `group[0:2]`, resolved the way
 // Ansible's InventoryManager does, including its quirks (plain names first, then `&`, then `!`).
 import { ImgplayError, ValidationError } from '../errors.js';
-import { readInputText } from './load.js';
+import { readInputText } from '../yaml/load.js';
 import { parseAddress } from './inventory-host-name.js';
 import { LOCALHOST_NAMES } from './inventory-graph.js';
 

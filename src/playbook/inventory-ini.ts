@@ -1,6 +1,6 @@
 // The INI inventory form, read line by line as Ansible's ini plugin does: `[group]` hosts with `key=value`
 // Python-literal vars, `[group:vars]`, `[group:children]` (which may name groups declared further down).
-import { registerSource } from './load.js';
+import { registerSource } from '../yaml/load.js';
 import { ParseError, ValidationError, type SourcePos } from '../errors.js';
 import { expandHostAt } from './inventory-host-name.js';
 import type { InventoryGraph } from './inventory-graph.js';

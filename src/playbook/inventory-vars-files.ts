@@ -3,7 +3,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { extname, join, sep } from 'node:path';
 import { ValidationError } from '../errors.js';
-import { parseYaml, readInputText } from './load.js';
+import { parseYaml, readInputText } from '../yaml/load.js';
 
 const VARS_EXTENSIONS = ['', '.yml', '.yaml', '.json'];
 

@@ -3,7 +3,7 @@
 import { ValidationError, didYouMean, type SourcePos } from '../errors.js';
 import { expandHostAt } from './inventory-host-name.js';
 import type { InventoryGraph } from './inventory-graph.js';
-import { posOf, posOfKey } from './load.js';
+import { posOf, posOfKey } from '../yaml/load.js';
 
 const GROUP_KEYS = ['hosts', 'children', 'vars'] as const;
 

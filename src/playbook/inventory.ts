@@ -10,7 +10,7 @@ import { InventoryGraph, LOCALHOST_NAMES, type GroupNode } from './inventory-gra
 import { parseAddress } from './inventory-host-name.js';
 import { findVarsFiles, loadVarsFile, readText } from './inventory-vars-files.js';
 import { looksLikeYamlInventory, readYamlInventory } from './inventory-yaml.js';
-import { parseYaml } from './load.js';
+import { parseYaml } from '../yaml/load.js';
 
 export { applyLimit, splitHostPattern } from './host-pattern.js';
 

@@ -1,7 +1,7 @@
 // --list-tasks and --list-tags, printed as ansible-playbook prints them, from the plan alone.
 import type { Inventory } from './inventory.js';
 import type { Node, Playbook } from './model.js';
-import { selectedByTags } from '../run/tags.js';
+import { selectedByTags } from './tags.js';
 
 interface ListOptions {
   tags: string[];

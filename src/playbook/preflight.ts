@@ -4,8 +4,8 @@
 // items drawn from those), imgplay loads the role at planning, so its mistakes end the run with exit 4.
 import { dirname } from 'node:path';
 import { ImgplayError, InternalError, TemplateError, UndefinedVariableError } from '../errors.js';
-import { loopItems } from '../run/loop.js';
-import { selectedByTags } from '../run/tags.js';
+import { loopItems } from './loop.js';
+import { selectedByTags } from './tags.js';
 import { evaluateCondition, OMIT } from '../vars/expr.js';
 import { lazyVars } from '../vars/scope.js';
 import { templateValue } from '../vars/template.js';

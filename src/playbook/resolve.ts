@@ -20,8 +20,8 @@ import {
   UNSUPPORTED,
   WITH_LOOKUPS,
 } from './keywords.js';
-import { parseKv } from './kv.js';
-import { loadYamlFile, posOf, posOfKey } from './load.js';
+import { parseKv } from '../yaml/kv.js';
+import { loadYamlFile, posOf, posOfKey } from '../yaml/load.js';
 import type { BlockNode, IncludeNode, Inherited, Node, Play, Playbook, RoleInstance, TaskNode } from './model.js';
 
 /** What the resolver needs to know from the command line. */

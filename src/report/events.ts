@@ -1,5 +1,7 @@
 // What the executor tells the world: a small set of events that every renderer understands.
-import type { Counter } from '../run/stats.js';
+
+/** The PLAY RECAP's counters, one set per host (kept by the executor's Stats, printed by every renderer). */
+export type Counter = 'ok' | 'changed' | 'unreachable' | 'failed' | 'skipped' | 'rescued' | 'ignored';
 
 export type ResultStatus = 'ok' | 'changed' | 'failed' | 'skipped' | 'unreachable';
 

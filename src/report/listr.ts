@@ -2,7 +2,7 @@
 // shows the latest result lines; failures and the PLAY RECAP are printed in full when it ends.
 import { Listr, type ListrTaskWrapper } from 'listr2';
 import type { Reporter, RunEvent } from './events.js';
-import { onToolOutput } from '../connection/activity.js';
+import { onToolOutput } from '../host/activity.js';
 import { PlainReporter, pyStr } from './plain.js';
 
 type Wrapper = ListrTaskWrapper<unknown, never, never>;

@@ -1,7 +1,7 @@
 // Ansible's default output, line for line: banners padded with stars, per-host result lines and
 // the PLAY RECAP, so people and log scrapers used to ansible-playbook read ours the same way.
 import type { Reporter, RunEvent, Where } from './events.js';
-import { printable } from '../playbook/load.js';
+import { printable } from '../yaml/load.js';
 import { pythonJson } from './python-json.js';
 import { Timings } from './timings.js';
 

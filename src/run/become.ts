@@ -2,7 +2,7 @@
 // (root, for chroot targets), so becoming root changes nothing and becoming anyone else is refused.
 import { ImgplayError } from '../errors.js';
 import { templateValue } from '../vars/template.js';
-import { truthy } from '../vars/expr.js';
+import { truthy } from '../vars/values.js';
 
 /** Throws when a task's become keywords (inherited and templated) ask for what imgplay would not do. */
 export function checkBecome(become: Readonly<Record<string, unknown>> | undefined, vars: Record<string, unknown>, local: boolean): void {

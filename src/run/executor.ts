@@ -10,23 +10,24 @@ import { LocalConnection } from '../connection/local.js';
 import { findModule } from '../modules/index.js';
 import type { ModuleContext, ModuleResult } from '../modules/types.js';
 import { type Inventory, type InventoryHost, inventoryLayersInOrder, type VarLayers } from '../playbook/inventory.js';
-import { loadYamlFile, excerpt, posOf, posOfKey } from '../playbook/load.js';
+import { loadYamlFile, excerpt, posOf, posOfKey } from '../yaml/load.js';
 import type { BlockNode, IncludeNode, Inherited, Node, Play, Playbook, RoleInstance, TaskNode } from '../playbook/model.js';
 import { checkStrategy, fileLink, findIncludeFile, HOST_ORDERS, loadRoleEntry, loadTaskFile, type ParseContext } from '../playbook/resolve.js';
 import type { Reporter, ResultStatus, Where } from '../report/events.js';
-import { asUserError, evaluate, evaluateCondition, markSelfTemplating, markUnsafe, OMIT, pyRepr, TEMPLATED_CONDITION, truthy, tuplesAsLists } from '../vars/expr.js';
+import { asUserError, evaluate, evaluateCondition, OMIT, TEMPLATED_CONDITION } from '../vars/expr.js';
+import { markSelfTemplating, markUnsafe, pyRepr, truthy, tuplesAsLists } from '../vars/values.js';
 import { observeLookupFiles } from '../vars/lookups.js';
-import { listenToReads, noteRead, workingFor } from '../vars/reads.js';
+import { listenToReads, noteRead, workingFor } from '../host/reads.js';
 import { lazyVars } from '../vars/scope.js';
 import { isTemplate, renderString, templateValue } from '../vars/template.js';
 import { ArgumentError, prepareArgs, runOtherModule } from './args.js';
 import { checkBecome } from './become.js';
-import { loopControlOf, loopItems, loopItemVars } from './loop.js';
+import { loopControlOf, loopItems, loopItemVars } from '../playbook/loop.js';
 import { playbookPython, roleNameVars, searchPath } from './magic.js';
 import { expandLimit } from '../playbook/host-pattern.js';
 import { DEFAULT_CACHE_DIR, LOCATION_VARS, STAGE_VAR, StageCache } from './stages.js';
 import { Stats } from './stats.js';
-import { selectedByTags } from './tags.js';
+import { selectedByTags } from '../playbook/tags.js';
 
 /** How a run behaves, from the command line. */
 export interface RunOptions {

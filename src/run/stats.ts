@@ -1,6 +1,5 @@
 // Per-host counters for the PLAY RECAP, counted by Ansible's rules.
-
-export type Counter = 'ok' | 'changed' | 'unreachable' | 'failed' | 'skipped' | 'rescued' | 'ignored';
+import type { Counter } from '../report/events.js';
 
 /** The PLAY RECAP counters of every host that took part, in the order they first appeared. */
 export class Stats {

@@ -2,7 +2,7 @@
 // reader never sees half of one.
 import { mkdir, readdir, readFile, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { atomicWrite } from '../modules/support/atomic-write.js';
+import { atomicWrite } from '../host/atomic-write.js';
 
 /** One stored catalog, as GET /api/catalog lists it. */
 export interface CatalogInfo {

@@ -4,7 +4,7 @@
 // newest kernel version with a kernel, an initrd and a base in the folder, plus the discovery overlay.
 import { Ajv, type ErrorObject } from 'ajv';
 import { didYouMean, ImgplayError, ValidationError, type SourcePos } from '../errors.js';
-import { loadYamlFile, posOf, posOfKey } from '../playbook/load.js';
+import { loadYamlFile, posOf, posOfKey } from '../yaml/load.js';
 import { type BuildsFolder, defaultSet, overlayFile } from './artifacts.js';
 import { normalizeMac } from './mac.js';
 

@@ -7,8 +7,8 @@ import { homedir } from 'node:os';
 import { dirname, relative, resolve } from 'node:path';
 import { TemplateError } from '../errors.js';
 import { passwordHash } from './crypt.js';
-import { isFloat, isMapping, isNumber, num, pyFloat, pyStr, pyTypeName, truthy, tuple, UndefinedValue } from './expr.js';
-import { globFiles, globRegExp } from './lookups.js';
+import { isFloat, isMapping, isNumber, num, pyFloat, pyStr, pyTypeName, truthy, tuple, UndefinedValue } from './values.js';
+import { globFiles, globRegExp } from './glob.js';
 import { PyRandom } from './pyrandom.js';
 import { formatTime } from './strftime.js';
 

@@ -4,32 +4,8 @@ import { createHash } from 'node:crypto';
 import { lstatSync, statSync } from 'node:fs';
 import { Document, isScalar, visit } from 'yaml';
 import { didYouMean, ImgplayError, TemplateError, UndefinedVariableError } from '../errors.js';
-import { parseYamlDocuments } from '../playbook/load.js';
-import {
-  binaryOp,
-  bindArgs,
-  contains,
-  formatFloat,
-  getItem,
-  isFloat,
-  isMapping,
-  isNumber,
-  MISSING,
-  noAttribute,
-  num,
-  printf,
-  pyCompare,
-  pyEquals,
-  pyFloat,
-  pyRepr,
-  pyStr,
-  pyTypeName,
-  setKey,
-  toPlain,
-  truthy,
-  tuple,
-  UndefinedValue,
-} from './expr.js';
+import { parseYamlDocuments } from '../yaml/load.js';
+import { binaryOp, bindArgs, contains, formatFloat, getItem, isFloat, isMapping, isNumber, MISSING, noAttribute, num, printf, pyCompare, pyEquals, pyFloat, pyRepr, pyStr, pyTypeName, setKey, toPlain, truthy, tuple, UndefinedValue } from './values.js';
 import { MORE_FILTERS } from './filters-more.js';
 
 /** What a filter or test may use besides its arguments: the variables in scope. */

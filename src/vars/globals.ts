@@ -1,6 +1,6 @@
 // Ansible's Jinja globals besides range, dict and the lookups: now() and undef().
 import { TemplateError } from '../errors.js';
-import { bindArgs, pyStr, truthy, UndefinedValue } from './expr.js';
+import { bindArgs, pyStr, truthy, UndefinedValue } from './values.js';
 import { formatTime } from './strftime.js';
 
 /** now(utc=False, fmt=None) and undef(hint=None), with Python's argument binding. */

@@ -1,28 +1,18 @@
 // Ansible's lookup plugins: `lookup('file', 'x')`, `query(...)` and the `with_<lookup>` loops share them, with the
 // results, search paths and error texts of ansible-core 2.14. They run on the controller, never in the target.
-import { noteRead } from './reads.js';
+import { noteRead } from '../host/reads.js';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, normalize, resolve } from 'node:path';
 import { homedir } from 'node:os';
 import { TemplateError, UndefinedVariableError } from '../errors.js';
-import { parseKv } from '../playbook/kv.js';
-import {
-  isMapping,
-  lookupVar,
-  markUnsafe,
-  printf,
-  pyRepr,
-  pyStr,
-  pyTypeName,
-  resolveVariable,
-  truthy,
-  tuple,
-  UndefinedValue,
-} from './expr.js';
+import { parseKv } from '../yaml/kv.js';
+import { resolveVariable } from './expr.js';
+import { isMapping, lookupVar, markUnsafe, printf, pyRepr, pyStr, pyTypeName, truthy, tuple, UndefinedValue } from './values.js';
 import { passwordHash } from './crypt.js';
 import { PyRandom } from './pyrandom.js';
 import { renderString, templateValue } from './template.js';
+import { globFiles } from './glob.js';
 
 type Scope = Readonly<Record<string, unknown>>;
 
@@ -234,50 +224,6 @@ function fileglobLookup(terms: unknown[], _kw: Record<string, unknown>, { scope 
     }
   }
   return out;
-}
-
-/** The files in dir whose names match a shell pattern (Python's glob of one path component), sorted. */
-export function globFiles(dir: string, pattern: string): string[] {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return [];
-  }
-  const re = globRegExp(pattern);
-  return names
-    .filter((n) => re.test(n) && (pattern.startsWith('.') || !n.startsWith('.')))
-    .map((n) => join(dir, n))
-    .filter((p) => {
-      try {
-        return statSync(p).isFile();
-      } catch {
-        return false;
-      }
-    })
-    .sort();
-}
-
-/** Python's fnmatch translated to a RegExp: `*`, `?`, `[seq]`, `[!seq]`. */
-export function globRegExp(pattern: string): RegExp {
-  let re = '';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]!;
-    if (c === '*') re += '.*';
-    else if (c === '?') re += '.';
-    else if (c === '[') {
-      const close = pattern.indexOf(']', i + 2);
-      if (close < 0) re += '\\[';
-      else {
-        let body = pattern.slice(i + 1, close);
-        const neg = body.startsWith('!');
-        if (neg) body = body.slice(1);
-        re += `[${neg ? '^' : ''}${body.replace(/\\/g, '\\\\').replace(/^\^/, '\\^')}]`;
-        i = close;
-      }
-    } else re += c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-  }
-  return new RegExp(`^${re}$`, 's');
 }
 
 function pipeLookup(terms: unknown[], _kw: Record<string, unknown>, { scope }: LookupContext): unknown[] {

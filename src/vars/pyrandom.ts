@@ -2,7 +2,7 @@
 // `shuffle`, password's `seed=`) pick exactly what ansible-core picks for the same seed.
 import { createHash } from 'node:crypto';
 import { TemplateError } from '../errors.js';
-import { isFloat, num, PyFloat, pyTypeName } from './expr.js';
+import { isFloat, num, PyFloat, pyTypeName } from './values.js';
 
 const N = 624;
 const M = 397;

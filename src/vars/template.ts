@@ -1,7 +1,8 @@
 // Renders Ansible's Jinja templates: `{{ expr }}` and every Jinja statement (src/vars/jinja/), for task arguments,
 // variables and template files alike, with Ansible's rules for the types of lone expressions and trailing newlines.
 import { TemplateError } from '../errors.js';
-import { asUserError, evaluateRaw, hasTemplates, inExpression, isMapping, isUnsafe, literalEval, PyFloat, pyStr, setKey, toPlain, UndefinedValue } from './expr.js';
+import { asUserError, evaluateRaw, hasTemplates, inExpression, literalEval } from './expr.js';
+import { isMapping, isUnsafe, PyFloat, pyStr, setKey, toPlain, UndefinedValue } from './values.js';
 import { ANSIBLE_SYNTAX, type Syntax } from './jinja/lexer.js';
 import { compileTemplate, renderTemplate, show, type Loader } from './jinja/render.js';
 

@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { type ResultPromise, execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { removeTree } from '../../src/image/mount-table.js';
+import { removeTree } from '../../src/host/mount-table.js';
 import { type ArtifactSet, artifactSetUnavailable, sharedArtifacts } from '../support/artifact-set.js';
 import { file, lacking, skipWithout } from '../support/needs.js';
 import { mountsSnapshot } from '../support/minbase.js';

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Result, type ResultPromise, execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { removeTree } from '../../src/image/mount-table.js';
+import { removeTree } from '../../src/host/mount-table.js';
 import { artifactSetUnavailable, sharedArtifacts } from '../support/artifact-set.js';
 import { file, lacking, skipWithout } from '../support/needs.js';
 import { mountsSnapshot } from '../support/minbase.js';

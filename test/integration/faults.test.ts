@@ -13,8 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChrootConnection } from '../../src/connection/chroot.js';
 import { RUN_FILE, holdBuildDir, releaseAll } from '../../src/image/build-lock.js';
 import { hostAptMirror } from '../../src/image/mirror.js';
-import { withMountGuard } from '../../src/image/mount-guard.js';
-import { removeTree } from '../../src/image/mount-table.js';
+import { withMountGuard } from '../../src/host/mount-guard.js';
+import { removeTree } from '../../src/host/mount-table.js';
 import { minbaseTree, minbaseUnavailable, mountPointsUnder } from '../support/minbase.js';
 import { file, lacking, root, skipWithout } from '../support/needs.js';
 

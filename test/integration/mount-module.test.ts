@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChrootConnection } from '../../src/connection/chroot.js';
 import { LocalConnection } from '../../src/connection/local.js';
 import type { Connection } from '../../src/connection/types.js';
-import { mountTable, mountsUnder, removeTree } from '../../src/image/mount-table.js';
+import { mountTable, mountsUnder, removeTree } from '../../src/host/mount-table.js';
 import { file } from '../../src/modules/file.js';
 import { mount } from '../../src/modules/mount.js';
 import { minbaseCopy, minbaseUnavailable, mountsSnapshot } from '../support/minbase.js';

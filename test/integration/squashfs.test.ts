@@ -4,8 +4,8 @@ import { mkdir, mkdtemp, readFile, readdir, realpath, stat, writeFile } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { activeGuards, withMountGuard } from '../../src/image/mount-guard.js';
-import { removeTree } from '../../src/image/mount-table.js';
+import { activeGuards, withMountGuard } from '../../src/host/mount-guard.js';
+import { removeTree } from '../../src/host/mount-table.js';
 import { buildSquashfs, treeKernelVersions, type SquashfsCompression } from '../../src/image/squashfs.js';
 import { minbaseTree, minbaseUnavailable, mountsSnapshot } from '../support/minbase.js';
 import { rejection } from '../support/thrown.js';

@@ -10,7 +10,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { hostAptMirror } from '../../src/image/mirror.js';
-import { removeTree } from '../../src/image/mount-table.js';
+import { removeTree } from '../../src/host/mount-table.js';
 import { lockFile } from './lock-file.js';
 import { file, lacking, root } from './needs.js';
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { aptProxyFromEnv, hostAptMirror } from '../../src/image/mirror.js';
-import { removeTree } from '../../src/image/mount-table.js';
+import { removeTree } from '../../src/host/mount-table.js';
 import { isAlive, lockFile } from './lock-file.js';
 
 const SUITE = 'bookworm';

@@ -8,7 +8,7 @@ import { afterAll, expect, it } from 'vitest';
 import { ChrootConnection } from '../../src/connection/chroot.js';
 import { resolveInRoot } from '../../src/connection/confine.js';
 import { LocalConnection } from '../../src/connection/local.js';
-import { MountGuard } from '../../src/image/mount-guard.js';
+import { MountGuard } from '../../src/host/mount-guard.js';
 import type { Connection, ExecResult } from '../../src/connection/types.js';
 import type { Module, ModuleContext, ModuleResult } from '../../src/modules/types.js';
 import { prepareArgs, runOtherModule } from '../../src/run/args.js';

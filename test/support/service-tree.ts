@@ -8,7 +8,7 @@ import { basename, dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { bootstrap } from '../../src/image/bootstrap.js';
 import { aptProxyFromEnv, hostAptMirror } from '../../src/image/mirror.js';
-import { removeTree } from '../../src/image/mount-table.js';
+import { removeTree } from '../../src/host/mount-table.js';
 import { lockFile } from './lock-file.js';
 
 const SUITE = 'bookworm';

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { readFile, lstat, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { mountsUnder, mountTable } from '../../src/image/mount-table.js';
+import { mountsUnder, mountTable } from '../../src/host/mount-table.js';
 
 /** One path of a tree: everything compared but times. */
 export interface TreeEntry {

@@ -1,6 +1,7 @@
 // Owner, group and mode of a target path, set and reported as Ansible's set_fs_attributes_if_different and add_path_info do.
 import { chmod, lchown, lstat } from 'node:fs/promises';
 import type { Connection } from '../../connection/types.js';
+import { currentUmask } from '../../host/atomic-write.js';
 import type { Accounts } from './accounts.js';
 import { ModeError, formatMode, parseMode } from './mode.js';
 import { hostPathFollow, hostPathNoFollow, lstatOrUndefined, pathState, statOrUndefined } from './target-path.js';
@@ -27,11 +28,6 @@ export class AttrError extends Error {
   ) {
     super(message);
   }
-}
-
-/** The process umask, which decides the mode of new files and of symbolic modes without a who-part. */
-export function currentUmask(): number {
-  return process.umask();
 }
 
 /**

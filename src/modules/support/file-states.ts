@@ -2,7 +2,7 @@
 import { link, mkdir, readdir, readlink, rename, rm, rmdir, stat, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
 import { posix } from 'node:path';
 import type { Connection } from '../../connection/types.js';
-import { mountTable, mountsUnder } from '../../image/mount-table.js';
+import { mountTable, mountsUnder } from '../../host/mount-table.js';
 import type { ModuleResult } from '../types.js';
 import type { Accounts } from './accounts.js';
 import { type AttrDiff, type FileAttrArgs, applyFileAttrs } from './file-attrs.js';

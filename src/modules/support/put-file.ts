@@ -2,9 +2,9 @@
 import { lstat, mkdir, readFile, unlink } from 'node:fs/promises';
 import { posix } from 'node:path';
 import type { ModuleResult } from '../types.js';
-import { type FileData, atomicWrite } from './atomic-write.js';
+import { type FileData, atomicWrite } from '../../host/atomic-write.js';
 import { backupFile } from './backup.js';
-import { checksumData, checksumFile } from './checksum.js';
+import { checksumData, checksumFile } from '../../host/checksum.js';
 import { fileDiff, structuredDiff } from './diff.js';
 import { type AttrDiff, type FileAttrArgs, applyFileAttrs, pathInfo } from './file-attrs.js';
 import type { FsContext } from './file-states.js';

@@ -1,6 +1,6 @@
 // A process that mounts a tmpfs through a guard and then ends without releasing it, the way the
 // test asks (argv[2]: 'exit' calls process.exit, 'signal' waits to be killed, 'throw' crashes).
-import { MountGuard } from '../../../src/image/mount-guard.js';
+import { MountGuard } from '../../../src/host/mount-guard.js';
 
 const [how, dir] = process.argv.slice(2) as [string, string];
 const guard = new MountGuard('child');

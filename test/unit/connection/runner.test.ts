@@ -3,7 +3,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { onToolOutput } from '../../../src/connection/activity.js';
+import { onToolOutput } from '../../../src/host/activity.js';
 import { RunnerPool } from '../../../src/connection/runner.js';
 
 const made: string[] = [];

@@ -1,7 +1,7 @@
 // Plain output says where the time went: profile_tasks' line after each task banner, then the slowest
 // tasks and each stage (playbook file) after the recap. The live view's tool line is one clean line.
 import { describe, expect, it } from 'vitest';
-import { lastLine } from '../../../src/connection/activity.js';
+import { lastLine } from '../../../src/host/activity.js';
 import { formatElapsed } from '../../../src/report/listr.js';
 import { PlainReporter } from '../../../src/report/plain.js';
 import { Timings } from '../../../src/report/timings.js';

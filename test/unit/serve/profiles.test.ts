@@ -1,7 +1,7 @@
 // Profiles files: what they may say, where their mistakes are reported, and which profile a MAC gets.
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../../src/errors.js';
-import { parseYaml } from '../../../src/playbook/load.js';
+import { parseYaml } from '../../../src/yaml/load.js';
 import type { BuildsFolder } from '../../../src/serve/artifacts.js';
 import { parseProfiles, profileFor, profileProblems, resolveProfiles } from '../../../src/serve/profiles.js';
 

@@ -2,7 +2,9 @@
 import { thrown } from '../../support/thrown.js';
 import { describe, expect, it } from 'vitest';
 import { TemplateError, UndefinedVariableError } from '../../../src/errors.js';
-import { evaluate, evaluateCondition, markUnsafe, OMIT, parseExpression } from '../../../src/vars/expr.js';
+import { evaluate, evaluateCondition, OMIT } from '../../../src/vars/expr.js';
+import { parseExpression } from '../../../src/vars/expr-syntax.js';
+import { markUnsafe } from '../../../src/vars/values.js';
 
 const vars = {
   l: ['a', 'b'],

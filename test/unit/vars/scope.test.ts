@@ -2,7 +2,8 @@
 // does), each holding hostvars again, so nothing may walk into them to describe or render them.
 import { describe, expect, it } from 'vitest';
 import { TemplateError } from '../../../src/errors.js';
-import { describeValue, evaluate, markSelfTemplating } from '../../../src/vars/expr.js';
+import { evaluate } from '../../../src/vars/expr.js';
+import { describeValue, markSelfTemplating } from '../../../src/vars/values.js';
 import { lazyVars } from '../../../src/vars/scope.js';
 import { templateValue } from '../../../src/vars/template.js';
 import { thrown } from '../../support/thrown.js';

@@ -2,7 +2,8 @@
 import { thrown } from '../../support/thrown.js';
 import { describe, expect, it } from 'vitest';
 import { TemplateError, UndefinedVariableError } from '../../../src/errors.js';
-import { markUnsafe, OMIT } from '../../../src/vars/expr.js';
+import { OMIT } from '../../../src/vars/expr.js';
+import { markUnsafe } from '../../../src/vars/values.js';
 import { isTemplate, renderString, templateValue } from '../../../src/vars/template.js';
 
 const vars = {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { TaskNode } from '../../../src/playbook/model.js';
-import { loopItems } from '../../../src/run/loop.js';
+import { loopItems } from '../../../src/playbook/loop.js';
 
 const node = { pos: { file: 'p.yml', line: 3, col: 7 }, action: 'debug' } as TaskNode;
 const vars = { xs: [1, 2], flavour: 'debian' };

@@ -1,7 +1,7 @@
 // Plain scalars are read as PyYAML (Ansible's reader) reads them, not as the yaml package's YAML 1.1 does:
 // expected values from /usr/bin/python3 -c "import yaml; yaml.safe_load(...)".
 import { describe, expect, it } from 'vitest';
-import { parseYaml } from '../../../src/playbook/load.js';
+import { parseYaml } from '../../../src/yaml/load.js';
 
 const read = (text: string): unknown => (parseYaml(`v: ${text}`, 'test.yml') as { v: unknown }).v;
 

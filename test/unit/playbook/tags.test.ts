@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { selectedByTags } from '../../../src/run/tags.js';
+import { selectedByTags } from '../../../src/playbook/tags.js';
 
 describe('tag selection', () => {
   it('runs everything but never-tagged tasks by default', () => {

@@ -2,7 +2,11 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, chown, copyFile, lstat, rename, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { currentUmask } from './file-attrs.js';
+
+/** The process umask, which decides the mode of new files and of symbolic modes without a who-part. */
+export function currentUmask(): number {
+  return process.umask();
+}
 
 /** New bytes for a file: in memory, or a controller/host file to copy. */
 export type FileData = { data: Buffer | string } | { file: string };

@@ -1,6 +1,6 @@
 // Turns a task's `loop` / `with_<lookup>` value into the list of items it iterates, as Ansible does.
 import { ImgplayError, UndefinedVariableError } from '../errors.js';
-import type { IncludeNode, TaskNode } from '../playbook/model.js';
+import type { IncludeNode, TaskNode } from './model.js';
 import { LookupError, withLookupItems } from '../vars/lookups.js';
 import { isTemplate, templateValue } from '../vars/template.js';
 

@@ -4,7 +4,7 @@ import { lstat, realpath } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa, execaSync } from 'execa';
 import { ImgplayError } from '../errors.js';
-import { killAllGroups } from '../connection/process-group.js';
+import { killAllGroups } from './process-group.js';
 import { isMountPoint, mountTable, mountTableSync } from './mount-table.js';
 
 /** What to mount where: a file system by type, a device or image file, or a directory to bind. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { excerpt, parseYaml, posOfKey } from '../../../src/playbook/load.js';
+import { excerpt, parseYaml, posOfKey } from '../../../src/yaml/load.js';
 
 describe('the YAML loader', () => {
   it('reads YAML 1.1 as Ansible does: yes/no are booleans and 0644 is octal', () => {

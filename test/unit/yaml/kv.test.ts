@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseKv, splitArgs } from '../../../src/playbook/kv.js';
+import { parseKv, splitArgs } from '../../../src/yaml/kv.js';
 
 describe('key=value arguments', () => {
   it('splits on spaces but not inside quotes or template braces', () => {

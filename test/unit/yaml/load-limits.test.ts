@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ImgplayError, ParseError, ValidationError } from '../../../src/errors.js';
-import { excerpt, loadYamlFile, parseYaml, parseYamlDocuments, posOf, sourceLine, YAML_LIMITS } from '../../../src/playbook/load.js';
+import { excerpt, loadYamlFile, parseYaml, parseYamlDocuments, posOf, sourceLine, YAML_LIMITS } from '../../../src/yaml/load.js';
 import { renderString } from '../../../src/vars/template.js';
 import { rejection, thrown } from '../../support/thrown.js';
 
