@@ -270,12 +270,12 @@ export class Executor {
 
   // Each host's stage in this play (the play's imgplay_stage, rendered for it); returns the hosts whose stage
   // the cache put back.
-  private async beginStages(play: Play, hosts: HostRun[]): Promise<Set<string>> {
+  private async beginStages(play: Play, hosts: HostRun[], limitedOut: HostRun[]): Promise<Set<string>> {
     if (!this.stageCache) return new Set();
     const stages = new Map<string, string | undefined>();
     if (Object.hasOwn(play.vars, STAGE_VAR)) {
-      const probe: PlayRun = { play, hosts, ended: false, broken: false, handlers: [], forceHandlers: false };
-      for (const h of hosts) {
+      const probe: PlayRun = { play, hosts: [...hosts, ...limitedOut], ended: false, broken: false, handlers: [], forceHandlers: false };
+      for (const h of [...hosts, ...limitedOut]) {
         const vars = this.hostVars(probe, h, undefined, emptyScope());
         if (!this.locationsKnown) {
           const where: Record<string, string> = {};
@@ -305,7 +305,13 @@ export class Executor {
         stages.set(h.name, stage);
       }
     }
-    return this.stageCache.beginPlay(stages, play.files);
+    const outside = new Map<string, string>();
+    for (const h of limitedOut) {
+      const stage = stages.get(h.name);
+      stages.delete(h.name);
+      if (stage !== undefined) outside.set(h.name, stage);
+    }
+    return this.stageCache.beginPlay(stages, [...play.files, ...play.roles.map((r) => r.path)], outside);
   }
 
   private hostRun(inv: InventoryHost): HostRun {
@@ -320,14 +326,16 @@ export class Executor {
   /** Returns false when the playbook must stop (no hosts left). */
   private async runPlay(play: Play): Promise<boolean> {
     let selected = this.inventory.select(this.playHosts(play));
+    let limitedOut: InventoryHost[] = [];
     if (this.limit) {
       const limited = new Set(this.inventory.select(this.limit).map((h) => h.name));
+      limitedOut = selected.filter((h) => !limited.has(h.name));
       selected = selected.filter((h) => limited.has(h.name));
     }
     selected = this.ordered(play, selected);
     let hosts = selected.map((inv) => this.hostRun(inv)).filter((h) => !h.failed && !h.unreachable);
     // Hosts whose stage was found in the stage cache sit the play out: what it would make was put back.
-    const reused = await this.beginStages(play, hosts);
+    const reused = await this.beginStages(play, hosts, limitedOut.map((inv) => this.hostRun(inv)));
     hosts = hosts.filter((h) => !reused.has(h.name));
     const name = this.tryRender(play.name, {});
     this.reporter.emit({ type: 'play_start', name, hosts: hosts.map((h) => h.name), file: play.pos.file });
@@ -1271,8 +1279,9 @@ export class Executor {
               this.checkIncludeDepth(inner, link, node);
               const loaded = await loadRoleEntry({ role: args.name, _import: { ...args, allow_duplicates: true } }, ctx, node.pos, undefined, 'include_role');
               file = loaded.instances.at(-1)?.path ?? String(args.name);
-              // Roles are parsed once per run: each host that includes one reads its files all the same.
-              for (const r of loaded.instances) for (const f of r.files) noteRead({ kind: 'file', path: f });
+              // A role is an input as a whole (its files/ and templates/ too: a command may read them), for each
+              // host that includes it (roles are parsed once per run).
+              for (const r of loaded.instances) noteRead({ kind: 'file', path: r.path });
               nodes = loaded.blocks;
               for (const hd of ctx.roleHandlers) if (!pr.handlers.includes(hd)) pr.handlers.push(hd);
             }

@@ -84,6 +84,8 @@ export class StageCache {
   private readonly building = new Map<string, Building>();
   private readonly cached = new Set<string>();
   private readonly done = new Set<string>();
+  /** Stages not found in the cache for hosts --limit leaves out: never looked up again, never kept. */
+  private readonly limitedMiss = new Set<string>();
   /** Which stage each host works on in the current play. */
   private current = new Map<string, string>();
   private codeDigest: Promise<string> | undefined;
@@ -138,11 +140,26 @@ export class StageCache {
    * play does not continue, looks up the ones it starts, and returns the hosts whose stage was reused (they
    * sit the play out).
    */
-  async beginPlay(stages: ReadonlyMap<string, string | undefined>, playFiles: readonly string[]): Promise<Set<string>> {
-    const inPlay = new Set([...stages.values()].filter((s): s is string => s !== undefined));
+  async beginPlay(stages: ReadonlyMap<string, string | undefined>, playFiles: readonly string[], limitedOut: ReadonlyMap<string, string> = new Map()): Promise<Set<string>> {
+    const inPlay = new Set([...stages.values(), ...limitedOut.values()].filter((s): s is string => s !== undefined));
     for (const stage of [...this.building.keys()]) if (!inPlay.has(stage)) await this.finish(stage);
     const skip = new Set<string>();
     this.current = new Map();
+    // Hosts --limit leaves out: their stage is still looked up (a cached one is put back, so what later
+    // stages read of it is there), but never built; one that builds without some of its hosts is not kept.
+    for (const [hostName, stage] of limitedOut) {
+      if (this.cached.has(stage)) continue;
+      const b = this.building.get(stage);
+      if (b) {
+        b.spoiled ??= `--limit leaves out ${hostName}, so it was built without it`;
+        continue;
+      }
+      if (this.limitedMiss.has(stage)) continue;
+      if (!(await this.lookup(stage, false))) {
+        this.limitedMiss.add(stage);
+        this.host.emit({ type: 'stage', stage, status: 'not_stored', reason: `not built: --limit leaves out ${hostName}` });
+      }
+    }
     for (const [hostName, stage] of stages) {
       if (stage === undefined) continue;
       if (this.cached.has(stage)) {
@@ -154,9 +171,13 @@ export class StageCache {
         this.done.delete(stage);
       }
       if (!this.building.has(stage)) {
-        if (await this.lookup(stage)) {
+        if (!this.limitedMiss.has(stage) && (await this.lookup(stage, true))) {
           skip.add(hostName);
           continue;
+        }
+        if (this.limitedMiss.has(stage)) {
+          this.startBuilding(stage, await this.primaryKey(stage));
+          this.building.get(stage)!.spoiled = '--limit left out some of its hosts in an earlier play';
         }
       }
       const b = this.building.get(stage)!;
@@ -177,7 +198,9 @@ export class StageCache {
 
   // ---- lookup ----
 
-  private async lookup(stage: string): Promise<boolean> {
+  // Finds a kept build of the stage whose inputs all match and puts it back; on a miss with `build`, starts
+  // recording the stage's build.
+  private async lookup(stage: string, build: boolean): Promise<boolean> {
     const primary = await this.primaryKey(stage);
     const entries = await stageEntries(this.cacheDir, stage);
     let reason = entries.length === 0 ? 'no earlier build' : 'imgplay itself changed';
@@ -198,8 +221,10 @@ export class StageCache {
       if (first) reason = differs;
       first = false;
     }
-    this.startBuilding(stage, primary);
-    this.host.emit({ type: 'stage', stage, status: 'build', reason });
+    if (build) {
+      this.startBuilding(stage, primary);
+      this.host.emit({ type: 'stage', stage, status: 'build', reason });
+    }
     return false;
   }
 
@@ -301,9 +326,20 @@ export class StageCache {
         }
       }
     }
-    const artifacts = [...b.artifacts.values()].map((a) => ({ ...a, dir: this.shorten(a.dir) }));
     const deps = { files, vars, archives };
-    const key = `sha256:${createHash('sha256').update(canonicalJson({ primary: b.primary, deps, artifacts: artifacts.map((a) => a.entry.sha256) })).digest('hex')}`;
+    // The stage's inputs digest: what it was built from, nothing of what it made. manifest.json records it
+    // for each artifact (`inputsDigest`), so the manifest says which inputs made which file.
+    const key = `sha256:${createHash('sha256').update(canonicalJson({ primary: b.primary, deps })).digest('hex')}`;
+    for (const a of b.artifacts.values()) {
+      a.entry = { ...a.entry, inputsDigest: key };
+      try {
+        await recordArtifact(a.dir, a.entry as unknown as Parameters<typeof recordArtifact>[1]);
+      } catch (err) {
+        this.host.emit({ type: 'stage', stage, status: 'not_stored', reason: `its manifest entry could not be updated: ${(err as Error).message}` });
+        return;
+      }
+    }
+    const artifacts = [...b.artifacts.values()].map((a) => ({ ...a, dir: this.shorten(a.dir) }));
     const entry: StageEntry = { format: STAGE_CACHE_FORMAT, stage, primary: b.primary, key, createdAt: new Date().toISOString(), buildSeconds: Math.round((performance.now() - b.started) / 100) / 10, deps, artifacts, facts };
     const paths = new Map([...b.artifacts.values()].map((a) => [a.entry.name, join(a.dir, a.entry.name)]));
     try {
