@@ -48,7 +48,8 @@ export const imgplayCpio = defineModule(
       const basePackages = existsSync(join(lower, 'var/lib/dpkg/status')) ? await installedPackagesOf(lower) : baseEntry?.packages;
       const upperStatus = join(args.upper, 'var/lib/dpkg/status');
       const packages = existsSync(upperStatus) ? parseDpkgStatus(await readFile(upperStatus, 'utf8')) : basePackages;
-      const built = await buildOverlayCpio({ upper: args.upper, dest: join(dest, args.name), sourceDateEpoch: sourceDateEpoch(environment), signal });
+      const epoch = sourceDateEpoch(environment);
+      const built = await buildOverlayCpio({ upper: args.upper, dest: join(dest, args.name), sourceDateEpoch: epoch, signal });
       await recordArtifact(dest, {
         name: args.name,
         kind: 'overlay',
@@ -61,7 +62,7 @@ export const imgplayCpio = defineModule(
         ...(packages !== undefined && basePackages !== undefined ? { packageDelta: packageDelta(basePackages, packages) } : {}),
         inputsDigest: digest,
         ...(baseEntry !== undefined ? { base: { name: baseEntry.name, sha256: baseEntry.sha256 } } : {}),
-        ...(await provenance(vars.playbook_dir, dest)),
+        ...(await provenance(vars.playbook_dir, dest, epoch)),
       });
       return { changed: true, name: args.name, path: built.path, size: built.size, sha256: built.sha256, entries: built.entries, inputs_digest: digest };
     } catch (err) {

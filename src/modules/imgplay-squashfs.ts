@@ -57,6 +57,7 @@ export const imgplaySquashfs = defineModule(
       await mkdir(dest, { recursive: true });
       const digest = await stageDigest(inputs);
       const packages = await installedPackagesOf(args.root);
+      const epoch = sourceDateEpoch(environment);
       const built = await buildSquashfs({
         root: args.root,
         dest: join(dest, name),
@@ -64,7 +65,7 @@ export const imgplaySquashfs = defineModule(
         // A level only means something to zstd and gzip; one set for them in vars does not break xz.
         level: args.compression === 'zstd' || args.compression === 'gzip' ? args.level : undefined,
         blockSize: args.block_size,
-        sourceDateEpoch: sourceDateEpoch(environment),
+        sourceDateEpoch: epoch,
         signal,
       });
       await recordArtifact(dest, {
@@ -77,8 +78,9 @@ export const imgplaySquashfs = defineModule(
         ...(kver !== undefined ? { kernelVersion: kver } : {}),
         packages,
         inputsDigest: digest,
-        buildSeconds: Math.round(built.seconds * 10) / 10,
-        ...(await provenance(vars.playbook_dir, dest)),
+        // A duration differs from build to build: a reproducible entry leaves it out.
+        ...(epoch === undefined ? { buildSeconds: Math.round(built.seconds * 10) / 10 } : {}),
+        ...(await provenance(vars.playbook_dir, dest, epoch)),
       });
       return { changed: true, name, path: built.path, size: built.size, sha256: built.sha256, kernel_version: kver, inputs_digest: digest, seconds: built.seconds, packages: packages.length };
     } catch (err) {
