@@ -1,7 +1,7 @@
 // One set of real artifacts (base, kernel, initrd, the discovery and oem-example overlays) built by the
 // real all.yml and shared by the boot tests: building takes minutes, booting it takes one. The set lives
 // in a fixed folder and is reused while its complete-marker holds the digest of what the artifacts are
-// made of (every file of playbooks/, roles/ and hosts.yaml, and the test inventory); otherwise it is
+// made of (every file of playbooks/, roles/, hosts.yaml and src/, and the test inventory); otherwise it is
 // built again. A digest, not mtimes: clones of different commits share the folder. A lock file keeps
 // test files running in parallel from building it twice at once.
 import { type Hash, createHash } from 'node:crypto';
@@ -20,7 +20,8 @@ const marker = join(home, 'complete');
 const lock = join(home, 'build.lock');
 // all.yml takes 2.5 min here; a cold mirror and a slow link, many times that.
 const BUILD_TIMEOUT_MS = 60 * 60_000;
-const sources = [join(repo, 'playbooks'), join(repo, 'roles'), join(repo, 'hosts.yaml')];
+// src/ too: imgplay's own code makes the artifacts' bytes (the reproducibility test compares a new build with this set).
+const sources = [join(repo, 'playbooks'), join(repo, 'roles'), join(repo, 'hosts.yaml'), join(repo, 'src')];
 
 /** The shared artifacts: the builds folder and the names of what is in it. */
 export interface ArtifactSet {

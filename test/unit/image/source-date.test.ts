@@ -5,11 +5,15 @@ import { execa } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildSourceDate, buildsArtifacts, parseSourceDateEpoch, pinSourceDate } from '../../../src/image/source-date.js';
 import { provenance, NO_EPOCH } from '../../../src/modules/support/artifact.js';
+import { main } from '../../../src/cli.js';
 import { loadPlaybook } from '../../../src/playbook/resolve.js';
 import { thrown } from '../../support/thrown.js';
 
 const dirs: string[] = [];
+const envBefore = process.env.SOURCE_DATE_EPOCH;
 afterEach(async () => {
+  if (envBefore === undefined) delete process.env.SOURCE_DATE_EPOCH;
+  else process.env.SOURCE_DATE_EPOCH = envBefore;
   for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
 });
 
@@ -113,5 +117,57 @@ describe('provenance', () => {
     expect(Date.parse(p.builtAt)).toBeGreaterThanOrEqual(before - 1000);
     expect(p.sourceDateEpoch).toBeUndefined();
     expect(p.varies).toEqual([NO_EPOCH]);
+  });
+});
+
+describe('imgplay run', () => {
+  // An image build (an artifact module, skipped here) and a task that shows the time the run has.
+  const imageBuild = `- hosts: localhost
+  connection: local
+  gather_facts: false
+  tasks:
+    - imgplay_kernel: { root: /nonexistent, dest: /nonexistent }
+      when: false
+    - debug: { msg: "epoch={{ lookup('env', 'SOURCE_DATE_EPOCH') }}" }
+`;
+  const run = async (file: string): Promise<string> => {
+    let out = '';
+    const code = await main(['node', 'imgplay', file], { stdout: (s) => void (out += s), stderr: (s) => void (out += s) });
+    expect(code, out).toBe(0);
+    return out;
+  };
+
+  it("gives an image build the last commit's date, where lookup('env') and the tasks see it", async () => {
+    delete process.env.SOURCE_DATE_EPOCH;
+    const { playbooks } = await repoCommittedAt(1600000000);
+    await writeFile(join(playbooks, 'image.yml'), imageBuild);
+    const out = await run(join(playbooks, 'image.yml'));
+    expect(out).toContain('epoch=1600000000');
+    expect(out).not.toContain('no SOURCE_DATE_EPOCH');
+  });
+
+  it('keeps a SOURCE_DATE_EPOCH the environment sets', async () => {
+    process.env.SOURCE_DATE_EPOCH = '1700000000';
+    const { playbooks } = await repoCommittedAt(1600000000);
+    await writeFile(join(playbooks, 'image.yml'), imageBuild);
+    expect(await run(join(playbooks, 'image.yml'))).toContain('epoch=1700000000');
+  });
+
+  it('warns that two builds will differ when there is no stable time', async () => {
+    delete process.env.SOURCE_DATE_EPOCH;
+    const dir = await tempDir();
+    await writeFile(join(dir, 'image.yml'), imageBuild);
+    const out = await run(join(dir, 'image.yml'));
+    expect(out).toContain(`no SOURCE_DATE_EPOCH: it is not set and ${dir} is not in a git repository with a commit`);
+    expect(out).toContain('"msg": "epoch="');
+  });
+
+  it('leaves a playbook that builds nothing alone', async () => {
+    delete process.env.SOURCE_DATE_EPOCH;
+    const { playbooks } = await repoCommittedAt(1600000000);
+    await writeFile(join(playbooks, 'plain.yml'), imageBuild.replace(/    - imgplay_kernel.*\n.*\n/, ''));
+    const out = await run(join(playbooks, 'plain.yml'));
+    expect(out).toContain('"msg": "epoch="');
+    expect(process.env.SOURCE_DATE_EPOCH).toBeUndefined();
   });
 });
