@@ -201,8 +201,10 @@ async function runCommand(playbookArg: string, opts: RunCliOptions, out: (s: str
       opts.json ? new JsonLinesReporter(out) : (live ?? new PlainReporter({ write: out, verbosity: opts.verbose, color: tty, diff: opts.diff ?? false, patch: await loadPatch(opts.diff), timings: true, columns: process.stdout.columns || 80 })),
     ];
     const reporter = new Fanout(reporters);
-    // An image build stamps one stable time on everything it makes (src/image/source-date.ts).
+    // An image build stamps one stable time on everything it makes (src/image/source-date.ts), and
+    // package scripts create files with the same modes on every host whatever the user's umask.
     if (buildsArtifacts(playbook)) {
+      process.umask(0o022);
       const { warning } = await pinSourceDate(process.env, dirname(file));
       if (warning !== undefined) reporter.emit({ type: 'warning', message: warning });
     }

@@ -32,7 +32,7 @@ describe.skipIf(skipWithout(artifactSetUnavailable))('all.yml built twice', () =
     const report: string[] = [];
     for (const name of await differingArtifacts(first.builds, second)) {
       report.push(name);
-      if (!/\.(squashfs\.img|cpio\.gz)$/.test(name)) continue;
+      if (!/\.(squashfs\.img|cpio\.gz)$|^initrd\.img-/.test(name)) continue;
       const files = differingFiles(await artifactFiles(join(first.builds, name), dir), await artifactFiles(join(second, name), dir));
       report.push(...files.slice(0, 20).map((f) => `  ${f}`), ...(files.length > 20 ? [`  ... and ${files.length - 20} more`] : []));
     }

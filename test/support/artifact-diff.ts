@@ -33,17 +33,19 @@ export async function differingArtifacts(a: string, b: string): Promise<string[]
   return out;
 }
 
-/** The files of a squashfs image or a (gzip'd) cpio archive, unpacked into a scratch directory under `scratch` and read. */
+/** The files of a squashfs image or a cpio archive (plain, gzip'd or zstd'd), unpacked into a scratch directory under `scratch` and read. */
 export async function artifactFiles(path: string, scratch: string): Promise<Map<string, FileFacts>> {
   const dir = await mkdtemp(join(scratch, 'unpack-'));
   const root = join(dir, 'root');
   try {
-    if ((await readFile(path)).subarray(0, 4).toString('latin1') === 'hsqs') {
+    const magic = (await readFile(path)).subarray(0, 4).toString('hex');
+    if (magic === '68737173') {
       await execa('unsquashfs', ['-no-progress', '-q', '-d', root, path]);
     } else {
+      // An overlay (gzip) or an initrd (zstd, as the playbooks make it) or a plain cpio.
       await execa('mkdir', [root]);
-      const cat = path.endsWith('.gz') ? `zcat -- '${path}'` : `cat -- '${path}'`;
-      await execa('sh', ['-c', `${cat} | cpio -idm --quiet --no-absolute-filenames`], { cwd: root });
+      const cat = magic.startsWith('1f8b') ? 'zcat' : magic === '28b52ffd' ? 'zstd -q -d -c' : 'cat';
+      await execa('sh', ['-c', `${cat} -- "$1" | cpio -idm --quiet --no-absolute-filenames`, 'sh', path], { cwd: root });
     }
     const files = new Map<string, FileFacts>();
     await walk(root, '', files);

@@ -129,6 +129,9 @@ describe('imgplay run', () => {
     - imgplay_kernel: { root: /nonexistent, dest: /nonexistent }
       when: false
     - debug: { msg: "epoch={{ lookup('env', 'SOURCE_DATE_EPOCH') }}" }
+    - shell: umask
+      register: mask
+    - debug: { msg: "umask={{ mask.stdout }}" }
 `;
   const run = async (file: string): Promise<string> => {
     let out = '';
@@ -137,13 +140,19 @@ describe('imgplay run', () => {
     return out;
   };
 
-  it("gives an image build the last commit's date, where lookup('env') and the tasks see it", async () => {
+  it("gives an image build the last commit's date, where lookup('env') and the tasks see it, and umask 022", async () => {
     delete process.env.SOURCE_DATE_EPOCH;
     const { playbooks } = await repoCommittedAt(1600000000);
     await writeFile(join(playbooks, 'image.yml'), imageBuild);
-    const out = await run(join(playbooks, 'image.yml'));
-    expect(out).toContain('epoch=1600000000');
-    expect(out).not.toContain('no SOURCE_DATE_EPOCH');
+    const mask = process.umask(0o077);
+    try {
+      const out = await run(join(playbooks, 'image.yml'));
+      expect(out).toContain('epoch=1600000000');
+      expect(out).toContain('umask=0022');
+      expect(out).not.toContain('no SOURCE_DATE_EPOCH');
+    } finally {
+      process.umask(mask);
+    }
   });
 
   it('keeps a SOURCE_DATE_EPOCH the environment sets', async () => {
@@ -166,8 +175,14 @@ describe('imgplay run', () => {
     delete process.env.SOURCE_DATE_EPOCH;
     const { playbooks } = await repoCommittedAt(1600000000);
     await writeFile(join(playbooks, 'plain.yml'), imageBuild.replace(/    - imgplay_kernel.*\n.*\n/, ''));
-    const out = await run(join(playbooks, 'plain.yml'));
-    expect(out).toContain('"msg": "epoch="');
-    expect(process.env.SOURCE_DATE_EPOCH).toBeUndefined();
+    const mask = process.umask(0o077);
+    try {
+      const out = await run(join(playbooks, 'plain.yml'));
+      expect(out).toContain('"msg": "epoch="');
+      expect(out).toContain('umask=0077');
+      expect(process.env.SOURCE_DATE_EPOCH).toBeUndefined();
+    } finally {
+      process.umask(mask);
+    }
   });
 });
