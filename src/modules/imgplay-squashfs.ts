@@ -17,7 +17,7 @@ export const imgplaySquashfs = defineModule(
     doc: {
       short: 'Squashes a built tree into the base image (imgplay only).',
       description:
-        "Runs on the build host (a play with `connection: local`). `mksquashfs` of `root` into `dest/name`, written under a temporary name and renamed when complete, with the contents of `/proc`, `/sys`, `/dev`, `/run` and `/tmp` left out (the directories stay). Refuses a tree with anything mounted inside. With `SOURCE_DATE_EPOCH` set the image is reproducible (fixed times, `-reproducible`). Records the artifact in `SHA256SUMS` and `manifest.json` (see [artifacts.md](artifacts.md)) with the tree's packages and the digest of `inputs`.",
+        "Runs on the build host (a play with `connection: local`). `mksquashfs` of `root` into `dest/name`, written under a temporary name and renamed when complete, with the contents of `/proc`, `/sys`, `/dev`, `/run` and `/tmp` left out (the directories stay). Refuses a tree with anything mounted inside. With `SOURCE_DATE_EPOCH` (an image build sets it by default: see [artifacts.md](artifacts.md#reproducible-builds)) the image is reproducible: every time is that one, `-reproducible`, and the manifest entry records it instead of a duration. Records the artifact in `SHA256SUMS` and `manifest.json` (see [artifacts.md](artifacts.md)) with the tree's packages and the digest of `inputs`.",
       returns: '`name`, `path`, `size`, `sha256`, `kernel_version`, `inputs_digest`, `seconds`, `packages` (a count).',
       checkMode: 'Says where it would write; nothing is squashed.',
       differences: ['There is no Ansible equivalent.'],
