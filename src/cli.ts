@@ -17,6 +17,8 @@ import { Fanout, type Reporter } from './report/events.js';
 import { JsonLinesReporter } from './report/json-lines.js';
 import { PlainReporter, type PlainOptions } from './report/plain.js';
 import { Executor } from './run/executor.js';
+import { pinSourceDate } from './image/source-date.js';
+import { buildsArtifacts } from './playbook/builds-artifacts.js';
 import { killAllGroups } from './host/process-group.js';
 import { registerServeCommand } from './serve/command.js';
 
@@ -207,6 +209,13 @@ async function runCommand(playbookArg: string, opts: RunCliOptions, out: (s: str
       opts.json ? new JsonLinesReporter(out) : (live ?? new PlainReporter({ write: out, verbosity: opts.verbose, color: tty, diff: opts.diff ?? false, patch: await loadPatch(opts.diff), timings: true, columns: process.stdout.columns || 80 })),
     ];
     const reporter = new Fanout(reporters);
+    // An image build stamps one stable time on everything it makes (src/image/source-date.ts), and
+    // package scripts create files with the same modes on every host whatever the user's umask.
+    if (buildsArtifacts(playbook)) {
+      process.umask(0o022);
+      const { warning } = await pinSourceDate(process.env, dirname(file));
+      if (warning !== undefined) reporter.emit({ type: 'warning', message: warning });
+    }
     // Node's own warning printer would interleave raw lines with the run's output: warnings (a lazy
     // unmount, say) become run warnings instead, minus undici's notice that its proxy agent is new.
     const nodeWarningListeners = process.listeners('warning');

@@ -11,7 +11,7 @@ import { shellQuote } from './local.js';
 import { RunnerPool } from './runner.js';
 import type { Connection, ExecOptions, ExecResult } from './types.js';
 
-/** The whole environment a chrooted command sees (plus ExecOptions.env): nothing leaks in from the host. */
+/** The whole environment a chrooted command sees (plus ExecOptions.env, and SOURCE_DATE_EPOCH when imgplay's is set): nothing else leaks in from the host. */
 export const CHROOT_ENV: Readonly<Record<string, string>> = {
   PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
   LANG: 'C.UTF-8',
@@ -81,7 +81,7 @@ export class ChrootConnection implements Connection {
     this.pool ??= new RunnerPool({
       // The runner shell lives inside the root with the clean environment; commands inherit both.
       shell: [this.chrootBin, this.root, '/bin/sh'],
-      env: { ...CHROOT_ENV },
+      env: { ...CHROOT_ENV, ...sourceDateEnv() },
       exactEnv: true,
       ...(await this.jobDirs()),
     });
@@ -128,6 +128,13 @@ export class ChrootConnection implements Connection {
       await this.mounts.release();
     }
   }
+}
+
+// The one host variable a tree gets: image builds pin it (src/image/source-date.ts) so that package
+// scripts stamp the same times on every build (useradd's password dates, for one).
+function sourceDateEnv(): Record<string, string> {
+  const v = process.env.SOURCE_DATE_EPOCH;
+  return v !== undefined && /^\d+$/.test(v) ? { SOURCE_DATE_EPOCH: v } : {};
 }
 
 async function isExecutable(path: string): Promise<boolean> {

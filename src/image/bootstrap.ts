@@ -125,9 +125,23 @@ export async function bootstrap(o: BootstrapOptions): Promise<{ tool: string; mi
     });
   }
   if (tool === 'debootstrap') await configureDebootstrapped(o);
+  await forgetBuildHost(o.root);
   await writeFile(marker(o.root, 'bootstrapped'), `${new Date().toISOString()}\n`);
   await rm(marker(o.root, 'bootstrapping'), { force: true });
   return { tool, mirror, seconds: (Date.now() - started) / 1000 };
+}
+
+/** The build host's files both tools copy into a new tree (/etc/resolv.conf, /etc/hostname), which no image may carry. */
+export const HOST_COPIED_FILES: readonly string[] = ['etc/resolv.conf', 'etc/hostname'];
+
+/**
+ * Removes what the bootstrap copied from the build host into `root`: an image made on another host
+ * (or after a change of the host's resolver) would differ, and a booted node would ask the build
+ * host's name servers. The chroot connection lends the host's resolv.conf while tasks run, and the
+ * base role names the image; a tree without them boots with what DHCP and its roles give it.
+ */
+export async function forgetBuildHost(root: string): Promise<void> {
+  for (const f of HOST_COPIED_FILES) await rm(join(root, f), { force: true });
 }
 
 function mmdebstrapArgs(o: BootstrapOptions, mirror: string): string[] {

@@ -34,9 +34,14 @@ export interface ArtifactEntry {
   inputsDigest: string;
   /** Overlays: the base artifact they were built over. */
   base?: { name: string; sha256: string };
+  /** Wall-clock seconds; only without a SOURCE_DATE_EPOCH (it differs from build to build). */
   buildSeconds?: number;
-  /** ISO 8601 UTC. */
+  /** ISO 8601 UTC: SOURCE_DATE_EPOCH when the build had one, else when the artifact was finished. */
   builtAt: string;
+  /** The SOURCE_DATE_EPOCH every time in the artifact is pinned to. */
+  sourceDateEpoch?: number;
+  /** What in this artifact may differ between two builds of the same inputs, and why; absent when nothing known does. */
+  varies?: string[];
   imgplayVersion: string;
   /** HEAD of the playbooks' git repository, when they are in one (see gitStateOf). */
   gitCommit?: string;

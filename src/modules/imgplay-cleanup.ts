@@ -1,5 +1,6 @@
 // imgplay_cleanup: what a built tree should not carry into an image: apt's caches and lists, docs,
-// unused locales, logs, the machine id and ssh host keys (so no two booted nodes share one).
+// unused locales, logs, the machine id and ssh host keys (so no two booted nodes share one), and the
+// caches that differ between two builds of the same packages (so the images are reproducible).
 import { lstat, readdir, rm, truncate, writeFile } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { mountTable, mountsUnder } from '../host/mount-table.js';
@@ -14,7 +15,7 @@ export const imgplayCleanup = defineModule(
     doc: {
       short: 'Removes from a built tree what an image should not carry (imgplay only).',
       description:
-        "Runs over the chroot connection, never on the build host. Removes apt's caches and lists (`apt`), docs (`docs`), locale directories other than `keep_locales`, rotated logs and the contents of the others (`logs`), `/etc/machine-id` emptied so each boot makes its own (`machine_id`), ssh host keys (`ssh_host_keys`: no two booted nodes share a key; the base role generates them at boot), `/tmp`, `/var/tmp` and `*-old` files (`tmp`), and any `paths`. Each is on by default. Never walks into a mount.",
+        "Runs over the chroot connection, never on the build host. Removes apt's caches and lists (`apt`), docs (`docs`), locale directories other than `keep_locales`, rotated logs and the contents of the others (`logs`), `/etc/machine-id` emptied so each boot makes its own (`machine_id`), ssh host keys (`ssh_host_keys`: no two booted nodes share a key; the base role generates them at boot), caches and seeds that differ from build to build (`varying`, so two builds of the same packages are the same bytes), `/tmp`, `/var/tmp` and `*-old` files (`tmp`), and any `paths`. Each is on by default. Never walks into a mount.",
       returns: '`removed` (a count), `freed_bytes`, and `paths` (what was removed) when there are 50 or fewer.',
       checkMode: 'Counts what it would remove; nothing is removed.',
       differences: ['There is no Ansible equivalent.'],
@@ -26,6 +27,12 @@ export const imgplayCleanup = defineModule(
       logs: { type: 'bool', default: true, description: 'Rotated logs under `/var/log` removed, the others emptied.' },
       machine_id: { type: 'bool', default: true, description: '`/etc/machine-id` emptied and dbus\'s copy removed.' },
       ssh_host_keys: { type: 'bool', default: true, description: 'The ssh host keys in `/etc/ssh`.' },
+      varying: {
+        type: 'bool',
+        default: true,
+        description:
+          "Files whose content differs between two builds of the same packages: ldconfig's `/var/cache/ldconfig/aux-cache` (inode numbers and times of the libraries; ldconfig makes it again), systemd's `/var/lib/systemd/random-seed` and `credential.secret`.",
+      },
       tmp: { type: 'bool', default: true, description: "`/tmp`, `/var/tmp`, `*-old` files of debconf and dpkg, and root's shell history." },
       paths: { type: 'list', elements: 'str', default: [], description: 'More target paths to delete; the last component may hold wildcards.' },
     },
@@ -55,6 +62,10 @@ export const imgplayCleanup = defineModule(
       await c.remove('/var/lib/dbus', (n) => n === 'machine-id');
     }
     if (args.ssh_host_keys) await c.remove('/etc/ssh', (n) => /^ssh_host_.*_key(\.pub)?$/.test(n));
+    if (args.varying) {
+      await c.remove('/var/cache/ldconfig', (n) => n === 'aux-cache');
+      await c.remove('/var/lib/systemd', (n) => n === 'random-seed' || n === 'credential.secret');
+    }
     if (args.tmp) {
       await c.remove('/tmp', () => true);
       await c.remove('/var/tmp', () => true);

@@ -18,7 +18,7 @@ export const imgplayCpio = defineModule(
     doc: {
       short: "Archives an overlay's upper layer as `<name>.overlay.cpio.gz` (imgplay only).",
       description:
-        "Runs on the build host (a play with `connection: local`). The overlay's upper directory as a newc `cpio` compressed with `gzip -n`, in sorted order, with owners, modes, symlinks, hard links, device nodes and overlayfs whiteouts (character devices 0/0) kept, so a file the overlay deleted stays deleted at boot. Directories overlayfs marked opaque are listed in `.imgplay/opaque` inside the archive (cpio cannot carry xattrs; the boot script marks them again). With `SOURCE_DATE_EPOCH` the archive is reproducible. Records the artifact in `SHA256SUMS` and `manifest.json` with its packages, its package delta against `base` and the base's name and checksum.",
+        "Runs on the build host (a play with `connection: local`). The overlay's upper directory as a newc `cpio` compressed with `gzip -n`, in sorted order, with owners, modes, symlinks, hard links, device nodes and overlayfs whiteouts (character devices 0/0) kept, so a file the overlay deleted stays deleted at boot. Directories overlayfs marked opaque are listed in `.imgplay/opaque` inside the archive (cpio cannot carry xattrs; the boot script marks them again). With `SOURCE_DATE_EPOCH` (an image build sets it by default: see [artifacts.md](artifacts.md#reproducible-builds)) the archive is reproducible: later times are clamped to it, inode numbers renumbered. Records the artifact in `SHA256SUMS` and `manifest.json` with its packages, its package delta against `base` and the base's name and checksum.",
       returns: '`name`, `path`, `size`, `sha256`, `entries`, `inputs_digest`.',
       checkMode: 'Says where it would write; nothing is archived.',
       differences: ['There is no Ansible equivalent.'],
@@ -51,7 +51,8 @@ export const imgplayCpio = defineModule(
       const basePackages = existsSync(join(lower, 'var/lib/dpkg/status')) ? await installedPackagesOf(lower) : baseEntry?.packages;
       const upperStatus = join(args.upper, 'var/lib/dpkg/status');
       const packages = existsSync(upperStatus) ? parseDpkgStatus(await readFile(upperStatus, 'utf8')) : basePackages;
-      const built = await buildOverlayCpio({ upper: args.upper, dest: join(dest, args.name), sourceDateEpoch: sourceDateEpoch(environment), signal });
+      const epoch = sourceDateEpoch(environment);
+      const built = await buildOverlayCpio({ upper: args.upper, dest: join(dest, args.name), sourceDateEpoch: epoch, signal });
       await recordArtifact(dest, {
         name: args.name,
         kind: 'overlay',
@@ -64,7 +65,7 @@ export const imgplayCpio = defineModule(
         ...(packages !== undefined && basePackages !== undefined ? { packageDelta: packageDelta(basePackages, packages) } : {}),
         inputsDigest: digest,
         ...(baseEntry !== undefined ? { base: { name: baseEntry.name, sha256: baseEntry.sha256 } } : {}),
-        ...(await provenance(vars.playbook_dir, dest)),
+        ...(await provenance(vars.playbook_dir, dest, epoch)),
       });
       return { changed: true, name: args.name, path: built.path, size: built.size, sha256: built.sha256, entries: built.entries, inputs_digest: digest };
     } catch (err) {

@@ -10,7 +10,7 @@ import { installedPackagesOf } from '../image/dpkg-status.js';
 import { checkBaseMatchesKernel } from '../image/kernel-set.js';
 import { hashFile, recordArtifact } from '../image/manifest.js';
 import { treeKernelVersions } from '../image/squashfs.js';
-import { inputsArg, inputsOf, provenance, stageDigest } from './support/artifact.js';
+import { inputsArg, inputsOf, provenance, sourceDateEpoch, stageDigest } from './support/artifact.js';
 import { atomicWrite } from '../host/atomic-write.js';
 import { noteRead } from '../host/reads.js';
 import { defineModule } from './spec.js';
@@ -37,7 +37,7 @@ export const imgplayKernel = defineModule(
     },
     checkMode: 'full',
   },
-  async ({ conn, args, check, vars }) => {
+  async ({ conn, args, check, environment, vars }) => {
     if (conn.kind !== 'local') return failed('imgplay_kernel runs on the build host (a play with connection: local)');
     try {
       const inputs = inputsOf(args.inputs);
@@ -55,7 +55,8 @@ export const imgplayKernel = defineModule(
       await mkdir(dest, { recursive: true });
       const digest = await stageDigest(inputs);
       const packages = await installedPackagesOf(args.root);
-      const prov = await provenance(vars.playbook_dir, dest);
+      // The kernel is the package's file as it is; the initrd was made under the same SOURCE_DATE_EPOCH.
+      const prov = await provenance(vars.playbook_dir, dest, sourceDateEpoch(environment));
       const out: Record<string, string> = {};
       for (const kind of ['kernel', 'initrd'] as const) {
         const path = join(dest, names[kind]);

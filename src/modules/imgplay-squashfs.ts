@@ -17,7 +17,7 @@ export const imgplaySquashfs = defineModule(
     doc: {
       short: 'Squashes a built tree into the base image (imgplay only).',
       description:
-        "Runs on the build host (a play with `connection: local`). `mksquashfs` of `root` into `dest/name`, written under a temporary name and renamed when complete, with the contents of `/proc`, `/sys`, `/dev`, `/run` and `/tmp` left out (the directories stay). Refuses a tree with anything mounted inside. With `SOURCE_DATE_EPOCH` set the image is reproducible (fixed times, `-reproducible`). Records the artifact in `SHA256SUMS` and `manifest.json` (see [artifacts.md](artifacts.md)) with the tree's packages and the digest of `inputs`.",
+        "Runs on the build host (a play with `connection: local`). `mksquashfs` of `root` into `dest/name`, written under a temporary name and renamed when complete, with the contents of `/proc`, `/sys`, `/dev`, `/run` and `/tmp` left out (the directories stay). Refuses a tree with anything mounted inside. With `SOURCE_DATE_EPOCH` (an image build sets it by default: see [artifacts.md](artifacts.md#reproducible-builds)) the image is reproducible: every time is that one, `-reproducible`, and the manifest entry records it instead of a duration. Records the artifact in `SHA256SUMS` and `manifest.json` (see [artifacts.md](artifacts.md)) with the tree's packages and the digest of `inputs`.",
       returns: '`name`, `path`, `size`, `sha256`, `kernel_version`, `inputs_digest`, `seconds`, `packages` (a count).',
       checkMode: 'Says where it would write; nothing is squashed.',
       differences: ['There is no Ansible equivalent.'],
@@ -57,6 +57,7 @@ export const imgplaySquashfs = defineModule(
       await mkdir(dest, { recursive: true });
       const digest = await stageDigest(inputs);
       const packages = await installedPackagesOf(args.root);
+      const epoch = sourceDateEpoch(environment);
       const built = await buildSquashfs({
         root: args.root,
         dest: join(dest, name),
@@ -64,7 +65,7 @@ export const imgplaySquashfs = defineModule(
         // A level only means something to zstd and gzip; one set for them in vars does not break xz.
         level: args.compression === 'zstd' || args.compression === 'gzip' ? args.level : undefined,
         blockSize: args.block_size,
-        sourceDateEpoch: sourceDateEpoch(environment),
+        sourceDateEpoch: epoch,
         signal,
       });
       await recordArtifact(dest, {
@@ -77,8 +78,9 @@ export const imgplaySquashfs = defineModule(
         ...(kver !== undefined ? { kernelVersion: kver } : {}),
         packages,
         inputsDigest: digest,
-        buildSeconds: Math.round(built.seconds * 10) / 10,
-        ...(await provenance(vars.playbook_dir, dest)),
+        // A duration differs from build to build: a reproducible entry leaves it out.
+        ...(epoch === undefined ? { buildSeconds: Math.round(built.seconds * 10) / 10 } : {}),
+        ...(await provenance(vars.playbook_dir, dest, epoch)),
       });
       return { changed: true, name, path: built.path, size: built.size, sha256: built.sha256, kernel_version: kver, inputs_digest: digest, seconds: built.seconds, packages: packages.length };
     } catch (err) {

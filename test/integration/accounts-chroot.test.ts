@@ -95,6 +95,22 @@ describe.skipIf(skipChroot)('accounts in a chroot', () => {
     expect(await run(user, { name: 'homeless' })).toMatchObject({ changed: false });
   });
 
+  it("dates a new account's last password change to SOURCE_DATE_EPOCH's day when imgplay's environment sets it", async () => {
+    const saved = process.env.SOURCE_DATE_EPOCH;
+    process.env.SOURCE_DATE_EPOCH = '1700000000';
+    // A connection of its own: the environment is taken when its shell starts.
+    const pinned = await ChrootConnection.open(root());
+    try {
+      expect(await user.run(makeContext({ args: await prepare(user, { name: 'stamped' }), conn: pinned }))).toMatchObject({ changed: true });
+      // 1700000000 s is day 19675 (2023-11-14), however long ago the build ran.
+      expect(line('shadow', 'stamped')?.split(':')[2]).toBe('19675');
+    } finally {
+      await pinned.close();
+      if (saved === undefined) delete process.env.SOURCE_DATE_EPOCH;
+      else process.env.SOURCE_DATE_EPOCH = saved;
+    }
+  });
+
   it('creates the missing parents of a home that useradd cannot', async () => {
     expect(await run(user, { name: 'deep', home: '/srv/people/deep' })).toMatchObject({ changed: true, home: '/srv/people/deep' });
     const st = await stat(join(root(), 'srv/people/deep/.bashrc'));

@@ -57,6 +57,9 @@ describe.skipIf(skip)('imgplay all.yml', () => {
       expect(existsSync(join(mnt, `usr/lib/modules/${kver}/kernel/drivers/net/wireless`))).toBe(false);
       expect((await readdir(join(mnt, 'etc/ssh'))).filter((f) => f.startsWith('ssh_host_'))).toEqual([]);
       expect((await stat(join(mnt, 'etc/machine-id'))).size).toBe(0);
+      // Nothing of the build host's, and no cache that differs from build to build.
+      expect(existsSync(join(mnt, 'etc/resolv.conf')), 'the build host resolv.conf').toBe(false);
+      expect(existsSync(join(mnt, 'var/cache/ldconfig/aux-cache')), "ldconfig's aux-cache").toBe(false);
       expect(await readdir(join(mnt, 'var/lib/apt/lists'))).not.toContainEqual(expect.stringMatching(/Packages/));
       // systemctl-style absolute links point into the image, so they are read, not followed on the host.
       expect(await readlink(join(mnt, 'etc/systemd/system/multi-user.target.wants/imgplay-boot-hooks.service'))).toBe('/etc/systemd/system/imgplay-boot-hooks.service');
@@ -122,6 +125,12 @@ describe.skipIf(skip)('imgplay all.yml', () => {
     for (const o of overlays) expect(o.base).toEqual({ name: base?.name, sha256: base?.sha256 });
     expect(overlays.find((o) => o.name.startsWith('discovery'))?.packageDelta?.added.map((p) => p.name)).toContain('lldpd');
     expect(base?.packages?.map((p) => p.name)).toContain('systemd-sysv');
+    // Every entry is pinned to the build's SOURCE_DATE_EPOCH, and says nothing varies.
+    for (const a of manifest.artifacts) {
+      expect(a, a.name).toMatchObject({ sourceDateEpoch: 1_700_000_000, builtAt: '2023-11-14T22:13:20.000Z' });
+      expect(a.buildSeconds, a.name).toBeUndefined();
+      expect(a.varies, a.name).toBeUndefined();
+    }
   });
 });
 

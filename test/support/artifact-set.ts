@@ -1,7 +1,7 @@
 // One set of real artifacts (base, kernel, initrd, the discovery and oem-example overlays) built by the
 // real all.yml and shared by the boot tests: building takes minutes, booting it takes one. The set lives
 // in a fixed folder and is reused while its complete-marker holds the digest of what the artifacts are
-// made of (every file of playbooks/, roles/ and hosts.yaml, and the test inventory); otherwise it is
+// made of (every file of playbooks/, roles/, hosts.yaml and src/, and the test inventory); otherwise it is
 // built again. A digest, not mtimes: clones of different commits share the folder. A lock file keeps
 // test files running in parallel from building it twice at once.
 import { type Hash, createHash } from 'node:crypto';
@@ -20,7 +20,8 @@ const marker = join(home, 'complete');
 const lock = join(home, 'build.lock');
 // all.yml takes 2.5 min here; a cold mirror and a slow link, many times that.
 const BUILD_TIMEOUT_MS = 60 * 60_000;
-const sources = [join(repo, 'playbooks'), join(repo, 'roles'), join(repo, 'hosts.yaml')];
+// src/ too: imgplay's own code makes the artifacts' bytes (the reproducibility test compares a new build with this set).
+const sources = [join(repo, 'playbooks'), join(repo, 'roles'), join(repo, 'hosts.yaml'), join(repo, 'src')];
 
 /** The shared artifacts: the builds folder and the names of what is in it. */
 export interface ArtifactSet {
@@ -65,9 +66,14 @@ ${Object.entries(overlays)
 
 const inventory = allYmlInventory({ discovery: 'overlay/provision_discovery_overlay', 'oem-example': 'oem/provision_oem_example' });
 
-/** Runs the repo's all.yml with `dir`/hosts.yaml, building in `dir`/build and writing to `dir`/builds. */
-export async function runAllYml(dir: string, extra: string[] = []) {
-  return execa('node', [join(repo, 'bin', 'imgplay.js'), 'all.yml', '-i', join(dir, 'hosts.yaml'), '-e', `build_dir=${dir}/build`, '-e', `artifact_dir=${dir}/builds`, '-f', '2', ...extra], {
+/**
+ * Runs the repo's all.yml (or `opts.playbook`, a copy's) with `dir`/hosts.yaml, building in `dir`/build and
+ * writing to `dir`/builds, with the stage cache in `dir`/cache unless `extra` says otherwise (--no-cache,
+ * --cache-dir): tests never use the machine's own /var/cache/imgplay.
+ */
+export async function runAllYml(dir: string, extra: string[] = [], opts: { playbook?: string } = {}) {
+  const cache = extra.includes('--no-cache') || extra.includes('--cache-dir') ? [] : ['--cache-dir', join(dir, 'cache')];
+  return execa('node', [join(repo, 'bin', 'imgplay.js'), opts.playbook ?? 'all.yml', '-i', join(dir, 'hosts.yaml'), '-e', `build_dir=${dir}/build`, '-e', `artifact_dir=${dir}/builds`, '-f', '2', ...cache, ...extra], {
     cwd: repo,
     reject: false,
     all: true,

@@ -3,6 +3,7 @@
 import { resolve } from 'node:path';
 import { ImgplayError } from '../../errors.js';
 import { inputsDigest } from '../../image/inputs-digest.js';
+import { parseSourceDateEpoch } from '../../image/source-date.js';
 import { type ArtifactEntry, gitStateOf, imgplayVersion } from '../../image/manifest.js';
 import type { ArgSpec } from '../spec.js';
 
@@ -37,15 +38,24 @@ export async function stageDigest(inputs: InputsArg, base?: string): Promise<str
 
 /** SOURCE_DATE_EPOCH from the task's environment or imgplay's own, when set: fixed times for reproducible artifacts. */
 export function sourceDateEpoch(environment: Record<string, string>): number | undefined {
-  const raw = environment.SOURCE_DATE_EPOCH ?? process.env.SOURCE_DATE_EPOCH;
-  if (raw === undefined || raw === '') return undefined;
-  if (!/^\d+$/.test(raw)) throw new ImgplayError(`SOURCE_DATE_EPOCH must be a whole number of seconds, got '${raw}'`);
-  return Number(raw);
+  return parseSourceDateEpoch(environment.SOURCE_DATE_EPOCH || process.env.SOURCE_DATE_EPOCH);
 }
 
-/** The provenance fields of a manifest entry: when, by which imgplay, from which commit of the playbooks. */
-export async function provenance(playbookDir: unknown, artifactDir: string): Promise<Pick<ArtifactEntry, 'builtAt' | 'imgplayVersion' | 'gitCommit' | 'dirty'>> {
+/**
+ * The provenance fields of a manifest entry: when, by which imgplay, from which commit of the playbooks.
+ * With a SOURCE_DATE_EPOCH the time is that one (recorded too), so two builds record the same entry;
+ * without one the entry says that the artifact's times are the build's own.
+ */
+export async function provenance(
+  playbookDir: unknown,
+  artifactDir: string,
+  epoch: number | undefined,
+): Promise<Pick<ArtifactEntry, 'builtAt' | 'imgplayVersion' | 'gitCommit' | 'dirty' | 'sourceDateEpoch' | 'varies'>> {
   // The artifacts themselves (often a builds/ folder inside the repository) do not make it dirty.
   const git = typeof playbookDir === 'string' ? await gitStateOf(playbookDir, { exclude: [resolve(artifactDir)] }) : undefined;
-  return { builtAt: new Date().toISOString(), imgplayVersion: await imgplayVersion(), ...(git ?? {}) };
+  const when = epoch === undefined ? { builtAt: new Date().toISOString(), varies: [NO_EPOCH] } : { builtAt: new Date(epoch * 1000).toISOString(), sourceDateEpoch: epoch };
+  return { ...when, imgplayVersion: await imgplayVersion(), ...(git ?? {}) };
 }
+
+/** What a manifest entry says when there was no SOURCE_DATE_EPOCH. */
+export const NO_EPOCH = 'times: no SOURCE_DATE_EPOCH, so file times and builtAt are the time of this build';
