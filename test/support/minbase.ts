@@ -4,8 +4,9 @@ import { mkdtemp, readdir, readFile, realpath, rename } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { aptProxyFromEnv, hostAptMirror } from '../../src/image/mirror.js';
+import { hostAptMirror } from '../../src/image/mirror.js';
 import { removeTree } from '../../src/image/mount-table.js';
+import { testProxyUrl } from './apt-proxy.js';
 import { isAlive, lockFile } from './lock-file.js';
 
 const SUITE = 'bookworm';
@@ -96,7 +97,7 @@ async function ensureTree(): Promise<string> {
 async function debootstrap(target: string): Promise<void> {
   const mirror = await hostAptMirror();
   if (mirror === undefined) throw new Error('cannot build the minbase test tree: no Debian mirror in the host apt sources');
-  const proxy = aptProxyFromEnv();
+  const proxy = testProxyUrl();
   const r = await execa(
     'debootstrap',
     ['--variant=minbase', '--arch=amd64', '--components=main', SUITE, target, mirror.uri],
