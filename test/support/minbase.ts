@@ -114,7 +114,7 @@ async function debootstrap(target: string): Promise<void> {
     const tail = (log || (r.all ?? '')).split('\n').slice(-30).join('\n');
     if (leaked.length === 0) await removeTree(target).catch(() => undefined);
     throw new Error(
-      `debootstrap of the minbase test tree from ${mirror.uri} failed (exit ${r.exitCode ?? r.signal})` +
+      `debootstrap of the minbase test tree from ${mirror.uri}${proxy ? ` through the proxy ${proxy}` : ''} failed (exit ${r.exitCode ?? r.signal})` +
         (leaked.length > 0 ? `; it left mounts behind: ${leaked.join(', ')}` : '') +
         `\n${tail}`,
     );
