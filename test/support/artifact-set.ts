@@ -3,7 +3,8 @@
 // in a fixed folder and is reused while its complete-marker holds the digest of what the artifacts are
 // made of (every file of playbooks/, roles/, hosts.yaml and src/, and the test inventory); otherwise it is
 // built again. A digest, not mtimes: clones of different commits share the folder. A lock file keeps
-// test files running in parallel from building it twice at once.
+// test files running in parallel from building it twice at once. The apt proxy (IMGPLAY_TEST_APT_PROXY)
+// is left out of the digest: it changes where the .debs come from, not the artifacts.
 import { type Hash, createHash } from 'node:crypto';
 import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
@@ -11,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { hostAptMirror } from '../../src/image/mirror.js';
 import { removeTree } from '../../src/host/mount-table.js';
+import { aptProxyVars, testAptProxy } from './apt-proxy.js';
 import { lockFile } from './lock-file.js';
 import { file, lacking, root } from './needs.js';
 
@@ -68,12 +70,12 @@ const inventory = allYmlInventory({ discovery: 'overlay/provision_discovery_over
 
 /**
  * Runs the repo's all.yml (or `opts.playbook`, a copy's) with `dir`/hosts.yaml, building in `dir`/build and
- * writing to `dir`/builds, with the stage cache in `dir`/cache unless `extra` says otherwise (--no-cache,
- * --cache-dir): tests never use the machine's own /var/cache/imgplay.
+ * writing to `dir`/builds (through the test apt proxy, if any), with the stage cache in `dir`/cache unless
+ * `extra` says otherwise (--no-cache, --cache-dir): tests never use the machine's own /var/cache/imgplay.
  */
 export async function runAllYml(dir: string, extra: string[] = [], opts: { playbook?: string } = {}) {
   const cache = extra.includes('--no-cache') || extra.includes('--cache-dir') ? [] : ['--cache-dir', join(dir, 'cache')];
-  return execa('node', [join(repo, 'bin', 'imgplay.js'), opts.playbook ?? 'all.yml', '-i', join(dir, 'hosts.yaml'), '-e', `build_dir=${dir}/build`, '-e', `artifact_dir=${dir}/builds`, '-f', '2', ...cache, ...extra], {
+  return execa('node', [join(repo, 'bin', 'imgplay.js'), opts.playbook ?? 'all.yml', '-i', join(dir, 'hosts.yaml'), '-e', `build_dir=${dir}/build`, '-e', `artifact_dir=${dir}/builds`, '-f', '2', ...aptProxyVars(), ...cache, ...extra], {
     cwd: repo,
     reject: false,
     all: true,
@@ -134,7 +136,9 @@ async function build(): Promise<void> {
   await writeFile(join(home, 'hosts.yaml'), inventory);
   const run = await runAllYml(home);
   await writeFile(join(home, 'build.log'), run.all ?? '');
-  if (run.exitCode !== 0) throw new Error(`building the shared artifacts failed (exit ${run.exitCode}); full log in ${home}/build.log:\n${(run.all ?? '').split('\n').slice(-25).join('\n')}`);
+  const proxy = testAptProxy();
+  const via = proxy === undefined ? '' : ` (downloading through the apt proxy ${proxy}, IMGPLAY_TEST_APT_PROXY)`;
+  if (run.exitCode !== 0) throw new Error(`building the shared artifacts failed (exit ${run.exitCode})${via}; full log in ${home}/build.log:\n${(run.all ?? '').split('\n').slice(-25).join('\n')}`);
   await writeFile(marker, `${digest}\n`);
 }
 

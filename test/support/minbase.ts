@@ -4,8 +4,9 @@ import { mkdtemp, readdir, readFile, realpath, rename } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { aptProxyFromEnv, hostAptMirror } from '../../src/image/mirror.js';
+import { hostAptMirror } from '../../src/image/mirror.js';
 import { removeTree } from '../../src/host/mount-table.js';
+import { testProxyUrl } from './apt-proxy.js';
 import { isAlive, lockFile } from './lock-file.js';
 
 const SUITE = 'bookworm';
@@ -96,7 +97,7 @@ async function ensureTree(): Promise<string> {
 async function debootstrap(target: string): Promise<void> {
   const mirror = await hostAptMirror();
   if (mirror === undefined) throw new Error('cannot build the minbase test tree: no Debian mirror in the host apt sources');
-  const proxy = aptProxyFromEnv();
+  const proxy = testProxyUrl();
   const r = await execa(
     'debootstrap',
     ['--variant=minbase', '--arch=amd64', '--components=main', SUITE, target, mirror.uri],
@@ -113,7 +114,7 @@ async function debootstrap(target: string): Promise<void> {
     const tail = (log || (r.all ?? '')).split('\n').slice(-30).join('\n');
     if (leaked.length === 0) await removeTree(target).catch(() => undefined);
     throw new Error(
-      `debootstrap of the minbase test tree from ${mirror.uri} failed (exit ${r.exitCode ?? r.signal})` +
+      `debootstrap of the minbase test tree from ${mirror.uri}${proxy ? ` through the proxy ${proxy}` : ''} failed (exit ${r.exitCode ?? r.signal})` +
         (leaked.length > 0 ? `; it left mounts behind: ${leaked.join(', ')}` : '') +
         `\n${tail}`,
     );

@@ -12,6 +12,7 @@ import { lendResolvConf, mountSystemDirs } from '../../src/host/chroot-mounts.js
 import { withMountGuard } from '../../src/host/mount-guard.js';
 import { removeTree } from '../../src/host/mount-table.js';
 import { parseRecap, repoRoot, toolEnv, type Recap } from '../differential/harness.js';
+import { testProxyUrl } from './apt-proxy.js';
 import { lockFile } from './lock-file.js';
 import { minbaseTree } from './minbase.js';
 import { compareTrees, firstLineDiff, readText, snapshotTree, type Tree } from './tree-diff.js';
@@ -124,7 +125,8 @@ async function ensureBase(): Promise<string> {
         await mountSystemDirs(guard, temp);
         const restore = await lendResolvConf(temp);
         try {
-          const env = { DEBIAN_FRONTEND: 'noninteractive', PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C' };
+          const proxy = testProxyUrl();
+          const env = { DEBIAN_FRONTEND: 'noninteractive', PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C', ...(proxy ? { http_proxy: proxy } : {}) };
           await execa('chroot', [temp, 'apt-get', 'update', '-q'], { env, extendEnv: false });
           await execa('chroot', [temp, 'apt-get', 'install', '-y', '-q', '--no-install-recommends', ...BASE_PACKAGES], { env, extendEnv: false });
           await execa('chroot', [temp, 'apt-get', 'clean'], { env, extendEnv: false });

@@ -7,8 +7,9 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { bootstrap } from '../../src/image/bootstrap.js';
-import { aptProxyFromEnv, hostAptMirror } from '../../src/image/mirror.js';
+import { hostAptMirror } from '../../src/image/mirror.js';
 import { removeTree } from '../../src/host/mount-table.js';
+import { testProxyUrl } from './apt-proxy.js';
 import { lockFile } from './lock-file.js';
 
 const SUITE = 'bookworm';
@@ -68,7 +69,7 @@ async function ensureTree(): Promise<string> {
     if (existsSync(final)) return final;
     const temp = `${final}.tmp-${process.pid}-${Date.now()}`;
     try {
-      await bootstrap({ root: temp, release: SUITE, arch: 'amd64', variant: 'minbase', components: ['main'], include: INCLUDE, noDocs: true, noRecommends: true, proxy: aptProxyFromEnv() });
+      await bootstrap({ root: temp, release: SUITE, arch: 'amd64', variant: 'minbase', components: ['main'], include: INCLUDE, noDocs: true, noRecommends: true, proxy: testProxyUrl() });
       await execa('sh', ['-c', 'rm -f -- "$1"/var/cache/apt/archives/*.deb', 'sh', temp]);
       // The tree only ever appears under its final name by rename, so its presence means it is complete.
       await execa('mv', ['-T', '--', temp, final]);
