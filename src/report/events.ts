@@ -46,11 +46,12 @@ export type RunEvent =
   | { type: 'error'; message: string }
   /**
    * The stage cache: `cached` (reused: its artifacts and facts put back), `build` (about to be built, with the
-   * reason: no earlier build, or the first input that changed), `built` (stored after building), `not_stored`.
+   * reason: no earlier build, or the first input that changed), `built` (stored after building), `not_stored`,
+   * `limited` (not in the cache, and --limit leaves its hosts out: not built).
    */
   /** Every host of a play sat it out: their stages were put back from the stage cache. */
   | { type: 'play_reused'; hosts: string[] }
-  | { type: 'stage'; stage: string; status: 'cached' | 'build' | 'built' | 'not_stored'; reason?: string | undefined; seconds?: number | undefined; artifacts?: string[] | undefined };
+  | { type: 'stage'; stage: string; status: 'cached' | 'build' | 'built' | 'not_stored' | 'limited'; reason?: string | undefined; seconds?: number | undefined; artifacts?: string[] | undefined };
 
 /** Anything that renders events (Ansible's text, JSON lines, a listr2 view). */
 export interface Reporter {

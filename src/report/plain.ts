@@ -79,7 +79,7 @@ export class PlainReporter implements Reporter {
         this.line(`skipping: reused from the stage cache (${ev.hosts.join(', ')})`, 'skipped');
         break;
       case 'stage':
-        this.line(stageLine(ev, this.opts.verbosity), ev.status === 'cached' ? 'ok' : ev.status === 'not_stored' ? 'warn' : ev.status === 'built' ? 'changed' : undefined);
+        this.line(stageLine(ev, this.opts.verbosity), ev.status === 'cached' ? 'ok' : ev.status === 'not_stored' || ev.status === 'limited' ? 'warn' : ev.status === 'built' ? 'changed' : undefined);
         break;
       case 'recap':
         this.banner('PLAY RECAP');
@@ -212,5 +212,7 @@ export function stageLine(ev: Extract<RunEvent, { type: 'stage' }>, verbosity: n
       return `${head} built in ${(ev.seconds ?? 0).toFixed(1)} s and kept in the cache${files}`;
     case 'not_stored':
       return `${head} not kept in the cache: ${ev.reason ?? 'unknown reason'}`;
+    case 'limited':
+      return `${head} not built: ${ev.reason ?? '--limit leaves it out'}`;
   }
 }

@@ -42,6 +42,9 @@ export const STAGE_VAR = 'imgplay_stage';
  */
 export const LOCATION_VARS = ['artifact_dir', 'build_dir', 'cache_dir'] as const;
 
+/** Variables that say how packages travel, not which: an apt proxy serves the same archive's bytes. */
+export const TRANSPORT_VARS = ['apt_proxy'] as const;
+
 /** What a stage outcome says, for the reporters. */
 export type StageEvent = Extract<RunEvent, { type: 'stage' }>;
 
@@ -157,7 +160,7 @@ export class StageCache {
       if (this.limitedMiss.has(stage)) continue;
       if (!(await this.lookup(stage, false))) {
         this.limitedMiss.add(stage);
-        this.host.emit({ type: 'stage', stage, status: 'not_stored', reason: `not built: --limit leaves out ${hostName}` });
+        this.host.emit({ type: 'stage', stage, status: 'limited', reason: `--limit leaves out ${hostName}, and no build of it in the cache matches` });
       }
     }
     for (const [hostName, stage] of stages) {
@@ -382,7 +385,7 @@ export class StageCache {
   }
 
   private varDigest(name: string, raw: Record<string, unknown>): string {
-    if ((LOCATION_VARS as readonly string[]).includes(name)) return 'location';
+    if ((LOCATION_VARS as readonly string[]).includes(name) || (TRANSPORT_VARS as readonly string[]).includes(name)) return 'location';
     if (!Object.hasOwn(raw, name)) return 'absent';
     return `sha256:${createHash('sha256').update(canonicalJson(this.shortenValue(raw[name]))).digest('hex')}`;
   }

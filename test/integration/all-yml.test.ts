@@ -158,14 +158,20 @@ describe.skipIf(skip)('imgplay all.yml with a provisioner that fails halfway', (
     try {
       await mkdir(join(dir, 'roles/broken/tasks'), { recursive: true });
       await writeFile(join(dir, 'roles/broken/tasks/main.yml'), '- name: a provisioner step that works\n  copy: { dest: /etc/imgplay-half, content: "x\\n" }\n- name: a provisioner step that fails\n  command: /bin/false\n');
-      await writeFile(join(dir, 'hosts.yaml'), allYmlInventory({ broken: `${dir}/roles/broken`, discovery: 'overlay/provision_discovery_overlay' }));
-      const r = await runAllYml(dir);
+      await mkdir(join(dir, 'roles/good/tasks'), { recursive: true });
+      await writeFile(join(dir, 'roles/good/tasks/main.yml'), '- name: a provisioner step that works\n  copy: { dest: /etc/imgplay-good, content: "good\\n" }\n');
+      await writeFile(join(dir, 'hosts.yaml'), allYmlInventory({ broken: `${dir}/roles/broken`, good: `${dir}/roles/good` }));
+      // The base and initrd come from the shared set's stage cache: only the two overlays are built.
+      const set = await sharedArtifacts();
+      const r = await runAllYml(dir, ['--cache-dir', join(set.home, 'cache')]);
       expect(r.exitCode, r.all).toBe(2);
+      expect(r.all).toMatch(/^STAGE \[base\] cached/m);
       expect(r.all).toContain('TASK [broken : a provisioner step that fails]');
       expect(r.all).toMatch(/^broken +: .*failed=1/m);
       expect(r.all).toMatch(/^localhost +: .*failed=0/m);
+      expect(r.all).toContain('STAGE [overlay/broken] not kept in the cache: broken failed');
       const built = await readdir(join(dir, 'builds'));
-      expect(built).toContain('discovery.overlay.cpio.gz');
+      expect(built).toContain('good.overlay.cpio.gz');
       expect(built).not.toContain('broken.overlay.cpio.gz');
       expect(await readdir(join(dir, 'build')).catch(() => [])).not.toContain('overlays');
       expect(mountsUnder(await mountTable(), dir)).toEqual([]);

@@ -7,6 +7,7 @@ import { loadInventory } from '../../../src/playbook/inventory.js';
 import type { BlockNode } from '../../../src/playbook/model.js';
 import { loadPlaybook } from '../../../src/playbook/resolve.js';
 import { evaluateCondition } from '../../../src/vars/expr.js';
+import { templateValue } from '../../../src/vars/template.js';
 
 const root = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..', '..');
 
@@ -25,6 +26,16 @@ describe('the overlays playbook', async () => {
     for (const h of archivers) expect(hosts).toContain(h);
   });
 
+  it('puts each overlay in a stage of its own and keeps build_local out of every stage', () => {
+    for (const play of playbook.plays) {
+      for (const h of inventory.select([...play.hosts])) {
+        const vars = { inventory_hostname: h.name, group_names: h.groups.filter((g) => g !== 'all' && g !== 'ungrouped') };
+        const stage = templateValue(play.vars.imgplay_stage, vars);
+        expect({ play: play.name, host: h.name, stage }).toEqual({ play: play.name, host: h.name, stage: groups.overlays!.includes(h.name) ? `overlay/${h.name}` : '' });
+      }
+    }
+  });
+
   it('runs no provisioning task on build_local, so it can never fail there', () => {
     const tasks = provision.tasks;
     expect(tasks).toHaveLength(1);
@@ -33,7 +44,7 @@ describe('the overlays playbook', async () => {
     expect(block.rescue).toEqual([]);
     expect(block.always).toEqual([]);
     for (const h of inventory.select([...provision.hosts])) {
-      const vars = { inventory_hostname: h.name, groups };
+      const vars = { inventory_hostname: h.name, groups, group_names: h.groups.filter((g) => g !== 'all' && g !== 'ungrouped') };
       const runs = block.when.every((cond) => evaluateCondition(cond, vars));
       expect({ host: h.name, runs }).toEqual({ host: h.name, runs: groups.overlays!.includes(h.name) });
     }
