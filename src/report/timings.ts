@@ -22,6 +22,8 @@ export class Timings {
   private readonly stages: Stage[] = [];
   private stageSince = 0;
   private root = '';
+  /** What the stage cache did with each stage, in the order it said so (the last word per stage wins). */
+  private readonly cache = new Map<string, string>();
 
   constructor(private readonly now: () => number = Date.now) {
     this.started = this.last = now();
@@ -53,6 +55,20 @@ export class Timings {
         if (stage) stage.tasks++;
         return this.line();
       }
+      case 'stage': {
+        const said =
+          ev.status === 'cached'
+            ? `cached${ev.seconds !== undefined ? ` (${ev.seconds.toFixed(1)} s of building saved)` : ''}`
+            : ev.status === 'built'
+              ? `built in ${(ev.seconds ?? 0).toFixed(1)} s, kept`
+              : ev.status === 'build'
+                ? 'building'
+                : ev.status === 'limited'
+                  ? 'not built (--limit)'
+                  : `built, not kept: ${ev.reason ?? ''}`;
+        if (!(ev.status === 'build' && this.cache.has(ev.stage))) this.cache.set(ev.stage, said);
+        return undefined;
+      }
       case 'task_result': {
         const stage = this.stages.at(-1);
         if (stage && !ev.item) {
@@ -81,6 +97,11 @@ export class Timings {
         out.push(row(what, s.ms));
       }
       out.push(row('total', this.now() - this.started));
+    }
+    if (this.cache.size > 0) {
+      out.push('', `STAGE CACHE ${'*'.repeat(67)}`);
+      const w = Math.max(...[...this.cache.keys()].map((k) => k.length));
+      for (const [stage, said] of this.cache) out.push(`${stage.padEnd(w)}  ${said}`);
     }
     return `${out.join('\n')}\n`;
   }

@@ -42,6 +42,22 @@ describe('task and stage timings', () => {
     ]);
   });
 
+  it('end with what the stage cache did with each stage, its last word per stage', () => {
+    const t = new Timings(() => 0);
+    t.note({ type: 'stage', stage: 'base', status: 'cached', seconds: 218.3 });
+    t.note({ type: 'stage', stage: 'overlay/oem-example', status: 'build', reason: 'roles/oem changed' });
+    t.note({ type: 'stage', stage: 'overlay/discovery', status: 'limited', reason: '--limit leaves out discovery' });
+    t.note({ type: 'stage', stage: 'overlay/oem-example', status: 'built', seconds: 6.4 });
+    const summary = t.summary(80).split('\n');
+    expect(summary.slice(summary.indexOf(`STAGE CACHE ${'*'.repeat(67)}`))).toEqual([
+      `STAGE CACHE ${'*'.repeat(67)}`,
+      'base                 cached (218.3 s of building saved)',
+      'overlay/oem-example  built in 6.4 s, kept',
+      'overlay/discovery    not built (--limit)',
+      '',
+    ]);
+  });
+
   it('are printed by plain output after the recap', () => {
     let text = '';
     const r = new PlainReporter({ write: (s) => void (text += s), verbosity: 0, color: false, diff: false, timings: true });
