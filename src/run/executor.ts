@@ -1209,7 +1209,10 @@ export class Executor {
   }
 
   private async findFile(task: TaskNode, kind: 'files' | 'templates' | 'vars' | 'tasks', p: string): Promise<string> {
-    if (isAbsolute(p)) return p;
+    if (isAbsolute(p)) {
+      noteRead({ kind: 'file', path: p });
+      return p;
+    }
     const dirs: string[] = [];
     if (task.role) dirs.push(join(task.role.path, kind), task.role.path);
     dirs.push(join(task.baseDir, kind), task.baseDir, join(dirname(task.baseDir), kind));

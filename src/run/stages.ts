@@ -97,6 +97,7 @@ export class StageCache {
   private locations: Array<[string, string]> = [];
 
   private cacheDir = DEFAULT_CACHE_DIR;
+  private buildDir: string | undefined;
 
   constructor(
     /** The project's root (on-imagebuilder's layout: the folder holding playbooks/ and roles/). */
@@ -110,9 +111,13 @@ export class StageCache {
     const b = stage === undefined ? undefined : this.building.get(stage);
     if (!b) return;
     switch (ev.kind) {
-      case 'file':
-        b.files.add(resolve(ev.path));
+      case 'file': {
+        const path = resolve(ev.path);
+        // What a stage reads from build_dir it made itself (a .deb built from the role's files): no input.
+        if (this.buildDir !== undefined && (path === this.buildDir || path.startsWith(`${this.buildDir}/`))) break;
+        b.files.add(path);
         break;
+      }
       case 'var': {
         const owner = ev.owner === undefined ? undefined : this.host.scopeOwner(ev.owner);
         b.vars.add(`${owner ?? workHost}\0${ev.name}`);
@@ -130,6 +135,7 @@ export class StageCache {
   /** Sets where builds happen (the location variables' values), for location-independent records, and the cache's folder. */
   setLocations(values: Record<string, string>, cacheDir: string): void {
     this.cacheDir = resolve(cacheDir);
+    this.buildDir = values.build_dir !== undefined && isAbsolute(values.build_dir) ? resolve(values.build_dir) : undefined;
     const pairs: Array<[string, string]> = Object.entries(values)
       .filter(([, v]) => typeof v === 'string' && isAbsolute(v) && v !== '/')
       .map(([k, v]) => [`\${${k}}`, resolve(v)]);
