@@ -1,7 +1,7 @@
 // The stage cache's store on disk: artifacts as content-addressed files, and per stage the entries that say
 // what a build of it depended on (its inputs and their digests), what it produced and which facts it set.
 // Layout under the cache folder (default /var/cache/imgplay):
-//   objects/<2 hex>/<sha256>             artifact bytes, read-only, named by their sha256
+//   objects/<2 hex>/<sha256>             artifact bytes, named by their sha256 (verified on every restore)
 //   stages/<stage>/<entry id>.json       one entry per build kept (several versions per stage)
 // Every file is written under a temporary name and renamed when complete, so a killed run never leaves a
 // half-written object or entry that a later run could trust; objects are verified by sha256 when stored and
@@ -12,6 +12,10 @@ import { chmod, copyFile, link, lstat, mkdir, readdir, readFile, rename, rm, rmd
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { ImgplayError } from '../errors.js';
+
+// An object has the mode a freshly built artifact has: a restored artifact (a hard link to it) is then the
+// same file as a built one in every way a later stage can see (its inputs digest counts modes).
+const ARTIFACT_MODE = 0o644;
 
 /** Bumped whenever an entry's meaning changes, so old entries are never read as new ones. */
 export const STAGE_CACHE_FORMAT = 'imgplay-stage-cache/1';
@@ -123,13 +127,13 @@ export async function restoreObject(cacheDir: string, sha256: string, dest: stri
   const tmp = join(dirname(dest), `.${Date.now()}.${process.pid}.restoring`);
   try {
     let how: 'linked' | 'copied' = 'linked';
-    // A hard link costs nothing; the object is read-only, so nobody writes through either name. Across
-    // file systems (cache and builds folder on different disks) it is copied.
+    // A hard link costs nothing; artifact writers replace files (a temporary name renamed), never write into
+    // them, and the sha256 is checked on every restore. Across file systems it is copied.
     await link(src, tmp).catch(async (err: NodeJS.ErrnoException) => {
       if (err.code !== 'EXDEV' && err.code !== 'EPERM' && err.code !== 'EMLINK') throw err;
       how = 'copied';
       await copyFile(src, tmp, constants.COPYFILE_FICLONE);
-      await chmod(tmp, 0o644);
+      await chmod(tmp, ARTIFACT_MODE);
     });
     const got = await sha256Of(tmp);
     if (got !== sha256) throw new ImgplayError(`stage cache: object ${sha256} is damaged (its bytes hash to ${got})`, { hint: `remove it: rm ${src}` });
@@ -148,14 +152,17 @@ export async function hasObject(cacheDir: string, sha256: string): Promise<boole
 async function storeObject(cacheDir: string, src: string, sha256: string): Promise<void> {
   const dest = objectPath(cacheDir, sha256);
   // An object already there is kept only if its bytes are still right (a damaged one is replaced).
-  if ((await hasObject(cacheDir, sha256)) && (await sha256Of(dest).catch(() => '')) === sha256) return;
+  if ((await hasObject(cacheDir, sha256)) && (await sha256Of(dest).catch(() => '')) === sha256) {
+    await chmod(dest, ARTIFACT_MODE);
+    return;
+  }
   await mkdir(dirname(dest), { recursive: true });
   const tmp = `${dest}.${process.pid}.tmp`;
   try {
     await link(src, tmp).catch(async () => copyFile(src, tmp));
     const got = await sha256Of(tmp);
     if (got !== sha256) throw new ImgplayError(`stage cache: ${src} changed while it was stored (sha256 ${got}, recorded ${sha256})`);
-    await chmod(tmp, 0o444);
+    await chmod(tmp, ARTIFACT_MODE);
     await rename(tmp, dest);
   } finally {
     await rm(tmp, { force: true });
