@@ -18,6 +18,7 @@ import { find } from './find.js';
 import { getent } from './getent.js';
 import { group } from './group.js';
 import { getUrl } from './get-url.js';
+import { git } from './git.js';
 import { hostname } from './hostname.js';
 import { imgplayBootstrap } from './imgplay-bootstrap.js';
 import { imgplayBuildRoot } from './imgplay-build-root.js';
@@ -82,6 +83,7 @@ export const modules: Readonly<Record<string, AnyModule>> = {
   find,
   get_url: getUrl,
   getent,
+  git,
   group,
   hostname,
   imgplay_bootstrap: imgplayBootstrap,

@@ -1,4 +1,4 @@
-import { describe } from 'vitest';
+import { describe, expect } from 'vitest';
 import { cron } from '../../../src/modules/cron.js';
 import { type Case, cases, type Target, type TreeSpec } from '../../support/module-cases.js';
 
@@ -102,6 +102,16 @@ describe('cron', () => {
         changed: true,
         after: {},
         result: { state: 'absent', cron_file: '{root}/ab' },
+      }),
+      row({
+        // Outside the case's tree: the second run makes and removes a backup too, touching its directory.
+        name: 'keeps a backup of the crontab before a change in the temp directory',
+        args: { name: 'a', job: '/bin/a2', user: 'root', cron_file: '{root}/ab', backup: true },
+        environment: { ...env, TMPDIR: '/' },
+        before: { ab: '#Ansible: a\n* * * * * root /bin/a\n' },
+        changed: true,
+        after: { ab: '#Ansible: a\n* * * * * root /bin/a2\n' },
+        result: { backup_file: expect.stringMatching(/^\/crontab[a-z0-9_]{8}$/) },
       }),
       row({ name: 'leaves an absent job absent', args: { name: 'a', state: 'absent', cron_file: '{root}/ab' }, changed: false }),
       row({ name: 'refuses /etc/crontab', args: { name: 'a', job: 'x', user: 'root', cron_file: '/etc/crontab' }, error: 'Will not manage /etc/crontab via cron_file, see documentation.' }),

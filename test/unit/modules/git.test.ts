@@ -1,0 +1,133 @@
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { describe, expect, it } from 'vitest';
+import { git } from '../../../src/modules/git.js';
+import type { ModuleResult } from '../../../src/modules/types.js';
+import { type Case, cases, makeContext, prepare, sandbox, type Target } from '../../support/module-cases.js';
+import { file, lacking, skipWithout } from '../../support/needs.js';
+
+// Fixed identities and dates: the same commits, so the same ids, every time.
+const GIT_ENV = {
+  GIT_AUTHOR_NAME: 't',
+  GIT_AUTHOR_EMAIL: 't@example.invalid',
+  GIT_COMMITTER_NAME: 't',
+  GIT_COMMITTER_EMAIL: 't@example.invalid',
+  GIT_AUTHOR_DATE: '2020-01-01T00:00:00Z',
+  GIT_COMMITTER_DATE: '2020-01-01T00:00:00Z',
+  GIT_CONFIG_GLOBAL: '/dev/null',
+  GIT_CONFIG_NOSYSTEM: '1',
+};
+
+async function sh(dir: string, script: string): Promise<string> {
+  return (await execa('sh', ['-ec', script], { cwd: dir, env: GIT_ENV })).stdout;
+}
+
+/** A source repository: main with one commit (tag v1, annotated tag v1a), a feature branch one commit ahead. */
+async function sourceRepo(dir: string): Promise<{ src: string; one: string; feat: string }> {
+  const src = join(dir, 'src');
+  await sh(dir, `git init -q -b main src && cd src && echo one > a.txt && git add a.txt && git commit -q -m one && git tag v1 && git tag -a -m annotated v1a
+    git checkout -q -b feature && echo feat > f.txt && git add f.txt && git commit -q -m feat && git checkout -q main`);
+  return { src, one: await sh(src, 'git rev-parse main'), feat: await sh(src, 'git rev-parse feature') };
+}
+
+async function runGit(args: Record<string, unknown>, check = false): Promise<ModuleResult> {
+  const sb = await sandbox('local');
+  return git.run(makeContext({ args: await prepare(git, args), conn: sb.conn, check, environment: GIT_ENV }));
+}
+
+// Behaviour taken from ansible-core 2.14's git on the same repositories (see also differential cases 213-214).
+describe('git', () => {
+  cases(
+    git,
+    [
+      { name: 'refuses refspec at planning', args: { repo: '/r', dest: '/d', refspec: '+refs/x:refs/x' }, invalid: 'refspec is not supported by imgplay' },
+      { name: 'refuses GPG verification', args: { repo: '/r', dest: '/d', verify_commit: true }, invalid: 'verify_commit=true is not supported by imgplay' },
+      { name: 'refuses archive', args: { repo: '/r', dest: '/d', archive: '/x.zip' }, invalid: 'archive is not supported by imgplay' },
+      { name: 'takes one host key policy', args: { repo: '/r', dest: '/d', accept_hostkey: true, accept_newhostkey: true }, invalid: 'parameters are mutually exclusive: accept_hostkey|accept_newhostkey' },
+      { name: 'needs a repository', args: { dest: '/d' }, invalid: 'missing required arguments: repo' },
+      {
+        name: 'fails as Ansible does where the target has no git',
+        args: { repo: '/r', dest: '/d' },
+        error: 'Failed to find required executable "git" in paths: /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+        targets: ['confined'] as Target[],
+      },
+    ] as Case[],
+  );
+
+  if (skipWithout(lacking(file('/usr/bin/git', 'git')))) return;
+
+  it('clones fresh, is ok again, and in check mode reports the clone and writes nothing', async () => {
+    const sb = await sandbox('local');
+    const { src, one } = await sourceRepo(sb.treeDir);
+    const dest = join(sb.treeDir, 'co');
+    const checked = await runGit({ repo: src, dest }, true);
+    expect(checked).toMatchObject({ changed: true, before: null, after: one });
+    expect(existsSync(dest)).toBe(false);
+    expect(await runGit({ repo: src, dest })).toMatchObject({ changed: true, before: null, after: one });
+    expect(await readFile(join(dest, 'a.txt'), 'utf8')).toBe('one\n');
+    expect(await runGit({ repo: src, dest })).toMatchObject({ changed: false, before: one, after: one, remote_url_changed: false });
+    expect(await runGit({ repo: src, dest }, true)).toMatchObject({ changed: false, before: one, after: one });
+  });
+
+  it('brings a checkout to a new commit, a tag and a branch, each once', async () => {
+    const sb = await sandbox('local');
+    const { src, one, feat } = await sourceRepo(sb.treeDir);
+    const dest = join(sb.treeDir, 'co');
+    await runGit({ repo: src, dest });
+    const two = await sh(src, 'echo two > a.txt && git commit -q -am two && git rev-parse HEAD');
+    expect(await runGit({ repo: src, dest }, true)).toMatchObject({ changed: true, before: one, after: two });
+    expect(await runGit({ repo: src, dest })).toMatchObject({ changed: true, before: one, after: two });
+    expect(await runGit({ repo: `file://${src}`, dest, version: 'v1' })).toMatchObject({ changed: true, before: two, after: one });
+    expect(await runGit({ repo: `file://${src}`, dest, version: 'v1' })).toMatchObject({ changed: false, after: one });
+    expect(await runGit({ repo: src, dest, version: 'feature' })).toMatchObject({ changed: true, before: one, after: feat });
+    expect(await runGit({ repo: src, dest, version: 'feature' })).toMatchObject({ changed: false, after: feat });
+    expect(await sh(dest, 'git rev-parse --abbrev-ref HEAD')).toBe('feature');
+  });
+
+  it('clones one branch shallow, and a bare repository', async () => {
+    const sb = await sandbox('local');
+    const { src, feat, one } = await sourceRepo(sb.treeDir);
+    const shallow = join(sb.treeDir, 'shallow');
+    expect(await runGit({ repo: src, dest: shallow, version: 'feature', depth: 1, single_branch: true })).toMatchObject({ changed: true, after: feat });
+    expect(await sh(shallow, 'git rev-list --count HEAD; git branch -a --no-color')).toBe('1\n* feature\n  remotes/origin/feature');
+    expect(await runGit({ repo: src, dest: shallow, version: 'feature', depth: 1, single_branch: true })).toMatchObject({ changed: false });
+    const bare = join(sb.treeDir, 'bare.git');
+    expect(await runGit({ repo: src, dest: bare, bare: true })).toMatchObject({ changed: true, after: one });
+    expect(existsSync(join(bare, 'HEAD'))).toBe(true);
+    expect(await runGit({ repo: src, dest: bare, bare: true })).toMatchObject({ changed: false });
+  });
+
+  it('fails on local modifications unless forced, and forced discards them', async () => {
+    const sb = await sandbox('local');
+    const { src, one } = await sourceRepo(sb.treeDir);
+    const dest = join(sb.treeDir, 'co');
+    await runGit({ repo: src, dest });
+    await writeFile(join(dest, 'a.txt'), 'mine\n');
+    expect(await runGit({ repo: src, dest })).toMatchObject({ failed: true, before: one, msg: `Local modifications exist in the destination: ${dest} (force=no).` });
+    expect(await runGit({ repo: src, dest, force: true }, true)).toMatchObject({ changed: false, before: one, after: one });
+    expect(await readFile(join(dest, 'a.txt'), 'utf8')).toBe('mine\n');
+    expect(await runGit({ repo: src, dest, force: true })).toMatchObject({ changed: true, msg: `Local modifications exist in the destination: ${dest}` });
+    expect(await readFile(join(dest, 'a.txt'), 'utf8')).toBe('one\n');
+  });
+
+  it('only reports the remote revision with clone: false, and the checkout with update: false', async () => {
+    const sb = await sandbox('local');
+    const { src, one } = await sourceRepo(sb.treeDir);
+    const dest = join(sb.treeDir, 'co');
+    expect(await runGit({ repo: src, dest, clone: false })).toMatchObject({ changed: true, after: one });
+    expect(existsSync(dest)).toBe(false);
+    await runGit({ repo: src, dest });
+    await sh(src, 'echo two > a.txt && git commit -q -am two');
+    expect(await runGit({ repo: src, dest, update: false })).toMatchObject({ changed: false, before: one, after: one });
+  });
+
+  it('refuses a repository with submodules unless recursive is false', async () => {
+    const sb = await sandbox('local');
+    const { src } = await sourceRepo(sb.treeDir);
+    await sh(src, 'printf "[submodule \\"x\\"]\\n\\tpath = x\\n\\turl = /nowhere\\n" > .gitmodules && git add .gitmodules && git commit -q -m sub');
+    expect(await runGit({ repo: src, dest: join(sb.treeDir, 'co') })).toMatchObject({ failed: true, msg: expect.stringContaining('git submodules are not implemented in imgplay') });
+    expect(await runGit({ repo: src, dest: join(sb.treeDir, 'co2'), recursive: false })).toMatchObject({ changed: true });
+  });
+});
