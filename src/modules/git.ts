@@ -57,7 +57,10 @@ export const git = defineModule(
         "As ansible-core 2.14 does it, with the same git commands run on the target by its own git (in a chroot, inside the tree): `clone --origin REMOTE` (with `--depth`/`--branch`/`--single-branch` as Ansible adds them), then `fetch --tags REMOTE`, `checkout --force`, `reset --hard REMOTE/BRANCH` or `checkout --track -b`, so the checkout ends as Ansible's does. Without git on the target the task fails as Ansible's does (`Failed to find required executable \"git\" in paths: ...`). The network the target reaches is the build host's: use local repositories (a path or `file://`) or mirrors you trust.",
       returns: '`before` (the commit before, null for a new clone), `after` (the commit after), `remote_url_changed` (for an existing checkout), `msg` (when local modifications were discarded), `warnings`; under --diff `diff.prepared` (the `git diff` between the two).',
       checkMode: "Reports what would change from `git ls-remote` (a new clone: changed, `after` the remote's revision), touching nothing.",
-      differences: ['Submodules (a `.gitmodules` with `recursive: true`), `refspec`, `reference`, GPG verification, `umask`, `archive` and `separate_git_dir` are not implemented: refused with the reason.'],
+      differences: [
+        'A repository that asks for a user name or password fails at once (`GIT_TERMINAL_PROMPT=0`, unless the task\'s environment says otherwise), where Ansible\'s git could wait on a terminal.',
+        'Submodules (a `.gitmodules` with `recursive: true`), `refspec`, `reference`, GPG verification, `umask`, `archive` and `separate_git_dir` are not implemented: refused with the reason.',
+      ],
     },
     args,
     mutuallyExclusive: [
@@ -324,7 +327,8 @@ async function run(ctx: ModuleContext<GitArgs>): Promise<ModuleResult> {
   const result: ModuleResult = { changed: false };
   // Depth and the like need a URL: a path becomes file://PATH, as in Ansible.
   const repo = args.repo.startsWith('/') ? `file://${args.repo}` : args.repo;
-  const env = { ...ctx.environment, LANG: 'C', LC_ALL: 'C', LC_MESSAGES: 'C', LC_CTYPE: 'C', GIT_SSH_COMMAND: sshCommand(ctx) };
+  // GIT_TERMINAL_PROMPT=0: a repository asking for a password fails instead of waiting on a terminal nobody watches.
+  const env = { GIT_TERMINAL_PROMPT: '0', ...ctx.environment, LANG: 'C', LC_ALL: 'C', LC_MESSAGES: 'C', LC_CTYPE: 'C', GIT_SSH_COMMAND: sshCommand(ctx) };
   const git = new Git(ctx, program.path, env);
 
   if (args.dest === undefined && args.clone) return failed('the destination directory must be specified unless clone=no');

@@ -1,6 +1,9 @@
-import { describe } from 'vitest';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { describe, expect, it } from 'vitest';
 import { knownHosts } from '../../../src/modules/known-hosts.js';
-import { type Case, cases, type Target, type TreeSpec } from '../../support/module-cases.js';
+import { type Case, cases, makeContext, prepare, sandbox, type Target, type TreeSpec } from '../../support/module-cases.js';
 import { file, lacking, skipWithout } from '../../support/needs.js';
 
 const K1 = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG2XGuxw1jIRGQmXirLJbh58NIvhcyi7VWoV9RxtR7px';
@@ -77,4 +80,17 @@ describe('known_hosts', () => {
       },
     ].map((c): Case => ({ targets: ['local'], ...c })),
   );
+
+  it('hashes the host name with a random salt, which ssh-keygen finds, and leaves a hashed line alone', async () => {
+    const sb = await sandbox('local');
+    const path = join(sb.treeDir, 'kh');
+    const run = async (check = false) => knownHosts.run(makeContext({ args: await prepare(knownHosts, { name: '[git.example]:2222', key: `[git.example]:2222 ${K1}`, path, hash_host: true }), conn: sb.conn, check }));
+    expect(await run()).toMatchObject({ changed: true });
+    const text = await readFile(path, 'utf8');
+    expect(text).toMatch(new RegExp(`^\\|1\\|[A-Za-z0-9+/]{27}=\\|[A-Za-z0-9+/]{27}= ${K1.replaceAll('+', '\\+')}\n$`));
+    expect((await execa('ssh-keygen', ['-F', '[git.example]:2222', '-f', path])).stdout).toContain(K1);
+    expect(await run()).toMatchObject({ changed: false });
+    expect(await run(true)).toMatchObject({ changed: false });
+    expect(await readFile(path, 'utf8')).toBe(text);
+  });
 });
