@@ -4,6 +4,7 @@ import { posix } from 'node:path';
 import type { ExecResult } from '../connection/types.js';
 import { type ArgSpec, type ArgsOf, defineModule } from './spec.js';
 import { findTargetProgram } from './support/bin-path.js';
+import { splitLines } from './support/lines.js';
 import { hostPathFollow, statOrUndefined } from './support/target-path.js';
 import { failed, type ModuleContext, type ModuleResult } from './types.js';
 
@@ -28,9 +29,9 @@ const args = {
   ssh_opts: { description: 'More ssh options, in `GIT_SSH_COMMAND`.' },
   executable: { type: 'path', description: 'The git program on the target (default: `git` on its PATH).' },
   bare: { type: 'bool', default: false, description: 'A bare repository (`git clone --bare`); nothing is checked out.' },
-  recursive: { type: 'bool', default: true, description: 'Submodules: a repository with a `.gitmodules` fails unless this is `false` (submodules are not implemented in imgplay).' },
+  recursive: { type: 'bool', default: true, description: 'Check submodules out too (`git submodule update --init --recursive` when one is missing or behind), at the commits the checkout records.' },
   single_branch: { type: 'bool', default: false, description: 'Clone only the history of `version` (`--single-branch`).' },
-  track_submodules: { type: 'bool', default: false, refusedValues: { true: `submodules are ${NOT_HERE}` }, description: 'Check submodules out at the tip of their master branch.' },
+  track_submodules: { type: 'bool', default: false, refusedValues: { true: `following the submodules' branches is ${NOT_HERE}` }, description: 'Check submodules out at the tip of their master branch.' },
   umask: { type: 'raw', refused: `a umask for git's commands is ${NOT_HERE}`, description: 'The umask git runs with.' },
   archive: { type: 'path', refused: `making an archive of the checkout is ${NOT_HERE}`, description: 'Also write an archive of the checkout there.' },
   archive_prefix: { refused: `making an archive of the checkout is ${NOT_HERE}`, description: "A prefix for the archive's paths." },
@@ -55,11 +56,11 @@ export const git = defineModule(
       short: 'Clones a git repository on the target, or brings a checkout to a version.',
       description:
         "As ansible-core 2.14 does it, with the same git commands run on the target by its own git (in a chroot, inside the tree): `clone --origin REMOTE` (with `--depth`/`--branch`/`--single-branch` as Ansible adds them), then `fetch --tags REMOTE`, `checkout --force`, `reset --hard REMOTE/BRANCH` or `checkout --track -b`, so the checkout ends as Ansible's does. Without git on the target the task fails as Ansible's does (`Failed to find required executable \"git\" in paths: ...`). The network the target reaches is the build host's: use local repositories (a path or `file://`) or mirrors you trust.",
-      returns: '`before` (the commit before, null for a new clone), `after` (the commit after), `remote_url_changed` (for an existing checkout), `msg` (when local modifications were discarded), `warnings`; under --diff `diff.prepared` (the `git diff` between the two).',
+      returns: '`before` (the commit before, null for a new clone), `after` (the commit after), `remote_url_changed` (for an existing checkout), `submodules_changed` (when submodules were updated), `msg` (when local modifications were discarded), `warnings`; under --diff `diff.prepared` (the `git diff` between the two).',
       checkMode: "Reports what would change from `git ls-remote` (a new clone: changed, `after` the remote's revision), touching nothing.",
       differences: [
         'A repository that asks for a user name or password fails at once (`GIT_TERMINAL_PROMPT=0`, unless the task\'s environment says otherwise), where Ansible\'s git could wait on a terminal.',
-        'Submodules (a `.gitmodules` with `recursive: true`), `refspec`, `reference`, GPG verification, `umask`, `archive` and `separate_git_dir` are not implemented: refused with the reason.',
+        '`track_submodules`, `refspec`, `reference`, GPG verification, `umask`, `archive` and `separate_git_dir` are not implemented: refused with the reason.',
       ],
     },
     args,
@@ -258,6 +259,46 @@ class Git {
     }
   }
 
+  /** Whether submodules need an update: one not checked out yet, or one whose commit differs after fetching. */
+  async submodulesFetch(dest: string): Promise<boolean> {
+    const text = await readFile(await hostPathFollow(this.ctx.conn, posix.join(dest, '.gitmodules')), 'utf8').catch(() => undefined);
+    if (text === undefined) return false;
+    for (const line of text.split('\n')) {
+      if (!line.trim().startsWith('path')) continue;
+      const eq = line.indexOf('=');
+      if (eq === -1) throw new Failure(`MODULE FAILURE: no '=' in the .gitmodules line: ${line.trim()}`);
+      if (!(await exists(this.ctx, posix.join(dest, line.slice(eq + 1).trim(), '.git')))) return true;
+    }
+    await this.submoduleVersions(dest);
+    await this.ok(['submodule', 'foreach', this.path, 'fetch'], dest);
+    const status = await this.ok(['submodule', 'status'], dest);
+    return splitLines(status.stdout).some((l) => !l.startsWith(' '));
+  }
+
+  // Ansible reads them (and fails on output it cannot parse) before fetching, even where it does not compare them.
+  async submoduleVersions(dest: string): Promise<Record<string, string>> {
+    const r = await this.run(['submodule', 'foreach', this.path, 'rev-parse', 'HEAD'], dest);
+    if (r.rc !== 0) throw new Failure('Unable to determine hashes of submodules', { stdout: r.stdout, stderr: r.stderr, rc: r.rc });
+    const out: Record<string, string> = {};
+    let name: string | undefined;
+    for (const line of splitLines(r.stdout)) {
+      if (line.startsWith("Entering '")) name = line.slice(10, -1);
+      else if (line.trim().length === 40 && name !== undefined) {
+        out[name] = line.trim();
+        name = undefined;
+      } else throw new Failure(`Unable to parse submodule hash line: ${line.trim()}`);
+    }
+    if (name !== undefined) throw new Failure(`Unable to find hash for submodule: ${name}`);
+    return out;
+  }
+
+  async submoduleUpdate(dest: string, force: boolean): Promise<void> {
+    if (!(await exists(this.ctx, posix.join(dest, '.gitmodules')))) return;
+    await this.ok(['submodule', 'sync'], dest);
+    const r = await this.run(['submodule', 'update', '--init', '--recursive', ...(force ? ['--force'] : [])], dest);
+    if (r.rc !== 0) throw new Failure(`Failed to init/update submodules: ${r.stdout}${r.stderr}`);
+  }
+
   async diff(repo: string, dest: string, before: string | null, after: string): Promise<Record<string, string>> {
     const { args } = this.ctx;
     if (before === null) return { prepared: `>> Newly checked out ${after}` };
@@ -384,11 +425,16 @@ async function run(ctx: ModuleContext<GitArgs>): Promise<ModuleResult> {
 
   const where = dest as string;
   if (!args.bare) await git.switchVersion(where, args.remote, args.version, args.depth);
-  if (args.recursive && !args.bare && (await exists(ctx, posix.join(where, '.gitmodules')))) {
-    return failed(`${where} has submodules (.gitmodules): git submodules are ${NOT_HERE}; set recursive: false to check out without them`, { ...result });
+  let submodulesUpdated = false;
+  if (args.recursive && !args.bare) {
+    submodulesUpdated = await git.submodulesFetch(where);
+    if (submodulesUpdated) {
+      result.submodules_changed = true;
+      await git.submoduleUpdate(where, args.force);
+    }
   }
   result.after = await git.version(where);
-  if (result.before !== result.after || localMods || result.remote_url_changed === true) {
+  if (result.before !== result.after || localMods || submodulesUpdated || result.remote_url_changed === true) {
     result.changed = true;
     if (ctx.diff) {
       const diff = await git.diff(repo, where, result.before as string | null, result.after as string);

@@ -9,7 +9,7 @@ import { type Case, cases, makeContext, prepare, sandbox, type Target } from '..
 import { file, lacking, skipWithout } from '../../support/needs.js';
 
 // Fixed identities and dates: the same commits, so the same ids, every time.
-const GIT_ENV = {
+const GIT_ENV: Record<string, string> = {
   GIT_AUTHOR_NAME: 't',
   GIT_AUTHOR_EMAIL: 't@example.invalid',
   GIT_COMMITTER_NAME: 't',
@@ -123,11 +123,29 @@ describe('git', () => {
     expect(await runGit({ repo: src, dest, update: false })).toMatchObject({ changed: false, before: one, after: one });
   });
 
-  it('refuses a repository with submodules unless recursive is false', async () => {
+  it('checks submodules out with the checkout, updates them when the checkout moves, and leaves them with recursive: false', async () => {
     const sb = await sandbox('local');
     const { src } = await sourceRepo(sb.treeDir);
-    await sh(src, 'printf "[submodule \\"x\\"]\\n\\tpath = x\\n\\turl = /nowhere\\n" > .gitmodules && git add .gitmodules && git commit -q -m sub');
-    expect(await runGit({ repo: src, dest: join(sb.treeDir, 'co') })).toMatchObject({ failed: true, msg: expect.stringContaining('git submodules are not implemented in imgplay') });
-    expect(await runGit({ repo: src, dest: join(sb.treeDir, 'co2'), recursive: false })).toMatchObject({ changed: true });
+    // Git refuses file:// submodules unless told otherwise: the task's environment tells it, for both tools alike.
+    const fileOk = { GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'protocol.file.allow', GIT_CONFIG_VALUE_0: 'always' };
+    Object.assign(GIT_ENV, fileOk);
+    try {
+      const lib = join(sb.treeDir, 'lib');
+      await sh(sb.treeDir, `git init -q -b main lib && cd lib && echo v1 > lib.txt && git add lib.txt && git commit -q -m lib1`);
+      await sh(src, `git submodule -q add ${lib} vendor/lib && git commit -q -m sub`);
+      const dest = join(sb.treeDir, 'co');
+      expect(await runGit({ repo: src, dest })).toMatchObject({ changed: true, submodules_changed: true });
+      expect(await readFile(join(dest, 'vendor/lib/lib.txt'), 'utf8')).toBe('v1\n');
+      expect(await runGit({ repo: src, dest })).toMatchObject({ changed: false });
+      await sh(lib, 'echo v2 > lib.txt && git commit -q -am lib2');
+      await sh(src, 'git -C vendor/lib pull -q && git commit -q -am bump');
+      expect(await runGit({ repo: src, dest })).toMatchObject({ changed: true, submodules_changed: true });
+      expect(await readFile(join(dest, 'vendor/lib/lib.txt'), 'utf8')).toBe('v2\n');
+      const flat = join(sb.treeDir, 'flat');
+      expect(await runGit({ repo: src, dest: flat, recursive: false })).toMatchObject({ changed: true });
+      expect(existsSync(join(flat, 'vendor/lib/lib.txt'))).toBe(false);
+    } finally {
+      for (const k of Object.keys(fileOk)) delete (GIT_ENV as Record<string, string>)[k];
+    }
   });
 });
