@@ -15,8 +15,8 @@ const args = {
   repo: { required: true, aliases: ['name'], description: 'The repository: a URL, or an absolute path on the target (made `file://PATH`, as Ansible does).' },
   version: { default: 'HEAD', description: 'What to check out: `HEAD` (the remote\'s default branch), a branch, a tag or a commit.' },
   remote: { default: 'origin', description: 'The name of the remote.' },
-  refspec: { refused: `fetching extra refspecs is ${NOT_HERE}`, description: 'More refspecs to fetch.' },
-  reference: { refused: `clones borrowing objects from a reference repository are ${NOT_HERE}`, description: 'A reference repository to borrow objects from.' },
+  refspec: { description: 'A refspec fetched besides (e.g. `refs/pull/*:refs/remotes/origin/pull/*`): after the clone, and with every update.' },
+  reference: { description: 'A repository on the target whose objects the clone borrows (`git clone --reference`).' },
   force: { type: 'bool', default: false, description: 'Discard local modifications of tracked files (`git reset --hard`) instead of failing on them.' },
   depth: { type: 'int', description: 'A shallow clone/fetch of this many commits (HEAD, branches and tags only; for a commit it is ignored with a warning, as in Ansible).' },
   clone: { type: 'bool', default: true, description: 'Clone when `dest` has no repository. With `false`, only report the remote revision.' },
@@ -60,7 +60,7 @@ export const git = defineModule(
       checkMode: "Reports what would change from `git ls-remote` (a new clone: changed, `after` the remote's revision), touching nothing.",
       differences: [
         'A repository that asks for a user name or password fails at once (`GIT_TERMINAL_PROMPT=0`, unless the task\'s environment says otherwise), where Ansible\'s git could wait on a terminal.',
-        '`track_submodules`, `refspec`, `reference`, GPG verification, `umask`, `archive` and `separate_git_dir` are not implemented: refused with the reason.',
+        '`track_submodules`, GPG verification, `umask`, `archive` and `separate_git_dir` are not implemented: refused with the reason.',
       ],
     },
     args,
@@ -186,13 +186,14 @@ class Git {
     return out.trim().split(/\s+/)[0] as string;
   }
 
-  async fetch(repo: string, dest: string, version: string, remote: string, depth: number | undefined, bare: boolean, force: boolean): Promise<void> {
+  async fetch(repo: string, dest: string, version: string, remote: string, depth: number | undefined, bare: boolean, refspec: string | undefined, force: boolean): Promise<void> {
     await this.setRemoteUrl(repo, dest, remote);
     const cmd = ['fetch'];
     let refspecs: string[] = [];
     if (depth) {
       const currentHead = await this.headBranch(dest, remote, false);
-      if (version === 'HEAD') refspecs.push(currentHead);
+      if (refspec) refspecs.push(refspec);
+      else if (version === 'HEAD') refspecs.push(currentHead);
       else if (await this.isRemoteBranch(dest, repo, version)) {
         if (currentHead !== version) refspecs.push(`+refs/heads/${version}:refs/heads/${version}`);
         refspecs.push(`+refs/heads/${version}:refs/remotes/${remote}/${version}`);
@@ -202,6 +203,7 @@ class Git {
     if (!depth || refspecs.length === 0) {
       if (bare) refspecs = ['+refs/heads/*:refs/heads/*', '+refs/tags/*:refs/tags/*'];
       else cmd.push('--tags');
+      if (refspec) refspecs.push(refspec);
     }
     if (force) cmd.push('--force');
     cmd.push(remote);
@@ -216,19 +218,21 @@ class Git {
     // os.makedirs, its failure ignored: git clone then says what is wrong.
     await mkdir(await hostPathFollow(this.ctx.conn, parent), { recursive: true }).catch(() => undefined);
     const cmd = ['clone', ...(args.bare ? ['--bare'] : ['--origin', args.remote])];
-    let branchOrTag: boolean | undefined;
-    const isBranchOrTag = async () => (branchOrTag ??= (await this.isRemoteBranch(dest, repo, args.version)) || (await this.isRemoteTag(dest, repo, args.version)));
+    // Asked whatever the arguments, as Ansible does: a repository that is not there fails here, with ls-remote's words.
+    const branchOrTag = (await this.isRemoteBranch(dest, repo, args.version)) || (await this.isRemoteTag(dest, repo, args.version));
     if (args.depth) {
-      if (args.version === 'HEAD') cmd.push('--depth', String(args.depth));
-      else if (await isBranchOrTag()) cmd.push('--depth', String(args.depth), '--branch', args.version);
+      if (args.version === 'HEAD' || args.refspec) cmd.push('--depth', String(args.depth));
+      else if (branchOrTag) cmd.push('--depth', String(args.depth), '--branch', args.version);
       else warn(result, 'Ignoring depth argument. Shallow clones are only available for HEAD, branches, tags or in combination with refspec.');
     }
     if (args.single_branch) {
       cmd.push('--single-branch');
-      if (await isBranchOrTag()) cmd.push('--branch', args.version);
+      if (branchOrTag) cmd.push('--branch', args.version);
     }
+    if (args.reference !== undefined) cmd.push('--reference', args.reference);
     await this.ok([...cmd, repo, dest], parent);
     if (args.bare && args.remote !== 'origin') await this.ok(['remote', 'add', args.remote, repo], dest);
+    if (args.refspec) await this.ok(['fetch', ...(args.depth ? ['--depth', String(args.depth)] : []), args.remote, args.refspec], dest);
   }
 
   async switchVersion(dest: string, remote: string, version: string, depth: number | undefined): Promise<void> {
@@ -303,7 +307,7 @@ class Git {
     const { args } = this.ctx;
     if (before === null) return { prepared: `>> Newly checked out ${after}` };
     if (before === after) return {};
-    await this.fetch(repo, dest, after, args.remote, args.depth, args.bare, false);
+    await this.fetch(repo, dest, after, args.remote, args.depth, args.bare, undefined, false);
     const r = await this.run(['diff', before, after], dest);
     if (r.rc === 0) return { prepared: r.stdout !== '' ? r.stdout : `>> No visual differences between ${before} and ${after}` };
     return { prepared: `>> Failed to get proper diff between ${before} and ${after}${r.stderr !== '' ? `:\n>> ${r.stderr}` : ''}` };
@@ -419,7 +423,7 @@ async function run(ctx: ModuleContext<GitArgs>): Promise<ModuleResult> {
       }
       return result;
     }
-    await git.fetch(repo, where, args.version, args.remote, args.depth, args.bare, args.force);
+    await git.fetch(repo, where, args.version, args.remote, args.depth, args.bare, args.refspec, args.force);
     result.after = await git.version(where);
   }
 

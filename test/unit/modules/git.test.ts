@@ -42,7 +42,7 @@ describe('git', () => {
   cases(
     git,
     [
-      { name: 'refuses refspec at planning', args: { repo: '/r', dest: '/d', refspec: '+refs/x:refs/x' }, invalid: 'refspec is not supported by imgplay' },
+      { name: 'refuses a separate git directory at planning', args: { repo: '/r', dest: '/d', separate_git_dir: '/g' }, invalid: 'separate_git_dir is not supported by imgplay' },
       { name: 'refuses GPG verification', args: { repo: '/r', dest: '/d', verify_commit: true }, invalid: 'verify_commit=true is not supported by imgplay' },
       { name: 'refuses archive', args: { repo: '/r', dest: '/d', archive: '/x.zip' }, invalid: 'archive is not supported by imgplay' },
       { name: 'takes one host key policy', args: { repo: '/r', dest: '/d', accept_hostkey: true, accept_newhostkey: true }, invalid: 'parameters are mutually exclusive: accept_hostkey|accept_newhostkey' },
@@ -97,6 +97,29 @@ describe('git', () => {
     expect(await runGit({ repo: src, dest: bare, bare: true })).toMatchObject({ changed: true, after: one });
     expect(existsSync(join(bare, 'HEAD'))).toBe(true);
     expect(await runGit({ repo: src, dest: bare, bare: true })).toMatchObject({ changed: false });
+  });
+
+  it('fetches a refspec after the clone and with each update, and borrows objects from a reference', async () => {
+    const sb = await sandbox('local');
+    const { src, feat } = await sourceRepo(sb.treeDir);
+    await sh(src, 'git update-ref refs/pull/1/head feature');
+    const dest = join(sb.treeDir, 'co');
+    const refspec = '+refs/pull/*:refs/remotes/origin/pull/*';
+    expect(await runGit({ repo: src, dest, refspec, reference: src })).toMatchObject({ changed: true });
+    expect(await sh(dest, 'git rev-parse refs/remotes/origin/pull/1/head')).toBe(feat);
+    expect(await readFile(join(dest, '.git/objects/info/alternates'), 'utf8')).toBe(`${src}/.git/objects\n`);
+    const two = await sh(src, 'git checkout -q feature && echo two > f.txt && git commit -q -am two && git update-ref refs/pull/2/head HEAD && git checkout -q main && git rev-parse refs/pull/2/head');
+    expect(await runGit({ repo: src, dest, refspec })).toMatchObject({ changed: false });
+    expect(await sh(dest, 'git rev-parse refs/remotes/origin/pull/2/head')).toBe(two);
+  });
+
+  it('fails with ls-remote\'s words where the repository is not there', async () => {
+    const sb = await sandbox('local');
+    expect(await runGit({ repo: join(sb.treeDir, 'none'), dest: join(sb.treeDir, 'co') })).toMatchObject({
+      failed: true,
+      msg: expect.stringContaining(`fatal: '${join(sb.treeDir, 'none')}' does not appear to be a git repository`),
+      cmd: expect.stringContaining('ls-remote'),
+    });
   });
 
   it('fails on local modifications unless forced, and forced discards them', async () => {
