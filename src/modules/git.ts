@@ -1,5 +1,5 @@
 // Clones and updates git checkouts on the target with the target's own git, as ansible.builtin.git does.
-import { mkdir, readFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile } from 'node:fs/promises';
 import { posix } from 'node:path';
 import type { ExecResult } from '../connection/types.js';
 import { type ArgSpec, type ArgsOf, defineModule } from './spec.js';
@@ -32,7 +32,7 @@ const args = {
   recursive: { type: 'bool', default: true, description: 'Check submodules out too (`git submodule update --init --recursive` when one is missing or behind), at the commits the checkout records.' },
   single_branch: { type: 'bool', default: false, description: 'Clone only the history of `version` (`--single-branch`).' },
   track_submodules: { type: 'bool', default: false, refusedValues: { true: `following the submodules' branches is ${NOT_HERE}` }, description: 'Check submodules out at the tip of their master branch.' },
-  umask: { type: 'raw', refused: `a umask for git's commands is ${NOT_HERE}`, description: 'The umask git runs with.' },
+  umask: { type: 'raw', description: 'The umask git runs with (and the parent directories of `dest` are made with), a quoted octal string such as `"0022"`.' },
   archive: { type: 'path', refused: `making an archive of the checkout is ${NOT_HERE}`, description: 'Also write an archive of the checkout there.' },
   archive_prefix: { refused: `making an archive of the checkout is ${NOT_HERE}`, description: "A prefix for the archive's paths." },
   separate_git_dir: { type: 'path', refused: `a separate git directory is ${NOT_HERE}`, description: 'Keep the repository there, with a `.git` file in `dest` pointing to it.' },
@@ -60,7 +60,7 @@ export const git = defineModule(
       checkMode: "Reports what would change from `git ls-remote` (a new clone: changed, `after` the remote's revision), touching nothing.",
       differences: [
         'A repository that asks for a user name or password fails at once (`GIT_TERMINAL_PROMPT=0`, unless the task\'s environment says otherwise), where Ansible\'s git could wait on a terminal.',
-        '`track_submodules`, GPG verification, `umask`, `archive` and `separate_git_dir` are not implemented: refused with the reason.',
+        '`track_submodules`, GPG verification, `archive` and `separate_git_dir` are not implemented: refused with the reason.',
       ],
     },
     args,
@@ -88,12 +88,15 @@ class Git {
     readonly ctx: ModuleContext<GitArgs>,
     readonly path: string,
     readonly env: Record<string, string>,
+    readonly umask: number | undefined,
   ) {}
 
   // Ansible runs in the directory when it exists, else wherever the module runs.
   async run(argv: string[], cwd?: string): Promise<ExecResult> {
     const dir = cwd !== undefined && (await statOrUndefined(await this.ctx.conn.hostPath(cwd)))?.isDirectory() ? cwd : undefined;
-    return this.ctx.conn.exec([this.path, ...argv], { cwd: dir, env: this.env, signal: this.ctx.signal, keepFinalNewline: true });
+    // Ansible sets the module's own umask, which its git commands inherit; here a shell sets it for each.
+    const command = this.umask === undefined ? [this.path, ...argv] : ['/bin/sh', '-c', 'umask "$0" && exec "$@"', `0${this.umask.toString(8)}`, this.path, ...argv];
+    return this.ctx.conn.exec(command, { cwd: dir, env: this.env, signal: this.ctx.signal, keepFinalNewline: true });
   }
 
   /** run_command(check_rc=True): a failure is the module's, with git's stderr. */
@@ -216,7 +219,12 @@ class Git {
     const { args } = this.ctx;
     const parent = posix.dirname(dest);
     // os.makedirs, its failure ignored: git clone then says what is wrong.
-    await mkdir(await hostPathFollow(this.ctx.conn, parent), { recursive: true }).catch(() => undefined);
+    const host = await hostPathFollow(this.ctx.conn, parent);
+    const made = await mkdir(host, { recursive: true }).catch(() => undefined);
+    // What os.makedirs makes under the module's umask: 0777 less it (imgplay's own umask is not the task's).
+    if (made !== undefined && this.umask !== undefined) {
+      for (let d = host; d.length >= made.length; d = posix.dirname(d)) await chmod(d, 0o777 & ~this.umask);
+    }
     const cmd = ['clone', ...(args.bare ? ['--bare'] : ['--origin', args.remote])];
     // Asked whatever the arguments, as Ansible does: a repository that is not there fails here, with ls-remote's words.
     const branchOrTag = (await this.isRemoteBranch(dest, repo, args.version)) || (await this.isRemoteTag(dest, repo, args.version));
@@ -374,7 +382,13 @@ async function run(ctx: ModuleContext<GitArgs>): Promise<ModuleResult> {
   const repo = args.repo.startsWith('/') ? `file://${args.repo}` : args.repo;
   // GIT_TERMINAL_PROMPT=0: a repository asking for a password fails instead of waiting on a terminal nobody watches.
   const env = { GIT_TERMINAL_PROMPT: '0', ...ctx.environment, LANG: 'C', LC_ALL: 'C', LC_MESSAGES: 'C', LC_CTYPE: 'C', GIT_SSH_COMMAND: sshCommand(ctx) };
-  const git = new Git(ctx, program.path, env);
+  let umask: number | undefined;
+  if (args.umask !== undefined && args.umask !== null) {
+    if (typeof args.umask !== 'string') return failed('umask must be defined as a quoted octal integer');
+    if (!/^\s*(0o)?[0-7]+\s*$/i.test(args.umask)) return failed('umask must be an octal integer', { details: `invalid literal for int() with base 8: '${args.umask}'` });
+    umask = parseInt(args.umask.trim().replace(/^0o/i, ''), 8) & 0o777;
+  }
+  const git = new Git(ctx, program.path, env, umask);
 
   if (args.dest === undefined && args.clone) return failed('the destination directory must be specified unless clone=no');
   const dest = args.dest === undefined ? undefined : posix.resolve('/', args.dest);

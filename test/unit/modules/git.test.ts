@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
@@ -120,6 +120,17 @@ describe('git', () => {
       msg: expect.stringContaining(`fatal: '${join(sb.treeDir, 'none')}' does not appear to be a git repository`),
       cmd: expect.stringContaining('ls-remote'),
     });
+  });
+
+  it('runs git under the given umask, and wants it as a quoted octal string', async () => {
+    const sb = await sandbox('local');
+    const { src } = await sourceRepo(sb.treeDir);
+    const dest = join(sb.treeDir, 'new/co');
+    expect(await runGit({ repo: src, dest, umask: '0077' })).toMatchObject({ changed: true });
+    expect((await stat(join(dest, 'a.txt'))).mode & 0o777).toBe(0o600);
+    expect((await stat(join(sb.treeDir, 'new'))).mode & 0o777).toBe(0o700);
+    expect(await runGit({ repo: src, dest, umask: 22 })).toMatchObject({ failed: true, msg: 'umask must be defined as a quoted octal integer' });
+    expect(await runGit({ repo: src, dest, umask: '9x' })).toMatchObject({ failed: true, msg: 'umask must be an octal integer' });
   });
 
   it('fails on local modifications unless forced, and forced discards them', async () => {
