@@ -1,11 +1,13 @@
 // Clones and updates git checkouts on the target with the target's own git, as ansible.builtin.git does.
-import { chmod, mkdir, readFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { chmod, copyFile, mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { posix } from 'node:path';
 import type { ExecResult } from '../connection/types.js';
 import { type ArgSpec, type ArgsOf, defineModule } from './spec.js';
 import { findTargetProgram } from './support/bin-path.js';
 import { splitLines } from './support/lines.js';
 import { hostPathFollow, statOrUndefined } from './support/target-path.js';
+import { targetTempDir } from './support/target-temp.js';
 import { failed, type ModuleContext, type ModuleResult } from './types.js';
 
 const NOT_HERE = 'not implemented in imgplay';
@@ -33,8 +35,8 @@ const args = {
   single_branch: { type: 'bool', default: false, description: 'Clone only the history of `version` (`--single-branch`).' },
   track_submodules: { type: 'bool', default: false, refusedValues: { true: `following the submodules' branches is ${NOT_HERE}` }, description: 'Check submodules out at the tip of their master branch.' },
   umask: { type: 'raw', description: 'The umask git runs with (and the parent directories of `dest` are made with), a quoted octal string such as `"0022"`.' },
-  archive: { type: 'path', refused: `making an archive of the checkout is ${NOT_HERE}`, description: 'Also write an archive of the checkout there.' },
-  archive_prefix: { refused: `making an archive of the checkout is ${NOT_HERE}`, description: "A prefix for the archive's paths." },
+  archive: { type: 'path', description: 'Also write `git archive` of `version` to this file on the target; its extension says the format (`.zip`, `.tar`, `.gz` for tar.gz, `.tgz`). An archive already there with the same bytes is left alone, and the task then reports no change, as Ansible does.' },
+  archive_prefix: { description: "A prefix for the archive's paths (`git archive --prefix`)." },
   separate_git_dir: { type: 'path', refused: `a separate git directory is ${NOT_HERE}`, description: 'Keep the repository there, with a `.git` file in `dest` pointing to it.' },
 } as const satisfies Record<string, ArgSpec>;
 
@@ -60,7 +62,7 @@ export const git = defineModule(
       checkMode: "Reports what would change from `git ls-remote` (a new clone: changed, `after` the remote's revision), touching nothing.",
       differences: [
         'A repository that asks for a user name or password fails at once (`GIT_TERMINAL_PROMPT=0`, unless the task\'s environment says otherwise), where Ansible\'s git could wait on a terminal.',
-        '`track_submodules`, GPG verification, `archive` and `separate_git_dir` are not implemented: refused with the reason.',
+        '`track_submodules`, GPG verification and `separate_git_dir` are not implemented: refused with the reason.',
       ],
     },
     args,
@@ -311,6 +313,50 @@ class Git {
     if (r.rc !== 0) throw new Failure(`Failed to init/update submodules: ${r.stdout}${r.stderr}`);
   }
 
+  /** Ansible's create_archive: `git archive` into the file, or into a temp file compared with the one there. */
+  async archive(dest: string, archive: string, prefix: string | undefined, version: string, repo: string, result: ModuleResult): Promise<void> {
+    const formats: Record<string, string> = { '.zip': 'zip', '.gz': 'tar.gz', '.tar': 'tar', '.tgz': 'tgz' };
+    const format = formats[posix.extname(archive)];
+    if (format === undefined) {
+      throw new Failure(`Unable to get file extension from archive file name : ${archive}`, {
+        details: "Please specify archive as filename with extension. File extension can be one of ['tar', 'tar.gz', 'zip', 'tgz']",
+      });
+    }
+    const make = async (out: string) => {
+      const argv = ['archive', '--format', format, '--output', out, ...(prefix !== undefined ? ['--prefix', prefix] : []), version];
+      const r = await this.run(argv, dest);
+      if (r.rc !== 0) throw new Failure('Failed to perform archive operation', { details: `Git archive command failed to create archive ${out} using ${dest} directory.Error: ${r.stderr}` });
+    };
+    const conn = this.ctx.conn;
+    const archiveHost = await hostPathFollow(conn, archive);
+    if ((await statOrUndefined(archiveHost)) === undefined) {
+      await make(archive);
+      result.changed = true;
+      return;
+    }
+    const tmpDir = posix.join(targetTempDir(this.ctx), `tmp${randomBytes(6).toString('hex')}`);
+    const tmpHost = await hostPathFollow(conn, tmpDir);
+    await mkdir(tmpHost, { mode: 0o700 });
+    try {
+      const name = `${repo.split('/').at(-1)?.replace('.git', '')}.${format}`;
+      await make(posix.join(tmpDir, name));
+      const fresh = await readFile(posix.join(tmpHost, name));
+      if (fresh.equals(await readFile(archiveHost))) result.changed = false;
+      else {
+        // shutil.move: the new file replaces the old one, its mode with it (copied where a rename cannot cross filesystems).
+        const from = posix.join(tmpHost, name);
+        await rename(from, archiveHost).catch(async (err: NodeJS.ErrnoException) => {
+          if (err.code !== 'EXDEV') throw err;
+          await copyFile(from, archiveHost);
+          await chmod(archiveHost, (await stat(from)).mode & 0o7777);
+        });
+        result.changed = true;
+      }
+    } finally {
+      await rm(tmpHost, { recursive: true, force: true });
+    }
+  }
+
   async diff(repo: string, dest: string, before: string | null, after: string): Promise<Record<string, string>> {
     const { args } = this.ctx;
     if (before === null) return { prepared: `>> Newly checked out ${after}` };
@@ -410,6 +456,10 @@ async function run(ctx: ModuleContext<GitArgs>): Promise<ModuleResult> {
   } else if (!args.update) {
     result.before = await git.version(dest as string);
     result.after = result.before;
+    if (args.archive !== undefined) {
+      if (check) return { ...result, changed: true };
+      await git.archive(dest as string, args.archive, args.archive_prefix, args.version, args.repo, result);
+    }
     return result;
   } else {
     const where = dest as string;
@@ -458,6 +508,10 @@ async function run(ctx: ModuleContext<GitArgs>): Promise<ModuleResult> {
       const diff = await git.diff(repo, where, result.before as string | null, result.after as string);
       if (Object.keys(diff).length > 0) result.diff = diff;
     }
+  }
+  if (args.archive !== undefined) {
+    if (check) return { ...result, changed: true };
+    await git.archive(where, args.archive, args.archive_prefix, args.version, args.repo, result);
   }
   return result;
 }

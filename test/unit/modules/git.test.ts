@@ -44,7 +44,7 @@ describe('git', () => {
     [
       { name: 'refuses a separate git directory at planning', args: { repo: '/r', dest: '/d', separate_git_dir: '/g' }, invalid: 'separate_git_dir is not supported by imgplay' },
       { name: 'refuses GPG verification', args: { repo: '/r', dest: '/d', verify_commit: true }, invalid: 'verify_commit=true is not supported by imgplay' },
-      { name: 'refuses archive', args: { repo: '/r', dest: '/d', archive: '/x.zip' }, invalid: 'archive is not supported by imgplay' },
+      { name: 'needs archive for archive_prefix', args: { repo: '/r', dest: '/d', archive_prefix: 'p/' }, invalid: "missing parameter(s) required by 'archive_prefix': archive" },
       { name: 'takes one host key policy', args: { repo: '/r', dest: '/d', accept_hostkey: true, accept_newhostkey: true }, invalid: 'parameters are mutually exclusive: accept_hostkey|accept_newhostkey' },
       { name: 'needs a repository', args: { dest: '/d' }, invalid: 'missing required arguments: repo' },
       {
@@ -131,6 +131,19 @@ describe('git', () => {
     expect((await stat(join(sb.treeDir, 'new'))).mode & 0o777).toBe(0o700);
     expect(await runGit({ repo: src, dest, umask: 22 })).toMatchObject({ failed: true, msg: 'umask must be defined as a quoted octal integer' });
     expect(await runGit({ repo: src, dest, umask: '9x' })).toMatchObject({ failed: true, msg: 'umask must be an octal integer' });
+  });
+
+  it('writes an archive of the version, and leaves one with the same bytes alone', async () => {
+    const sb = await sandbox('local');
+    const { src } = await sourceRepo(sb.treeDir);
+    const dest = join(sb.treeDir, 'co');
+    const archive = join(sb.treeDir, 'co.tar');
+    expect(await runGit({ repo: src, dest, archive, archive_prefix: 'app/' })).toMatchObject({ changed: true });
+    expect(await sh(sb.treeDir, 'tar tf co.tar')).toBe('app/\napp/a.txt');
+    expect(await runGit({ repo: src, dest, archive, archive_prefix: 'app/' })).toMatchObject({ changed: false });
+    expect(await runGit({ repo: src, dest, archive, archive_prefix: 'other/' })).toMatchObject({ changed: true });
+    expect(await sh(sb.treeDir, 'tar tf co.tar')).toBe('other/\nother/a.txt');
+    expect(await runGit({ repo: src, dest, archive: join(sb.treeDir, 'co.rar') })).toMatchObject({ failed: true, msg: `Unable to get file extension from archive file name : ${join(sb.treeDir, 'co.rar')}` });
   });
 
   it('fails on local modifications unless forced, and forced discards them', async () => {
