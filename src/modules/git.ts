@@ -1,12 +1,13 @@
 // Clones and updates git checkouts on the target with the target's own git, as ansible.builtin.git does.
 import { randomBytes } from 'node:crypto';
-import { chmod, copyFile, mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { chmod, copyFile, cp, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { posix } from 'node:path';
 import type { ExecResult } from '../connection/types.js';
 import { type ArgSpec, type ArgsOf, defineModule } from './spec.js';
 import { findTargetProgram } from './support/bin-path.js';
+import { describeFsError, isFsError } from './support/fs-error.js';
 import { splitLines } from './support/lines.js';
-import { hostPathFollow, statOrUndefined } from './support/target-path.js';
+import { hostPathFollow, statOrUndefined, targetPathOf } from './support/target-path.js';
 import { targetTempDir } from './support/target-temp.js';
 import { failed, type ModuleContext, type ModuleResult } from './types.js';
 
@@ -37,7 +38,7 @@ const args = {
   umask: { type: 'raw', description: 'The umask git runs with (and the parent directories of `dest` are made with), a quoted octal string such as `"0022"`.' },
   archive: { type: 'path', description: 'Also write `git archive` of `version` to this file on the target; its extension says the format (`.zip`, `.tar`, `.gz` for tar.gz, `.tgz`). An archive already there with the same bytes is left alone, and the task then reports no change, as Ansible does.' },
   archive_prefix: { description: "A prefix for the archive's paths (`git archive --prefix`)." },
-  separate_git_dir: { type: 'path', refused: `a separate git directory is ${NOT_HERE}`, description: 'Keep the repository there, with a `.git` file in `dest` pointing to it.' },
+  separate_git_dir: { type: 'path', description: 'Keep the repository there, with a `.git` file in `dest` pointing to it (`clone --separate-git-dir`); an existing checkout\'s repository is moved there (`git_dir_before`, `git_dir_now`), as Ansible does.' },
 } as const satisfies Record<string, ArgSpec>;
 
 type GitArgs = ArgsOf<typeof args>;
@@ -62,7 +63,7 @@ export const git = defineModule(
       checkMode: "Reports what would change from `git ls-remote` (a new clone: changed, `after` the remote's revision), touching nothing.",
       differences: [
         'A repository that asks for a user name or password fails at once (`GIT_TERMINAL_PROMPT=0`, unless the task\'s environment says otherwise), where Ansible\'s git could wait on a terminal.',
-        '`track_submodules`, GPG verification and `separate_git_dir` are not implemented: refused with the reason.',
+        '`track_submodules` and GPG verification are not implemented: refused with the reason.',
       ],
     },
     args,
@@ -217,7 +218,7 @@ class Git {
     if (r.rc !== 0) throw new Failure(`Failed to download remote objects and refs: ${r.stdout} ${r.stderr}`, { cmd: [this.path, ...argv] });
   }
 
-  async clone(repo: string, dest: string, result: ModuleResult): Promise<void> {
+  async clone(repo: string, dest: string, separateGitDir: string | undefined, result: ModuleResult): Promise<void> {
     const { args } = this.ctx;
     const parent = posix.dirname(dest);
     // os.makedirs, its failure ignored: git clone then says what is wrong.
@@ -235,11 +236,12 @@ class Git {
       else if (branchOrTag) cmd.push('--depth', String(args.depth), '--branch', args.version);
       else warn(result, 'Ignoring depth argument. Shallow clones are only available for HEAD, branches, tags or in combination with refspec.');
     }
+    if (args.reference !== undefined) cmd.push('--reference', args.reference);
     if (args.single_branch) {
       cmd.push('--single-branch');
       if (branchOrTag) cmd.push('--branch', args.version);
     }
-    if (args.reference !== undefined) cmd.push('--reference', args.reference);
+    if (separateGitDir !== undefined) cmd.push(`--separate-git-dir=${separateGitDir}`);
     await this.ok([...cmd, repo, dest], parent);
     if (args.bare && args.remote !== 'origin') await this.ok(['remote', 'add', args.remote, repo], dest);
     if (args.refspec) await this.ok(['fetch', ...(args.depth ? ['--depth', String(args.depth)] : []), args.remote, args.refspec], dest);
@@ -415,6 +417,27 @@ function sshCommand(ctx: ModuleContext<GitArgs>): string {
   return ssh !== '' ? `${base} ${ssh}` : base;
 }
 
+/** Moves a checkout's repository to its separate git dir and points the checkout's `.git` file at it. */
+async function relocateRepo(ctx: ModuleContext<GitArgs>, result: ModuleResult, repoDir: string, oldRepoDir: string, worktree: string): Promise<void> {
+  if (await exists(ctx, repoDir)) throw new Failure(`Separate-git-dir path ${repoDir} already exists.`);
+  const from = await hostPathFollow(ctx.conn, oldRepoDir);
+  const to = await hostPathFollow(ctx.conn, repoDir);
+  try {
+    // shutil.move: a rename, or a copy and removal across filesystems.
+    await rename(from, to).catch(async (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EXDEV') throw err;
+      await cp(from, to, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
+      await rm(from, { recursive: true, force: true });
+    });
+    await writeFile(await hostPathFollow(ctx.conn, posix.join(worktree, '.git')), `gitdir: ${repoDir}`);
+    Object.assign(result, { git_dir_before: oldRepoDir, git_dir_now: repoDir });
+  } catch (err) {
+    if ((await statOrUndefined(to)) !== undefined && (await statOrUndefined(from)) === undefined) await rename(to, from).catch(() => undefined);
+    if (isFsError(err)) throw new Failure(`Unable to move git dir. ${describeFsError(err)}`);
+    throw err;
+  }
+}
+
 async function exists(ctx: ModuleContext<GitArgs>, path: string): Promise<boolean> {
   return (await statOrUndefined(await hostPathFollow(ctx.conn, path))) !== undefined;
 }
@@ -438,7 +461,20 @@ async function run(ctx: ModuleContext<GitArgs>): Promise<ModuleResult> {
 
   if (args.dest === undefined && args.clone) return failed('the destination directory must be specified unless clone=no');
   const dest = args.dest === undefined ? undefined : posix.resolve('/', args.dest);
-  const gitconfig = dest === undefined ? undefined : posix.join(await repoPathOf(ctx, dest, args.bare), 'config');
+  // Ansible's os.path.realpath, on the target.
+  const separateGitDir = args.separate_git_dir === undefined ? undefined : targetPathOf(ctx.conn, await hostPathFollow(ctx.conn, posix.resolve('/', args.separate_git_dir)));
+  let gitconfig: string | undefined;
+  if (dest !== undefined) {
+    let repoPath = await repoPathOf(ctx, dest, args.bare);
+    if (separateGitDir !== undefined && separateGitDir !== repoPath && (await exists(ctx, repoPath))) {
+      result.changed = true;
+      if (!check) {
+        await relocateRepo(ctx, result, separateGitDir, repoPath, dest);
+        repoPath = separateGitDir;
+      }
+    }
+    gitconfig = posix.join(repoPath, 'config');
+  }
 
   result.before = null;
   let localMods = false;
@@ -452,7 +488,7 @@ async function run(ctx: ModuleContext<GitArgs>): Promise<ModuleResult> {
       }
       return result;
     }
-    await git.clone(repo, dest as string, result);
+    await git.clone(repo, dest as string, separateGitDir, result);
   } else if (!args.update) {
     result.before = await git.version(dest as string);
     result.after = result.before;

@@ -42,7 +42,8 @@ describe('git', () => {
   cases(
     git,
     [
-      { name: 'refuses a separate git directory at planning', args: { repo: '/r', dest: '/d', separate_git_dir: '/g' }, invalid: 'separate_git_dir is not supported by imgplay' },
+      { name: 'refuses following the submodules\' branches at planning', args: { repo: '/r', dest: '/d', track_submodules: true }, invalid: 'track_submodules=true is not supported by imgplay' },
+      { name: 'takes a separate git dir or bare', args: { repo: '/r', dest: '/d', separate_git_dir: '/g', bare: true }, invalid: 'parameters are mutually exclusive: separate_git_dir|bare' },
       { name: 'refuses GPG verification', args: { repo: '/r', dest: '/d', verify_commit: true }, invalid: 'verify_commit=true is not supported by imgplay' },
       { name: 'needs archive for archive_prefix', args: { repo: '/r', dest: '/d', archive_prefix: 'p/' }, invalid: "missing parameter(s) required by 'archive_prefix': archive" },
       { name: 'takes one host key policy', args: { repo: '/r', dest: '/d', accept_hostkey: true, accept_newhostkey: true }, invalid: 'parameters are mutually exclusive: accept_hostkey|accept_newhostkey' },
@@ -144,6 +145,23 @@ describe('git', () => {
     expect(await runGit({ repo: src, dest, archive, archive_prefix: 'other/' })).toMatchObject({ changed: true });
     expect(await sh(sb.treeDir, 'tar tf co.tar')).toBe('other/\nother/a.txt');
     expect(await runGit({ repo: src, dest, archive: join(sb.treeDir, 'co.rar') })).toMatchObject({ failed: true, msg: `Unable to get file extension from archive file name : ${join(sb.treeDir, 'co.rar')}` });
+  });
+
+  it('keeps the repository in a separate git dir, and moves an existing one there', async () => {
+    const sb = await sandbox('local');
+    const { src, one } = await sourceRepo(sb.treeDir);
+    const gitDir = join(sb.treeDir, 'repo.git');
+    const dest = join(sb.treeDir, 'co');
+    expect(await runGit({ repo: src, dest, separate_git_dir: gitDir })).toMatchObject({ changed: true, after: one });
+    expect(await readFile(join(dest, '.git'), 'utf8')).toBe(`gitdir: ${gitDir}\n`);
+    expect(await runGit({ repo: src, dest, separate_git_dir: gitDir })).toMatchObject({ changed: false });
+    const other = join(sb.treeDir, 'co2');
+    await runGit({ repo: src, dest: other });
+    const moved = join(sb.treeDir, 'moved.git');
+    expect(await runGit({ repo: src, dest: other, separate_git_dir: moved }, true)).toMatchObject({ changed: false });
+    expect(await runGit({ repo: src, dest: other, separate_git_dir: moved })).toMatchObject({ changed: true, git_dir_before: join(other, '.git'), git_dir_now: moved });
+    expect(await readFile(join(other, '.git'), 'utf8')).toBe(`gitdir: ${moved}`);
+    expect(await runGit({ repo: src, dest: other, separate_git_dir: moved })).toMatchObject({ changed: false });
   });
 
   it('fails on local modifications unless forced, and forced discards them', async () => {
