@@ -8,6 +8,7 @@ import { authorizedKey } from './authorized-key.js';
 import { blockinfile } from './blockinfile.js';
 import { command } from './command.js';
 import { copy } from './copy.js';
+import { cron } from './cron.js';
 import { debconf } from './debconf.js';
 import { debug } from './debug.js';
 import { fail } from './fail.js';
@@ -17,6 +18,7 @@ import { find } from './find.js';
 import { getent } from './getent.js';
 import { group } from './group.js';
 import { getUrl } from './get-url.js';
+import { git } from './git.js';
 import { hostname } from './hostname.js';
 import { imgplayBootstrap } from './imgplay-bootstrap.js';
 import { imgplayBuildRoot } from './imgplay-build-root.js';
@@ -28,6 +30,7 @@ import { imgplayKernel } from './imgplay-kernel.js';
 import { includeVars } from './include-vars.js';
 import { iniFile } from './ini-file.js';
 import { kernelModules } from './kernel-modules.js';
+import { knownHosts } from './known-hosts.js';
 import { lineinfile } from './lineinfile.js';
 import { localeGen } from './locale-gen.js';
 import { meta } from './meta.js';
@@ -71,6 +74,7 @@ export const modules: Readonly<Record<string, AnyModule>> = {
   blockinfile,
   command,
   copy,
+  cron,
   debconf,
   debug,
   fail,
@@ -79,6 +83,7 @@ export const modules: Readonly<Record<string, AnyModule>> = {
   find,
   get_url: getUrl,
   getent,
+  git,
   group,
   hostname,
   imgplay_bootstrap: imgplayBootstrap,
@@ -91,6 +96,7 @@ export const modules: Readonly<Record<string, AnyModule>> = {
   include_vars: includeVars,
   ini_file: iniFile,
   kernel_modules: kernelModules,
+  known_hosts: knownHosts,
   lineinfile,
   locale_gen: localeGen,
   meta,
