@@ -3,7 +3,7 @@ import { chmod, readFile, unlink } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { posix } from 'node:path';
 import { type ArgSpec, type ArgsOf, defineModule } from './spec.js';
-import { atomicWrite } from './support/atomic-write.js';
+import { atomicWrite } from '../host/atomic-write.js';
 import { findTargetProgram } from './support/bin-path.js';
 import { describeFsError, isFsError } from './support/fs-error.js';
 import { splitLines } from './support/lines.js';

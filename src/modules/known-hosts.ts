@@ -7,7 +7,7 @@ import { CHROOT_ENV } from '../connection/chroot.js';
 import { type ArgSpec, type ArgsOf, defineModule } from './spec.js';
 import { findUser, readAccountDb } from './support/account-db.js';
 import { Accounts } from './support/accounts.js';
-import { atomicWrite } from './support/atomic-write.js';
+import { atomicWrite } from '../host/atomic-write.js';
 import { findTargetProgram } from './support/bin-path.js';
 import { pathInfo } from './support/file-attrs.js';
 import { describeFsError, isFsError } from './support/fs-error.js';
