@@ -12,7 +12,8 @@ const MAX_BYTES = 16 * 1024 * 1024;
 
 /** The digest ('sha256:<hex>') of a suite's InRelease (or Release) file, fetched through `proxy` when given. */
 export async function suiteDigest(uri: string, suite: string, proxy?: string): Promise<string> {
-  const base = `${uri.replace(/\/+$/, '')}/dists/${suite}`;
+  // A flat repository (`deb file:/srv/repo ./`) keeps its Release files under the suite path itself.
+  const base = suite.endsWith('/') ? `${uri.replace(/\/+$/, '')}/${suite.replace(/\/+$/, '')}` : `${uri.replace(/\/+$/, '')}/dists/${suite}`;
   let lastErr: unknown;
   for (const name of ['InRelease', 'Release']) {
     try {
