@@ -12,30 +12,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { removeTree } from '../src/host/mount-table.js';
+import { allYmlInventory } from '../test/support/all-yml-inventory.js';
 import { aptProxyVars } from '../test/support/apt-proxy.js';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
-
-// The repo's inventory with both overlays (test/support/artifact-set.ts writes the same for the tests).
-const INVENTORY = `all:
-  children:
-    build_local:
-      hosts:
-        localhost: { ansible_connection: local }
-    basefs:
-      hosts:
-        basefs: { ansible_connection: chroot, ansible_host: "{{ build_dir }}/basefs/root" }
-    initrd:
-      hosts:
-        initrd: { ansible_connection: chroot, ansible_host: "{{ build_dir }}/initrd/root" }
-    overlays:
-      vars:
-        ansible_connection: chroot
-        ansible_host: "{{ build_dir }}/overlays/{{ inventory_hostname }}/merged"
-      hosts:
-        discovery: { provisioner: overlay/provision_discovery_overlay }
-        oem-example: { provisioner: oem/provision_oem_example }
-`;
 const imgplay = join(repo, 'bin', 'imgplay.js');
 
 interface StageEvent {
@@ -82,7 +62,7 @@ async function main(): Promise<void> {
   try {
     const project = join(dir, 'project');
     for (const part of ['playbooks', 'roles', 'hosts.yaml']) await cp(join(repo, part), join(project, part), { recursive: true });
-    await writeFile(join(dir, 'hosts.yaml'), INVENTORY);
+    await writeFile(join(dir, 'hosts.yaml'), allYmlInventory({ discovery: 'overlay/provision_discovery_overlay', 'oem-example': 'oem/provision_oem_example' }));
     console.log('1. cold all.yml into an empty stage cache...');
     const cold = await allYml(dir, project, join(dir, 'cold'));
     const overlayOwn = cold.built['overlay/oem-example'];

@@ -1,6 +1,7 @@
 // `imgplay cache list|prune`: what the stage cache holds, and making it smaller.
 import type { Command } from 'commander';
 import { EXIT, OptionsError } from '../errors.js';
+import { formatBytes } from '../image/free-space.js';
 import { listCache, pruneCache } from '../image/stage-cache.js';
 import { DEFAULT_CACHE_DIR } from '../run/stages.js';
 
@@ -17,11 +18,6 @@ export function parseSize(text: string): number {
 function parseCount(text: string, option: string, min: number): number {
   if (!/^\d+$/.test(text.trim()) || Number(text) < min) throw new OptionsError(`${option} must be a whole number of at least ${min}, got '${text}'`);
   return Number(text);
-}
-
-function human(bytes: number): string {
-  for (const [unit, n] of [['G', 1024 ** 3], ['M', 1024 ** 2], ['K', 1024]] as const) if (bytes >= n) return `${(bytes / n).toFixed(1)}${unit}`;
-  return `${bytes}B`;
 }
 
 /** Adds `imgplay cache` to the CLI. */
@@ -42,7 +38,7 @@ export function registerCacheCommand(program: Command, io: { out: (s: string) =>
           io.out(`${s.stage}\n`);
           for (const e of s.entries) {
             const size = e.artifacts.reduce((n, a) => n + a.size, 0);
-            io.out(`  ${e.key.slice(7, 19)}  built ${e.createdAt}  used ${e.lastUsed}  ${e.buildSeconds.toFixed(1)} s  ${human(size)}  ${e.artifacts.map((a) => a.name).join(', ')}\n`);
+            io.out(`  ${e.key.slice(7, 19)}  built ${e.createdAt}  used ${e.lastUsed}  ${e.buildSeconds.toFixed(1)} s  ${formatBytes(size)}  ${e.artifacts.map((a) => a.name).join(', ')}\n`);
           }
         }
       }
@@ -59,7 +55,7 @@ export function registerCacheCommand(program: Command, io: { out: (s: string) =>
       const keep = opts.keep === undefined ? undefined : parseCount(opts.keep, '--keep', 0);
       const maxSize = opts.maxSize === undefined ? undefined : parseSize(opts.maxSize);
       const r = await pruneCache(opts.cacheDir, { ...(keep !== undefined ? { keep } : {}), ...(maxSize !== undefined ? { maxSize } : {}) });
-      io.out(`removed ${r.entries} kept build(s) and ${r.objects} artifact file(s), ${human(r.bytes)}\n`);
+      io.out(`removed ${r.entries} kept build(s) and ${r.objects} artifact file(s), ${formatBytes(r.bytes)}\n`);
       io.setCode(EXIT.ok);
     });
 }

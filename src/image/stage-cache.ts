@@ -6,12 +6,12 @@
 // Every file is written under a temporary name and renamed when complete, so a killed run never leaves a
 // half-written object or entry that a later run could trust; objects are verified by sha256 when stored and
 // when restored.
-import { createHash } from 'node:crypto';
-import { constants, createReadStream } from 'node:fs';
-import { chmod, copyFile, link, lstat, mkdir, readdir, readFile, rename, rm, rmdir, stat, utimes, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { chmod, copyFile, link, lstat, mkdir, readdir, readFile, rename, rm, rmdir, stat, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { ImgplayError } from '../errors.js';
+import { atomicWrite } from '../host/atomic-write.js';
+import { checksumFile } from '../host/checksum.js';
 
 // An object has the mode a freshly built artifact has: a restored artifact (a hard link to it) is then the
 // same file as a built one in every way a later stage can see (its inputs digest counts modes).
@@ -106,7 +106,7 @@ export async function storeEntry(cacheDir: string, entry: StageEntry, files: Rea
   }
   const dir = join(cacheDir, 'stages', stageDirName(entry.stage));
   await mkdir(dir, { recursive: true });
-  await writeAtomically(join(dir, `${entry.key.replace(/^sha256:/, '')}.json`), `${JSON.stringify(entry, null, 2)}\n`);
+  await atomicWrite(join(dir, `${entry.key.replace(/^sha256:/, '')}.json`), { data: `${JSON.stringify(entry, null, 2)}\n` });
 }
 
 /** Marks an entry used now (its mtime), so pruning keeps what builds reuse. */
@@ -135,7 +135,7 @@ export async function restoreObject(cacheDir: string, sha256: string, dest: stri
       await copyFile(src, tmp, constants.COPYFILE_FICLONE);
       await chmod(tmp, ARTIFACT_MODE);
     });
-    const got = await sha256Of(tmp);
+    const got = await checksumFile(tmp, 'sha256');
     if (got !== sha256) throw new ImgplayError(`stage cache: object ${sha256} is damaged (its bytes hash to ${got})`, { hint: `remove it: rm ${src}` });
     await rename(tmp, dest);
     return how;
@@ -152,7 +152,7 @@ export async function hasObject(cacheDir: string, sha256: string): Promise<boole
 async function storeObject(cacheDir: string, src: string, sha256: string): Promise<void> {
   const dest = objectPath(cacheDir, sha256);
   // An object already there is kept only if its bytes are still right (a damaged one is replaced).
-  if ((await hasObject(cacheDir, sha256)) && (await sha256Of(dest).catch(() => '')) === sha256) {
+  if ((await hasObject(cacheDir, sha256)) && (await checksumFile(dest, 'sha256').catch(() => '')) === sha256) {
     await chmod(dest, ARTIFACT_MODE);
     return;
   }
@@ -160,27 +160,10 @@ async function storeObject(cacheDir: string, src: string, sha256: string): Promi
   const tmp = `${dest}.${process.pid}.tmp`;
   try {
     await link(src, tmp).catch(async () => copyFile(src, tmp));
-    const got = await sha256Of(tmp);
+    const got = await checksumFile(tmp, 'sha256');
     if (got !== sha256) throw new ImgplayError(`stage cache: ${src} changed while it was stored (sha256 ${got}, recorded ${sha256})`);
     await chmod(tmp, ARTIFACT_MODE);
     await rename(tmp, dest);
-  } finally {
-    await rm(tmp, { force: true });
-  }
-}
-
-/** The hex sha256 of a file, streamed. */
-export async function sha256Of(path: string): Promise<string> {
-  const h = createHash('sha256');
-  await pipeline(createReadStream(path), h);
-  return h.digest('hex');
-}
-
-async function writeAtomically(path: string, text: string): Promise<void> {
-  const tmp = `${path}.${process.pid}.tmp`;
-  try {
-    await writeFile(tmp, text);
-    await rename(tmp, path);
   } finally {
     await rm(tmp, { force: true });
   }

@@ -220,7 +220,7 @@ export class Executor {
     const root = basename(dir) === 'playbooks' ? dirname(dir) : dir;
     return new StageCache(root, {
       rawVars: (name) => {
-        const inv = this.inventory.host(name) ?? (['localhost', '127.0.0.1'].includes(name) ? this.inventory.localhost() : undefined);
+        const inv = this.inventoryHost(name);
         return inv ? this.rawVars(this.hostRun(inv)) : undefined;
       },
       hostNames: () => this.inventory.hosts().map((h) => h.name),
@@ -232,7 +232,7 @@ export class Executor {
         return undefined;
       },
       setFact: (f) => {
-        const inv = this.inventory.host(f.host) ?? (f.host === 'localhost' ? this.inventory.localhost() : undefined);
+        const inv = this.inventoryHost(f.host);
         if (!inv) return;
         const h = this.hostRun(inv);
         if (f.layer === 'facts') h.facts[f.name] = f.value;
@@ -253,19 +253,36 @@ export class Executor {
   // A host's variables as a stage's key sees them: what the inventory, earlier stages (facts, registered
   // results) and extra vars give it, unrendered, with the magic variables that name the host and its groups.
   private rawVars(h: HostRun): Record<string, unknown> {
+    return Object.assign({}, ...inventoryLayersInOrder(this.inventoryLayers(h)), h.facts, h.includeVars, h.nonPersistent, this.opts.extraVars, {
+      ...this.hostMagic(h),
+      playbook_dir: dirname(this.playbook.file),
+    }) as Record<string, unknown>;
+  }
+
+  // An inventory host by name; localhost and 127.0.0.1 are the implicit localhost when the inventory has none.
+  private inventoryHost(name: string): InventoryHost | undefined {
+    return this.inventory.host(name) ?? (['localhost', '127.0.0.1'].includes(name) ? this.inventory.localhost() : undefined);
+  }
+
+  // The inventory never changes during a run: a host's variable layers are read once.
+  private inventoryLayers(h: HostRun): VarLayers {
     let inv = this.invLayers.get(h.name);
     if (!inv) {
       inv = this.inventory.varLayers(h.name);
       this.invLayers.set(h.name, inv);
     }
+    return inv;
+  }
+
+  // The magic variables that name a host and its groups.
+  private hostMagic(h: HostRun): Record<string, unknown> {
     this.groups ??= this.inventory.groupMap();
-    return Object.assign({}, ...inventoryLayersInOrder(inv), h.facts, h.includeVars, h.nonPersistent, this.opts.extraVars, {
+    return {
       inventory_hostname: h.name,
       inventory_hostname_short: h.name.split('.')[0],
       group_names: h.inv.groups.filter((g) => g !== 'all' && g !== 'ungrouped').sort(),
       groups: this.groups,
-      playbook_dir: dirname(this.playbook.file),
-    }) as Record<string, unknown>;
+    };
   }
 
   // Each host's stage in this play (the play's imgplay_stage, rendered for it); returns the hosts whose stage
@@ -591,11 +608,7 @@ export class Executor {
   /** The variables a task sees on a host, by Ansible's precedence (lowest first). */
   private hostVars(pr: PlayRun, h: HostRun, task: { role?: RoleInstance | undefined; vars?: Readonly<Record<string, unknown>>; pos?: SourcePos } | undefined, scope: Scope, extra: Record<string, unknown> = {}): Record<string, unknown> {
     const play = pr.play;
-    let inv = this.invLayers.get(h.name);
-    if (!inv) {
-      inv = this.inventory.varLayers(h.name);
-      this.invLayers.set(h.name, inv);
-    }
+    const inv = this.inventoryLayers(h);
     const chain: RoleInstance[] = [];
     for (let r = task?.role; r; r = r.parent) chain.unshift(r);
     const layers: Array<Readonly<Record<string, unknown>> | undefined> = [
@@ -615,14 +628,9 @@ export class Executor {
       scope.includeParams,
       this.opts.extraVars,
     ];
-    this.groups ??= this.inventory.groupMap();
-    const groups = this.groups;
     const hostNames = pr.hosts.map((x) => x.name);
     const magic: Record<string, unknown> = {
-      inventory_hostname: h.name,
-      inventory_hostname_short: h.name.split('.')[0],
-      group_names: h.inv.groups.filter((g) => g !== 'all' && g !== 'ungrouped').sort(),
-      groups,
+      ...this.hostMagic(h),
       hostvars: this.hostvarsProxy(pr),
       playbook_dir: dirname(this.playbook.file),
       ansible_play_hosts: this.active(pr).map((x) => x.name),
@@ -1160,7 +1168,7 @@ export class Executor {
   private factHosts(h: HostRun, scope: Scope, vars: Record<string, unknown>, share: readonly HostRun[]): HostRun[] {
     if (scope.delegate_to !== undefined && scope.delegate_facts !== undefined && this.bool(scope.delegate_facts, vars)) {
       const name = String(templateValue(scope.delegate_to, vars));
-      const inv = this.inventory.host(name) ?? (['localhost', '127.0.0.1'].includes(name) ? this.inventory.localhost() : undefined);
+      const inv = this.inventoryHost(name);
       if (!inv) throw new ImgplayError(`delegate_facts: the delegated host '${name}' is not in the inventory, so its facts could not be kept`);
       return [this.hostRun(inv)];
     }

@@ -5,10 +5,10 @@
 // hosts. Otherwise the stage runs and everything it reads is recorded (variables its templates look up, files
 // its plays and roles read, archive suites it installs from, the artifacts it writes), and it is stored when
 // its last play ends with none of its hosts failed. Inputs are recorded, not listed by hand.
-import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { checksumData } from '../host/checksum.js';
 import { suiteDigest } from '../image/archive-state.js';
 import { canonicalJson, inputsDigest } from '../image/inputs-digest.js';
 import { recordArtifact } from '../image/manifest.js';
@@ -86,7 +86,6 @@ interface Building {
 export class StageCache {
   private readonly building = new Map<string, Building>();
   private readonly cached = new Set<string>();
-  private readonly done = new Set<string>();
   /** Stages not found in the cache for hosts --limit leaves out: never looked up again, never kept. */
   private readonly limitedMiss = new Set<string>();
   /** Which stage each host works on in the current play. */
@@ -175,10 +174,6 @@ export class StageCache {
         skip.add(hostName);
         continue;
       }
-      if (this.done.has(stage)) {
-        // A stage that ended and comes back later is built again in this run, as plays are not reordered.
-        this.done.delete(stage);
-      }
       if (!this.building.has(stage)) {
         if (!this.limitedMiss.has(stage) && (await this.lookup(stage, true))) {
           skip.add(hostName);
@@ -254,8 +249,8 @@ export class StageCache {
     for (const a of e.artifacts) if (!(await hasObject(this.cacheDir, a.entry.sha256))) return `${a.entry.name} is no longer in the cache`;
     for (const f of e.deps.files) {
       const now = await this.fileDigest(this.expand(f.path));
-      const shown = f.path.replace(/^\$\{root\}\//, "");
-      if (now !== f.digest) return now === "absent" ? `${shown} was removed` : f.digest === "absent" ? `${shown} appeared` : `${shown} changed`;
+      const shown = f.path.replace(/^\$\{root\}\//, '');
+      if (now !== f.digest) return now === 'absent' ? `${shown} was removed` : f.digest === 'absent' ? `${shown} appeared` : `${shown} changed`;
     }
     const vars = new Map<string, Record<string, unknown> | undefined>();
     for (const v of e.deps.vars) {
@@ -296,7 +291,6 @@ export class StageCache {
   private async finish(stage: string): Promise<void> {
     const b = this.building.get(stage)!;
     this.building.delete(stage);
-    this.done.add(stage);
     for (const [h, s] of this.current) if (s === stage) this.current.delete(h);
     const failed = [...b.hosts].filter((h) => this.host.hostFailed(h));
     const why = b.spoiled ?? (failed.length > 0 ? `${failed.join(', ')} failed` : undefined);
@@ -338,7 +332,7 @@ export class StageCache {
     const deps = { files, vars, archives };
     // The stage's inputs digest: what it was built from, nothing of what it made. manifest.json records it
     // for each artifact (`inputsDigest`), so the manifest says which inputs made which file.
-    const key = `sha256:${createHash('sha256').update(canonicalJson({ primary: b.primary, deps })).digest('hex')}`;
+    const key = `sha256:${checksumData(canonicalJson({ primary: b.primary, deps }), 'sha256')}`;
     for (const a of b.artifacts.values()) {
       a.entry = { ...a.entry, inputsDigest: key };
       try {
@@ -364,7 +358,7 @@ export class StageCache {
 
   private primaryKey(stage: string): Promise<string> {
     this.codeDigest ??= codeDigest();
-    return this.codeDigest.then((code) => `sha256:${createHash('sha256').update(`${STAGE_CACHE_FORMAT}\n${stage}\n${code}\n`).digest('hex')}`);
+    return this.codeDigest.then((code) => `sha256:${checksumData(`${STAGE_CACHE_FORMAT}\n${stage}\n${code}\n`, 'sha256')}`);
   }
 
   private fileDigest(path: string): Promise<string> {
@@ -393,7 +387,7 @@ export class StageCache {
   private varDigest(name: string, raw: Record<string, unknown>): string {
     if ((LOCATION_VARS as readonly string[]).includes(name) || (TRANSPORT_VARS as readonly string[]).includes(name)) return 'location';
     if (!Object.hasOwn(raw, name)) return 'absent';
-    return `sha256:${createHash('sha256').update(canonicalJson(this.shortenValue(raw[name]))).digest('hex')}`;
+    return `sha256:${checksumData(canonicalJson(this.shortenValue(raw[name])), 'sha256')}`;
   }
 
   // ---- location independence ----
@@ -442,24 +436,9 @@ function jsonMap(o: Record<string, unknown>): Map<string, string> {
   return new Map(Object.entries(o).map(([k, v]) => [k, canonicalJson(v)]));
 }
 
-// imgplay's own code: every file of the running build (dist/) and package.json. A new imgplay may build
-// differently, so its stages are never taken for an older one's.
-async function codeDigest(): Promise<string> {
-  const top = fileURLToPath(new URL('../..', import.meta.url));
-  const h = createHash('sha256');
-  h.update(await readFile(join(top, 'package.json')));
+// imgplay's own code: every file of the running build (dist/, or src/ under tsx) and package.json. A new
+// imgplay may build differently, so its stages are never taken for an older one's.
+function codeDigest(): Promise<string> {
   const here = dirname(fileURLToPath(import.meta.url));
-  const codeRoot = resolve(here, '..');
-  const walk = async (dir: string): Promise<void> => {
-    for (const ent of (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1))) {
-      const p = join(dir, ent.name);
-      if (ent.isDirectory()) await walk(p);
-      else if (ent.isFile() && /\.(js|ts|json|sh|hbs)$/.test(ent.name) && !ent.name.endsWith('.map') && !ent.name.endsWith('.d.ts')) {
-        h.update(`${relative(codeRoot, p)}\0`);
-        h.update(await readFile(p));
-      }
-    }
-  };
-  await walk(codeRoot);
-  return h.digest('hex');
+  return inputsDigest({ files: [fileURLToPath(new URL('../../package.json', import.meta.url)), resolve(here, '..')] });
 }

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { hostAptMirror } from '../../src/image/mirror.js';
 import { removeTree } from '../../src/host/mount-table.js';
+import { allYmlInventory } from './all-yml-inventory.js';
 import { aptProxyVars, testAptProxy } from './apt-proxy.js';
 import { lockFile } from './lock-file.js';
 import { file, lacking, root } from './needs.js';
@@ -42,29 +43,7 @@ export interface ArtifactSet {
 /** What this host lacks to build the set (root, mmdebstrap, an apt mirror to bootstrap from), or undefined. */
 export const artifactSetUnavailable = lacking(root, file('/usr/bin/mmdebstrap', 'mmdebstrap'), [(await hostAptMirror()) !== undefined, 'a Debian mirror in the host\'s apt sources']);
 
-/** A test inventory for all.yml: the repo's groups, with `overlays` (name: provisioner role) as the overlay hosts. */
-export function allYmlInventory(overlays: Record<string, string>): string {
-  return `all:
-  children:
-    build_local:
-      hosts:
-        localhost: { ansible_connection: local }
-    basefs:
-      hosts:
-        basefs: { ansible_connection: chroot, ansible_host: "{{ build_dir }}/basefs/root" }
-    initrd:
-      hosts:
-        initrd: { ansible_connection: chroot, ansible_host: "{{ build_dir }}/initrd/root" }
-    overlays:
-      vars:
-        ansible_connection: chroot
-        ansible_host: "{{ build_dir }}/overlays/{{ inventory_hostname }}/merged"
-      hosts:
-${Object.entries(overlays)
-  .map(([name, role]) => `        ${name}: { provisioner: ${role} }`)
-  .join('\n')}
-`;
-}
+export { allYmlInventory } from './all-yml-inventory.js';
 
 const inventory = allYmlInventory({ discovery: 'overlay/provision_discovery_overlay', 'oem-example': 'oem/provision_oem_example' });
 
