@@ -16,7 +16,6 @@ import { checkStrategy, fileLink, findIncludeFile, HOST_ORDERS, loadRoleEntry, l
 import type { Reporter, ResultStatus, Where } from '../report/events.js';
 import { asUserError, evaluate, evaluateCondition, OMIT, TEMPLATED_CONDITION } from '../vars/expr.js';
 import { markSelfTemplating, markUnsafe, pyRepr, truthy, tuplesAsLists } from '../vars/values.js';
-import { observeLookupFiles } from '../vars/lookups.js';
 import { listenToReads, noteRead, workingFor } from '../host/reads.js';
 import { lazyVars } from '../vars/scope.js';
 import { isTemplate, renderString, templateValue } from '../vars/template.js';
@@ -53,8 +52,6 @@ export interface RunOptions {
 export interface RunOutcome {
   exitCode: number;
   stats: Stats;
-  /** Files read while running (vars files, included tasks, templates), for cache digests. */
-  filesRead: string[];
 }
 
 interface HostRun {
@@ -135,6 +132,7 @@ export class Executor {
   private readonly stats = new Stats();
   private readonly hosts = new Map<string, HostRun>();
   private readonly controller = new LocalConnection();
+  /** Controller files read while running (vars files, included task files, module sources), each told to the stage cache. */
   private readonly filesRead = new NotedFiles();
   /** The stage cache (plays naming an `imgplay_stage`), when on for this run. */
   private stageCache: StageCache | undefined;
@@ -172,8 +170,6 @@ export class Executor {
     if (this.limit && this.inventory.select(this.limit).length === 0) {
       this.reporter.emit({ type: 'warning', message: `Could not match supplied host pattern, ignoring: ${this.opts.limit}` });
     }
-    // Files read by lookups (file, template, first_found...) decide a cached build as the playbook's own do.
-    observeLookupFiles((path) => this.filesRead.add(path, false));
     this.stageCache = this.makeStageCache();
     if (this.stageCache) listenToReads(this.stageCache.onRead);
     try {
@@ -186,7 +182,6 @@ export class Executor {
     } finally {
       listenToReads(undefined);
       await this.stageCache?.finishAll(this.interrupted).catch((err: unknown) => this.reporter.emit({ type: 'warning', message: `stage cache: ${(err as Error).message}` }));
-      observeLookupFiles(undefined);
       await this.closeConnections([...this.hosts.values()], { keepController: false });
       // Delegated tasks use the controller without registering it on a host; its runners must stop too.
       await this.controller.close().catch(() => undefined);
@@ -202,7 +197,7 @@ export class Executor {
         : all.some((h) => h.failed)
           ? EXIT.hostFailed
           : EXIT.ok;
-    return { exitCode, stats: this.stats, filesRead: [...this.filesRead] };
+    return { exitCode, stats: this.stats };
   }
 
   // The stage cache is on when a cache folder is given and a play names a stage; runs that build only part
@@ -1430,8 +1425,8 @@ function flag(value: unknown, fallback: boolean): boolean {
 
 // The run's record of files read; each is also told to the stage cache, for the host being worked on.
 class NotedFiles extends Set<string> {
-  override add(path: string, note = true): this {
-    if (note) noteRead({ kind: 'file', path });
+  override add(path: string): this {
+    noteRead({ kind: 'file', path });
     return super.add(path);
   }
 }

@@ -40,14 +40,6 @@ function fail(message: string): never {
 const COMMAND_TIMEOUT_MS = 10 * 60 * 1000;
 const MAX_OUTPUT = 64 * 1024 * 1024;
 
-// Cache digests must know the files a lookup read; the executor observes them.
-let fileObserver: ((path: string) => void) | undefined;
-
-/** Lets the executor learn which controller files lookups read (for cache digests). */
-export function observeLookupFiles(fn: ((path: string) => void) | undefined): void {
-  fileObserver = fn;
-}
-
 // A lookup reads regular files only (never /dev/zero or a FIFO, which would never end), and not huge ones.
 const MAX_FILE = 64 * 1024 * 1024;
 
@@ -55,7 +47,7 @@ function readText(path: string): string {
   const st = statSync(path);
   if (!st.isFile()) fail(`${path} is not a regular file`);
   if (st.size > MAX_FILE) fail(`${path} is larger than ${MAX_FILE} bytes`);
-  fileObserver?.(path);
+  // The stage cache keys on the files a lookup read, as on the playbook's own.
   noteRead({ kind: 'file', path });
   return new TextDecoder('utf-8').decode(readFileSync(path));
 }
