@@ -17,7 +17,8 @@ export interface InputsArg {
 export const inputsArg = {
   type: 'dict',
   default: {},
-  description: '`vars` (any value) and `files` (a list of paths) the stage was built from, for its inputs digest.',
+  description:
+    "`vars` (any value) and `files` (a list of paths) the stage was built from, for its inputs digest. In a play that names an `imgplay_stage` (stage cache on), manifest.json's `inputsDigest` becomes the stage's key when the stage ends, which covers everything the stage read ([stage-cache.md](stage-cache.md)).",
 } as const satisfies ArgSpec;
 
 /** The `inputs` argument checked for what it may hold (`vars` and `files`, a list of paths), as a mapping's own keys are not in the spec. */
