@@ -1,6 +1,6 @@
 // Every corpus playbook must leave the same tree and PLAY RECAP under imgplay as under ansible-playbook, run after run.
 // DIFF_ONLY=ansible (or imgplay) pits a tool against itself, which checks that a case is deterministic.
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   compareRuns,
   describeRun,
@@ -11,6 +11,7 @@ import {
   type RunResult,
   type Tool,
 } from './harness.js';
+import { openOracleCache, type OracleCache } from './oracle-cache.js';
 
 function toolsUnderTest(only: string | undefined): [Tool, Tool] {
   if (only === undefined || only === '') return ['ansible', 'imgplay'];
@@ -23,16 +24,25 @@ const cases = await listCases();
 const slot = limiter(2);
 const outcomes = new Map<string, Promise<[RunResult[], RunResult[]]>>();
 let setupProblem: string | undefined;
+let oracle: OracleCache | undefined;
 
 beforeAll(async () => {
   if (tools.includes('imgplay')) setupProblem = await imgplayProblem();
   if (setupProblem) return;
+  // Ansible against itself checks determinism, which a stored run would hide: the cache serves only ansible vs imgplay.
+  if (tools[0] === 'ansible' && tools[1] === 'imgplay') oracle = await openOracleCache();
+  const oracleRuns = (spec: (typeof cases)[number]): Promise<RunResult[]> =>
+    oracle ? oracle.runs(spec, () => runCase('ansible', spec)) : runCase(tools[0], spec);
   // Cases start here and run two at a time; each test only awaits its own, so reports stream in as cases finish.
   for (const spec of cases) {
-    const outcome = slot(async (): Promise<[RunResult[], RunResult[]]> => [await runCase(tools[0], spec), await runCase(tools[1], spec)]);
+    const outcome = slot(async (): Promise<[RunResult[], RunResult[]]> => [await oracleRuns(spec), await runCase(tools[1], spec)]);
     outcome.catch(() => undefined);
     outcomes.set(spec.name, outcome);
   }
+});
+
+afterAll(() => {
+  if (oracle) console.log(oracle.summary());
 });
 
 describe(`differential corpus (${tools[0]} vs ${tools[1]})`, () => {

@@ -29,6 +29,9 @@ export interface CaseSpec {
   runs: number;
   /** 'hosts.yaml' when the case brings an inventory; otherwise the implicit localhost is used. */
   inventory: string | undefined;
+  /** 'live' runs ansible-playbook every time, for a case whose result depends on something the oracle cache's key
+   * cannot see (the time of day, gathered hardware facts); 'cached' (the default) may reuse a stored run. */
+  oracle: 'cached' | 'live';
 }
 
 /** The eight counters Ansible prints for one host in PLAY RECAP. */
@@ -67,7 +70,7 @@ export interface TreeEntry {
   target?: string;
 }
 
-const caseKeys = new Set(['args', 'exit', 'runs']);
+const caseKeys = new Set(['args', 'exit', 'runs', 'oracle']);
 
 /** Reads a case folder and its optional case.yaml, rejecting unknown keys so typos do not silently pass. */
 export async function loadCase(dir: string): Promise<CaseSpec> {
@@ -80,15 +83,16 @@ export async function loadCase(dir: string): Promise<CaseSpec> {
     exit: 0,
     runs: 2,
     inventory: existsSync(join(dir, 'hosts.yaml')) ? 'hosts.yaml' : undefined,
+    oracle: 'cached',
   };
   const caseFile = join(dir, 'case.yaml');
   if (!existsSync(caseFile)) return spec;
   const raw: unknown = parseYaml(await readFile(caseFile, 'utf8'));
   if (raw === null || raw === undefined) return spec;
-  if (typeof raw !== 'object' || Array.isArray(raw)) throw new Error(`${name}/case.yaml: expected a mapping with args, exit, runs`);
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw new Error(`${name}/case.yaml: expected a mapping with args, exit, runs, oracle`);
   const fields = raw as Record<string, unknown>;
   for (const key of Object.keys(fields)) {
-    if (!caseKeys.has(key)) throw new Error(`${name}/case.yaml: unknown key '${key}' (expected args, exit or runs)`);
+    if (!caseKeys.has(key)) throw new Error(`${name}/case.yaml: unknown key '${key}' (expected args, exit, runs or oracle)`);
   }
   if (fields.args !== undefined) {
     if (!Array.isArray(fields.args) || !fields.args.every((a) => typeof a === 'string' || typeof a === 'number')) {
@@ -103,6 +107,10 @@ export async function loadCase(dir: string): Promise<CaseSpec> {
   if (fields.runs !== undefined) {
     if (!Number.isInteger(fields.runs) || (fields.runs as number) < 1) throw new Error(`${name}/case.yaml: runs must be a positive integer`);
     spec.runs = fields.runs as number;
+  }
+  if (fields.oracle !== undefined) {
+    if (fields.oracle !== 'live' && fields.oracle !== 'cached') throw new Error(`${name}/case.yaml: oracle must be 'live' or 'cached'`);
+    spec.oracle = fields.oracle;
   }
   return spec;
 }
@@ -238,7 +246,8 @@ export async function runOnce(tool: Tool, spec: CaseSpec, root: string, config: 
     extendEnv: false,
     reject: false,
     stdin: 'ignore',
-    timeout: 60_000,
+    // Generous: a loaded machine (CI beside a build) can take minutes for a case that takes seconds when idle.
+    timeout: 180_000,
   });
   const stdout = String(result.stdout ?? '');
   // No exit code means the tool never ran or was killed: say why instead of showing an empty run.

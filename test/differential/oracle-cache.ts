@@ -1,0 +1,213 @@
+// Remembers ansible-playbook's runs of a corpus case, keyed by everything those runs can depend on, so a test run
+// pays for the oracle (about 80% of the corpus's time) only for the cases whose inputs changed. imgplay always runs.
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, readlink, lstat, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { hostname, release, userInfo } from 'node:os';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import type { CaseSpec, RunResult } from './harness.js';
+
+/** Where entries live unless DIFF_ORACLE_CACHE names another folder: outside the checkout, so a clean clone reuses them. */
+export const defaultOracleDir = '/var/cache/imgplay-tests/differential-oracle';
+
+/** How old an entry may be before the oracle runs again, so slow drift of the machine (a new kernel, a new day) is seen. */
+const defaultMaxAgeDays = 7;
+
+/** Bumped when the shape of an entry changes. */
+const entryVersion = 1;
+
+/** The environment variables a case can observe through the tools (lookup('env'), ~, PATH, the locale). */
+const observedEnv = ['HOME', 'PATH', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR'];
+
+/** Files outside the case whose content a case's result can depend on: the installed packages (ansible, python,
+ * jinja2, git, ...), the OS release, and the users and groups getent and the user module read. */
+const observedFiles = ['/var/lib/dpkg/status', '/etc/os-release', '/etc/passwd', '/etc/group', '/etc/hosts'];
+
+/** The harness files whose code decides what a run records. */
+const harnessFiles = ['harness.ts', 'oracle-cache.ts'].map((f) => fileURLToPath(new URL(`./${f}`, import.meta.url)));
+
+/** A stored set of ansible-playbook runs for one case. */
+interface Entry {
+  version: number;
+  key: string;
+  case: string;
+  storedAt: string;
+  runs: RunResult[];
+}
+
+/** Counts of what the cache did in one test run, for the summary line. */
+export interface OracleStats {
+  hits: number;
+  misses: number;
+  live: number;
+  stored: number;
+  notStored: number;
+}
+
+/** An open oracle cache: `runs` answers from a stored entry or runs the oracle live and stores it. */
+export interface OracleCache {
+  dir: string;
+  stats: OracleStats;
+  runs(spec: CaseSpec, live: () => Promise<RunResult[]>): Promise<RunResult[]>;
+  summary(): string;
+}
+
+/** Opens the cache named by DIFF_ORACLE_CACHE (a folder, or 'off'), or the default folder; undefined when it is off. */
+export async function openOracleCache(
+  setting: string | undefined = process.env.DIFF_ORACLE_CACHE,
+  maxAgeDays = Number(process.env.DIFF_ORACLE_MAX_AGE_DAYS || defaultMaxAgeDays),
+): Promise<OracleCache | undefined> {
+  if (setting === 'off' || setting === '0') return undefined;
+  const dir = setting || defaultOracleDir;
+  if (!Number.isFinite(maxAgeDays) || maxAgeDays < 0) throw new Error(`DIFF_ORACLE_MAX_AGE_DAYS must be a number of days, not '${process.env.DIFF_ORACLE_MAX_AGE_DAYS}'`);
+  const maxAgeMs = maxAgeDays * 86_400_000;
+  const environment = await environmentDigest();
+  await pruneOld(dir, maxAgeMs);
+  const stats: OracleStats = { hits: 0, misses: 0, live: 0, stored: 0, notStored: 0 };
+  return {
+    dir,
+    stats,
+    async runs(spec, live) {
+      if (spec.oracle === 'live') {
+        stats.live++;
+        return live();
+      }
+      const key = await caseKey(spec, environment);
+      const file = join(dir, `${key}.json`);
+      const cached = await readEntry(file, key, spec, maxAgeMs);
+      if (cached) {
+        stats.hits++;
+        return cached.runs.map((r) => ({ ...r, command: `${r.command}  [from the oracle cache, recorded ${cached.storedAt}]` }));
+      }
+      stats.misses++;
+      const runs = await live();
+      // A run that was killed or timed out says nothing about Ansible; keep only complete runs.
+      if (runs.length === spec.runs && runs.every((r) => r.exitCode >= 0)) {
+        if (await writeEntry(dir, file, { version: entryVersion, key, case: spec.name, storedAt: new Date().toISOString(), runs })) stats.stored++;
+        else stats.notStored++;
+      }
+      return runs;
+    },
+    summary() {
+      return (
+        `ansible-playbook oracle cache (${dir}): ${stats.hits} cases from the cache, ${stats.misses} run and ` +
+        `${stats.stored} stored${stats.notStored ? ` (${stats.notStored} could not be stored)` : ''}, ${stats.live} always live`
+      );
+    },
+  };
+}
+
+/** The digest of what every case's oracle runs share: the machine, its packages, the observed environment and the harness. */
+export async function environmentDigest(): Promise<string> {
+  const h = createHash('sha256');
+  h.update(`entry ${entryVersion}\n`);
+  // ansible-playbook --version names ansible-core, python and jinja2 even when they do not come from dpkg.
+  const version = await execa('ansible-playbook', ['--version'], { reject: false, env: { ANSIBLE_CONFIG: '/dev/null' } });
+  h.update(`ansible ${version.exitCode} ${String(version.stdout)}\n`);
+  h.update(`host ${hostname()} ${release()} ${userInfo().uid}\n`);
+  for (const name of observedEnv) h.update(`env ${name}=${process.env[name] ?? '<unset>'}\n`);
+  for (const f of [...observedFiles, ...harnessFiles]) {
+    h.update(`file ${f}\n`);
+    h.update(existsSync(f) ? await readFile(f) : '<missing>');
+  }
+  return h.digest('hex');
+}
+
+/** The key of one case: the environment's digest, the case's settings and every file under its folder (names, modes,
+ * contents, link targets). */
+export async function caseKey(spec: CaseSpec, environment: string): Promise<string> {
+  const h = createHash('sha256');
+  h.update(`${environment}\n${JSON.stringify({ args: spec.args, exit: spec.exit, runs: spec.runs, inventory: spec.inventory })}\n`);
+  async function walk(dir: string): Promise<void> {
+    for (const name of (await readdir(dir)).sort()) {
+      const full = join(dir, name);
+      const st = await lstat(full);
+      const path = relative(spec.dir, full);
+      if (st.isSymbolicLink()) h.update(`link ${path} ${await readlink(full)}\n`);
+      else if (st.isDirectory()) {
+        h.update(`dir ${path} ${(st.mode & 0o7777).toString(8)}\n`);
+        await walk(full);
+      } else {
+        h.update(`file ${path} ${(st.mode & 0o7777).toString(8)} ${st.size}\n`);
+        h.update(await readFile(full));
+      }
+    }
+  }
+  await walk(spec.dir);
+  return h.digest('hex');
+}
+
+/** Reads an entry, or undefined when it is missing, too old, for another key or case, or not a well-formed entry. */
+async function readEntry(file: string, key: string, spec: CaseSpec, maxAgeMs: number): Promise<Entry | undefined> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readFile(file, 'utf8'));
+  } catch {
+    return undefined;
+  }
+  if (!isEntry(raw) || raw.key !== key || raw.case !== spec.name || raw.version !== entryVersion) return undefined;
+  const age = Date.now() - Date.parse(raw.storedAt);
+  if (!(age >= 0 && age <= maxAgeMs)) return undefined;
+  if (raw.runs.length !== spec.runs) return undefined;
+  return raw;
+}
+
+function isEntry(v: unknown): v is Entry {
+  if (typeof v !== 'object' || v === null) return false;
+  const e = v as Record<string, unknown>;
+  return (
+    typeof e.key === 'string' &&
+    typeof e.case === 'string' &&
+    typeof e.storedAt === 'string' &&
+    typeof e.version === 'number' &&
+    Array.isArray(e.runs) &&
+    e.runs.every(
+      (r: unknown) =>
+        typeof r === 'object' &&
+        r !== null &&
+        (r as RunResult).tool === 'ansible' &&
+        typeof (r as RunResult).exitCode === 'number' &&
+        typeof (r as RunResult).stdout === 'string' &&
+        typeof (r as RunResult).stderr === 'string' &&
+        typeof (r as RunResult).command === 'string' &&
+        Array.isArray((r as RunResult).tree),
+    )
+  );
+}
+
+/** Writes an entry under a temporary name and renames it, so a concurrent or killed run never leaves half an entry;
+ * false when the folder cannot be written (the run goes on uncached). */
+async function writeEntry(dir: string, file: string, entry: Entry): Promise<boolean> {
+  const tmp = `${file}.${process.pid}.tmp`;
+  try {
+    await mkdir(dir, { recursive: true });
+    await writeFile(tmp, JSON.stringify(entry));
+    await rename(tmp, file);
+    return true;
+  } catch {
+    await rm(tmp, { force: true }).catch(() => undefined);
+    return false;
+  }
+}
+
+/** Removes entries past their age, so the folder does not grow without bound as cases change. */
+async function pruneOld(dir: string, maxAgeMs: number): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return;
+  }
+  const now = Date.now();
+  for (const name of names) {
+    if (!name.endsWith('.json') && !name.endsWith('.tmp')) continue;
+    const full = join(dir, name);
+    try {
+      if (now - (await stat(full)).mtimeMs > maxAgeMs) await rm(full, { force: true });
+    } catch {
+      // Another run removed it first.
+    }
+  }
+}
