@@ -24,7 +24,7 @@ const results = fileURLToPath(new URL('results/serve.json', import.meta.url));
 // does not share its event loop.
 if (process.argv[2] === '--child') {
   const { startBootServer } = await import('../src/serve/server.js');
-  const server = await startBootServer({ dir: process.argv[3]!, port: Number(process.argv[4]), log: () => undefined });
+  const server = await startBootServer({ dir: process.argv[3]!, catalogs: `${process.argv[3]!}.catalogs`, port: Number(process.argv[4]), log: () => undefined });
   process.stdout.write(`${server.url}\n`);
   process.on('SIGTERM', () => void server.close().then(() => process.exit(0)));
 } else {

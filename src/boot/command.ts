@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import { EXIT, OptionsError } from '../errors.js';
 import { type BootGoal, bootVm, normalizeMac, randomMac } from './vm.js';
+import { defaultCatalogsDir } from '../serve/catalogs.js';
 
 interface BootCliOptions {
   server?: string;
@@ -57,7 +58,7 @@ export function registerBootCommand(program: Command, io: { out: (s: string) => 
     .option('--log <file>', 'write the serial console here (default: boot-<mac>.log in the current folder)')
     .option('-q, --quiet', 'do not echo the serial console')
     .option('--profiles <file>', 'profiles for the server this command starts')
-    .option('--catalogs <dir>', 'where the server this command starts stores catalogs')
+    .option('--catalogs <dir>', `where the server this command starts stores catalogs (default: ${defaultCatalogsDir()})`)
     .action(async (dir: string, opts: BootCliOptions) => {
       const goal = parseGoal(opts.until);
       const mac = opts.mac === undefined ? randomMac() : normalizeMac(opts.mac);
@@ -72,7 +73,7 @@ export function registerBootCommand(program: Command, io: { out: (s: string) => 
           listen: '127.0.0.1',
           port: 0,
           ...(opts.profiles ? { profiles: resolve(opts.profiles) } : {}),
-          ...(opts.catalogs ? { catalogs: resolve(opts.catalogs) } : {}),
+          catalogs: resolve(opts.catalogs ?? defaultCatalogsDir()),
           log: (line: string) => io.err(`serve: ${line}\n`),
         });
         server = started.url;

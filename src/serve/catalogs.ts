@@ -1,7 +1,8 @@
 // Hardware catalogs the discovery overlay POSTs: one JSON document per MAC, replaced atomically so a
 // reader never sees half of one.
 import { mkdir, readdir, readFile, stat, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { homedir } from 'node:os';
+import { isAbsolute, join } from 'node:path';
 import { atomicWrite } from '../host/atomic-write.js';
 
 /** One stored catalog, as GET /api/catalog lists it. */
@@ -55,6 +56,15 @@ function alive(pid: number): boolean {
     // EPERM: alive, and someone else's.
     return (err as NodeJS.ErrnoException).code !== 'ESRCH';
   }
+}
+
+/** Where `imgplay serve` keeps catalogs unless told: machine state, so /var/lib/imgplay/catalogs for root and
+ * $XDG_STATE_HOME/imgplay/catalogs (~/.local/state/...) for anyone else; never the builds folder, which a new build
+ * replaces and whose files are served to anyone. */
+export function defaultCatalogsDir(env: NodeJS.ProcessEnv = process.env, uid: number | undefined = process.getuid?.()): string {
+  if (uid === 0) return '/var/lib/imgplay/catalogs';
+  const state = env.XDG_STATE_HOME && isAbsolute(env.XDG_STATE_HOME) ? env.XDG_STATE_HOME : join(env.HOME || homedir(), '.local', 'state');
+  return join(state, 'imgplay', 'catalogs');
 }
 
 /** The catalogs folder of a server. */

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { EXIT, OptionsError } from '../errors.js';
 import { ServeSetupError } from './profiles.js';
+import { defaultCatalogsDir } from './catalogs.js';
 import { SERVE_LIMITS } from './limits.js';
 import { DEFAULT_CATALOG_LIMIT, startBootServer } from './server.js';
 
@@ -31,7 +32,7 @@ export function registerServeCommand(program: Command, io: { out: (s: string) =>
     .option('--listen <addr>', 'address to listen on', '127.0.0.1')
     .option('--port <n>', 'port to listen on (0: any free port)', '8080')
     .option('--profiles <file>', 'profiles YAML: which kernel, base and overlays each MAC or group boots')
-    .option('--catalogs <dir>', 'where POSTed catalogs are stored (default: DIR/catalogs)')
+    .option('--catalogs <dir>', `where POSTed catalogs are stored (default: ${defaultCatalogsDir()})`)
     .option('--catalog-limit <bytes>', 'largest catalog accepted', String(DEFAULT_CATALOG_LIMIT))
     .option('--max-connections <n>', 'connections open at once; more are closed as they arrive', String(SERVE_LIMITS.maxConnections))
     .option('--advertise <host:port>', "the address written into iPXE scripts (default: the request's Host header)")
@@ -53,7 +54,7 @@ export function registerServeCommand(program: Command, io: { out: (s: string) =>
           catalogLimit,
           maxConnections,
           ...(opts.profiles !== undefined ? { profiles: resolve(opts.profiles) } : {}),
-          ...(opts.catalogs !== undefined ? { catalogs: resolve(opts.catalogs) } : {}),
+          catalogs: resolve(opts.catalogs ?? defaultCatalogsDir()),
           ...(opts.advertise !== undefined ? { advertise: opts.advertise } : {}),
           log: (line) => io.err(`${line}\n`),
           onCatalog: (c) => io.err(`imgplay serve: catalog for ${c.mac} stored (${c.size} bytes)\n`),

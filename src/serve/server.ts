@@ -24,8 +24,9 @@ export interface BootServerOptions extends Partial<ServeLimits> {
   port?: number;
   /** A profiles YAML file. */
   profiles?: string;
-  /** Where catalogs are stored (default <dir>/catalogs). */
-  catalogs?: string;
+  /** Where catalogs are stored: never inside the builds folder, whose files are served and replaced by builds
+   * (the commands default to defaultCatalogsDir()). */
+  catalogs: string;
   /** Largest catalog accepted, in bytes (default 16 MiB). */
   catalogLimit?: number;
   /** host:port written into iPXE scripts instead of the request's Host header. */
@@ -113,7 +114,7 @@ export async function startBootServer(options: BootServerOptions): Promise<BootS
   const profiles = resolveProfiles(options.profiles === undefined ? {} : await loadProfiles(options.profiles), folder);
   const problems = profileProblems(profiles, folder);
   if (problems.length > 0) throw new ServeSetupError(problems.join('\n'));
-  const catalogs = new CatalogStore(resolve(options.catalogs ?? join(dir, 'catalogs')));
+  const catalogs = new CatalogStore(resolve(options.catalogs));
   const limit = options.catalogLimit ?? DEFAULT_CATALOG_LIMIT;
   const emitter = new EventEmitter();
   const tell = (line: string) => {

@@ -41,7 +41,7 @@ function serve(dir: string, options: Record<string, unknown>): Promise<Served> {
 
 // Starts `imgplay serve` with these arguments, as the command line does (serve-abuse/cli.ts).
 function serveCli(args: string[]): Promise<Served> {
-  return spawnServer(['cli.ts', 'serve', ...args], /^imgplay serve: serving .* at http:\/\/127\.0\.0\.1:(\d+)\//);
+  return spawnServer(['cli.ts', 'serve', '--catalogs', `${args[0]}.catalogs`, ...args], /^imgplay serve: serving .* at http:\/\/127\.0\.0\.1:(\d+)\//);
 }
 
 // Runs a fixture from serve-abuse/ under tsx and waits for `listening` on its stdout, which captures the port.
@@ -223,6 +223,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all([main?.stop(), small?.stop(), cli?.stop()]);
   if (builds) await rm(builds, { recursive: true, force: true });
+  if (builds) await rm(`${builds}.catalogs`, { recursive: true, force: true });
 });
 
 describe('imgplay serve under abuse', () => {
@@ -241,7 +242,7 @@ describe('imgplay serve under abuse', () => {
       const r = await exchange(s.port, [postHead('52:54:00:00:01:01', 'Content-Length: 1000000'), '{"pad":"'], { end: false });
       expect(r.status).toBe(413);
       expect(r.closedAfterMs).toBeLessThan(LIMITS.lingerTimeout + SLACK);
-      expect(existsSync(join(builds, 'catalogs', '52:54:00:00:01:01.json'))).toBe(false);
+      expect(existsSync(join(`${builds}.catalogs`, '52:54:00:00:01:01.json'))).toBe(false);
     });
 
     it('answers 413 to a chunked body once it grows past the limit, while the client is still sending', async () => {
@@ -251,7 +252,7 @@ describe('imgplay serve under abuse', () => {
       expect(r.text).toContain('over the limit of 4096 bytes');
       // The rest of the body is read and dropped for the linger time, then the connection goes.
       expect(r.closedAfterMs).toBeLessThan(100 * 10 + LIMITS.lingerTimeout + SLACK);
-      expect(existsSync(join(builds, 'catalogs', '52:54:00:00:01:02.json'))).toBe(false);
+      expect(existsSync(join(`${builds}.catalogs`, '52:54:00:00:01:02.json'))).toBe(false);
     });
 
     it('answers 413 to a chunked body past the limit that then ends, and never takes its rest for a request', async () => {
@@ -361,7 +362,7 @@ describe('imgplay serve under abuse', () => {
       const r = await exchange(s.port, [postHead(mac, 'Content-Length: 2000'), ...'{"pad":"'.padEnd(2000, 'x')], { gapMs: 20, end: false, waitMs: LIMITS.requestTimeout + SLACK });
       expect(r.status).toBe(408);
       expect(r.closedAfterMs).toBeGreaterThanOrEqual(LIMITS.requestTimeout - 50);
-      expect(existsSync(join(builds, 'catalogs', `${mac}.json`))).toBe(false);
+      expect(existsSync(join(`${builds}.catalogs`, `${mac}.json`))).toBe(false);
     });
 
     it('closes a download whose client stopped reading after the idle timeout, and never cuts a slow one that keeps reading', async () => {
@@ -474,7 +475,7 @@ describe('imgplay serve under abuse', () => {
       expect(await logLine(s, new RegExp(`POST /api/catalog/${mac} - \\(aborted\\) `))).toBeDefined();
       const now = await http(s.port, 'GET', `/api/catalog/${mac}`);
       expect(now.body.equals(old)).toBe(true);
-      expect((await readdir(join(builds, 'catalogs'))).filter((f) => f.startsWith('.'))).toEqual([]);
+      expect((await readdir(join(`${builds}.catalogs`))).filter((f) => f.startsWith('.'))).toEqual([]);
     });
   });
 });
@@ -549,7 +550,7 @@ describe('imgplay serve --max-connections', () => {
 
 describe('a catalog write cut short by the server being killed', () => {
   const mac = '52:54:00:00:05:01';
-  const catalogs = () => join(builds, 'catalogs');
+  const catalogs = () => `${builds}.catalogs`;
   // Each document says which it is, and is large enough that writing it takes a few milliseconds.
   const doc = (seq: number) => Buffer.from(JSON.stringify({ seq, pad: `${seq}`.padEnd(6 * 1024 * 1024, 'x') }));
   const temps = async () => (await readdir(catalogs()).catch(() => [] as string[])).filter((f) => f.endsWith('.tmp'));

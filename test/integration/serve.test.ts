@@ -13,6 +13,13 @@ import { hashFile, imgplayVersion, recordArtifact, type ArtifactEntry } from '..
 import { type BootServer, startBootServer } from '../../src/serve/server.js';
 import type { CatalogInfo } from '../../src/serve/catalogs.js';
 
+// Catalogs live beside a builds folder, never in it, as the server's own default keeps them out of what it serves.
+const catalogsOf = (builds: string): string => `${builds}.catalogs`;
+const removeBuilds = async (builds: string): Promise<void> => {
+  await rm(builds, { recursive: true, force: true });
+  await rm(catalogsOf(builds), { recursive: true, force: true });
+};
+
 const KV = '6.1.0-28-amd64';
 const BASE = `base.bookworm.${KV}.squashfs.img`;
 const MAC = '52:54:00:12:34:56';
@@ -100,13 +107,13 @@ describe('imgplay serve', () => {
     );
     profiles = join(builds, '..', `${builds.split('/').pop()}-profiles.yaml`);
     await writeFile(profiles, profilesYaml);
-    server = await startBootServer({ dir: builds, port: 0, profiles, catalogLimit: 1024, log: (l) => lines.push(l) });
+    server = await startBootServer({ dir: builds, catalogs: catalogsOf(builds), port: 0, profiles, catalogLimit: 1024, log: (l) => lines.push(l) });
     server.on('catalog', (c: CatalogInfo) => arrived.push(c));
   });
 
   afterAll(async () => {
     await server?.close();
-    if (builds) await rm(builds, { recursive: true, force: true });
+    if (builds) await removeBuilds(builds);
     if (profiles) await rm(profiles, { force: true });
   });
 
@@ -209,7 +216,7 @@ describe('imgplay serve', () => {
     });
 
     it('writes --advertise into scripts instead of the Host header', async () => {
-      const other = await startBootServer({ dir: builds, port: 0, advertise: 'boot.example:9000', log: () => undefined });
+      const other = await startBootServer({ dir: builds, catalogs: catalogsOf(builds), port: 0, advertise: 'boot.example:9000', log: () => undefined });
       try {
         const res = await raw(other.url, `/boot.ipxe?mac=${MAC}`, { Host: '10.0.2.2:8080' });
         expect(res.body).toContain('kernel http://boot.example:9000/common/vmlinuz-');
@@ -233,15 +240,15 @@ describe('imgplay serve', () => {
       const res = await post('52-54-00-12-34-56', '{"mac":"x","lshw":{}}');
       expect(res.status).toBe(201);
       expect(await res.json()).toEqual({ mac: MAC, size: 21 });
-      const files = await readdir(join(builds, 'catalogs'));
+      const files = await readdir(join(catalogsOf(builds)));
       expect(files).toEqual([`${MAC}.json`]);
-      expect(await readFile(join(builds, 'catalogs', `${MAC}.json`), 'utf8')).toBe('{"mac":"x","lshw":{}}');
+      expect(await readFile(join(catalogsOf(builds), `${MAC}.json`), 'utf8')).toBe('{"mac":"x","lshw":{}}');
       expect(arrived.map((c) => c.mac)).toContain(MAC);
     });
 
     it('accepts the BOOTIF spelling of a MAC', async () => {
       expect((await post('01-52-54-00-12-34-57', '{}')).status).toBe(201);
-      expect(existsSync(join(builds, 'catalogs', '52:54:00:12:34:57.json'))).toBe(true);
+      expect(existsSync(join(catalogsOf(builds), '52:54:00:12:34:57.json'))).toBe(true);
     });
 
     it('lists and returns stored catalogs', async () => {
@@ -261,7 +268,7 @@ describe('imgplay serve', () => {
     it('refuses a catalog over the limit with 413', async () => {
       const res = await post('52:54:00:99:99:99', JSON.stringify({ pad: 'x'.repeat(4000) }));
       expect(res.status).toBe(413);
-      expect(existsSync(join(builds, 'catalogs', '52:54:00:99:99:99.json'))).toBe(false);
+      expect(existsSync(join(catalogsOf(builds), '52:54:00:99:99:99.json'))).toBe(false);
     });
 
     it('refuses a path that is not a MAC with 400', async () => {
@@ -272,11 +279,11 @@ describe('imgplay serve', () => {
       const res = await post('52:54:00:99:99:98', '{"mac": ');
       expect(res.status).toBe(400);
       expect(await res.text()).toMatch(/not JSON: .*JSON/);
-      expect(existsSync(join(builds, 'catalogs', '52:54:00:99:99:98.json'))).toBe(false);
+      expect(existsSync(join(catalogsOf(builds), '52:54:00:99:99:98.json'))).toBe(false);
     });
 
     it('leaves no temp files behind', async () => {
-      expect((await readdir(join(builds, 'catalogs'))).filter((f) => f.startsWith('.'))).toEqual([]);
+      expect((await readdir(join(catalogsOf(builds)))).filter((f) => f.startsWith('.'))).toEqual([]);
     });
   });
 
@@ -322,11 +329,11 @@ describe('imgplay serve refuses to start', () => {
       { [BASE]: { kind: 'base', kernelVersion: KV } },
     );
     try {
-      await expect(startBootServer({ dir: builds, port: 0 })).rejects.toThrow(
+      await expect(startBootServer({ dir: builds, catalogs: catalogsOf(builds), port: 0 })).rejects.toThrow(
         `profile default: the kernel vmlinuz-6.1.0-27-amd64 is 6.1.0-27-amd64 but the base ${BASE} has modules for ${KV}`,
       );
     } finally {
-      await rm(builds, { recursive: true, force: true });
+      await removeBuilds(builds);
     }
   });
 
@@ -344,7 +351,7 @@ describe('imgplay serve refuses to start', () => {
       expect(code).toBe(1);
       expect(err.join('')).toBe(`imgplay serve: profile default: the kernel vmlinuz-6.1.0-27-amd64 is 6.1.0-27-amd64 but the base ${BASE} has modules for ${KV}\n`);
     } finally {
-      await rm(builds, { recursive: true, force: true });
+      await removeBuilds(builds);
     }
   });
 
@@ -356,10 +363,10 @@ describe('imgplay serve refuses to start', () => {
     );
     try {
       // The manifest's word wins: the base's modules are 6.1.0-28 whatever its name says, so it boots.
-      const server = await startBootServer({ dir: builds, port: 0, log: () => undefined });
+      const server = await startBootServer({ dir: builds, catalogs: catalogsOf(builds), port: 0, log: () => undefined });
       await server.close();
     } finally {
-      await rm(builds, { recursive: true, force: true });
+      await removeBuilds(builds);
     }
   });
 
@@ -368,9 +375,9 @@ describe('imgplay serve refuses to start', () => {
     const file = `${builds}.yaml`;
     await writeFile(file, 'default:\n  overlays: [missing]\n');
     try {
-      await expect(startBootServer({ dir: builds, port: 0, profiles: file })).rejects.toThrow(`profile default: the overlay missing.overlay.cpio.gz is not in ${builds}`);
+      await expect(startBootServer({ dir: builds, catalogs: catalogsOf(builds), port: 0, profiles: file })).rejects.toThrow(`profile default: the overlay missing.overlay.cpio.gz is not in ${builds}`);
     } finally {
-      await rm(builds, { recursive: true, force: true });
+      await removeBuilds(builds);
       await rm(file, { force: true });
     }
   });
