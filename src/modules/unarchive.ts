@@ -1,6 +1,6 @@
 // Unpacks a tar (plain, gz, bz2, xz, zst) or zip archive into a target directory, as Ansible's unarchive does.
-// Host tools never write into the target: bsdtar on the controller only rewrites the archive as a plain
-// tar, and the target's own GNU tar unpacks it, so absolute symlinks in the archive resolve inside a chroot.
+// Host tools never write into the target: the controller only decompresses the archive to a plain tar (bsdtar
+// rewrites a zip), and the target's own GNU tar unpacks it, so absolute symlinks in the archive resolve inside a chroot.
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, open, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -61,11 +61,11 @@ export const unarchive = defineModule(
     name: 'unarchive',
     doc: {
       short: 'Unpacks a tar (plain, gzip, bzip2, xz, zstd) or zip archive into an existing directory of the target.',
-      description: `Host tools never write into the target: on the controller \`bsdtar\` only rewrites the archive as a plain tar; that tar is put in the target's \`/tmp\` and unpacked there by the target's own GNU tar (inside the chroot), then removed. An absolute symlink in the archive or already in the tree therefore points into the image, never at the build host. The target needs GNU \`tar\` (every Debian tree has it); the controller needs \`bsdtar\` (libarchive-tools). \`mode\`, \`owner\` and \`group\` are applied to every member and each top-level directory, names from the target's accounts.
+      description: `Host tools never write into the target: on the controller a compressed tar is only decompressed (gzip, bzip2, xz or zstd) and a zip rewritten as a plain tar by \`bsdtar\`; that tar is put in the target's \`/tmp\` and unpacked there by the target's own GNU tar (inside the chroot), then removed. An absolute symlink in the archive or already in the tree therefore points into the image, never at the build host. The target needs GNU \`tar\` (every Debian tree has it); the controller needs GNU tar and the archive's compressor, and \`bsdtar\` (libarchive-tools) for zip archives only. \`mode\`, \`owner\` and \`group\` are applied to every member and each top-level directory, names from the target's accounts.
 
 \`changed\` follows Ansible: \`tar --diff\` against \`dest\` decides, counting only missing members and differing mtime, mode (unless \`mode\` is given), uid/gid (unless \`owner\`/\`group\` are given); a file whose contents differ with the same mtime and size does not count. Then \`mode\`/\`owner\`/\`group\` may change.`,
       returns:
-        "`changed`, `dest`, `src`, `handler` (`TgzArchive`, `TarArchive`, `TarBzipArchive`, `TarXzArchive`, `TarZstdArchive`, `ZipArchive`), `extract_results` (`cmd`, `rc`, `out`, `err`) when it unpacked, `files` with `list_files`, and dest's `mode`, `owner`, `group`, `uid`, `gid`, `state`. Failures: `Destination 'X' is not a directory`, `Invalid archive 'X', the file is 0 bytes`, `Failed to find handler for \"X\"…` (not an archive; bsdtar's reason follows), `Source 'X' does not exist`, `failed to unpack SRC to DEST: <tar's last lines>`.",
+        "`changed`, `dest`, `src`, `handler` (`TgzArchive`, `TarArchive`, `TarBzipArchive`, `TarXzArchive`, `TarZstdArchive`, `ZipArchive`), `extract_results` (`cmd`, `rc`, `out`, `err`) when it unpacked, `files` with `list_files`, and dest's `mode`, `owner`, `group`, `uid`, `gid`, `state`. Failures: `Destination 'X' is not a directory`, `Invalid archive 'X', the file is 0 bytes`, `Failed to find handler for \"X\"…` (not an archive, or its tool is missing; the reason follows), `Source 'X' does not exist`, `failed to unpack SRC to DEST: <tar's last lines>`.",
       checkMode:
         'Predicted with `tar --diff` without unpacking (Ansible 2.14 skips tar archives in check mode); `mode`/`owner`/`group` changes are not predicted, as in Ansible.',
       differences: [
@@ -117,10 +117,9 @@ async function unpack(ctx: ModuleContext<UnarchiveArgs>, work: string): Promise<
   if (!destSt?.isDirectory()) return failed(`Destination '${args.dest}' is not a directory`);
 
   const handler = await handlerName(archive);
-  const plain = join(work, 'plain.tar');
-  const converted = await execa('bsdtar', ['-c', '-f', plain, '--format', 'pax', `@${archive}`], { reject: false, stdin: 'ignore' });
-  if (converted.exitCode !== 0) {
-    throw new UnarchiveError(`Failed to find handler for "${args.src}". Make sure the required command to extract the file is installed.\n${lastLines(converted.stderr)}`);
+  const plain = await plainTar(archive, handler, join(work, 'plain.tar'));
+  if (typeof plain !== 'string') {
+    throw new UnarchiveError(`Failed to find handler for "${args.src}". Make sure the required command to extract the file is installed.\n${plain.reason}`);
   }
   const inTarget = `/tmp/.imgplay-unarchive-${process.pid}-${randomBytes(4).toString('hex')}.tar`;
   await conn.putFile(plain, inTarget);
@@ -150,7 +149,7 @@ async function locateSource(ctx: ModuleContext<UnarchiveArgs>, remote: boolean, 
     }
     return file;
   }
-  // A host path inside the target's root: bsdtar only reads it, never writes there.
+  // A host path inside the target's root: the controller's tools only read it, never write there.
   const host = await hostPathFollow(conn, args.src);
   if ((await statOrUndefined(host)) === undefined) throw new UnarchiveError(`Source '${args.src}' does not exist`);
   return host;
@@ -276,6 +275,38 @@ async function handlerName(file: string): Promise<string> {
   } finally {
     await fh.close();
   }
+}
+
+// What turns each compressed tar into a plain one on the controller; GNU tar itself needs none of them.
+const decompressors: Record<string, { command: string; pkg: string }> = {
+  TgzArchive: { command: 'gzip', pkg: 'gzip' },
+  TarBzipArchive: { command: 'bzip2', pkg: 'bzip2' },
+  TarXzArchive: { command: 'xz', pkg: 'xz-utils' },
+  TarZstdArchive: { command: 'zstd', pkg: 'zstd' },
+};
+
+// The archive as a plain tar the target's GNU tar can read (the archive itself when it already is one), or why not.
+// Only zip needs bsdtar; tar archives need GNU tar and their compressor, which every Debian host has for gzip and xz.
+async function plainTar(archive: string, handler: string, plain: string): Promise<string | { reason: string }> {
+  let tar = archive;
+  if (handler === 'ZipArchive') {
+    const converted = await execa('bsdtar', ['-c', '-f', plain, '--format', 'pax', `@${archive}`], { reject: false, stdin: 'ignore' });
+    if (converted.failed && (converted as { code?: string }).code === 'ENOENT') {
+      return { reason: 'a zip archive needs bsdtar on the build host (Debian package libarchive-tools)' };
+    }
+    if (converted.exitCode !== 0) return { reason: lastLines(converted.stderr) };
+    tar = plain;
+  } else if (decompressors[handler]) {
+    const { command, pkg } = decompressors[handler];
+    const out = await execa(command, ['-d', '-c', archive], { reject: false, stdin: 'ignore', stdout: { file: plain } });
+    if (out.failed && (out as { code?: string }).code === 'ENOENT') return { reason: `${command} is not on the build host (Debian package ${pkg})` };
+    if (out.exitCode !== 0) return { reason: lastLines(out.stderr) };
+    tar = plain;
+  }
+  // Read (never extracted) on the controller, so a file that is not a tar is refused before anything reaches the target.
+  const listed = await execa('tar', ['--list', '--file', tar], { reject: false, stdin: 'ignore', stdout: 'ignore' });
+  if (listed.exitCode !== 0) return { reason: lastLines(listed.stderr) || `tar --list exited ${listed.exitCode}` };
+  return tar;
 }
 
 // A tool's complaint trimmed to its last few lines: enough to see why, never a wall of output.

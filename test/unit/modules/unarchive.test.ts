@@ -194,6 +194,34 @@ describe('unarchive', () => {
     }
   });
 
+  it('unpacks tar archives with GNU tar and their compressor alone, and names the package a zip needs', async () => {
+    // A build host without libarchive-tools: every command on PATH but bsdtar.
+    const bin = join(work, 'no-bsdtar-bin');
+    await mkdir(bin);
+    for (const dir of ['/usr/sbin', '/usr/bin', '/sbin', '/bin']) {
+      for (const name of await readdir(dir).catch(() => [] as string[])) {
+        if (name !== 'bsdtar') await symlink(join(dir, name), join(bin, name)).catch(() => undefined);
+      }
+    }
+    const path = process.env.PATH;
+    process.env.PATH = bin;
+    try {
+      for (const name of ['a.tar', 'a.tar.gz', 'a.tar.bz2', 'a.tar.xz', 'a.tar.zst']) {
+        const dest = join(work, `gnu-${name}`);
+        await mkdir(dest);
+        const r = await unarchive.run(makeContext({ args: await prepare(unarchive, { src: arc(name), dest }) }));
+        expect(r, name).toMatchObject({ changed: true });
+        expect(await readFile(join(dest, 'pkg/README'), 'utf8'), name).toBe('readme\n');
+      }
+      await mkdir(join(work, 'gnu-zip'));
+      const zip = await unarchive.run(makeContext({ args: await prepare(unarchive, { src: arc('a.zip'), dest: join(work, 'gnu-zip') }) }));
+      expect(zip).toMatchObject({ failed: true });
+      expect(String(zip.msg)).toContain('a zip archive needs bsdtar on the build host (Debian package libarchive-tools)');
+    } finally {
+      process.env.PATH = path;
+    }
+  });
+
   it('counts only the tar --diff lines Ansible counts', () => {
     const out = 'pkg/README: Contents differ\npkg/x: Size differs\n';
     expect(differences(out, '', {})).toEqual([]);
