@@ -4,7 +4,9 @@
 // 2. the same all.yml again, nothing changed (goal: under 2 s, every stage reused);
 // 3. one overlay's role changed (oem-example): the whole run against that overlay's own build time in 1
 //    (goal: within 1.2x), every other stage reused;
-// 4. `--limit oem-example` after another change to it: the same ratio, nothing else built.
+// 4. `--limit oem-example` after another change to it: the same ratio, nothing else built;
+// 5. a cold all.yml into a second empty stage cache with the .deb cache the first run filled: what the one
+//    .deb cache saves a full build against 1 (every package came from the mirror there).
 // Prints a table and writes bench/results/stage-cache.json. Run: npm run bench:stage-cache
 import { appendFile, cp, mkdir, mkdtemp, realpath, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
@@ -31,11 +33,11 @@ interface Run {
   built: Record<string, number>;
 }
 
-async function allYml(dir: string, project: string, builds: string, extra: string[] = []): Promise<Run> {
+async function allYml(dir: string, project: string, builds: string, extra: string[] = [], cache = join(dir, 'cache')): Promise<Run> {
   const started = performance.now();
   const r = await execa(
     'node',
-    [imgplay, join(project, 'playbooks', 'all.yml'), '-i', join(dir, 'hosts.yaml'), '-e', `build_dir=${dir}/build`, '-e', `artifact_dir=${builds}`, '--cache-dir', join(dir, 'cache'), '-f', '2', '--json', ...aptProxyVars(), ...extra],
+    [imgplay, join(project, 'playbooks', 'all.yml'), '-i', join(dir, 'hosts.yaml'), '-e', `build_dir=${dir}/build`, '-e', `artifact_dir=${builds}`, '--cache-dir', cache, '-f', '2', '--json', ...aptProxyVars(), ...extra],
     { reject: false, env: { SOURCE_DATE_EPOCH: '1700000000' } },
   );
   const seconds = (performance.now() - started) / 1000;
@@ -75,6 +77,9 @@ async function main(): Promise<void> {
     console.log('4. changed again, --limit oem-example...');
     await changeRole(project, 'bench-note-two');
     const limited = await allYml(dir, project, join(dir, 'limited'), ['--limit', 'oem-example']);
+    console.log('5. cold all.yml into another empty stage cache, with the .deb cache of 1...');
+    await changeRole(project, 'bench-note-three');
+    const warmDebs = await allYml(dir, project, join(dir, 'warm-debs'), ['-e', `imgplay_deb_cache=${join(dir, 'cache', 'debs')}`], join(dir, 'cache-two'));
     const reusedAll = Object.values(noop.stages).every((s) => s === 'cached');
     const onlyOne = (r: Run) => Object.keys(r.built).join(',') === 'overlay/oem-example';
     const rows = [
@@ -82,11 +87,12 @@ async function main(): Promise<void> {
       ['oem-example overlay, its own build in the cold run (baseline)', `${overlayOwn.toFixed(1)} s`, ''],
       ['no-op all.yml', `${noop.seconds.toFixed(2)} s${reusedAll ? ', every stage reused' : `, NOT all reused: ${JSON.stringify(noop.stages)}`}`, 'under 2 s'],
       ['one overlay changed: whole all.yml', `${one.seconds.toFixed(1)} s (${(one.seconds / overlayOwn).toFixed(2)}x the overlay's own build)${onlyOne(one) ? '' : `, built: ${Object.keys(one.built).join(', ')}`}`, 'within 1.2x'],
+      ['cold all.yml, the .deb cache of the first cold run (no download)', `${warmDebs.seconds.toFixed(1)} s (${(warmDebs.seconds / cold.seconds).toFixed(2)}x the cold run)`, ''],
       ['one overlay changed: --limit oem-example', `${limited.seconds.toFixed(1)} s (${(limited.seconds / overlayOwn).toFixed(2)}x)${onlyOne(limited) ? '' : `, built: ${Object.keys(limited.built).join(', ')}`}`, 'within 1.2x'],
     ];
     console.log(`\n| measurement | result | goal |\n|---|---|---|\n${rows.map((r) => `| ${r.join(' | ')} |`).join('\n')}`);
     await mkdir(join(repo, 'bench', 'results'), { recursive: true });
-    const result = { date: new Date().toISOString(), cpus: cpus().length, loadavg: loadavg(), cold, noop, one, limited, overlayOwnSeconds: overlayOwn, ratios: { one: one.seconds / overlayOwn, limited: limited.seconds / overlayOwn } };
+    const result = { date: new Date().toISOString(), cpus: cpus().length, loadavg: loadavg(), cold, noop, one, limited, warmDebs, overlayOwnSeconds: overlayOwn, ratios: { one: one.seconds / overlayOwn, limited: limited.seconds / overlayOwn } };
     await writeFile(join(repo, 'bench', 'results', 'stage-cache.json'), `${JSON.stringify(result, null, 2)}\n`);
   } finally {
     await removeTree(dir);

@@ -77,7 +77,7 @@ export async function main(argv: string[], io: { stdout?: (s: string) => void; s
     .option('--json', 'one JSON event per line on stdout, for CI tools')
     .option('--force-handlers', 'run handlers even on hosts that failed (a play\'s force_handlers keyword wins)')
     .option('--no-cache', 'build every stage afresh: reuse nothing from the stage cache and store nothing in it')
-    .option('--cache-dir <dir>', 'the stage cache\'s folder (default: the cache_dir variable, else /var/cache/imgplay)')
+    .option('--cache-dir <dir>', 'the stage cache\'s folder, and the cache_dir variable (default: the cache_dir variable, else /var/cache/imgplay)')
     .action(async (playbook: string, opts: RunCliOptions) => {
       code = await runCommand(playbook, opts, out, err);
     });
@@ -179,6 +179,8 @@ async function runCommand(playbookArg: string, opts: RunCliOptions, out: (s: str
     if (!Number.isInteger(forks) || forks < 1) throw new OptionsError(`--forks must be a positive whole number, got '${opts.forks}'`);
     const file = findPlaybook(playbookArg);
     const extraVars = await parseExtraVars(opts.extraVars ?? []);
+    // The folder is the cache_dir variable too, so what lives under it (the .deb cache) follows the flag.
+    if (opts.cacheDir !== undefined) extraVars.cache_dir = resolve(opts.cacheDir);
     const playbook = await loadPlaybook(file, { extraVars });
     const invSources = opts.inventory?.map((p) => resolve(p)) ?? defaultInventory(file);
     for (const s of invSources) if (!existsSync(s)) throw new OptionsError(`the inventory ${s} does not exist`);

@@ -4,6 +4,7 @@ import { access, copyFile, mkdir, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { UnreachableError } from '../errors.js';
 import { lendResolvConf, mountSystemDirs } from '../host/chroot-mounts.js';
+import { DebCacheSession } from '../host/deb-cache.js';
 import { MountGuard } from '../host/mount-guard.js';
 import { resolveInRoot } from './confine.js';
 import { killProcessesRootedIn } from '../host/process-group.js';
@@ -26,12 +27,16 @@ export interface ChrootOptions {
    * resolv.conf for the session, as package scripts and apt need; all undone by close().
    */
   systemMounts?: boolean;
+  /** A host folder of .debs shared by every tree (var imgplay_deb_cache): apt in the tree finds what any earlier
+   * session downloaded and adds what it downloads; the tree itself keeps none of them. */
+  debCache?: string | undefined;
 }
 
 /** A debootstrapped (or otherwise complete) Debian tree entered with chroot, as Ansible's chroot connection does. */
 export class ChrootConnection implements Connection {
   readonly kind = 'chroot' as const;
   #restoreResolvConf: (() => Promise<void>) | undefined;
+  #debs: DebCacheSession | undefined;
 
   readonly mounts: MountGuard;
 
@@ -69,6 +74,14 @@ export class ChrootConnection implements Connection {
         throw refuse(`could not prepare it: ${err instanceof Error ? err.message : String(err)}`);
       }
     }
+    if (opts.debCache) {
+      try {
+        conn.#debs = await DebCacheSession.open(opts.debCache, abs, conn.mounts);
+      } catch (err) {
+        await conn.close().catch(() => undefined);
+        throw refuse(`could not share the .deb cache with it: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
     return conn;
   }
 
@@ -85,7 +98,10 @@ export class ChrootConnection implements Connection {
       exactEnv: true,
       ...(await this.jobDirs()),
     });
-    return this.pool.exec(command, typeof command === 'string' ? command : shellQuote(command), opts);
+    const result = await this.pool.exec(command, typeof command === 'string' ? command : shellQuote(command), opts);
+    // Published after every command, so a later `apt-get clean` in the same session cannot take new downloads along.
+    await this.#debs?.publish();
+    return result;
   }
 
   private pool: RunnerPool | undefined;
@@ -117,6 +133,9 @@ export class ChrootConnection implements Connection {
   async close(): Promise<void> {
     await this.pool?.close();
     this.pool = undefined;
+    const debs = this.#debs;
+    this.#debs = undefined;
+    await debs?.publish().catch(() => 0);
     // Daemons a package script started (and commands of an interrupted run) would keep /dev/pts busy.
     if (this.mounts.mounts.length > 0) await stopProcessesRootedIn(this.root);
     const restore = this.#restoreResolvConf;
@@ -126,6 +145,8 @@ export class ChrootConnection implements Connection {
     } finally {
       // The mounts go even when restoring the file failed: a leaked /dev bind is the dangerous part.
       await this.mounts.release();
+      // Only once the bind over the tree's archives is gone, so nothing but the session's own folder is removed.
+      if (debs && this.mounts.mounts.length === 0) await debs.remove();
     }
   }
 }

@@ -8,6 +8,8 @@ import type { Connection } from './types.js';
 export interface ConnectionOptions {
   /** chroot: mount /proc, /sys, /dev, /dev/pts and lend resolv.conf for the session (var imgplay_chroot_mounts, default true). */
   systemMounts?: boolean;
+  /** chroot: the host folder of .debs shared by every tree (var imgplay_deb_cache; unset or '' shares none). */
+  debCache?: string | undefined;
 }
 
 const openers: Record<string, (target: string, opts: ConnectionOptions) => Promise<Connection>> = {

@@ -5,6 +5,7 @@ import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { ImgplayError } from '../errors.js';
+import { DebCacheSession } from '../host/deb-cache.js';
 import { hostAptMirror } from './mirror.js';
 import { mountTable, mountsUnder } from '../host/mount-table.js';
 import { toolOutput } from '../host/activity.js';
@@ -31,6 +32,9 @@ export interface BootstrapOptions {
   /** An apt.conf inside the tree that turns off recommends and suggests. */
   noRecommends?: boolean | undefined;
   tool?: 'mmdebstrap' | 'debootstrap' | undefined;
+  /** A host folder of .debs shared with every stage (src/host/deb-cache.ts): mmdebstrap takes what is there and adds
+   * what it downloads; debootstrap (chosen by `exclude`) downloads its own. */
+  debCache?: string | undefined;
   signal?: AbortSignal | undefined;
   onLine?: ((line: string) => void) | undefined;
 }
@@ -90,7 +94,18 @@ export async function bootstrap(o: BootstrapOptions): Promise<{ tool: string; mi
   const mounted = mountsUnder(await mountTable(), o.root).filter((m) => m !== o.root);
   if (mounted.length > 0) throw new BootstrapError(`cannot bootstrap into ${o.root}: something is mounted inside it (${mounted.join(', ')})`);
   const tool = o.tool ?? ((o.exclude?.length ?? 0) > 0 ? 'debootstrap' : 'mmdebstrap');
-  const argv = tool === 'mmdebstrap' ? mmdebstrapArgs(o, mirror) : debootstrapArgs(o, mirror);
+  const debs = tool === 'mmdebstrap' && o.debCache ? await DebCacheSession.start(o.debCache) : undefined;
+  try {
+    const argv = tool === 'mmdebstrap' ? mmdebstrapArgs(o, mirror, debs?.folder) : debootstrapArgs(o, mirror);
+    const done = await runBootstrap(o, tool, argv, mirror);
+    await debs?.publish();
+    return done;
+  } finally {
+    await debs?.remove();
+  }
+}
+
+async function runBootstrap(o: BootstrapOptions, tool: string, argv: string[], mirror: string): Promise<{ tool: string; mirror: string; seconds: number }> {
   const started = Date.now();
   await mkdir(dirname(o.root), { recursive: true });
   await rm(marker(o.root, 'bootstrapped'), { force: true });
@@ -144,8 +159,18 @@ export async function forgetBuildHost(root: string): Promise<void> {
   for (const f of HOST_COPIED_FILES) await rm(join(root, f), { force: true });
 }
 
-function mmdebstrapArgs(o: BootstrapOptions, mirror: string): string[] {
+function mmdebstrapArgs(o: BootstrapOptions, mirror: string, debs: string | undefined): string[] {
   return [
+    // mmdebstrap's own recipe for an outside package cache: copied in before the download, the essential packages'
+    // files kept, everything copied out before its clean-up empties the tree's archives (the image keeps none).
+    ...(debs
+      ? [
+          '--skip=essential/unlink',
+          '--setup-hook=mkdir -p "$1"/var/cache/apt/archives/',
+          `--setup-hook=sync-in ${debs} /var/cache/apt/archives/`,
+          `--customize-hook=sync-out /var/cache/apt/archives ${debs}`,
+        ]
+      : []),
     // unshare: its mounts live and die in a private namespace, so a crash cannot leak one onto the host.
     '--mode=unshare',
     `--variant=${o.variant}`,

@@ -2,6 +2,7 @@
 // told otherwise; a tree that is already bootstrapped is left as it is.
 import { BootstrapError, bootstrap, treeState } from '../image/bootstrap.js';
 import { hostAptMirror } from '../image/mirror.js';
+import { DebCacheError } from '../host/deb-cache.js';
 import { MountedTreeError, removeTree } from '../host/mount-table.js';
 import { noteRead } from '../host/reads.js';
 import { defineModule } from './spec.js';
@@ -32,6 +33,11 @@ export const imgplayBootstrap = defineModule(
       no_docs: { type: 'bool', default: true, description: 'dpkg path-excludes for docs, man and info pages (copyright files kept), kept in the tree for later installs.' },
       no_recommends: { type: 'bool', default: true, description: 'An apt.conf in the tree without recommends and suggests.' },
       tool: { choices: ['mmdebstrap', 'debootstrap'], description: 'The bootstrap tool (default: mmdebstrap, debootstrap when `exclude` is set).' },
+      deb_cache: {
+        type: 'path',
+        description:
+          "A host folder of .debs shared with every stage (all.yml passes `imgplay_deb_cache`): mmdebstrap starts from what is there and adds what it downloads; the tree keeps none. debootstrap downloads its own. `''`: none.",
+      },
     },
     checkMode: 'full',
   },
@@ -63,12 +69,13 @@ export const imgplayBootstrap = defineModule(
         noDocs: args.no_docs,
         noRecommends: args.no_recommends,
         tool: args.tool,
+        debCache: args.deb_cache === '' ? undefined : args.deb_cache,
         signal,
         onLine: log,
       });
       return { changed: true, root: args.root, tool: r.tool, mirror: r.mirror, seconds: r.seconds };
     } catch (err) {
-      if (err instanceof BootstrapError || err instanceof MountedTreeError) return failed(err.message + (err.hint ? `\n${err.hint}` : ''));
+      if (err instanceof BootstrapError || err instanceof MountedTreeError || err instanceof DebCacheError) return failed(err.message + (err.hint ? `\n${err.hint}` : ''));
       throw err;
     }
   },

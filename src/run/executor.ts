@@ -1196,7 +1196,10 @@ export class Executor {
       if (kind === 'local') conn = this.controller;
       else if (kind === 'ssh' || kind === 'paramiko' || kind === 'smart') {
         throw new UnreachableError(`connection '${kind}' is not supported by imgplay (host ${h.name}); set ansible_connection to local or chroot`);
-      } else conn = await openConnection(kind, target, { systemMounts: flag(vars.imgplay_chroot_mounts, true) });
+      } else {
+        const debCache = vars.imgplay_deb_cache === undefined ? undefined : String(templateValue(vars.imgplay_deb_cache, vars) ?? '');
+        conn = await openConnection(kind, target, { systemMounts: flag(vars.imgplay_chroot_mounts, true), debCache });
+      }
       h.connections.set(key, conn);
     }
     return conn;

@@ -42,8 +42,9 @@ export const STAGE_VAR = 'imgplay_stage';
  */
 export const LOCATION_VARS = ['artifact_dir', 'build_dir', 'cache_dir'] as const;
 
-/** Variables that say how packages travel, not which: an apt proxy serves the same archive's bytes. */
-export const TRANSPORT_VARS = ['apt_proxy'] as const;
+/** Variables that say how packages travel, not which: an apt proxy and the .deb cache serve the same archive's bytes
+ * (apt checks every cached .deb against the index before it uses it). */
+export const TRANSPORT_VARS = ['apt_proxy', 'imgplay_deb_cache'] as const;
 
 /** What a stage outcome says, for the reporters. */
 export type StageEvent = Extract<RunEvent, { type: 'stage' }>;

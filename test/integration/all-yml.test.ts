@@ -61,12 +61,21 @@ describe.skipIf(skip)('imgplay all.yml', () => {
       expect(existsSync(join(mnt, 'etc/resolv.conf')), 'the build host resolv.conf').toBe(false);
       expect(existsSync(join(mnt, 'var/cache/ldconfig/aux-cache')), "ldconfig's aux-cache").toBe(false);
       expect(await readdir(join(mnt, 'var/lib/apt/lists'))).not.toContainEqual(expect.stringMatching(/Packages/));
+      expect((await readdir(join(mnt, 'var/cache/apt/archives'))).filter((f) => f.endsWith('.deb')), 'downloaded packages').toEqual([]);
       // systemctl-style absolute links point into the image, so they are read, not followed on the host.
       expect(await readlink(join(mnt, 'etc/systemd/system/multi-user.target.wants/imgplay-boot-hooks.service'))).toBe('/etc/systemd/system/imgplay-boot-hooks.service');
       expect(await readdir(join(mnt, 'proc'))).toEqual([]);
     });
     // The guard unmounted it: rmdir refuses anything but an empty directory.
     await rmdir(mnt);
+  });
+
+  it("keeps every stage's downloads in the one .deb cache: the bootstrap's, the base's apt's and an overlay's", async () => {
+    const debs = await readdir(join(set.home, 'cache', 'debs'));
+    expect(debs, 'from mmdebstrap').toContainEqual(expect.stringMatching(/^base-files_.*\.deb$/));
+    expect(debs, "from the base's apt").toContainEqual(expect.stringMatching(/^systemd_.*\.deb$/));
+    expect(debs, "from the discovery overlay's apt").toContainEqual(expect.stringMatching(/^lldpd_.*\.deb$/));
+    expect(await readdir(join(set.home, 'cache', 'debs', '.sessions')), 'sessions left behind').toEqual([]);
   });
 
   it('archives the discovery overlay with lldpd and its boot hook, and a deletion as a whiteout', async () => {
