@@ -42,13 +42,16 @@ export function formatDiff(r: DiffReport, maxFiles: number): string {
   return lines.map((l) => printable(l)).join('\n') + '\n';
 }
 
+// Labels and recorded field names line up: sourceDateEpoch is the longest.
+const WIDTH = 'sourceDateEpoch'.length;
+
 function artifactLines(c: ArtifactComparison, files: FilesResult | undefined, maxFiles: number): string[] {
   const out = [`${c.kind} ${c.renamed ? `${c.a.name} -> ${c.b.name}` : c.b.name}`];
-  out.push(`  bytes     ${c.sameBytes ? 'the same' : `differ (sha256 ${c.a.sha256.slice(0, 12)}… -> ${c.b.sha256.slice(0, 12)}…)`}`);
-  if (c.sizeDelta !== 0) out.push(`  size      ${sizeLine(c.a, c.b, c.sizeDelta)}`);
-  if (c.packagesOnlyIn !== undefined) out.push(`  packages  listed in ${c.packagesOnlyIn === 'a' ? 'the first' : 'the second'} manifest only`);
+  out.push(`  ${'bytes'.padEnd(WIDTH)} ${c.sameBytes ? 'the same' : `differ (sha256 ${c.a.sha256.slice(0, 12)}… -> ${c.b.sha256.slice(0, 12)}…)`}`);
+  if (c.sizeDelta !== 0) out.push(`  ${'size'.padEnd(WIDTH)} ${sizeLine(c.a, c.b, c.sizeDelta)}`);
+  if (c.packagesOnlyIn !== undefined) out.push(`  ${'packages'.padEnd(WIDTH)} listed in ${c.packagesOnlyIn === 'a' ? 'the first' : 'the second'} manifest only`);
   if (c.packages !== undefined) out.push(...packageLines(c.packages));
-  for (const f of c.fields) out.push(`  ${f.field.padEnd(9)} ${show(f.a)} -> ${show(f.b)}`);
+  for (const f of c.fields) out.push(`  ${f.field.padEnd(WIDTH)} ${show(f.a)} -> ${show(f.b)}`);
   if (files !== undefined) out.push(...fileLines(files, maxFiles));
   return out;
 }
@@ -61,7 +64,7 @@ function sizeLine(a: ArtifactRef, b: ArtifactRef, delta: number): string {
 function packageLines(p: PackageDelta): string[] {
   const n = p.added.length + p.removed.length + p.changed.length;
   if (n === 0) return [];
-  const out = [`  packages  ${p.changed.length} changed, ${p.added.length} added, ${p.removed.length} removed`];
+  const out = [`  ${'packages'.padEnd(WIDTH)} ${p.changed.length} changed, ${p.added.length} added, ${p.removed.length} removed`];
   for (const c of p.changed) out.push(`    ~ ${c.name}:${c.arch} ${c.from} -> ${c.to}`);
   for (const a of p.added) out.push(`    + ${a.name}:${a.arch} ${a.version}`);
   for (const r of p.removed) out.push(`    - ${r.name}:${r.arch} ${r.version}`);
@@ -69,11 +72,12 @@ function packageLines(p: PackageDelta): string[] {
 }
 
 function fileLines(files: FilesResult, maxFiles: number): string[] {
-  if (files.note !== undefined) return [`  files     ${files.note}`];
+  if (files.note !== undefined) return [`  ${'files'.padEnd(WIDTH)} ${files.note}`];
   const changes = files.changes ?? [];
   const count = (k: FileChange['change']) => changes.filter((c) => c.change === k).length;
-  const head = `  files     ${count('changed')} changed, ${count('added')} added, ${count('removed')} removed${files.ownersUncompared ? ' (owners not compared: run as root to compare them)' : ''}`;
+  const head = `  ${'files'.padEnd(WIDTH)} ${count('changed')} changed, ${count('added')} added, ${count('removed')} removed${files.ownersUncompared ? ' (owners not compared: run as root to compare them)' : ''}`;
   const out = [head];
+  if (changes.length === 0) out.push('    (no file differs in type, mode, owner, size, link target or content: times, order or compression do)');
   for (const c of changes.slice(0, maxFiles)) {
     const path = c.path === '.' ? '/' : `/${c.path}`;
     if (c.change === 'added') out.push(`    + ${path} (${c.type})`);
@@ -84,7 +88,13 @@ function fileLines(files: FilesResult, maxFiles: number): string[] {
   return out;
 }
 
+// Digests shortened as git shortens commits; an overlay's base as its name and digest. --json has them whole.
 function show(v: unknown): string {
   if (v === undefined) return '(none)';
-  return typeof v === 'string' ? v : JSON.stringify(v);
+  if (v !== null && typeof v === 'object' && 'name' in v && 'sha256' in v) return `${String(v.name)} (sha256 ${short(String(v.sha256))})`;
+  return short(typeof v === 'string' ? v : JSON.stringify(v));
+}
+
+function short(text: string): string {
+  return text.replace(/\b([0-9a-f]{12})[0-9a-f]{52}\b/g, '$1…');
 }
