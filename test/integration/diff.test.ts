@@ -27,6 +27,7 @@ let diffTmp: string;
 let older: string;
 let same: string;
 let newer: string;
+const listeners = { SIGINT: process.listenerCount('SIGINT'), SIGTERM: process.listenerCount('SIGTERM') };
 
 function status(...pkgs: Array<[string, string]>): string {
   return pkgs.map(([name, version]) => `Package: ${name}\nStatus: install ok installed\nArchitecture: amd64\nVersion: ${version}\n`).join('\n');
@@ -82,9 +83,18 @@ async function buildsFolder(name: string, variant: 'old' | 'new', epoch = EPOCH)
 }
 
 async function imgplayDiff(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  return imgplayDiffWatching(() => undefined, ...args);
+}
+
+// `onErr` sees each piece of stderr as it is written (progress), to act in the middle of the work.
+async function imgplayDiffWatching(onErr: (s: string) => void, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  const code = await main(['node', 'imgplay', 'diff', ...args], { stdout: (s) => void (out += s), stderr: (s) => void (err += s) });
+  const stderr = (s: string) => {
+    err += s;
+    onErr(s);
+  };
+  const code = await main(['node', 'imgplay', 'diff', ...args], { stdout: (s) => void (out += s), stderr });
   return { code, out, err };
 }
 
@@ -180,6 +190,26 @@ if (!skip) {
       const r = await imgplayDiff('--files', '--max-files', '1', older, newer);
       expect(r.out).toContain('... and 4 more (--max-files, or --json for all)');
     });
+  });
+
+  describe('imgplay diff interrupted', () => {
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+      it(`stops on ${sig} while unpacking, removes its temporary directory and exits 2`, async () => {
+        let sent = false;
+        const r = await imgplayDiffWatching((s) => {
+          if (!sent && s.includes('[1] listing the files')) {
+            sent = true;
+            process.emit(sig, sig);
+          }
+        }, '--files', older, newer);
+        expect(sent).toBe(true);
+        expect(r.code).toBe(2);
+        expect(r.err).toContain(`imgplay diff was interrupted by ${sig}`);
+        expect(r.out).toBe('');
+        expect(await readdir(diffTmp)).toEqual([]);
+        expect(process.listenerCount(sig)).toBe(listeners[sig]);
+      });
+    }
   });
 
   describe('imgplay diff on input it cannot use', () => {
