@@ -24,7 +24,7 @@ interface DiffOptions {
 export function registerDiffCommand(program: Command, io: { out: (s: string) => void; err: (s: string) => void; setCode: (n: number) => void }): void {
   program
     .command('diff')
-    .description('what differs between two builds: artifacts added and removed, bytes, size, packages, manifest fields, and with --files the files inside (exit 0 same, 1 different, 2 trouble)')
+    .description('compare two builds folders: artifacts, packages, sizes, and with --files the files inside (exit 0 same, 1 differ, 2 trouble)')
     .argument('<a>', 'the older builds folder, or its manifest.json')
     .argument('<b>', 'the newer builds folder, or its manifest.json')
     .option('--files', 'also compare the files inside the squashfs base and the cpio.gz overlays whose bytes differ (unpacks the base under $TMPDIR)')
