@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { type Command, CommanderError, InvalidArgumentError } from 'commander';
 import { ImgplayError } from '../errors.js';
 import { removeTree } from '../host/mount-table.js';
+import { ARTIFACT_KINDS } from '../image/artifact-kinds.js';
 import type { ArtifactEntry } from '../image/manifest.js';
 import { compareManifests, differs } from './compare.js';
 import { type ArtifactFiles, artifactFiles, compareFiles, filesReadable } from './contents.js';
@@ -64,7 +65,7 @@ export async function diffBuilds(a: string, b: string, opts: { files?: boolean |
       const ea = entryOf(sa, c.a.name);
       const eb = entryOf(sb, c.b.name);
       if (!filesReadable(ea) || !filesReadable(eb)) {
-        report.files.set(c.b.name, { note: `not compared: the files of a ${c.kind} are not listed (only squashfs and cpio.gz are)` });
+        report.files.set(c.b.name, { note: `not looked into: ${eb.name} is in ${ARTIFACT_KINDS[eb.kind].format} format; only squashfs and cpio.gz artifacts are` });
         continue;
       }
       n++;

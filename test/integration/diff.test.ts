@@ -17,6 +17,7 @@ import { file, lacking, skipWithout } from '../support/needs.js';
 const EPOCH = 1_700_000_000;
 const BASE = 'base.bookworm.6.1.0-28-amd64.squashfs.img';
 const OVERLAY = 'discovery.overlay.cpio.gz';
+const KERNEL = 'vmlinuz-6.1.0-28-amd64';
 const skip = skipWithout(lacking(file('/usr/bin/mksquashfs', 'squashfs-tools'), file('/usr/bin/unsquashfs', 'squashfs-tools'), file('/usr/bin/cpio', 'cpio')));
 
 let scratch: string;
@@ -66,6 +67,10 @@ async function buildsFolder(name: string, variant: 'old' | 'new', epoch = EPOCH)
   const packages = await installedPackagesOf(root);
   const base: ArtifactEntry = { name: BASE, kind: 'base', size: squashed.size, sha256: squashed.sha256, release: 'bookworm', kernelVersion: '6.1.0-28-amd64', packages, inputsDigest: await inputsDigest({ vars: { variant } }), ...common };
   await recordArtifact(builds, base);
+  // A kernel is copied as is: any bytes do here.
+  await writeFile(join(builds, KERNEL), `kernel image, ${variant} build\n`);
+  const kernelSha = (await execa('sha256sum', [join(builds, KERNEL)])).stdout.slice(0, 64);
+  await recordArtifact(builds, { name: KERNEL, kind: 'kernel', size: (await readFile(join(builds, KERNEL))).length, sha256: kernelSha, kernelVersion: '6.1.0-28-amd64', inputsDigest: await inputsDigest({ vars: { kernel: variant } }), ...common });
   const overlayPackages = await installedPackagesOf(upper);
   const archived = await buildOverlayCpio({ upper, dest: join(builds, OVERLAY), sourceDateEpoch: epoch });
   await recordArtifact(builds, {
@@ -98,17 +103,19 @@ async function imgplayDiffWatching(onErr: (s: string) => void, ...args: string[]
   return { code, out, err };
 }
 
-// A builds folder whose overlay is `archive` (recorded with its real size and sha256), beside older's base.
-async function withOverlay(name: string, archive: Buffer): Promise<string> {
+// A copy of older whose artifact `artifact` is `bytes`, recorded with their real size and sha256.
+async function withArtifact(name: string, artifact: string, bytes: Buffer): Promise<string> {
   const builds = join(scratch, name);
   await cp(older, builds, { recursive: true });
-  await writeFile(join(builds, OVERLAY), archive);
+  await writeFile(join(builds, artifact), bytes);
   const manifest = JSON.parse(await readFile(join(builds, 'manifest.json'), 'utf8')) as { artifacts: ArtifactEntry[] };
-  const entry = manifest.artifacts.find((a) => a.name === OVERLAY)!;
-  const sha256 = (await execa('sha256sum', [join(builds, OVERLAY)])).stdout.slice(0, 64);
-  await recordArtifact(builds, { ...entry, size: archive.length, sha256 });
+  const entry = manifest.artifacts.find((a) => a.name === artifact)!;
+  const sha256 = (await execa('sha256sum', [join(builds, artifact)])).stdout.slice(0, 64);
+  await recordArtifact(builds, { ...entry, size: bytes.length, sha256 });
   return builds;
 }
+
+const withOverlay = (name: string, archive: Buffer) => withArtifact(name, OVERLAY, archive);
 
 if (!skip) {
   beforeAll(async () => {
@@ -131,7 +138,7 @@ if (!skip) {
   describe('imgplay diff on real builds folders', () => {
     it('exits 0 and says identical for two builds of the same trees, files included', async () => {
       const r = await imgplayDiff('--files', older, same);
-      expect(r.out).toContain('identical: 2 artifact(s)');
+      expect(r.out).toContain('identical: 3 artifact(s)');
       expect(r.code).toBe(0);
       expect(await readdir(diffTmp)).toEqual([]);
     });
@@ -143,7 +150,7 @@ if (!skip) {
       expect(r.out).toMatch(/^ {2}bytes +differ \(sha256 [0-9a-f]{12}… -> [0-9a-f]{12}…\)$/m);
       expect(r.out).toContain('~ libssl3:amd64 3.0.11-1~deb12u1 -> 3.0.11-1~deb12u2');
       expect(r.out).toContain(`overlay ${OVERLAY}`);
-      expect(r.out).toContain('0 added, 0 removed, 2 changed, 0 unchanged');
+      expect(r.out).toContain('0 added, 0 removed, 3 changed, 0 unchanged');
       expect(r.out).not.toContain('files ');
     });
 
@@ -156,6 +163,7 @@ if (!skip) {
       expect(lines).toContain('    - /etc/legacy.conf (file)');
       expect(lines).toContain('    ~ /usr/bin/tool: mode 0755 -> 0700');
       expect(lines).toContain('    ~ /etc/discovery/config.json: content');
+      expect(lines).toContain(`  files           not looked into: ${KERNEL} is in linux kernel format; only squashfs and cpio.gz artifacts are`);
       expect(r.out).not.toContain('/usr/bin/tool-alias');
       expect(r.err).toContain('imgplay diff: [1] listing the files of');
       expect(r.err).toMatch(/\[2\] \d+ and \d+ files, \d+ differ/);
@@ -285,6 +293,14 @@ if (!skip) {
       const r = await imgplayDiff('--files', older, hostile);
       expect(r.code).toBe(2);
       expect(r.err).toContain("member 'etc/passwd' lies under 'etc', a symlink earlier in the archive");
+    });
+
+    it('exits 2 with unsquashfs\'s words for a base that is not a squashfs', async () => {
+      const corrupt = await withArtifact('corrupt-base', BASE, Buffer.concat([Buffer.from('hsqs'), Buffer.alloc(4096, 0x5a)]));
+      const r = await imgplayDiff('--files', older, corrupt);
+      expect(r.code).toBe(2);
+      expect(r.err).toContain(`cannot unpack ${join(corrupt, BASE)}: unsquashfs exited 1`);
+      expect(await readdir(diffTmp)).toEqual([]);
     });
 
     it('exits 2 for a truncated or corrupt overlay, and for a command line it cannot use', async () => {
