@@ -85,7 +85,7 @@ export async function diffBuilds(a: string, b: string, opts: { files?: boolean |
 // A private directory under $TMPDIR for unpacked images: removed when the work ends, fails, or is
 // interrupted (SIGINT, SIGTERM: the running unsquashfs is stopped first), and on exit as a last resort.
 async function withScratch<T>(progress: (s: string) => void, work: (dir: string, signal: AbortSignal) => Promise<T>): Promise<T> {
-  const dir = await mkdtemp(join(tmpdir(), 'imgplay-diff-'));
+  const dir = await mkdtemp(join(tmpdir(), 'imgplay-diff-files-'));
   const lastResort = () => rmSync(dir, { recursive: true, force: true });
   const ac = new AbortController();
   const onSignal = (sig: NodeJS.Signals) => {
