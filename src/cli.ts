@@ -5,6 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { registerBootCommand } from './boot/command.js';
 import { registerCacheCommand } from './cache/command.js';
+import { registerDiffCommand } from './diff/command.js';
 import { registerDocCommand } from './doc/command.js';
 import { EXIT, ImgplayError, InternalError, OptionsError, PlanningErrors } from './errors.js';
 import { loadInventory } from './playbook/inventory.js';
@@ -98,13 +99,15 @@ export async function main(argv: string[], io: { stdout?: (s: string) => void; s
   registerBootCommand(program, commandIo);
   registerDocCommand(program, commandIo);
   registerCacheCommand(program, commandIo);
+  registerDiffCommand(program, commandIo);
 
   try {
     await program.parseAsync(argv);
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT.ok;
-      return EXIT.badOptions;
+      // A command whose exit codes follow another tool's keeps its own for a bad command line (imgplay diff: 2).
+      return e.exitCode > 1 ? e.exitCode : EXIT.badOptions;
     }
     return reportError(e, err);
   }
