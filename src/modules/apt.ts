@@ -129,7 +129,12 @@ Failures carry apt's own \`E:\` lines, not its whole output (that stays in the r
     // What apt installs depends on its archives' state: the stage cache keys on their Release files.
     if (readsObserved()) {
       const proxy = ctx.environment.http_proxy || undefined;
-      for (const { uri, suite } of await aptArchives(await ctx.conn.hostPath('/etc/apt'))) noteRead({ kind: 'archive', uri, suite, proxy });
+      for (const { uri, suite } of await aptArchives(await ctx.conn.hostPath('/etc/apt'))) {
+        // A file: or copy: repository in a chroot's sources lives inside the tree, made by the stage's own tasks
+        // from files the stage already counts; read before the stage runs, it is not there yet.
+        if (ctx.conn.kind === 'chroot' && /^(file|copy):/.test(uri)) continue;
+        noteRead({ kind: 'archive', uri, suite, proxy });
+      }
     }
     // Services must not start inside an image being built; Ansible's own policy_rc_d also works on hosts.
     const release =
