@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { EXIT, OptionsError } from '../errors.js';
 import { formatBytes } from '../image/free-space.js';
-import { listCache, pruneCache } from '../image/stage-cache.js';
+import { PRUNE_GRACE_MS, listCache, pruneCache } from '../image/stage-cache.js';
 import { DEFAULT_CACHE_DIR } from '../run/stages.js';
 
 const UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
@@ -50,12 +50,21 @@ export function registerCacheCommand(program: Command, io: { out: (s: string) =>
     .option(...dirOption)
     .option('--keep <n>', 'builds to keep per stage (the most recently used)')
     .option('--max-size <size>', 'the most the kept artifacts may take, e.g. 20G')
-    .action(async (opts: { cacheDir: string; keep?: string; maxSize?: string }) => {
+    .option(
+      '--grace-minutes <n>',
+      `leave artifact files no kept build names if they were stored less than N minutes ago, as a running build may be about to name them (0: remove them now)`,
+      String(PRUNE_GRACE_MS / 60_000),
+    )
+    .action(async (opts: { cacheDir: string; keep?: string; maxSize?: string; graceMinutes: string }) => {
       if (opts.keep === undefined && opts.maxSize === undefined) throw new OptionsError('imgplay cache prune needs --keep N, --max-size SIZE or both');
       const keep = opts.keep === undefined ? undefined : parseCount(opts.keep, '--keep', 0);
       const maxSize = opts.maxSize === undefined ? undefined : parseSize(opts.maxSize);
-      const r = await pruneCache(opts.cacheDir, { ...(keep !== undefined ? { keep } : {}), ...(maxSize !== undefined ? { maxSize } : {}) });
+      const grace = parseCount(opts.graceMinutes, '--grace-minutes', 0);
+      const r = await pruneCache(opts.cacheDir, { ...(keep !== undefined ? { keep } : {}), ...(maxSize !== undefined ? { maxSize } : {}), graceMs: grace * 60_000 });
       io.out(`removed ${r.entries} kept build(s) and ${r.objects} artifact file(s), ${formatBytes(r.bytes)}\n`);
+      if (r.young > 0) {
+        io.out(`left ${r.young} artifact file(s) no build names, stored in the last ${grace} minute(s): a running build may be about to name them (--grace-minutes 0 removes them)\n`);
+      }
       io.setCode(EXIT.ok);
     });
 }

@@ -153,6 +153,7 @@ async function storeObject(cacheDir: string, src: string, sha256: string): Promi
   const dest = objectPath(cacheDir, sha256);
   // An object already there is kept only if its bytes are still right (a damaged one is replaced).
   if ((await hasObject(cacheDir, sha256)) && (await checksumFile(dest, 'sha256').catch(() => '')) === sha256) {
+    // Also its ctime: a prune running beside this build sees it as just stored (PRUNE_GRACE_MS).
     await chmod(dest, ARTIFACT_MODE);
     return;
   }
@@ -210,12 +211,19 @@ export async function listCache(cacheDir: string): Promise<CacheListing[]> {
   return out;
 }
 
+/** How recently stored an object no entry names must be for prune to leave it (a build may be storing its entry). */
+export const PRUNE_GRACE_MS = 15 * 60_000;
+
 /**
  * Removes entries beyond the `keep` most recently used per stage, then (with `maxSize`) the least recently
  * used entries until the objects they still need fit, then every object no entry names. Returns what went.
  */
-export async function pruneCache(cacheDir: string, opts: { keep?: number; maxSize?: number }): Promise<{ entries: number; objects: number; bytes: number }> {
-  const removed = { entries: 0, objects: 0, bytes: 0 };
+export async function pruneCache(
+  cacheDir: string,
+  opts: { keep?: number; maxSize?: number; graceMs?: number },
+): Promise<{ entries: number; objects: number; bytes: number; young: number }> {
+  const removed = { entries: 0, objects: 0, bytes: 0, young: 0 };
+  const grace = opts.graceMs ?? PRUNE_GRACE_MS;
   const all: Array<{ stage: string; entry: StageEntry; file: string; mtime: number }> = [];
   for (const stage of await storedStages(cacheDir)) {
     const dir = join(cacheDir, 'stages', stageDirName(stage));
@@ -250,7 +258,14 @@ export async function pruneCache(cacheDir: string, opts: { keep?: number; maxSiz
     for (const name of await readdir(join(cacheDir, 'objects', prefix)).catch(() => [] as string[])) {
       if (wanted.has(name)) continue;
       const path = join(cacheDir, 'objects', prefix, name);
-      removed.bytes += (await stat(path).catch(() => undefined))?.size ?? 0;
+      const st = await stat(path).catch(() => undefined);
+      // A build stores a stage's objects moments before the entry that names them (and re-marks one it finds
+      // already there, which sets its ctime): an object that recent may be about to be named.
+      if (st && Date.now() - st.ctimeMs < grace) {
+        removed.young++;
+        continue;
+      }
+      removed.bytes += st?.size ?? 0;
       await rm(path, { force: true });
       removed.objects++;
     }
