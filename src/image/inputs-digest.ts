@@ -38,6 +38,38 @@ export async function inputsDigest(inputs: StageInputs): Promise<string> {
   return `sha256:${h.digest('hex')}`;
 }
 
+/**
+ * What inputsDigest hashes for each entry under a directory, by its path below it ('' for the directory itself):
+ * kept beside a directory's digest, it lets a changed directory name the file that changed.
+ */
+export async function memberLines(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  const collect = {
+    update(line: string) {
+      // `kind mode <path> what`, the path as JSON text: a string, or {"hex": ...} for a name that is not UTF-8.
+      const m = /^\S+ \S+ ("(?:[^"\\]|\\.)*"|\{[^}]*\}) /.exec(line);
+      const name = m?.[1] ? (JSON.parse(m[1]) as string | { hex: string }) : line;
+      const rel = typeof name === 'string' ? name : `<hex ${name.hex}>`;
+      out[rel.split('/').slice(1).join('/')] = line;
+      return collect;
+    },
+  };
+  const root = resolve(dir);
+  await hashEntry(collect as unknown as Hash, Buffer.from(root), Buffer.from(basename(root)));
+  return out;
+}
+
+/** The first member that differs between two memberLines of a directory, said for a person; undefined if none. */
+export function firstMemberChange(before: Record<string, string>, after: Record<string, string>): string | undefined {
+  const names = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();
+  for (const n of names) {
+    if (before[n] === after[n]) continue;
+    const what = before[n] === undefined ? 'appeared' : after[n] === undefined ? 'was removed' : 'changed';
+    return `${n || '.'} ${what}`;
+  }
+  return undefined;
+}
+
 /** JSON with object keys sorted (by code point) and no whitespace: one text per value (NaN and Infinity as bare tokens). */
 export function canonicalJson(value: unknown): string {
   return canonical(value, new Set()) ?? 'null';

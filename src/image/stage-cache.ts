@@ -24,6 +24,8 @@ export const STAGE_CACHE_FORMAT = 'imgplay-stage-cache/1';
 export interface FileDep {
   path: string;
   digest: string;
+  /** A directory's entries as inputsDigest saw them (memberLines), so a change can name the file. */
+  members?: Record<string, string>;
 }
 export interface VarDep {
   host: string;

@@ -10,7 +10,7 @@ import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checksumData } from '../host/checksum.js';
 import { suiteDigest } from '../image/archive-state.js';
-import { canonicalJson, inputsDigest } from '../image/inputs-digest.js';
+import { canonicalJson, firstMemberChange, inputsDigest, memberLines } from '../image/inputs-digest.js';
 import { recordArtifact } from '../image/manifest.js';
 import {
   type ArchiveDep,
@@ -251,6 +251,10 @@ export class StageCache {
     for (const f of e.deps.files) {
       const now = await this.fileDigest(this.expand(f.path));
       const shown = f.path.replace(/^\$\{root\}\//, '');
+      if (now !== f.digest && now !== 'absent' && f.members) {
+        const member = firstMemberChange(f.members, await memberLines(this.expand(f.path)).catch(() => ({})));
+        if (member !== undefined) return `${shown}/${member}`;
+      }
       if (now !== f.digest) return now === 'absent' ? `${shown} was removed` : f.digest === 'absent' ? `${shown} appeared` : `${shown} changed`;
     }
     const vars = new Map<string, Record<string, unknown> | undefined>();
@@ -300,7 +304,11 @@ export class StageCache {
       return;
     }
     const files: FileDep[] = [];
-    for (const path of [...b.files].sort()) files.push({ path: this.shorten(path), digest: await this.fileDigest(path) });
+    for (const path of [...b.files].sort()) {
+      const digest = await this.fileDigest(path);
+      const dir = digest !== 'absent' && (await stat(path).catch(() => undefined))?.isDirectory();
+      files.push({ path: this.shorten(path), digest, ...(dir ? { members: await memberLines(path) } : {}) });
+    }
     const vars: VarDep[] = [];
     for (const key of [...b.vars].sort()) {
       const [host = '', name = ''] = key.split('\0');

@@ -68,7 +68,7 @@ describe.skipIf(skipWithout(artifactSetUnavailable))('all.yml with the stage cac
       expect.stringMatching(/^STAGE \[base\] cached/),
       expect.stringMatching(/^STAGE \[initrd\] cached/),
       expect.stringMatching(/^STAGE \[overlay\/discovery\] cached/),
-      'STAGE [overlay/oem-example] building: roles/oem/provision_oem_example changed',
+      'STAGE [overlay/oem-example] building: roles/oem/provision_oem_example/tasks/main.yml changed',
       expect.stringMatching(/^STAGE \[overlay\/oem-example\] built in [\d.]+ s and kept in the cache: oem-example\.overlay\.cpio\.gz$/),
     ]);
     expect(r.all).not.toMatch(/TASK \[bootstrap/);

@@ -136,8 +136,8 @@ describe.skipIf(skipWithout(unavailable))('the stage cache', () => {
     const r = await run(dir, cache);
     expect(stageLines(r.out)).toEqual([
       // A role counts as a whole folder: a command may read any of its files.
-      'STAGE [thing/alpha] building: roles/thing changed',
-      'STAGE [thing/beta] building: roles/thing changed',
+      'STAGE [thing/alpha] building: roles/thing/templates/greeting.j2 changed',
+      'STAGE [thing/beta] building: roles/thing/templates/greeting.j2 changed',
       expect.stringMatching(/^STAGE \[thing\/alpha\] built/),
       expect.stringMatching(/^STAGE \[thing\/beta\] built/),
     ]);

@@ -2,7 +2,7 @@ import { chmod, mkdir, mkdtemp, rm, symlink, utimes, writeFile } from 'node:fs/p
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { canonicalJson, inputsDigest } from '../../../src/image/inputs-digest.js';
+import { canonicalJson, firstMemberChange, inputsDigest, memberLines } from '../../../src/image/inputs-digest.js';
 
 const dirs: string[] = [];
 
@@ -135,5 +135,25 @@ describe('canonicalJson', () => {
     const loop: Record<string, unknown> = {};
     loop.self = loop;
     expect(() => canonicalJson(loop)).toThrow('refer to themselves');
+  });
+});
+
+describe('memberLines and firstMemberChange', () => {
+  it('name the file of a directory that changed, appeared or was removed, and nothing when it is the same elsewhere', async () => {
+    const dir = await role();
+    const before = await memberLines(dir);
+    expect(Object.keys(before).sort()).toEqual(['', 'files', 'files/empty', 'files/rc.link', 'files/rc.local', 'tasks', 'tasks/main.yml']);
+    expect(firstMemberChange(before, await memberLines(await role()))).toBeUndefined();
+    await writeFile(join(dir, 'tasks/main.yml'), '- apt: name=lldpd state=latest\n');
+    expect(firstMemberChange(before, await memberLines(dir))).toBe('tasks/main.yml changed');
+    await writeFile(join(dir, 'tasks/extra.yml'), '[]\n');
+    await rm(join(dir, 'files/rc.link'));
+    expect(firstMemberChange(before, await memberLines(dir))).toBe('files/rc.link was removed');
+    await chmod(join(dir, 'files/rc.local'), 0o700);
+    const later = await memberLines(dir);
+    await rm(join(dir, 'tasks/main.yml'));
+    expect(firstMemberChange(later, await memberLines(dir))).toBe('tasks/main.yml was removed');
+    expect(firstMemberChange(before, later)).toBe('files/rc.link was removed');
+    expect(firstMemberChange({ '': 'x' }, { '': 'x', 'new.yml': 'y' })).toBe('new.yml appeared');
   });
 });
