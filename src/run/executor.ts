@@ -403,7 +403,8 @@ export class Executor {
       await this.closeConnections(hosts, { keepController: true });
     }
     if (pr.broken) return false;
-    if (this.active(pr).length === 0 && pr.hosts.some((h) => h.failed || h.unreachable) && !pr.ended) {
+    // An interrupted run's hosts did not run out: the interruption is what the run reports.
+    if (this.active(pr).length === 0 && pr.hosts.some((h) => h.failed || h.unreachable) && !pr.ended && !this.opts.signal.aborted) {
       this.reporter.emit({ type: 'no_hosts_remaining' });
       return false;
     }
