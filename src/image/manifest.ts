@@ -1,16 +1,14 @@
 // The builds folder's record of its artifacts: manifest.json (what each file is and what made it) and
 // SHA256SUMS, rewritten whole for every artifact so stages can finish separately and in parallel.
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { lstat, open, readFile, realpath, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject } from 'ajv';
 import { execa } from 'execa';
 import { ImgplayError, InternalError } from '../errors.js';
 import { atomicWrite } from '../host/atomic-write.js';
+import { checksumFile } from '../host/checksum.js';
 import type { InstalledPackage, PackageDelta } from './dpkg-status.js';
 import { noteRead } from '../host/reads.js';
 import type { ArtifactKindName } from './artifact-kinds.js';
@@ -61,13 +59,6 @@ const LOCK_FILE = '.manifest.lock';
 const LOCK_TIMEOUT_MS = 120_000;
 // A lock file still empty after this long lost its holder between creating it and writing its pid.
 const EMPTY_LOCK_GRACE_MS = 10_000;
-
-/** The sha256 of a file, in hex, read as a stream (artifacts are hundreds of MB). */
-export async function hashFile(path: string): Promise<string> {
-  const h = createHash('sha256');
-  await pipeline(createReadStream(path), h);
-  return h.digest('hex');
-}
 
 let version: Promise<string> | undefined;
 
@@ -206,7 +197,7 @@ async function checkFile(path: string, entry: ArtifactEntry): Promise<void> {
   });
   if (!st.isFile()) throw new ImgplayError(`cannot record ${entry.name}: ${path} is not a regular file`);
   if (st.size !== entry.size) throw new ImgplayError(`cannot record ${entry.name}: the entry says ${entry.size} bytes, ${path} has ${st.size}`);
-  const actual = await hashFile(path);
+  const actual = await checksumFile(path, 'sha256');
   if (actual !== entry.sha256) throw new ImgplayError(`cannot record ${entry.name}: the entry's sha256 ${entry.sha256} is not that of ${path} (${actual})`);
 }
 

@@ -8,7 +8,8 @@ import { join, resolve } from 'node:path';
 import { ImgplayError } from '../errors.js';
 import { installedPackagesOf } from '../image/dpkg-status.js';
 import { checkBaseMatchesKernel } from '../image/kernel-set.js';
-import { hashFile, recordArtifact } from '../image/manifest.js';
+import { checksumFile } from '../host/checksum.js';
+import { recordArtifact } from '../image/manifest.js';
 import { treeKernelVersions } from '../image/squashfs.js';
 import { inputsArg, inputsOf, provenance, sourceDateEpoch, stageDigest } from './support/artifact.js';
 import { atomicWrite } from '../host/atomic-write.js';
@@ -64,7 +65,7 @@ export const imgplayKernel = defineModule(
         let size = 0;
         let sha256 = '';
         await atomicWrite(path, { file: sources[kind] }, async (tmp) => {
-          [size, sha256] = [(await stat(tmp)).size, await hashFile(tmp)];
+          [size, sha256] = [(await stat(tmp)).size, await checksumFile(tmp, 'sha256')];
         });
         await recordArtifact(dest, {
           name: names[kind],

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerServeCommand } from '../../src/serve/command.js';
-import { hashFile, imgplayVersion, recordArtifact, type ArtifactEntry } from '../../src/image/manifest.js';
+import { checksumFile } from '../../src/host/checksum.js';
+import { imgplayVersion, recordArtifact, type ArtifactEntry } from '../../src/image/manifest.js';
 import { type BootServer, startBootServer } from '../../src/serve/server.js';
 import type { CatalogInfo } from '../../src/serve/catalogs.js';
 
@@ -48,13 +49,13 @@ async function makeBuilds(files: Record<string, Buffer>, kinds: Record<string, P
   const version = await imgplayVersion();
   const baseName = Object.keys(kinds).find((n) => kinds[n]!.kind === 'base');
   // The schema has every overlay name the base it was built over.
-  const overBase = baseName === undefined ? undefined : { name: baseName, sha256: await hashFile(join(dir, baseName)) };
+  const overBase = baseName === undefined ? undefined : { name: baseName, sha256: await checksumFile(join(dir, baseName), 'sha256') };
   for (const [name, extra] of Object.entries(kinds)) {
     await recordArtifact(dir, {
       name,
       kind: 'overlay',
       size: files[name]!.length,
-      sha256: await hashFile(join(dir, name)),
+      sha256: await checksumFile(join(dir, name), 'sha256'),
       inputsDigest: `sha256:${'a'.repeat(64)}`,
       builtAt: new Date().toISOString(),
       imgplayVersion: version,
