@@ -47,7 +47,20 @@ let exitHookInstalled = false;
  * Holds `dir` for this process (again: a no-op). A live owner is refused, naming its pid and command;
  * a dead owner's mounts and tools are undone first. Returns what was taken over from a dead run, if anything.
  */
-export async function holdBuildDir(dir: string): Promise<string | undefined> {
+export function holdBuildDir(dir: string): Promise<string | undefined> {
+  // Overlays mounted side by side ask at the same moment: one attempt per folder, or the second would find
+  // the first's run file and take it for a dead run's.
+  const pending = holding.get(dir);
+  if (pending) return pending.then(() => undefined);
+  const attempt = holdOnce(dir);
+  holding.set(dir, attempt);
+  attempt.catch(() => holding.delete(dir));
+  return attempt;
+}
+
+const holding = new Map<string, Promise<string | undefined>>();
+
+async function holdOnce(dir: string): Promise<string | undefined> {
   if (held.has(dir)) return undefined;
   const createdTop = await mkdir(dir, { recursive: true });
   const file = join(dir, RUN_FILE);
@@ -163,7 +176,8 @@ export function releaseAll(): void {
   if (held.size === 0) return;
   // Normally everything is unmounted by now; on a forced exit this is what makes the rmdirs possible.
   releaseAllSync();
-  for (const h of held.values()) {
+  // Innermost first: an overlay's folder held inside build_dir must be gone (run file and all) before build_dir's turn.
+  for (const h of [...held.values()].sort((a, b) => b.dir.length - a.dir.length)) {
     try {
       unlinkSync(h.file);
     } catch {
@@ -177,6 +191,7 @@ export function releaseAll(): void {
     }
   }
   held.clear();
+  holding.clear();
 }
 
 function tryRmdir(d: string): boolean {

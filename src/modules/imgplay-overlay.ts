@@ -4,7 +4,8 @@
 import { existsSync } from 'node:fs';
 import { ARTIFACT_KINDS } from '../image/artifact-kinds.js';
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { holdBuildDir } from '../image/build-lock.js';
 import { MountError } from '../host/mount-guard.js';
 import { isMountPoint, mountTable, removeTree } from '../host/mount-table.js';
 import { ImgplayError } from '../errors.js';
@@ -51,10 +52,14 @@ export const imgplayOverlay = defineModule(
         if (isMountPoint(table, merged)) return { changed: false, ...paths };
         // The spec's required_if makes base present whenever state is mounted.
         const base = args.base as string;
-      // The base is an input of the stage: the stage cache keys on its bytes.
-      if (base !== undefined && base !== '') noteRead({ kind: 'file', path: base as string });
+        // The base is an input of the stage: the stage cache keys on its bytes.
+        if (base !== '') noteRead({ kind: 'file', path: base });
         if (!existsSync(base)) return failed(`the base image ${base} does not exist (build the base first)`);
         if (check) return { changed: true, ...paths };
+        // Held like a build root's folder: one run at a time, a dead run's mounts taken over, and the folders this
+        // run made removed at its end when empty (an overlay that failed under --limit has no later task to do it).
+        const tookOver = await holdBuildDir(dirname(dir));
+        if (tookOver !== undefined) process.emitWarning(tookOver, { code: 'IMGPLAY_TAKEOVER' });
         const lower = (args.lower ?? join(dir, '..', 'base-lower')).replace(/\/+$/, '');
         const lowerPath = join(lower);
         if (!isMountPoint(table, lowerPath)) {

@@ -185,6 +185,12 @@ describe.skipIf(skip)('imgplay all.yml with a provisioner that fails halfway', (
       expect(await readdir(join(dir, 'build')).catch(() => [])).not.toContain('overlays');
       expect(mountsUnder(await mountTable(), dir)).toEqual([]);
       expect(await mountsSnapshot()).toBe(before);
+      // The failed overlay alone: no play of build_local is left to remove its tree, and none stays behind.
+      const alone = await runAllYml(dir, ['--cache-dir', join(set.home, 'cache'), '--limit', 'broken']);
+      expect(alone.exitCode, alone.all).toBe(2);
+      expect(alone.all).toContain('TASK [broken : a provisioner step that fails]');
+      expect(await readdir(join(dir, 'build')).catch(() => []), 'what --limit broken left in build_dir').toEqual([]);
+      expect(await mountsSnapshot()).toBe(before);
     } finally {
       await removeTree(dir);
     }
