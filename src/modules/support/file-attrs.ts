@@ -3,6 +3,7 @@ import { chmod, lchown, lstat } from 'node:fs/promises';
 import type { Connection } from '../../connection/types.js';
 import { currentUmask } from '../../host/atomic-write.js';
 import type { Accounts } from './accounts.js';
+import { ModuleFailure } from './module-failure.js';
 import { ModeError, formatMode, parseMode } from './mode.js';
 import { hostPathFollow, hostPathNoFollow, lstatOrUndefined, pathState, statOrUndefined } from './target-path.js';
 
@@ -19,14 +20,14 @@ export interface AttrDiff {
   after: Record<string, unknown>;
 }
 
-/** An attribute that cannot be applied: the module fails with this message, naming the path. */
-export class AttrError extends Error {
+/** An attribute that cannot be applied: the module fails with this message, naming the path (and the details). */
+export class AttrError extends ModuleFailure {
   constructor(
     message: string,
     readonly path: string,
     readonly details?: string,
   ) {
-    super(message);
+    super(message, { path, ...(details === undefined ? {} : { details }) });
   }
 }
 
