@@ -198,7 +198,7 @@ async function unpackInTarget(ctx: ModuleContext<UnarchiveArgs>, tarFile: string
 async function applyAttrs(conn: Connection, acc: Accounts, path: string, args: UnarchiveArgs): Promise<boolean> {
   const host = await hostPathNoFollow(conn, path);
   if ((await statOrUndefined(host)) === undefined) return false;
-  return applyFileAttrs({ accounts: acc, check: false }, host, path, args);
+  return applyFileAttrs({ accounts: acc, check: false, conn }, host, path, args);
 }
 
 /** The lines of `tar --diff` output that mean extracting would change the tree, filtered as Ansible filters them. */
