@@ -58,11 +58,6 @@ async function run(ctx: ModuleContext<PipArgs>): Promise<ModuleResult> {
     return failed("pip on the local connection would change the build host's own Python packages: imgplay runs pip only in a chroot target");
   }
   const basePath = ctx.environment.PATH ?? CHROOT_ENV.PATH;
-  let umask: string | undefined;
-  if (args.umask !== undefined) {
-    if (!/^[0-7]+$/.test(args.umask.trim())) return failed('umask must be an octal integer', { details: `invalid literal for int() with base 8: '${args.umask}'` });
-    umask = args.umask.trim();
-  }
   const exec = (argv: readonly string[], opts: { cwd?: string; pathPrefix?: string; env?: Record<string, string> } = {}): Promise<Exec> => {
     const env: Record<string, string> = { ...ctx.environment, ...opts.env };
     if (opts.pathPrefix !== undefined) env.PATH = `${opts.pathPrefix}:${basePath}`;
@@ -85,6 +80,13 @@ async function run(ctx: ModuleContext<PipArgs>): Promise<ModuleResult> {
     );
   }
 
+  let umask: string | undefined;
+  if (args.umask !== undefined) {
+    // What Python's int(umask, 8) takes: octal digits, an optional 0o, spaces around.
+    const octal = /^\s*(?:0[oO])?([0-7]+)\s*$/.exec(args.umask)?.[1];
+    if (octal === undefined) return failed('umask must be an octal integer', { details: `invalid literal for int() with base 8: '${args.umask}'` });
+    umask = octal;
+  }
   const { state, name, version, requirements, extra_args: extraArgs } = args;
   const chdir = args.chdir ?? '/tmp';
   const env = args.virtualenv === undefined ? undefined : args.chdir === undefined || args.virtualenv.startsWith('/') ? args.virtualenv : `${args.chdir.replace(/\/+$/, '')}/${args.virtualenv}`;
