@@ -6,6 +6,7 @@ import { findUser, readAccountDb } from './support/account-db.js';
 import { atomicWrite } from '../host/atomic-write.js';
 import { describeFsError, isFsError } from './support/fs-error.js';
 import { hostPathFollow, hostPathNoFollow, statOrUndefined, targetPathOf } from './support/target-path.js';
+import { ModuleFailure } from './support/module-failure.js';
 import { failed, type ModuleContext, type ModuleResult } from './types.js';
 
 const KEY_TYPES = new Set([
@@ -66,17 +67,10 @@ export const authorizedKey = defineModule(
     },
     args,
     checkMode: 'full',
+    fsErrors: 'path',
     diff: true,
   },
-  async (ctx) => {
-    try {
-      return await run(ctx);
-    } catch (err) {
-      if (err instanceof KeyfileError) return failed(err.message);
-      if (isFsError(err)) return failed(describeFsError(err, ctx.args.path));
-      throw err;
-    }
-  },
+  run,
 );
 
 // shlex without quotes, escapes or comments: words between spaces, tabs and newlines.
@@ -108,9 +102,6 @@ function sameOptions(a: Options | undefined, b: Options | undefined): boolean {
   return x.size === y.size && [...x].every(([k, v]) => JSON.stringify(y.get(k)) === JSON.stringify(v));
 }
 
-class ParseError extends Error {}
-class KeyfileError extends Error {}
-
 function parseKey(raw: string, rank: number): Entry | 'skipped' | undefined {
   const line = raw.replaceAll('\\#', '#');
   const parts = words(line);
@@ -118,7 +109,7 @@ function parseKey(raw: string, rank: number): Entry | 'skipped' | undefined {
   const at = parts.findIndex((p) => KEY_TYPES.has(p));
   if (at === -1) return undefined;
   const key = parts[at + 1];
-  if (key === undefined) throw new ParseError(`MODULE FAILURE: no key after ${parts[at]} in: ${line.trim()}`);
+  if (key === undefined) throw new ModuleFailure(`MODULE FAILURE: no key after ${parts[at]} in: ${line.trim()}`);
   return { key, type: parts[at] as string, options: parseOptions(at > 0 ? parts.slice(0, at).join(' ') : undefined), comment: parts.slice(at + 2).join(' '), rank };
 }
 
@@ -164,61 +155,55 @@ async function run(ctx: ModuleContext<AuthArgs>): Promise<ModuleResult> {
 
   const host = await hostPathFollow(conn, keyfile);
   const existingText = (await statOrUndefined(host))?.isFile() ? await readFile(host, 'utf8') : '';
-  let existing: Map<string, Entry>;
-  try {
-    existing = parseKeys(existingText);
-    const newKeys = args.key.split(/\r\n|[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]/).filter((s) => s !== '' && !s.startsWith('#'));
-    const wanted: string[] = [];
-    const maxRank = existing.size;
-    let write = false;
-    for (const [rank, raw] of newKeys.entries()) {
-      const parsed = parseKey(raw, rank);
-      if (parsed === undefined || parsed === 'skipped') return failed(`invalid key specified: ${raw}`);
-      if (args.key_options !== undefined) parsed.options = parseOptions(args.key_options);
-      if (args.comment !== undefined) parsed.comment = args.comment;
-      const old = existing.get(parsed.key);
-      let matched = false;
-      let replaced = false;
-      if (old !== undefined) {
-        const same = old.type === parsed.type && sameOptions(old.options, parsed.options) && old.comment === parsed.comment;
-        if (!same && args.state === 'present') replaced = true;
-        else matched = true;
-      }
-      if (args.state === 'present') {
-        wanted.push(parsed.key);
-        if (replaced) {
-          existing.delete(parsed.key);
-          write = true;
-        }
-        if (!matched) {
-          existing.set(parsed.key, { ...parsed, rank: maxRank + rank });
-          write = true;
-        }
-      } else if (matched) {
+  const existing = parseKeys(existingText);
+  const newKeys = args.key.split(/\r\n|[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]/).filter((s) => s !== '' && !s.startsWith('#'));
+  const wanted: string[] = [];
+  const maxRank = existing.size;
+  let write = false;
+  for (const [rank, raw] of newKeys.entries()) {
+    const parsed = parseKey(raw, rank);
+    if (parsed === undefined || parsed === 'skipped') return failed(`invalid key specified: ${raw}`);
+    if (args.key_options !== undefined) parsed.options = parseOptions(args.key_options);
+    if (args.comment !== undefined) parsed.comment = args.comment;
+    const old = existing.get(parsed.key);
+    let matched = false;
+    let replaced = false;
+    if (old !== undefined) {
+      const same = old.type === parsed.type && sameOptions(old.options, parsed.options) && old.comment === parsed.comment;
+      if (!same && args.state === 'present') replaced = true;
+      else matched = true;
+    }
+    if (args.state === 'present') {
+      wanted.push(parsed.key);
+      if (replaced) {
         existing.delete(parsed.key);
         write = true;
       }
+      if (!matched) {
+        existing.set(parsed.key, { ...parsed, rank: maxRank + rank });
+        write = true;
+      }
+    } else if (matched) {
+      existing.delete(parsed.key);
+      write = true;
     }
-    if (args.state === 'present' && args.exclusive) {
-      for (const k of [...existing.keys()]) {
-        if (!wanted.includes(k)) {
-          existing.delete(k);
-          write = true;
-        }
+  }
+  if (args.state === 'present' && args.exclusive) {
+    for (const k of [...existing.keys()]) {
+      if (!wanted.includes(k)) {
+        existing.delete(k);
+        write = true;
       }
     }
-    const result: ModuleResult = { ...args, keyfile, changed: false };
-    if (!write) return result;
-    const after = serialize(existing);
-    const target = args.follow ? targetPathOf(conn, host) : keyfile;
-    if (ctx.diff) result.diff = { before_header: keyfile, after_header: target, before: existingText, after };
-    result.changed = true;
-    if (!check && user !== undefined) await writeKeys(ctx, user, target, after);
-    return result;
-  } catch (err) {
-    if (err instanceof ParseError) return failed(err.message);
-    throw err;
   }
+  const result: ModuleResult = { ...args, keyfile, changed: false };
+  if (!write) return result;
+  const after = serialize(existing);
+  const target = args.follow ? targetPathOf(conn, host) : keyfile;
+  if (ctx.diff) result.diff = { before_header: keyfile, after_header: target, before: existingText, after };
+  result.changed = true;
+  if (!check && user !== undefined) await writeKeys(ctx, user, target, after);
+  return result;
 }
 
 // keyfile(write=True): the directory 0700 and the file 0600, owned by the user; then the new content replaces it.
@@ -233,7 +218,7 @@ async function writeKeys(ctx: ModuleContext<AuthArgs>, user: { uid: number; gid:
         () => undefined,
         (err: unknown) => (isFsError(err) ? err : Promise.reject(err)),
       );
-      if (made !== undefined) throw new KeyfileError(`Failed to create directory ${dir} : ${describeFsError(made, dir)}`);
+      if (made !== undefined) throw new ModuleFailure(`Failed to create directory ${dir} : ${describeFsError(made, dir)}`);
     }
     await chown(hostDir, user.uid, user.gid);
     await chmod(hostDir, 0o700);

@@ -106,7 +106,7 @@ async function edit(ctx: ModuleContext<BlockinfileArgs>, path: string): Promise<
     return out;
   }
   const attrDiff: AttrDiff = { before: {}, after: {} };
-  if (await applyFileAttrs({ accounts: new Accounts(conn), check }, host, path, args, attrDiff)) {
+  if (await applyFileAttrs({ accounts: new Accounts(conn), check, conn }, host, path, args, attrDiff)) {
     out.msg = `${changed ? `${msg} and ` : msg}ownership, perms or SE linux context changed`;
     out.changed = true;
   }

@@ -97,6 +97,7 @@ function request(args: CopyArgs, dest: string, rel: string, source: PutFileReque
     mode: args.mode,
     owner: args.owner,
     group: args.group,
+    attributes: args.attributes,
     force: args.force,
     backup: args.backup,
     follow: args.follow,

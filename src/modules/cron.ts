@@ -10,6 +10,7 @@ import { splitLines } from './support/lines.js';
 import { compilePyRegex, PyRegexError, toBytes } from './support/py-regex.js';
 import { hostPathFollow, statOrUndefined } from './support/target-path.js';
 import { makeTargetTemp } from './support/target-temp.js';
+import { ModuleFailure } from './support/module-failure.js';
 import { failed, type ModuleContext, type ModuleResult } from './types.js';
 
 const MARK = '#Ansible: ';
@@ -33,8 +34,6 @@ const args = {
   insertbefore: { description: 'With `env`: put a new variable before the variable of this name.' },
 } as const satisfies Record<string, ArgSpec>;
 
-class CronFailure extends Error {}
-
 export const cron = defineModule(
   {
     name: 'cron',
@@ -54,15 +53,7 @@ export const cron = defineModule(
     checkMode: 'full',
     diff: true,
   },
-  async (ctx) => {
-    try {
-      return await run(ctx);
-    } catch (err) {
-      if (err instanceof CronFailure) return failed(err.message);
-      if (err instanceof PyRegexError) return failed(`MODULE FAILURE: ${err.message}`);
-      throw err;
-    }
-  },
+  run,
 );
 
 type CronArgs = ArgsOf<typeof args>;
@@ -92,7 +83,7 @@ class Crontab {
       return;
     }
     const r = await this.ctx.conn.exec([this.crontabCmd, ...this.userArgs(), '-l'], { env: this.ctx.environment, keepFinalNewline: true, signal: this.ctx.signal });
-    if (r.rc !== 0 && r.rc !== 1) throw new CronFailure(`Unable to read crontab: ${r.stderr.trim()}`);
+    if (r.rc !== 0 && r.rc !== 1) throw new ModuleFailure(`Unable to read crontab: ${r.stderr.trim()}`);
     this.existing = r.stdout;
     // crontab(1)'s own header lines (at most the first three) are not part of what the module manages.
     splitLines(r.stdout).forEach((line, count) => {
@@ -121,7 +112,7 @@ class Crontab {
       try {
         await atomicWrite(host, { data: this.render() });
       } catch (err) {
-        if (isFsError(err)) throw new CronFailure(`MODULE FAILURE: ${describeFsError(err, this.cronFile)}`);
+        if (isFsError(err)) throw new ModuleFailure(`MODULE FAILURE: ${describeFsError(err, this.cronFile)}`);
         throw err;
       }
       // Ansible writes under umask 022: a new cron file is 0644 whatever imgplay's umask.
@@ -133,7 +124,7 @@ class Crontab {
     try {
       await chmod(tmpHost, 0o644);
       const r = await conn.exec([this.crontabCmd, ...this.userArgs(), tmp], { env: this.ctx.environment, signal: this.ctx.signal });
-      if (r.rc !== 0) throw new CronFailure(r.stderr);
+      if (r.rc !== 0) throw new ModuleFailure(r.stderr);
     } finally {
       await unlink(tmpHost).catch(() => undefined);
     }
@@ -188,13 +179,13 @@ class Crontab {
   }
 
   findEnv(name: string): [number, string] | undefined {
-    const re = compilePyRegex(`^${name}=`);
+    const re = envPattern(name);
     const i = this.lines.findIndex((l) => re.test(toBytes(l)));
     return i === -1 ? undefined : [i, this.lines[i] as string];
   }
 
   updateEnv(name: string, decl: string | undefined): void {
-    const re = compilePyRegex(`^${name}=`);
+    const re = envPattern(name);
     this.lines = this.lines.flatMap((l) => (re.test(toBytes(l)) ? (decl === undefined ? [] : [decl]) : [l]));
   }
 
@@ -205,7 +196,7 @@ class Crontab {
       return;
     }
     const found = this.findEnv(other);
-    if (found === undefined) throw new CronFailure(`Variable named '${other}' not found.`);
+    if (found === undefined) throw new ModuleFailure(`Variable named '${other}' not found.`);
     this.lines.splice(insertafter !== undefined ? found[0] + 1 : found[0], 0, decl);
   }
 
@@ -226,7 +217,7 @@ function decode(bytes: Buffer, where: string): string {
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
-    throw new CronFailure(`${where} is not UTF-8: imgplay edits crontabs as UTF-8 text only`);
+    throw new ModuleFailure(`${where} is not UTF-8: imgplay edits crontabs as UTF-8 text only`);
   }
 }
 
@@ -337,4 +328,14 @@ function jobLine(args: CronArgs, job: string, inFile: boolean): string {
   const user = inFile ? ` ${args.user}` : '';
   if (args.special_time !== undefined) return `${prefix}@${args.special_time}${user} ${job}`;
   return `${prefix}${args.minute} ${args.hour} ${args.day} ${args.month} ${args.weekday}${user} ${job}`;
+}
+
+// Ansible puts a variable's name into a pattern as it is: one Python cannot compile is its module's crash.
+function envPattern(name: string): RegExp {
+  try {
+    return compilePyRegex(`^${name}=`);
+  } catch (err) {
+    if (err instanceof PyRegexError) throw new ModuleFailure(`MODULE FAILURE: ${err.message}`);
+    throw err;
+  }
 }

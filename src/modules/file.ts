@@ -97,6 +97,7 @@ export const file = defineModule(
       mode: args.mode,
       owner: args.owner,
       group: args.group,
+      attributes: args.attributes,
       force: args.force,
       follow: args.follow,
       recurse,

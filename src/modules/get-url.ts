@@ -137,7 +137,7 @@ async function getUrlRun(ctx: ModuleContext<GetUrlArgs>, http: Http): Promise<Mo
       const mismatch = !force && expected !== '' && (await checksumFile(await hostPathFollow(conn, dest), algorithm)) !== expected;
       // The file is already what the checksum promises: no request at all, only attributes.
       if (!force && expected !== '' && !mismatch) {
-        result.changed = await applyFileAttrs({ accounts, check }, await hostPathFollow(conn, dest), dest, args);
+        result.changed = await applyFileAttrs({ accounts, check, conn }, await hostPathFollow(conn, dest), dest, args);
         result.msg = result.changed ? 'file already exists but file attributes changed' : 'file already exists';
         return { ...result, ...(await pathInfo(conn, accounts, dest)) };
       }
@@ -209,7 +209,7 @@ async function getUrlRun(ctx: ModuleContext<GetUrlArgs>, http: Http): Promise<Mo
   } else {
     await unlink(tmpHost);
   }
-  if (await applyFileAttrs({ accounts, check }, destHost, dest, args)) result.changed = true;
+  if (await applyFileAttrs({ accounts, check, conn }, destHost, dest, args)) result.changed = true;
   result.md5sum = await checksumFile(destHost, 'md5');
   if (backup !== undefined) result.backup_file = backup;
   return { ...result, msg, status_code: res.status, ...(await pathInfo(conn, accounts, dest)) };

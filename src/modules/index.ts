@@ -34,10 +34,12 @@ import { knownHosts } from './known-hosts.js';
 import { lineinfile } from './lineinfile.js';
 import { localeGen } from './locale-gen.js';
 import { meta } from './meta.js';
+import { modprobe } from './modprobe.js';
 import { packageModule } from './package.js';
 import { pamLimits } from './pam-limits.js';
 import { packageFacts } from './package-facts.js';
 import { pause } from './pause.js';
+import { pip } from './pip.js';
 import { ping } from './ping.js';
 import { mount } from './mount.js';
 import { raw } from './raw.js';
@@ -100,10 +102,12 @@ export const modules: Readonly<Record<string, AnyModule>> = {
   lineinfile,
   locale_gen: localeGen,
   meta,
+  modprobe,
   package: packageModule,
   pam_limits: pamLimits,
   package_facts: packageFacts,
   pause,
+  pip,
   ping,
   mount,
   raw,

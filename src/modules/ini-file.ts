@@ -113,7 +113,7 @@ async function edit(ctx: ModuleContext<IniFileArgs>, path: string): Promise<Modu
     }
   }
   if ((await statOrUndefined(real)) !== undefined || (await statOrUndefined(link)) !== undefined) {
-    if (await applyFileAttrs({ accounts: new Accounts(conn), check }, link, path, args)) out.changed = true;
+    if (await applyFileAttrs({ accounts: new Accounts(conn), check, conn }, link, path, args)) out.changed = true;
   }
   return out;
 }

@@ -19,7 +19,7 @@ export const kernelModules = defineModule(
       returns: '`names`, `file`, `state`; `--diff` shows the file before and after.',
       checkMode: 'Predicts the change and writes nothing.',
       differences: [
-        "There is no Ansible equivalent: Ansible's `modprobe` loads a module into the running kernel, which during a build is the build host's, so imgplay has no `modprobe` and only records what the image loads.",
+        "There is no Ansible equivalent: Ansible's `modprobe` loads a module into the running kernel, which during a build is the build host's; imgplay's `modprobe` writes only the image's `/etc/modules-load.d` and `/etc/modprobe.d` files, and `kernel_modules` records what the image loads.",
       ],
     },
     args: {

@@ -13,6 +13,7 @@ import { pathInfo } from './support/file-attrs.js';
 import { describeFsError, isFsError } from './support/fs-error.js';
 import { hostPathFollow, statOrUndefined } from './support/target-path.js';
 import { makeTargetTemp } from './support/target-temp.js';
+import { ModuleFailure } from './support/module-failure.js';
 import { failed, type ModuleContext, type ModuleResult } from './types.js';
 
 const args = {
@@ -24,8 +25,6 @@ const args = {
 } as const satisfies Record<string, ArgSpec>;
 
 type KnownHostsArgs = ArgsOf<typeof args>;
-
-class Failure extends Error {}
 
 export const knownHosts = defineModule(
   {
@@ -42,14 +41,7 @@ export const knownHosts = defineModule(
     checkMode: 'full',
     diff: true,
   },
-  async (ctx) => {
-    try {
-      return await run(ctx);
-    } catch (err) {
-      if (err instanceof Failure) return failed(err.message);
-      throw err;
-    }
-  },
+  run,
 );
 
 /** Python's os.path.expanduser on the target: ~ is the module user's home, ~name that user's. */
@@ -190,7 +182,7 @@ function match(stdout: string, key: string): [replaceOrAdd: boolean, line: numbe
     if (l === '') continue;
     if (l.startsWith('#')) {
       const m = /found: line (\d+)/.exec(l);
-      if (m === null) throw new Failure(`failed to parse output of ssh-keygen for line number: '${l}'`);
+      if (m === null) throw new ModuleFailure(`failed to parse output of ssh-keygen for line number: '${l}'`);
       line = Number(m[1]);
       continue;
     }

@@ -147,7 +147,7 @@ async function edit(ctx: ModuleContext<LineinfileArgs>, path: string, regexp: st
     return result;
   }
   const attrDiff: AttrDiff = { before: {}, after: {} };
-  if (await applyFileAttrs({ accounts: new Accounts(conn), check }, await hostPathFollow(conn, path), path, args, attrDiff)) {
+  if (await applyFileAttrs({ accounts: new Accounts(conn), check, conn }, await hostPathFollow(conn, path), path, args, attrDiff)) {
     result.msg = `${changed ? `${msg} and ` : msg}ownership, perms or SE linux context changed`;
     result.changed = true;
   }

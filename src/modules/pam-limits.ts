@@ -5,8 +5,8 @@ import { pyRepr } from '../vars/values.js';
 import { type ArgSpec, type ArgsOf, defineModule } from './spec.js';
 import { atomicWrite } from '../host/atomic-write.js';
 import { backupFile } from './support/backup.js';
-import { describeFsError, isFsError } from './support/fs-error.js';
 import { hostPathFollow, statOrUndefined, targetPathOf } from './support/target-path.js';
+import { ModuleFailure } from './support/module-failure.js';
 import { failed, type ModuleContext, type ModuleResult } from './types.js';
 
 const ITEMS = ['core', 'data', 'fsize', 'memlock', 'nofile', 'rss', 'stack', 'cpu', 'nproc', 'as', 'maxlogins', 'maxsyslogins', 'priority', 'locks', 'sigpending', 'msgqueue', 'nice', 'rtprio', 'chroot'] as const;
@@ -44,29 +44,21 @@ export const pamLimits = defineModule(
     },
     args,
     checkMode: 'full',
+    fsErrors: 'dest',
     diff: true,
   },
-  async (ctx) => {
-    try {
-      return await edit(ctx);
-    } catch (err) {
-      if (isFsError(err)) return failed(describeFsError(err, ctx.args.dest));
-      throw err;
-    }
-  },
+  edit,
 );
-
-class LimitError extends Error {}
 
 // Ansible's check of a value: nice and priority take -20..19, the rest a count or "no limit".
 function assertValid(item: string, value: string, prefix = ''): void {
   if (item === 'nice' || item === 'priority') {
     const n = pyInt(value);
     if (n === undefined || n < -20 || n > 19) {
-      throw new LimitError(`${prefix} Value of ${pyRepr(value)} for item ${pyRepr(item)} is invalid. Value must be a number in the range -20 to 19 inclusive. Refer to the limits.conf(5) manual pages for more details.`);
+      throw new ModuleFailure(`${prefix} Value of ${pyRepr(value)} for item ${pyRepr(item)} is invalid. Value must be a number in the range -20 to 19 inclusive. Refer to the limits.conf(5) manual pages for more details.`);
     }
   } else if (!(UNLIMITED.includes(value) || /^\p{Nd}+$/u.test(value))) {
-    throw new LimitError(
+    throw new ModuleFailure(
       `${prefix} Value of ${pyRepr(value)} for item ${pyRepr(item)} is invalid. Value must either be 'unlimited', 'infinity' or -1, all of which indicate no limit, or a limit of 0 or larger. Refer to the limits.conf(5) manual pages for more details.`,
     );
   }
@@ -114,66 +106,61 @@ async function edit(ctx: ModuleContext<PamLimitsArgs>): Promise<ModuleResult> {
   let found = false;
   let comment = args.comment;
   let newValue = value;
-  try {
-    assertValid(item, value);
-    if (args.backup && !check) backup = st?.isFile() ? targetPathOf(conn, await backupFile(file)) : '';
-    for (const line of lines) {
-      if (line.startsWith('#')) {
-        out.push(line);
-        continue;
-      }
-      let stripped = line.replace(WS_RUN, ' ').replace(WS_EDGES, '');
-      if (stripped === '') {
-        out.push(line);
-        continue;
-      }
-      stripped = (stripped.split('#')[0] as string).replace(new RegExp(`${WS}+$`), '');
-      const hash = line.indexOf('#');
-      // The module keeps the first comment it meets on any line (with its newline) for the lines it writes.
-      if (comment === '') comment = hash === -1 ? '' : line.slice(hash + 1);
-      const fields = stripped.split(' ');
-      if (fields.length !== 4) {
-        out.push(line);
-        continue;
-      }
-      const [lineDomain, lineType, lineItem, actual] = fields as [string, string, string, string];
-      assertValid(lineItem, actual, `Invalid configuration found in '${args.dest}'.`);
-      if (lineDomain !== domain || lineType !== type || lineItem !== item) {
-        out.push(line);
-        continue;
-      }
-      found = true;
-      if (value === actual) {
-        message = line;
-        out.push(line);
-        continue;
-      }
-      // Ansible compares the limit type (never nice/priority) here, so "no limit" always counts.
-      const actualUnlimited = UNLIMITED.includes(actual);
-      const valueUnlimited = UNLIMITED.includes(value);
-      if (args.use_max) {
-        if (actualUnlimited) newValue = actual;
-        else if (valueUnlimited) newValue = value;
-        else newValue = String(Math.max(Number(pyInt(value)), Number(pyInt(actual))));
-      }
-      if (args.use_min) {
-        if (actualUnlimited) newValue = valueUnlimited ? actual : value;
-        else if (valueUnlimited) newValue = actual;
-        else newValue = String(Math.min(Number(pyInt(value)), Number(pyInt(actual))));
-      }
-      if (newValue !== actual) {
-        changed = true;
-        if (comment !== '') comment = `\t#${comment}`;
-        message = `${domain}\t${type}\t${item}\t${newValue}${comment}\n`;
-        out.push(message);
-      } else {
-        message = line;
-        out.push(line);
-      }
+  assertValid(item, value);
+  if (args.backup && !check) backup = st?.isFile() ? targetPathOf(conn, await backupFile(file)) : '';
+  for (const line of lines) {
+    if (line.startsWith('#')) {
+      out.push(line);
+      continue;
     }
-  } catch (err) {
-    if (err instanceof LimitError) return failed(err.message);
-    throw err;
+    let stripped = line.replace(WS_RUN, ' ').replace(WS_EDGES, '');
+    if (stripped === '') {
+      out.push(line);
+      continue;
+    }
+    stripped = (stripped.split('#')[0] as string).replace(new RegExp(`${WS}+$`), '');
+    const hash = line.indexOf('#');
+    // The module keeps the first comment it meets on any line (with its newline) for the lines it writes.
+    if (comment === '') comment = hash === -1 ? '' : line.slice(hash + 1);
+    const fields = stripped.split(' ');
+    if (fields.length !== 4) {
+      out.push(line);
+      continue;
+    }
+    const [lineDomain, lineType, lineItem, actual] = fields as [string, string, string, string];
+    assertValid(lineItem, actual, `Invalid configuration found in '${args.dest}'.`);
+    if (lineDomain !== domain || lineType !== type || lineItem !== item) {
+      out.push(line);
+      continue;
+    }
+    found = true;
+    if (value === actual) {
+      message = line;
+      out.push(line);
+      continue;
+    }
+    // Ansible compares the limit type (never nice/priority) here, so "no limit" always counts.
+    const actualUnlimited = UNLIMITED.includes(actual);
+    const valueUnlimited = UNLIMITED.includes(value);
+    if (args.use_max) {
+      if (actualUnlimited) newValue = actual;
+      else if (valueUnlimited) newValue = value;
+      else newValue = String(Math.max(Number(pyInt(value)), Number(pyInt(actual))));
+    }
+    if (args.use_min) {
+      if (actualUnlimited) newValue = valueUnlimited ? actual : value;
+      else if (valueUnlimited) newValue = actual;
+      else newValue = String(Math.min(Number(pyInt(value)), Number(pyInt(actual))));
+    }
+    if (newValue !== actual) {
+      changed = true;
+      if (comment !== '') comment = `\t#${comment}`;
+      message = `${domain}\t${type}\t${item}\t${newValue}${comment}\n`;
+      out.push(message);
+    } else {
+      message = line;
+      out.push(line);
+    }
   }
   if (!found) {
     changed = true;

@@ -80,7 +80,7 @@ export const replace = defineModule(
           });
         }
       }
-      if (await applyFileAttrs({ accounts: new Accounts(conn), check }, host, target, args)) {
+      if (await applyFileAttrs({ accounts: new Accounts(conn), check, conn }, host, target, args)) {
         result.msg = `${result.changed ? `${result.msg} and ` : ''}ownership, perms or SE linux context changed`;
         result.changed = true;
       }

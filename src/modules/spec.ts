@@ -2,7 +2,9 @@
 // come its TypeScript type (ArgsOf), its JSON Schema, the names it answers to, the generic checks
 // (aliases, unsupported, required, types, choices, mutually exclusive, required together/one of/if/by),
 // the checks of literal arguments at planning, and its documentation.
-import type { ArgsSchema, Module, ModuleContext, ModuleResult } from './types.js';
+import { describeFsError, isFsError } from './support/fs-error.js';
+import { ModuleFailure } from './support/module-failure.js';
+import { type ArgsSchema, failed, type Module, type ModuleContext, type ModuleResult } from './types.js';
 
 /** Ansible's argument types; `path` is a string (no ~ expansion: a chroot's home is not the controller's). */
 export type ArgType = 'str' | 'bool' | 'int' | 'float' | 'list' | 'dict' | 'path' | 'raw';
@@ -70,6 +72,12 @@ export interface ModuleSpec {
   readonly diff?: boolean;
   /** Argument values that are not templated before the module sees them (e.g. assert's `that`). */
   readonly rawArgs?: readonly string[];
+  /**
+   * A file system error the run does not expect fails the task with Python's OSError words (`[Errno 2] No
+   * such file or directory`), naming the path of this argument (`true`: no path), as the module's Ansible
+   * counterpart reports it; without it such an error is a bug of imgplay's and ends the run.
+   */
+  readonly fsErrors?: true | string;
 }
 
 type Scalar<T> = T extends 'bool' ? boolean : T extends 'int' | 'float' ? number : T extends 'dict' ? Record<string, unknown> : T extends 'raw' ? unknown : T extends 'list' ? unknown[] : string;
@@ -118,7 +126,18 @@ export function defineModule<const S extends ModuleSpec>(spec: S, run: (ctx: Mod
     ...(spec.diff === undefined ? {} : { diff: spec.diff }),
     ...(spec.rawArgs === undefined ? {} : { rawArgs: [...spec.rawArgs] }),
     spec,
-    run,
+    run: async (ctx) => {
+      try {
+        return await run(ctx);
+      } catch (err) {
+        if (err instanceof ModuleFailure) return failed(err.message, err.fields);
+        if (spec.fsErrors !== undefined && isFsError(err)) {
+          const path = spec.fsErrors === true ? undefined : (ctx.args as Record<string, unknown>)[spec.fsErrors];
+          return failed(describeFsError(err, typeof path === 'string' ? path : undefined));
+        }
+        throw err;
+      }
+    },
   };
 }
 

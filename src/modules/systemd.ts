@@ -5,8 +5,8 @@ import { lstat, mkdir, readFile, readdir, readlink, symlink, unlink } from 'node
 import { dirname, posix } from 'node:path';
 import type { Connection } from '../connection/types.js';
 import { type ArgSpec, type ArgsOf, defineModule } from './spec.js';
-import { describeFsError, isFsError } from './support/fs-error.js';
 import { lstatOrUndefined } from './support/target-path.js';
+import { ModuleFailure } from './support/module-failure.js';
 import { type ModuleContext, type ModuleResult, failed } from './types.js';
 
 /** Where systemctl looks for unit files, in its order of precedence (Debian's systemd reads /lib before /usr/lib). */
@@ -42,8 +42,8 @@ const NO_SYSTEMD_BUS = "System has not been booted with systemd as init system (
 /** Where the chroot connection's PATH (and Ansible's get_bin_path) looks for systemctl. */
 const BIN_DIRS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
 
-/** A refusal phrased as systemctl would, for Ansible's "Unable to <action> service" message. */
-class SystemctlError extends Error {}
+/** A refusal phrased as systemctl would, for Ansible's "Unable to <action> service" message; uncaught, the task fails with it. */
+class SystemctlError extends ModuleFailure {}
 
 const systemdArgs = {
   name: {
@@ -120,6 +120,7 @@ Whether a unit counts as enabled follows Ansible's reading of \`systemctl is-ena
 } as const;
 
 const systemdRules = {
+  fsErrors: true,
   requiredOneOf: [['state', 'enabled', 'masked', 'daemon_reload', 'daemon_reexec']],
   requiredBy: { state: ['name'], enabled: ['name'], masked: ['name'] },
   checkMode: 'full',
@@ -185,61 +186,55 @@ async function runSystemd(ctx: ModuleContext<SystemdArgs>): Promise<ModuleResult
   };
   if (name === undefined) return result;
   const unit = mangle(name);
-  try {
-    // In a chroot Ansible's module looks a unit up with is-enabled and list-unit-files, and when neither
-    // knows it asks the bus (bare `systemctl`), which is not there: whatever the task, it fails so.
-    if (conn.kind === 'chroot' && !(await knownUnit(conn, unit, name))) {
-      const systemctl = await systemctlPath(conn);
-      return failed(NO_SYSTEMD_BUS, { cmd: systemctl, rc: 1, stdout: '', stderr: `${NO_SYSTEMD_BUS}\n` });
-    }
-    if (args.masked !== undefined) {
-      const masked = await isMasked(conn, unit);
-      result.masked = args.masked;
-      if (masked !== args.masked) {
-        result.changed = true;
-        // Ansible's module overlooks a failed mask or unmask of a unit it found (systemctl refusing to mask a
-        // unit file in /etc is reported as a change); only a unit it did not find fails.
-        if (!check) {
-          await (args.masked ? mask(conn, unit) : unmask(conn, unit)).catch(async (err: unknown) => {
-            if (!(err instanceof SystemctlError)) throw err;
-            if (!(await knownUnit(conn, unit, name))) throw new SystemctlError(`Could not find the requested service ${name}: host`);
-          });
-        }
-      }
-    }
-    if (args.enabled !== undefined) {
-      const found = await findUnit(conn, unit);
-      if (found === undefined) return failed(`Could not find the requested service ${name}: host`);
-      const state = await unitState(conn, unit, found);
-      // Ansible's reading of `systemctl is-enabled`: exit 0 means enabled, except for aliases and indirect units.
-      const enabled = state === 'enabled' || state === 'static';
-      result.enabled = enabled;
-      if (enabled !== args.enabled) {
-        result.changed = true;
-        if (!check) {
-          const action = args.enabled ? 'enable' : 'disable';
-          try {
-            if (args.enabled) await enable(conn, unit, found, args.force ?? false);
-            else await disable(conn, unit, found);
-          } catch (err) {
-            if (err instanceof SystemctlError) return failed(`Unable to ${action} service ${name}: ${err.message}`, { changed: true });
-            throw err;
-          }
-        }
-        result.enabled = args.enabled;
-      }
-    }
-    if (args.state !== undefined) {
-      // Only a chroot gets here, and with a unit it knows: nothing runs, so nothing is started or stopped, and Ansible says so.
-      result.state = args.state;
-      result.warnings = [CHROOT_WARNING];
-    }
-    return result;
-  } catch (err) {
-    if (err instanceof SystemctlError) return failed(err.message, { changed: result.changed });
-    if (isFsError(err)) return failed(describeFsError(err));
-    throw err;
+  // In a chroot Ansible's module looks a unit up with is-enabled and list-unit-files, and when neither
+  // knows it asks the bus (bare `systemctl`), which is not there: whatever the task, it fails so.
+  if (conn.kind === 'chroot' && !(await knownUnit(conn, unit, name))) {
+    const systemctl = await systemctlPath(conn);
+    return failed(NO_SYSTEMD_BUS, { cmd: systemctl, rc: 1, stdout: '', stderr: `${NO_SYSTEMD_BUS}\n` });
   }
+  if (args.masked !== undefined) {
+    const masked = await isMasked(conn, unit);
+    result.masked = args.masked;
+    if (masked !== args.masked) {
+      result.changed = true;
+      // Ansible's module overlooks a failed mask or unmask of a unit it found (systemctl refusing to mask a
+      // unit file in /etc is reported as a change); only a unit it did not find fails.
+      if (!check) {
+        await (args.masked ? mask(conn, unit) : unmask(conn, unit)).catch(async (err: unknown) => {
+          if (!(err instanceof SystemctlError)) throw err;
+          if (!(await knownUnit(conn, unit, name))) throw new SystemctlError(`Could not find the requested service ${name}: host`, { changed: true });
+        });
+      }
+    }
+  }
+  if (args.enabled !== undefined) {
+    const found = await findUnit(conn, unit);
+    if (found === undefined) return failed(`Could not find the requested service ${name}: host`);
+    const state = await unitState(conn, unit, found);
+    // Ansible's reading of `systemctl is-enabled`: exit 0 means enabled, except for aliases and indirect units.
+    const enabled = state === 'enabled' || state === 'static';
+    result.enabled = enabled;
+    if (enabled !== args.enabled) {
+      result.changed = true;
+      if (!check) {
+        const action = args.enabled ? 'enable' : 'disable';
+        try {
+          if (args.enabled) await enable(conn, unit, found, args.force ?? false);
+          else await disable(conn, unit, found);
+        } catch (err) {
+          if (err instanceof SystemctlError) return failed(`Unable to ${action} service ${name}: ${err.message}`, { changed: true });
+          throw err;
+        }
+      }
+      result.enabled = args.enabled;
+    }
+  }
+  if (args.state !== undefined) {
+    // Only a chroot gets here, and with a unit it knows: nothing runs, so nothing is started or stopped, and Ansible says so.
+    result.state = args.state;
+    result.warnings = [CHROOT_WARNING];
+  }
+  return result;
 }
 
 /** Where the chroot's PATH finds the target's systemctl, if it has one. */

@@ -109,6 +109,7 @@ export const template = defineModule(
         mode,
         owner: args.owner,
         group: args.group,
+        attributes: args.attributes,
         force: args.force,
         backup: args.backup,
         follow: args.follow,

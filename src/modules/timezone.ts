@@ -4,6 +4,7 @@ import { readFile, readlink, writeFile } from 'node:fs/promises';
 import { defineModule } from './spec.js';
 import { structuredDiff } from './support/diff.js';
 import { hostPathFollow, hostPathNoFollow, lstatOrUndefined, statOrUndefined } from './support/target-path.js';
+import { ModuleFailure } from './support/module-failure.js';
 import { failed, type ModuleContext, type ModuleResult } from './types.js';
 
 const TIMEZONE_FILE = '/etc/timezone';
@@ -37,17 +38,8 @@ export const timezone = defineModule(
     checkMode: 'full',
     diff: true,
   },
-  async (ctx) => {
-    try {
-      return await run(ctx);
-    } catch (err) {
-      if (err instanceof TimezoneError) return failed(err.message);
-      throw err;
-    }
-  },
+  run,
 );
-
-class TimezoneError extends Error {}
 
 type Key = 'hwclock' | 'name';
 
@@ -55,7 +47,7 @@ type Key = 'hwclock' | 'name';
 function abort(msg: string, steps: string[] = []): never {
   const lines = ['Error message:', msg];
   if (steps.length > 0) lines.push('Other message(s):', ...steps);
-  throw new TimezoneError(lines.join('\n'));
+  throw new ModuleFailure(lines.join('\n'));
 }
 
 async function readText(ctx: ModuleContext<unknown>, path: string): Promise<string | undefined> {

@@ -10,11 +10,11 @@ import type { Connection } from '../connection/types.js';
 import { HTTP_DEFAULTS, downloadToFile } from './get-url.js';
 import { type ArgSpec, type ArgsOf, defineModule } from './spec.js';
 import { Accounts } from './support/accounts.js';
-import { AttrError, applyFileAttrs, pathInfo } from './support/file-attrs.js';
+import { applyFileAttrs, pathInfo } from './support/file-attrs.js';
 import { fileAttrArgs } from './support/file-args.js';
-import { describeFsError, isFsError } from './support/fs-error.js';
 import { fnmatchToRegExp } from './support/glob.js';
 import { hostPathFollow, hostPathNoFollow, statOrUndefined } from './support/target-path.js';
+import { ModuleFailure } from './support/module-failure.js';
 import { type ModuleContext, type ModuleResult, failed } from './types.js';
 
 // The lines of `tar --diff` that mean the tree differs, Ansible's list (Contents/Size differ alone do not count).
@@ -76,6 +76,7 @@ export const unarchive = defineModule(
     args: unarchiveArgs,
     mutuallyExclusive: [['include', 'exclude']],
     checkMode: 'full',
+    fsErrors: true,
   },
   async (ctx) => {
     const { args } = ctx;
@@ -84,25 +85,11 @@ export const unarchive = defineModule(
     const work = await mkdtemp(join(tmpdir(), 'imgplay-unarchive-'));
     try {
       return await unpack(ctx, work);
-    } catch (err) {
-      if (err instanceof AttrError) return failed(err.message, { path: err.path, ...(err.details === undefined ? {} : { details: err.details }) });
-      if (err instanceof UnarchiveError) return failed(err.message, err.extra);
-      if (isFsError(err)) return failed(describeFsError(err));
-      throw err;
     } finally {
       await rm(work, { recursive: true, force: true });
     }
   },
 );
-
-class UnarchiveError extends Error {
-  constructor(
-    message: string,
-    readonly extra: Omit<ModuleResult, 'failed' | 'msg'> = {},
-  ) {
-    super(message);
-  }
-}
 
 async function unpack(ctx: ModuleContext<UnarchiveArgs>, work: string): Promise<ModuleResult> {
   const { args, conn } = ctx;
@@ -119,7 +106,8 @@ async function unpack(ctx: ModuleContext<UnarchiveArgs>, work: string): Promise<
   const handler = await handlerName(archive);
   const plain = await plainTar(archive, handler, join(work, 'plain.tar'));
   if (typeof plain !== 'string') {
-    throw new UnarchiveError(`Failed to find handler for "${args.src}". Make sure the required command to extract the file is installed.\n${plain.reason}`);
+    throw new ModuleFailure(`Failed to find handler for "${args.src}". Make sure the required command to extract the file is installed.
+${plain.reason}`);
   }
   const inTarget = `/tmp/.imgplay-unarchive-${process.pid}-${randomBytes(4).toString('hex')}.tar`;
   await conn.putFile(plain, inTarget);
@@ -137,7 +125,7 @@ async function locateSource(ctx: ModuleContext<UnarchiveArgs>, remote: boolean, 
     try {
       return await ctx.findFile('files', args.src);
     } catch (err) {
-      throw new UnarchiveError((err as Error).message.split('\n')[0] ?? `Could not find or access '${args.src}'`);
+      throw new ModuleFailure((err as Error).message.split('\n')[0] ?? `Could not find or access '${args.src}'`);
     }
   }
   if (args.src.includes('://')) {
@@ -145,13 +133,13 @@ async function locateSource(ctx: ModuleContext<UnarchiveArgs>, remote: boolean, 
     try {
       await downloadToFile(args.src, file, { ...HTTP_DEFAULTS, validate_certs: args.validate_certs }, ctx.environment, ctx.signal);
     } catch (err) {
-      throw new UnarchiveError((err as Error).message);
+      throw new ModuleFailure((err as Error).message);
     }
     return file;
   }
   // A host path inside the target's root: the controller's tools only read it, never write there.
   const host = await hostPathFollow(conn, args.src);
-  if ((await statOrUndefined(host)) === undefined) throw new UnarchiveError(`Source '${args.src}' does not exist`);
+  if ((await statOrUndefined(host)) === undefined) throw new ModuleFailure(`Source '${args.src}' does not exist`);
   return host;
 }
 
@@ -164,7 +152,7 @@ async function unpackInTarget(ctx: ModuleContext<UnarchiveArgs>, tarFile: string
 
   const listed = await run(['tar', '--list', '-C', args.dest, ...opts, ...excludeFlags, '-f', tarFile, ...args.include]);
   if (listed.rc !== 0) {
-    throw new UnarchiveError(`Failed to find handler for "${args.src}": tar could not list the archive: ${lastLines(listed.stderr)}`);
+    throw new ModuleFailure(`Failed to find handler for "${args.src}": tar could not list the archive: ${lastLines(listed.stderr)}`);
   }
   const excludeRes = excludes.map(fnmatchToRegExp);
   const files = listed.stdout
@@ -172,7 +160,7 @@ async function unpackInTarget(ctx: ModuleContext<UnarchiveArgs>, tarFile: string
     .filter((l) => l !== '')
     .map((l) => unescapeTarName(l).replace(/^\//, ''))
     .filter((f) => !excludeRes.some((re) => re.test(f)));
-  if (files.length === 0) throw new UnarchiveError(`Failed to find handler for "${args.src}": found no files in archive. Empty archive files are not supported.`);
+  if (files.length === 0) throw new ModuleFailure(`Failed to find handler for "${args.src}": found no files in archive. Empty archive files are not supported.`);
 
   const attrFlags = [
     ...(args.owner !== undefined ? [`--owner=${args.owner}`] : []),
@@ -189,7 +177,7 @@ async function unpackInTarget(ctx: ModuleContext<UnarchiveArgs>, tarFile: string
   } else if (!unarchived) {
     const extracted = await run(['tar', '--extract', '-C', args.dest, ...tail]);
     const extract = { cmd: extracted.command, rc: extracted.rc, out: extracted.stdout, err: lastLines(extracted.stderr) };
-    if (extracted.rc !== 0) throw new UnarchiveError(`failed to unpack ${args.src} to ${args.dest}: ${lastLines(extracted.stderr)}`, { ...result, extract_results: extract });
+    if (extracted.rc !== 0) throw new ModuleFailure(`failed to unpack ${args.src} to ${args.dest}: ${lastLines(extracted.stderr)}`, { ...result, extract_results: extract });
     result.extract_results = extract;
     result.changed = true;
   }
@@ -210,7 +198,7 @@ async function unpackInTarget(ctx: ModuleContext<UnarchiveArgs>, tarFile: string
 async function applyAttrs(conn: Connection, acc: Accounts, path: string, args: UnarchiveArgs): Promise<boolean> {
   const host = await hostPathNoFollow(conn, path);
   if ((await statOrUndefined(host)) === undefined) return false;
-  return applyFileAttrs({ accounts: acc, check: false }, host, path, args);
+  return applyFileAttrs({ accounts: acc, check: false, conn }, host, path, args);
 }
 
 /** The lines of `tar --diff` output that mean extracting would change the tree, filtered as Ansible filters them. */

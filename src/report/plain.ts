@@ -144,8 +144,11 @@ export class PlainReporter implements Reporter {
       if (!d || typeof d !== 'object') continue;
       const { before, after, before_header, after_header } = d as Record<string, unknown>;
       if (typeof before === 'string' && typeof after === 'string' && this.opts.patch) {
-        const patch = this.opts.patch(String(before_header ?? 'before'), String(after_header ?? 'after'), before, after);
-        this.opts.write(patch.replace(/^=+\n/, '').replace(/^Index:.*\n/, '') + '\n');
+        // Ansible names the sides `before: HEADER` and `after: HEADER` when the module gives headers.
+        const from = before_header === undefined ? 'before' : `before: ${String(before_header)}`;
+        const to = after_header === undefined ? 'after' : `after: ${String(after_header)}`;
+        const patch = this.opts.patch(from, to, before, after);
+        this.opts.write(patch.replace(/^Index:.*\n/, '').replace(/^=+\n/, '') + '\n');
       }
     }
   }

@@ -7,7 +7,7 @@ import { statOrUndefined } from './target-path.js';
 const SBIN = ['/sbin', '/usr/sbin', '/usr/local/sbin'];
 
 /** Where a program is on the target, or the failure message Ansible prints when it is nowhere. */
-export async function findTargetProgram(ctx: ModuleContext<unknown>, name: string): Promise<{ path: string } | { missing: string }> {
+export async function findTargetProgram(ctx: Pick<ModuleContext<unknown>, 'conn' | 'environment'>, name: string): Promise<{ path: string } | { missing: string }> {
   const { conn } = ctx;
   // The PATH the module would run with: the task's environment, else what the connection gives commands.
   const pathVar = ctx.environment.PATH ?? (conn.kind === 'chroot' ? CHROOT_ENV.PATH : process.env.PATH) ?? '';

@@ -21,8 +21,8 @@ export const fileAttrArgs = {
   unsafe_writes: { type: 'bool', default: false, description: 'Accepted and ignored: writes are always atomic (a temporary file in the same directory, then a rename).' },
   attributes: {
     aliases: ['attr'],
-    description: 'File attributes as chattr(1) sets them.',
-    refused: 'imgplay does not set chattr attributes (an image tree is packed into squashfs or cpio, which do not keep them).',
+    description:
+      "File attributes as chattr(1) sets them, with the target's own `lsattr`/`chattr` (e2fsprogs): `=` (the default) sets exactly these letters, `+`/`-` adds or removes them, e.g. `+d`. As in Ansible the letters are compared with what `lsattr -d` shows, so `+` reports a change whenever the file has other flags, and `-` always does. The tree's file system must support the letters; when chattr refuses, the task fails with `chattr failed` and chattr's words in `details`, as in Ansible. squashfs and cpio do not keep these flags: they last only while the tree does.",
   },
 } as const satisfies Record<string, ArgSpec>;
 

@@ -3,6 +3,8 @@ import { chmod, lchown, lstat } from 'node:fs/promises';
 import type { Connection } from '../../connection/types.js';
 import { currentUmask } from '../../host/atomic-write.js';
 import type { Accounts } from './accounts.js';
+import { findTargetProgram } from './bin-path.js';
+import { ModuleFailure } from './module-failure.js';
 import { ModeError, formatMode, parseMode } from './mode.js';
 import { hostPathFollow, hostPathNoFollow, lstatOrUndefined, pathState, statOrUndefined } from './target-path.js';
 
@@ -11,6 +13,8 @@ export interface FileAttrArgs {
   mode?: unknown;
   owner?: string | number | null | undefined;
   group?: string | number | null | undefined;
+  /** chattr(1) flags: `=` (the default), `+` or `-` then letters, e.g. `+d`. */
+  attributes?: string | null | undefined;
 }
 
 /** What changed, for diff mode: Ansible records the old and new value of each attribute it touches. */
@@ -19,14 +23,14 @@ export interface AttrDiff {
   after: Record<string, unknown>;
 }
 
-/** An attribute that cannot be applied: the module fails with this message, naming the path. */
-export class AttrError extends Error {
+/** An attribute that cannot be applied: the module fails with this message, naming the path (and the details). */
+export class AttrError extends ModuleFailure {
   constructor(
     message: string,
     readonly path: string,
     readonly details?: string,
   ) {
-    super(message);
+    super(message, { path, ...(details === undefined ? {} : { details }) });
   }
 }
 
@@ -36,13 +40,13 @@ export class AttrError extends Error {
  * counts as changed for every attribute asked for. Symlinks keep their own mode (Linux has no lchmod).
  */
 export async function applyFileAttrs(
-  opts: { accounts: Accounts; check: boolean },
+  opts: { accounts: Accounts; check: boolean; conn: Connection },
   host: string,
   target: string,
   attrs: FileAttrArgs,
   diff?: AttrDiff,
 ): Promise<boolean> {
-  const wanted = [attrs.owner, attrs.group, attrs.mode].filter((a) => a !== undefined && a !== null);
+  const wanted = [attrs.owner, attrs.group, attrs.mode, attrs.attributes].filter((a) => a !== undefined && a !== null);
   if (wanted.length === 0) return false;
   if (opts.check && (await lstatOrUndefined(host)) === undefined) return true;
   let changed = false;
@@ -82,7 +86,37 @@ export async function applyFileAttrs(
       changed = true;
     }
   }
+  if (attrs.attributes !== undefined && attrs.attributes !== null) {
+    changed = (await applyChattr(opts.conn, opts.check, target, attrs.attributes, diff)) || changed;
+  }
   return changed;
+}
+
+// Ansible's set_attributes_if_different: the flags `lsattr -d` shows (dashes dropped) against the
+// letters asked for; `+` compares the same way, so it changes whenever other flags are set, and `-`
+// always runs chattr. Both programs are the target's own (e2fsprogs); without them nothing is done.
+async function applyChattr(conn: Connection, check: boolean, target: string, attributes: string, diff: AttrDiff | undefined): Promise<boolean> {
+  const lsattr = await findTargetProgram({ conn, environment: {} }, 'lsattr');
+  let existing: string | undefined;
+  if ('path' in lsattr) {
+    const r = await conn.exec([lsattr.path, '-d', target]);
+    if (r.rc === 0) existing = (r.stdout.trim().split(/\s+/)[0] ?? '').replaceAll('-', '');
+  }
+  let op = '=';
+  let letters = attributes;
+  if (attributes.startsWith('-') || attributes.startsWith('+')) {
+    op = attributes.charAt(0);
+    letters = attributes.slice(1);
+  }
+  if ((existing ?? '') === letters && op !== '-') return false;
+  const chattr = await findTargetProgram({ conn, environment: {} }, 'chattr');
+  if (!('path' in chattr)) return false;
+  record(diff, 'attributes', existing ?? null, `${op}${letters}`);
+  if (!check) {
+    const r = await conn.exec([chattr.path, `${op}${letters}`, target], { keepFinalNewline: true });
+    if (r.rc !== 0 || r.stderr !== '') throw new AttrError('chattr failed', target, `Error while setting attributes: ${r.stdout}${r.stderr}`);
+  }
+  return true;
 }
 
 function record(diff: AttrDiff | undefined, key: string, before: unknown, after: unknown): void {

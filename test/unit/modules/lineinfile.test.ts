@@ -190,7 +190,24 @@ describe('lineinfile', () => {
       },
       { name: 'needs path', args: { line: 'x' }, invalid: 'missing required arguments: path' },
       { name: 'refuses an unknown state', args: { path: '{root}/f', line: 'x', state: 'gone' }, invalid: 'value of state must be one of: absent, present, got: gone' },
-      { name: 'refuses chattr attributes it cannot set', args: { path: '{root}/f', line: 'x', attr: '+i' }, invalid: 'attributes is not supported by imgplay' },
+      {
+        // `-` always runs chattr, as in Ansible, so every run reports the change.
+        name: 'removes a chattr attribute with the target\'s chattr, and reports it as an attribute change',
+        args: { path: '{root}/f', line: 'x', attr: '-d' },
+        before: { f: 'x\n' },
+        changed: true,
+        again: true,
+        result: { msg: 'ownership, perms or SE linux context changed', diff: { before_header: '{root}/f (file attributes)', after: '{\n    "attributes": "-d"\n}\n' } },
+        targets: ['local'],
+      },
+      {
+        name: 'fails as Ansible does when chattr refuses the letters',
+        args: { path: '{root}/f', line: 'x', attributes: '+Q' },
+        before: { f: 'x\n' },
+        error: 'chattr failed',
+        result: { details: expect.stringContaining('Error while setting attributes: Usage:') },
+        targets: ['local'],
+      },
       {
         name: 'names a bad regular expression',
         args: { path: '{root}/f', line: 'x', regexp: '(' },

@@ -242,10 +242,13 @@ describe('systemd', () => {
     expect(r.msg).toContain('state=started is not supported by imgplay on local: imgplay never starts, stops, restarts or reloads a service on the build host');
   });
 
-  it('answers to service and systemd_service too', () => {
+  it('answers to service and systemd_service too, and runs as systemd', async () => {
     expect(service.name).toBe('service');
     expect(service.aliases).toContain('ansible.builtin.service');
-    expect(service.run).toBe(systemd.run);
+    const task = { name: 'imgplay-never-on-host.service', state: 'started' };
+    const viaService = await service.run(makeContext({ args: await prepare(service, task) }));
+    expect(viaService).toMatchObject({ failed: true });
+    expect(viaService).toEqual(await systemd.run(makeContext({ args: await prepare(systemd, task) })));
   });
 
   it("lets service take the arguments Ansible's service action drops for systemd, and warns about them", async () => {
