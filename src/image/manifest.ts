@@ -3,16 +3,16 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, open, readFile, realpath, stat, unlink } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject } from 'ajv';
 import { execa } from 'execa';
 import { ImgplayError, InternalError } from '../errors.js';
 import { atomicWrite } from '../host/atomic-write.js';
 import type { InstalledPackage, PackageDelta } from './dpkg-status.js';
 import { noteRead } from '../host/reads.js';
+import { imgplayVersion as readVersion } from '../host/version.js';
 import type { ArtifactKindName } from './artifact-kinds.js';
 import { manifestSchema } from './manifest-schema.js';
 
@@ -69,21 +69,9 @@ export async function hashFile(path: string): Promise<string> {
   return h.digest('hex');
 }
 
-let version: Promise<string> | undefined;
-
-/** imgplay's version, from the package.json above this module (the same from src/ under tsx and from dist/). */
+/** imgplay's version (host/version.ts reads package.json), as a promise for the callers that await it. */
 export function imgplayVersion(): Promise<string> {
-  version ??= (async () => {
-    let dir = dirname(fileURLToPath(import.meta.url));
-    for (;;) {
-      const pkg = await readFile(join(dir, 'package.json'), 'utf8').then((t) => JSON.parse(t) as { name?: string; version?: string }, () => undefined);
-      if (pkg?.name === 'imgplay' && typeof pkg.version === 'string') return pkg.version;
-      const up = dirname(dir);
-      if (up === dir) throw new InternalError(`no imgplay package.json above ${fileURLToPath(import.meta.url)}`);
-      dir = up;
-    }
-  })();
-  return version;
+  return Promise.resolve(readVersion());
 }
 
 /**

@@ -26,6 +26,7 @@ import { playbookPython, roleNameVars, searchPath } from './magic.js';
 import { expandLimit } from '../playbook/host-pattern.js';
 import { DEFAULT_CACHE_DIR, LOCATION_VARS, STAGE_VAR, StageCache } from './stages.js';
 import { Stats } from './stats.js';
+import { imgplayVersion } from '../host/version.js';
 import { selectedByTags } from '../playbook/tags.js';
 
 /** How a run behaves, from the command line. */
@@ -639,7 +640,7 @@ export class Executor {
       ansible_skip_tags: this.opts.skipTags,
       ansible_verbosity: this.opts.verbosity,
       ansible_version: { full: '2.14.0', major: 2, minor: 14, revision: 0, string: '2.14.0 (imgplay)' },
-      imgplay_version: '0.1.0',
+      imgplay_version: imgplayVersion(),
       omit: OMIT,
       ...roleNameVars(play),
       ansible_playbook_python: playbookPython(),
