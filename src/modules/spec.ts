@@ -70,6 +70,26 @@ export interface ModuleSpec {
   readonly diff?: boolean;
   /** Argument values that are not templated before the module sees them (e.g. assert's `that`). */
   readonly rawArgs?: readonly string[];
+  /** What the executor does differently for it, as Ansible's action plugins declare (none for most modules). */
+  readonly traits?: ExecutorTraits;
+}
+
+/** What is special about a module for the executor: declared by the module, so the executor names none. */
+export interface ExecutorTraits {
+  /** It acts on the play, not on a host: the executor carries its action out on the play's hosts (meta). */
+  readonly actsOnPlay?: boolean;
+  /** It runs for the play's first host alone, which alone gets its result (Ansible's BYPASS_HOST_LOOP; add_host). */
+  readonly bypassHostLoop?: boolean;
+  /** Where its `ansible_facts` go: the host's facts (the default, as setup's), the host's variables (set_fact;
+   *  its `cacheable` argument makes them facts too), or include_vars' layer. Kept out of the result but for facts. */
+  readonly factsTo?: 'facts' | 'variables' | 'include_vars';
+  /** Its result is shown at every verbosity (debug). */
+  readonly verboseAlways?: boolean;
+}
+
+/** A module's traits (none for a module without a spec, or no module). */
+export function traitsOf(m: Module<unknown> | undefined): ExecutorTraits {
+  return m !== undefined && isSpecModule(m) ? (m.spec.traits ?? {}) : {};
 }
 
 type Scalar<T> = T extends 'bool' ? boolean : T extends 'int' | 'float' ? number : T extends 'dict' ? Record<string, unknown> : T extends 'raw' ? unknown : T extends 'list' ? unknown[] : string;
