@@ -85,6 +85,9 @@ export interface ExecutorTraits {
   readonly factsTo?: 'facts' | 'variables' | 'include_vars';
   /** Its result is shown at every verbosity (debug). */
   readonly verboseAlways?: boolean;
+  /** Its result asks the executor to change the run's inventory: `add_host` ({host_name, groups, host_vars}) or
+   *  `add_group` with `parent_groups` for the host (add_host, group_by). */
+  readonly changesInventory?: boolean;
 }
 
 /** A module's traits (none for a module without a spec, or no module). */

@@ -30,15 +30,27 @@ export class HostVars {
 
   constructor(
     playbookFile: string,
-    private readonly current: Inventory,
+    private current: Inventory,
     private readonly opts: Pick<RunOptions, 'check' | 'diff' | 'tags' | 'skipTags' | 'verbosity' | 'extraVars'>,
   ) {
     this.playbookDir = dirname(playbookFile);
   }
 
-  /** The run's inventory. */
+  /** The inventory as the run has changed it so far (add_host, group_by). */
   get inventory(): Inventory {
     return this.current;
+  }
+
+  /** Changes the inventory (add_host, group_by) for the rest of the run; returns whether anything changed. Hosts
+   *  see their new groups and variables from the next task on. */
+  changeInventory(edit: Parameters<Inventory['withChange']>[0]): boolean {
+    const { inventory, changed } = this.current.withChange(edit);
+    if (!changed) return false;
+    this.current = inventory;
+    this.invLayers.clear();
+    this.groups = undefined;
+    for (const h of this.hosts.values()) h.inv = inventory.host(h.name) ?? h.inv;
+    return true;
   }
 
   /** The run's state of an inventory host, made on first use. */

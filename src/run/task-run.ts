@@ -13,10 +13,11 @@ import { isTemplate, renderString, templateValue } from '../vars/template.js';
 import { markUnsafe, tuplesAsLists } from '../vars/values.js';
 import { excerpt, posOfKey } from '../yaml/load.js';
 import { runOtherModule } from './args.js';
-import { attemptsOf, runAttempts } from './attempts.js';
+import { attemptsOf, judgeResult, runAttempts } from './attempts.js';
 import { checkBecome } from './become.js';
 import type { RunContext } from './context.js';
 import { findControllerFile, moduleSearchPath } from './files.js';
+import { applyInventoryChange } from './inventory-changes.js';
 import { moduleArgs, taskEnvironment } from './module-args.js';
 import { errorOutcome } from './outcomes.js';
 import { censored, loopSummary, skippedByCondition, statusOf, stripInternal } from './result.js';
@@ -143,6 +144,11 @@ export class TaskRunner {
       return { status: 'failed', result: { failed: true, changed: false, msg: `The ${task.action} action failed to execute in the expected time frame (${timeout}) and was terminated` }, ignored: keywordTrue(scope.ignore_errors, vars) };
     }
     const traits = traitsOf(mod as Module<unknown>);
+    if (traits.changesInventory) {
+      applyInventoryChange(this.ctx.vars, h, result);
+      // As 2.14's strategy: changed_when and failed_when are judged again once the inventory says what changed.
+      judgeResult(result, task, vars);
+    }
     const status = statusOf(result);
     const ignored = status === 'failed' && keywordTrue(scope.ignore_errors, vars);
     this.storeFacts(this.factHosts(h, scope, vars, share), traits.factsTo ?? 'facts', args, result);
