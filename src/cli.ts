@@ -1,6 +1,6 @@
 // The imgplay command: parses options, loads the plan, runs it, and maps the outcome to
 // ansible-playbook's exit codes. User mistakes print a located message, never a stack trace.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { registerBootCommand } from './boot/command.js';
@@ -22,8 +22,8 @@ import { pinSourceDate } from './image/source-date.js';
 import { buildsArtifacts } from './playbook/builds-artifacts.js';
 import { killAllGroups } from './host/process-group.js';
 import { registerServeCommand } from './serve/command.js';
+import { imgplayVersion } from './host/version.js';
 
-const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 interface RunCliOptions {
   inventory?: string[];
@@ -53,7 +53,7 @@ export async function main(argv: string[], io: { stdout?: (s: string) => void; s
   let code: number = EXIT.ok;
   const program = new Command('imgplay')
     .description('Run Ansible playbooks fast, over local and chroot connections, to build netboot images.')
-    .version(VERSION)
+    .version(imgplayVersion())
     .exitOverride()
     .configureOutput({ writeOut: out, writeErr: err })
     .showHelpAfterError('(run imgplay --help for usage)');

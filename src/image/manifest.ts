@@ -1,9 +1,8 @@
 // The builds folder's record of its artifacts: manifest.json (what each file is and what made it) and
 // SHA256SUMS, rewritten whole for every artifact so stages can finish separately and in parallel.
 import { lstat, open, readFile, realpath, stat, unlink } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject } from 'ajv';
 import { execa } from 'execa';
 import { ImgplayError, InternalError } from '../errors.js';
@@ -11,6 +10,7 @@ import { atomicWrite } from '../host/atomic-write.js';
 import { checksumFile } from '../host/checksum.js';
 import type { InstalledPackage, PackageDelta } from './dpkg-status.js';
 import { noteRead } from '../host/reads.js';
+import { imgplayVersion as readVersion } from '../host/version.js';
 import type { ArtifactKindName } from './artifact-kinds.js';
 import { manifestSchema } from './manifest-schema.js';
 
@@ -60,21 +60,9 @@ const LOCK_TIMEOUT_MS = 120_000;
 // A lock file still empty after this long lost its holder between creating it and writing its pid.
 const EMPTY_LOCK_GRACE_MS = 10_000;
 
-let version: Promise<string> | undefined;
-
-/** imgplay's version, from the package.json above this module (the same from src/ under tsx and from dist/). */
+/** imgplay's version (host/version.ts reads package.json), as a promise for the callers that await it. */
 export function imgplayVersion(): Promise<string> {
-  version ??= (async () => {
-    let dir = dirname(fileURLToPath(import.meta.url));
-    for (;;) {
-      const pkg = await readFile(join(dir, 'package.json'), 'utf8').then((t) => JSON.parse(t) as { name?: string; version?: string }, () => undefined);
-      if (pkg?.name === 'imgplay' && typeof pkg.version === 'string') return pkg.version;
-      const up = dirname(dir);
-      if (up === dir) throw new InternalError(`no imgplay package.json above ${fileURLToPath(import.meta.url)}`);
-      dir = up;
-    }
-  })();
-  return version;
+  return Promise.resolve(readVersion());
 }
 
 /**

@@ -47,6 +47,7 @@ export const includeVars = defineModule(
     },
     freeForm: '_raw_params',
     checkMode: 'full',
+    traits: { factsTo: 'include_vars' },
   },
   async ({ args, findFile }): Promise<ModuleResult> => {
     // Ansible's action makes this check in its body, on the arguments as given.
@@ -78,6 +79,6 @@ export const includeVars = defineModule(
       Object.assign(vars, data);
     }
     const facts = args.name !== undefined ? { [args.name]: vars } : vars;
-    return { changed: false, ansible_facts: facts, ansible_included_var_files: files, _include_vars: true };
+    return { changed: false, ansible_facts: facts, ansible_included_var_files: files };
   },
 );

@@ -14,7 +14,9 @@ import { debug } from './debug.js';
 import { fail } from './fail.js';
 import { fetch } from './fetch.js';
 import { file } from './file.js';
+import { addHost } from './add-host.js';
 import { find } from './find.js';
+import { groupBy } from './group-by.js';
 import { getent } from './getent.js';
 import { group } from './group.js';
 import { getUrl } from './get-url.js';
@@ -67,6 +69,7 @@ type AnyModule = Module<any>;
 
 /** Every module, by its short name. */
 export const modules: Readonly<Record<string, AnyModule>> = {
+  add_host: addHost,
   alternatives,
   apt,
   apt_key: aptKey,
@@ -87,6 +90,7 @@ export const modules: Readonly<Record<string, AnyModule>> = {
   getent,
   git,
   group,
+  group_by: groupBy,
   hostname,
   imgplay_bootstrap: imgplayBootstrap,
   imgplay_build_root: imgplayBuildRoot,

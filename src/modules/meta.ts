@@ -14,6 +14,7 @@ export const meta = defineModule(
     args: { _raw_params: { required: true, choices: [...META_ACTIONS], internal: true, description: 'The action (free form).' } },
     freeForm: '_raw_params',
     checkMode: 'full',
+    traits: { actsOnPlay: true },
   },
   async () => ({ changed: false }),
 );

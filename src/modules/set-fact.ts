@@ -16,6 +16,7 @@ export const setFact = defineModule(
     },
     passesOn: 'every other argument is a variable to set (`name: value`).',
     checkMode: 'full',
+    traits: { factsTo: 'variables' },
   },
   async ({ args, template }) => {
     const facts: Record<string, unknown> = {};

@@ -78,6 +78,29 @@ export interface ModuleSpec {
    * counterpart reports it; without it such an error is a bug of imgplay's and ends the run.
    */
   readonly fsErrors?: true | string;
+  /** What the executor does differently for it, as Ansible's action plugins declare (none for most modules). */
+  readonly traits?: ExecutorTraits;
+}
+
+/** What is special about a module for the executor: declared by the module, so the executor names none. */
+export interface ExecutorTraits {
+  /** It acts on the play, not on a host: the executor carries its action out on the play's hosts (meta). */
+  readonly actsOnPlay?: boolean;
+  /** It runs for the play's first host alone, which alone gets its result (Ansible's BYPASS_HOST_LOOP; add_host). */
+  readonly bypassHostLoop?: boolean;
+  /** Where its `ansible_facts` go: the host's facts (the default, as setup's), the host's variables (set_fact;
+   *  its `cacheable` argument makes them facts too), or include_vars' layer. Kept out of the result but for facts. */
+  readonly factsTo?: 'facts' | 'variables' | 'include_vars';
+  /** Its result is shown at every verbosity (debug). */
+  readonly verboseAlways?: boolean;
+  /** Its result asks the executor to change the run's inventory: `add_host` ({host_name, groups, host_vars}) or
+   *  `add_group` with `parent_groups` for the host (add_host, group_by). */
+  readonly changesInventory?: boolean;
+}
+
+/** A module's traits (none for a module without a spec, or no module). */
+export function traitsOf(m: Module<unknown> | undefined): ExecutorTraits {
+  return m !== undefined && isSpecModule(m) ? (m.spec.traits ?? {}) : {};
 }
 
 type Scalar<T> = T extends 'bool' ? boolean : T extends 'int' | 'float' ? number : T extends 'dict' ? Record<string, unknown> : T extends 'raw' ? unknown : T extends 'list' ? unknown[] : string;

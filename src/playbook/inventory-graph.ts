@@ -162,6 +162,53 @@ export class InventoryGraph {
     }
   }
 
+  /** add_host at run time: the host (new, or known) gets these variables (over its own) and groups (made when new);
+   *  returns whether anything changed, as Ansible's InventoryManager.add_dynamic_host decides. */
+  addRuntimeHost(name: string, groups: readonly string[], vars: Readonly<Record<string, unknown>>): boolean {
+    let changed = false;
+    let host = this.hosts.get(name);
+    if (!host) {
+      host = this.addHost(name, undefined, {});
+      changed = true;
+    }
+    for (const [k, v] of Object.entries(vars)) {
+      if (Object.hasOwn(host.vars, k) && JSON.stringify(host.vars[k]) === JSON.stringify(v)) continue;
+      host.vars[k] = v;
+      changed = true;
+    }
+    for (const g of groups) {
+      const group = this.groups.get(g) ?? ((changed = true), this.addGroup(g));
+      if (!group.hosts.includes(host)) {
+        this.putHost(group, host);
+        changed = true;
+      }
+    }
+    if (changed) this.reconcile();
+    return changed;
+  }
+
+  /** group_by at run time: the host joins the group, which joins each parent (groups made when new); returns whether
+   *  anything changed, as Ansible's InventoryManager.add_dynamic_group decides. */
+  addRuntimeGroup(hostName: string, name: string, parents: readonly string[]): boolean {
+    const host = this.hosts.get(hostName);
+    if (!host) throw new ValidationError(`group_by: '${hostName}' cannot be matched in inventory`);
+    let changed = false;
+    const group = this.addGroup(name);
+    for (const p of parents) {
+      const parent = this.groups.get(p) ?? ((changed = true), this.addGroup(p));
+      if (!parent.children.includes(group)) {
+        this.addChildGroup(parent, group);
+        changed = true;
+      }
+    }
+    if (!group.hosts.includes(host)) {
+      this.putHost(group, host);
+      changed = true;
+    }
+    if (changed) this.reconcile();
+    return changed;
+  }
+
   /** The groups a host is in, directly or through a child group. */
   hostGroups(host: HostNode): Set<GroupNode> {
     const out = new Set<GroupNode>();

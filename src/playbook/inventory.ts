@@ -1,5 +1,6 @@
 // Ansible inventories (YAML, INI, host lists, directories of them) loaded without side effects into an
 // immutable Inventory that answers host patterns and hands out the inventory layers of variable precedence.
+import { existsSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, extname, join, resolve } from 'node:path';
@@ -81,6 +82,8 @@ type Vars = Record<string, unknown>;
 
 /** The group_vars/ and host_vars/ found in one directory, by group or host name. */
 interface DirVars {
+  /** The folder holding group_vars/ and host_vars/. */
+  dir: string;
   groups: Map<string, Vars>;
   hosts: Map<string, Vars>;
 }
@@ -104,7 +107,7 @@ export class Inventory implements PatternTarget<InventoryHost> {
 
   /** Use loadInventory(); this takes a finished graph and the variable files found for it. */
   constructor(
-    graph: InventoryGraph,
+    private readonly graph: InventoryGraph,
     private readonly inventoryDirs: DirVars[],
     private readonly playbookDirVars: DirVars | undefined,
     sources: string[],
@@ -145,6 +148,23 @@ export class Inventory implements PatternTarget<InventoryHost> {
     this.members = new Map(
       [...graph.groups.values()].map((g) => [g.name, graph.groupHosts(g).map((h) => this.hostByName.get(h.name)!)]),
     );
+  }
+
+  /** The inventory after a run-time change (add_host, group_by) to its hosts and groups, and whether anything
+   *  changed; this one stays as it was (it holds copies), the change goes on from the new one. */
+  withChange(edit: (graph: InventoryGraph) => boolean): { inventory: Inventory; changed: boolean } {
+    const before = { groups: new Set(this.graph.groups.keys()), hosts: new Set(this.graph.hosts.keys()) };
+    const changed = edit(this.graph);
+    // Ansible reads group_vars/ and host_vars/ for a group or host made at run time too; imgplay reads them once,
+    // for the inventory's own names: a file it would not read is refused, not ignored.
+    const dirs = [...this.inventoryDirs, ...(this.playbookDirVars ? [this.playbookDirVars] : [])];
+    for (const [kind, names] of [['group_vars', [...this.graph.groups.keys()].filter((g) => !before.groups.has(g))], ['host_vars', [...this.graph.hosts.keys()].filter((h) => !before.hosts.has(h))]] as const) {
+      for (const name of names) {
+        const file = dirs.flatMap((d) => ['', '.yml', '.yaml', '.json'].map((ext) => join(d.dir, kind, name) + ext)).find((f) => existsSync(f));
+        if (file) throw new ValidationError(`${file}: variables files of a ${kind === 'group_vars' ? 'group' : 'host'} made at run time (group_by, add_host) are not implemented in imgplay`, { hint: 'set the variables in the group_by/add_host task or the plays instead' });
+      }
+    }
+    return { inventory: changed ? new Inventory(this.graph, this.inventoryDirs, this.playbookDirVars, this.sources) : this, changed };
   }
 
   /** Every host, in the order the inventory first names them; the implicit localhost (if any) last. */
@@ -338,7 +358,7 @@ async function loadDirVars(dir: string, groups: string[], hosts: string[], read:
     }
     return out;
   };
-  return { groups: await load('group_vars', groups), hosts: await load('host_vars', hosts) };
+  return { dir, groups: await load('group_vars', groups), hosts: await load('host_vars', hosts) };
 }
 
 async function kindOf(path: string): Promise<'file' | 'dir' | undefined> {

@@ -1,0 +1,51 @@
+// Handlers: a changed task notifies them by name or `listen` topic, and a flush runs each notified handler
+// once for the hosts that notified it, in the order the play lists them.
+import { ImgplayError } from '../errors.js';
+import type { TaskNode } from '../playbook/model.js';
+import { tryRender } from './banner.js';
+import type { RunContext, Walker } from './context.js';
+import { emptyScope, type Scope } from './scope.js';
+import { activeHosts, type HostRun, type PlayRun } from './state.js';
+
+/** Notes the handlers a changed task notifies on a host; a name no handler answers to ends the run, as in Ansible. */
+export function notifyHandlers(ctx: RunContext, pr: PlayRun, h: HostRun, task: TaskNode): void {
+  const vars = ctx.vars.forTask(pr, h, task, emptyScope());
+  for (const raw of task.notify) {
+    const name = tryRender(raw, vars);
+    const matches = pr.handlers.filter((hd) => {
+      if (hd.kind !== 'task') return false;
+      const hname = hd.name === undefined ? undefined : tryRender(hd.name, vars);
+      return hname === name || (hd.role && hname !== undefined && `${hd.role.name} : ${hname}` === name) || hd.listen.includes(name);
+    });
+    if (matches.length === 0) {
+      // Ansible stops the whole run here (exit 1), not just the host.
+      throw new ImgplayError(`The requested handler '${name}' was not found in either the main handlers list nor in the listening handlers list`, { pos: task.pos });
+    }
+    for (const m of matches) h.notified.add(m);
+  }
+}
+
+/** Runs the notified handlers; `forced` hosts (failed, under force_handlers) run theirs too, and stay failed. */
+export async function flushHandlers(walker: Walker, pr: PlayRun, scope: Scope, forced: readonly HostRun[] = []): Promise<void> {
+  for (const h of forced) h.failed = false;
+  try {
+    await flushPasses(walker, pr, { ...scope, handler: true });
+  } finally {
+    for (const h of forced) h.failed = true;
+  }
+}
+
+// A handler may notify another: passes go on while one ran (at most ten, as a handler loop must end).
+async function flushPasses(walker: Walker, pr: PlayRun, handlerScope: Scope): Promise<void> {
+  for (let pass = 0; pass < 10; pass++) {
+    let ran = false;
+    for (const handler of pr.handlers) {
+      const hosts = activeHosts(pr).filter((h) => h.notified.has(handler));
+      if (hosts.length === 0) continue;
+      for (const h of hosts) h.notified.delete(handler);
+      ran = true;
+      await walker.runNode(pr, handler, hosts, handlerScope);
+    }
+    if (!ran) return;
+  }
+}

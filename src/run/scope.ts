@@ -1,0 +1,101 @@
+// What a task inherits from the play, blocks, imports, includes and roles around it, and how a keyword
+// inherited so reads as a boolean.
+import type { SourcePos } from '../errors.js';
+import type { Inherited, Play } from '../playbook/model.js';
+import { templateValue } from '../vars/template.js';
+
+/** What a node inherits from the blocks, imports and roles around it. */
+export interface Scope {
+  readonly when: ReadonlyArray<{ cond: unknown; pos: SourcePos }>;
+  readonly tags: readonly string[];
+  readonly vars: ReadonlyArray<Readonly<Record<string, unknown>>>;
+  readonly includeParams: Readonly<Record<string, unknown>>;
+  readonly environment: readonly unknown[];
+  readonly check_mode?: unknown;
+  readonly ignore_errors?: unknown;
+  readonly no_log?: unknown;
+  readonly delegate_to?: unknown;
+  readonly handler: boolean;
+  /** The include_tasks files and include_role roles this node runs inside, outermost first. */
+  readonly includes: readonly string[];
+  /** Keywords of ansible-core 2.14 the innermost node decides (see INHERITED_KEYWORDS). */
+  readonly any_errors_fatal?: unknown;
+  readonly run_once?: unknown;
+  readonly ignore_unreachable?: unknown;
+  readonly throttle?: unknown;
+  readonly timeout?: unknown;
+  readonly diff?: unknown;
+  readonly delegate_facts?: unknown;
+  /** module_defaults entries, outermost first: later entries win. */
+  readonly module_defaults?: readonly Readonly<Record<string, unknown>>[];
+  readonly become?: Readonly<Record<string, unknown>>;
+}
+
+/** The scope of nothing: no conditions, tags, variables or keywords. */
+export function emptyScope(): Scope {
+  return { when: [], tags: [], vars: [], includeParams: {}, environment: [], handler: false, includes: [] };
+}
+
+/** The scope a play gives its tasks. */
+export function playScope(play: Play): Scope {
+  return {
+    when: play.when.map((cond) => ({ cond, pos: play.pos })),
+    tags: play.tags,
+    vars: [],
+    includeParams: {},
+    environment: play.environment === undefined ? [] : [play.environment],
+    check_mode: play.check_mode,
+    ignore_errors: play.ignore_errors,
+    no_log: play.no_log,
+    delegate_to: undefined,
+    handler: false,
+    includes: [],
+    ...innerKeywords(emptyScope(), play),
+  };
+}
+
+/** The scope inside a node: its conditions, tags, vars and environment added to the outer ones, its keywords winning. */
+export function innerScope(scope: Scope, node: Inherited & { readonly pos: SourcePos }): Scope {
+  return {
+    when: [...scope.when, ...node.when.map((cond) => ({ cond, pos: node.pos }))],
+    tags: [...scope.tags, ...node.tags],
+    vars: Object.keys(node.vars).length ? [...scope.vars, node.vars] : scope.vars,
+    includeParams: scope.includeParams,
+    environment: node.environment === undefined ? scope.environment : [...scope.environment, node.environment],
+    check_mode: node.check_mode ?? scope.check_mode,
+    ignore_errors: node.ignore_errors ?? scope.ignore_errors,
+    no_log: node.no_log ?? scope.no_log,
+    delegate_to: node.delegate_to ?? scope.delegate_to,
+    handler: scope.handler,
+    includes: scope.includes,
+    ...innerKeywords(scope, node),
+  };
+}
+
+// The 2.14 keywords a node sets for itself and what it runs: its own value wins, module_defaults accumulate.
+function innerKeywords(scope: Scope, node: Inherited): Partial<Scope> {
+  return {
+    any_errors_fatal: node.any_errors_fatal ?? scope.any_errors_fatal,
+    run_once: node.run_once ?? scope.run_once,
+    ignore_unreachable: node.ignore_unreachable ?? scope.ignore_unreachable,
+    throttle: node.throttle ?? scope.throttle,
+    timeout: node.timeout ?? scope.timeout,
+    diff: node.diff ?? scope.diff,
+    delegate_facts: node.delegate_facts ?? scope.delegate_facts,
+    module_defaults: node.module_defaults ? [...(scope.module_defaults ?? []), ...node.module_defaults] : scope.module_defaults,
+    become: node.become ? { ...scope.become, ...node.become } : scope.become,
+  };
+}
+
+/** Whether a container is non-empty or a scalar truthy (Python's bool), for a keyword's templated value. */
+export function nonEmpty(v: unknown): boolean {
+  return Array.isArray(v) ? v.length > 0 : v && typeof v === 'object' ? Object.keys(v).length > 0 : Boolean(v);
+}
+
+/** A yes/no keyword (ignore_errors, no_log, check_mode...) templated with a task's variables; unset is false. */
+export function keywordTrue(value: unknown, vars: Record<string, unknown>): boolean {
+  if (value === undefined) return false;
+  const v = templateValue(value, vars);
+  if (typeof v === 'string') return ['yes', 'on', '1', 'true', 'y', 't'].includes(v.toLowerCase());
+  return nonEmpty(v);
+}

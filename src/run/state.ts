@@ -1,0 +1,84 @@
+// What a run keeps while it goes: the options it was started with, each host's state across plays, the
+// current play's state, and what one task did on one host.
+import type { Connection } from '../connection/types.js';
+import type { ModuleResult } from '../modules/types.js';
+import type { InventoryHost } from '../playbook/inventory.js';
+import type { Node, Play } from '../playbook/model.js';
+import type { ResultStatus, Where } from '../report/events.js';
+import type { Stats } from './stats.js';
+
+/** How a run behaves, from the command line. */
+export interface RunOptions {
+  check: boolean;
+  diff: boolean;
+  tags: string[];
+  skipTags: string[];
+  startAtTask?: string | undefined;
+  limit?: string | undefined;
+  verbosity: number;
+  forks: number;
+  extraVars: Record<string, unknown>;
+  signal: AbortSignal;
+  /** --force-handlers: a play's default for force_handlers. */
+  forceHandlers?: boolean | undefined;
+  /** --no-cache: every stage is built afresh and nothing is stored. */
+  noCache?: boolean | undefined;
+  /** --cache-dir: the stage cache's folder (else the `cache_dir` variable, else /var/cache/imgplay). */
+  cacheDir?: string | undefined;
+}
+
+/** The outcome of a run: the exit code ansible-playbook would give, and the recap counters. */
+export interface RunOutcome {
+  exitCode: number;
+  stats: Stats;
+}
+
+/** A host's state for the whole run: the variables it gained, whether it failed, its open connections. */
+export interface HostRun {
+  readonly name: string;
+  /** Its inventory entry, replaced when add_host or group_by change its groups or variables. */
+  inv: InventoryHost;
+  facts: Record<string, unknown>;
+  nonPersistent: Record<string, unknown>;
+  includeVars: Record<string, unknown>;
+  failed: boolean;
+  unreachable: boolean;
+  /** meta: end_host, for the current play. */
+  ended: boolean;
+  notified: Set<Node>;
+  connections: Map<string, Connection>;
+  varsFiles: Record<string, unknown>;
+}
+
+/** A fresh host state for an inventory host. */
+export function newHostRun(inv: InventoryHost): HostRun {
+  return { name: inv.name, inv, facts: {}, nonPersistent: {}, includeVars: {}, failed: false, unreachable: false, ended: false, notified: new Set(), connections: new Map(), varsFiles: {} };
+}
+
+/** The state of the play being run. */
+export interface PlayRun {
+  readonly play: Play;
+  readonly hosts: HostRun[];
+  ended: boolean;
+  /** any_errors_fatal or max_fail_percentage ended the play: the playbook stops after it. */
+  broken: boolean;
+  handlers: Node[];
+  /** The play's max_fail_percentage, templated as it starts (undefined: none). */
+  maxFailPercentage?: number | undefined;
+  /** The play's force_handlers (or --force-handlers). */
+  forceHandlers: boolean;
+}
+
+/** What one task (all its loop items) did on one host. */
+export interface TaskOutcome {
+  status: ResultStatus;
+  result: ModuleResult;
+  ignored: boolean;
+  /** For an error of the engine: where in the playbook it lies. */
+  where?: Where | undefined;
+}
+
+/** The hosts of a play still running tasks: not failed, unreachable or ended (none once the play ended). */
+export function activeHosts(pr: PlayRun, among: readonly HostRun[] = pr.hosts): HostRun[] {
+  return pr.ended ? [] : among.filter((h) => !h.failed && !h.unreachable && !h.ended);
+}
