@@ -6,6 +6,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { registerBootCommand } from './boot/command.js';
 import { registerCacheCommand } from './cache/command.js';
 import { registerDocCommand } from './doc/command.js';
+import { registerLockCommand } from './lock/command.js';
 import { EXIT, ImgplayError, InternalError, OptionsError, PlanningErrors } from './errors.js';
 import { loadInventory } from './playbook/inventory.js';
 import { parseKv } from './yaml/kv.js';
@@ -24,7 +25,8 @@ import { registerServeCommand } from './serve/command.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
-interface RunCliOptions {
+/** The options of a playbook run, as the run command parses them. */
+export interface RunCliOptions {
   inventory?: string[];
   extraVars?: string[];
   check?: boolean;
@@ -94,6 +96,7 @@ export async function main(argv: string[], io: { stdout?: (s: string) => void; s
     });
 
   const commandIo = { out, err, setCode: (n: number) => void (code = n) };
+  registerLockCommand(program, { ...commandIo, runPlaybook: runCommand });
   registerServeCommand(program, commandIo);
   registerBootCommand(program, commandIo);
   registerDocCommand(program, commandIo);
@@ -173,12 +176,21 @@ export async function parseExtraVars(values: string[]): Promise<Record<string, u
   return out;
 }
 
-async function runCommand(playbookArg: string, opts: RunCliOptions, out: (s: string) => void, err: (s: string) => void): Promise<number> {
+/** What another command (`imgplay lock`) adds to a playbook run. */
+export interface RunHooks {
+  /** Variables over every -e (the lock's throwaway builds folder). */
+  extraVars?: Record<string, unknown>;
+  /** Called with the finished run; returns the command's exit code. */
+  after?: (executor: Executor, exitCode: number) => Promise<number>;
+}
+
+/** Runs a playbook as `imgplay run` does (the other commands that build go through here too); returns the exit code. */
+export async function runCommand(playbookArg: string, opts: RunCliOptions, out: (s: string) => void, err: (s: string) => void, hooks: RunHooks = {}): Promise<number> {
   try {
     const forks = Number(opts.forks);
     if (!Number.isInteger(forks) || forks < 1) throw new OptionsError(`--forks must be a positive whole number, got '${opts.forks}'`);
     const file = findPlaybook(playbookArg);
-    const extraVars = await parseExtraVars(opts.extraVars ?? []);
+    const extraVars = { ...(await parseExtraVars(opts.extraVars ?? [])), ...hooks.extraVars };
     const playbook = await loadPlaybook(file, { extraVars });
     const invSources = opts.inventory?.map((p) => resolve(p)) ?? defaultInventory(file);
     for (const s of invSources) if (!existsSync(s)) throw new OptionsError(`the inventory ${s} does not exist`);
@@ -242,7 +254,7 @@ async function runCommand(playbookArg: string, opts: RunCliOptions, out: (s: str
       }, reporter);
       const outcome = live ? await live.wrap(`imgplay ${playbookArg}`, () => executor.run()) : await executor.run();
       await reporter.close();
-      return outcome.exitCode;
+      return hooks.after ? await hooks.after(executor, outcome.exitCode) : outcome.exitCode;
     } finally {
       process.removeListener('SIGINT', onSignal);
       process.removeListener('SIGTERM', onSignal);

@@ -24,7 +24,7 @@ import { checkBecome } from './become.js';
 import { loopControlOf, loopItems, loopItemVars } from '../playbook/loop.js';
 import { playbookPython, roleNameVars, searchPath } from './magic.js';
 import { expandLimit } from '../playbook/host-pattern.js';
-import { DEFAULT_CACHE_DIR, LOCATION_VARS, STAGE_VAR, StageCache } from './stages.js';
+import { DEFAULT_CACHE_DIR, LOCATION_VARS, STAGE_VAR, StageCache, type StageSummary } from './stages.js';
 import { Stats } from './stats.js';
 import { selectedByTags } from '../playbook/tags.js';
 
@@ -198,6 +198,16 @@ export class Executor {
           ? EXIT.hostFailed
           : EXIT.ok;
     return { exitCode, stats: this.stats };
+  }
+
+  /** The playbook file this executor runs. */
+  playbookFile(): string {
+    return this.playbook.file;
+  }
+
+  /** The stages this run built or put back from the stage cache, and the cache's folder (undefined: the cache was off). */
+  stageSummaries(): { cacheDir: string; stages: StageSummary[] } | undefined {
+    return this.stageCache === undefined ? undefined : { cacheDir: this.stageCache.folder(), stages: this.stageCache.summaries() };
   }
 
   // The stage cache is on when a cache folder is given and a play names a stage; runs that build only part

@@ -82,9 +82,20 @@ interface Building {
   spoiled?: string;
 }
 
+/** What one stage of a run was made of: the archive suites it installed from and its artifacts (for `imgplay lock`). */
+export interface StageSummary {
+  stage: string;
+  archives: Array<{ uri: string; suite: string; proxy?: string | undefined }>;
+  artifacts: string[];
+  /** Put back from the cache rather than built. */
+  cached: boolean;
+}
+
 /** The stage cache for one run. */
 export class StageCache {
   private readonly building = new Map<string, Building>();
+  /** Each stage this run built or put back, in the order they ended. */
+  private readonly ended = new Map<string, StageSummary>();
   private readonly cached = new Set<string>();
   /** Stages not found in the cache for hosts --limit leaves out: never looked up again, never kept. */
   private readonly limitedMiss = new Set<string>();
@@ -192,6 +203,16 @@ export class StageCache {
     return skip;
   }
 
+  /** The cache's folder. */
+  folder(): string {
+    return this.cacheDir;
+  }
+
+  /** The stages this run built or put back from the cache, in the order they ended. */
+  summaries(): StageSummary[] {
+    return [...this.ended.values()];
+  }
+
   /** Ends every stage still building (the run is over): stores those that succeeded. */
   async finishAll(interrupted: boolean): Promise<void> {
     for (const stage of [...this.building.keys()]) {
@@ -283,6 +304,7 @@ export class StageCache {
     for (const f of e.facts) this.host.setFact({ ...f, value: this.expandValue(f.value) });
     await touchEntry(this.cacheDir, e);
     this.cached.add(e.stage);
+    this.ended.set(e.stage, { stage: e.stage, archives: e.deps.archives.map((a) => ({ uri: a.uri, suite: a.suite, proxy: a.proxy })), artifacts: names, cached: true });
     this.host.emit({ type: 'stage', stage: e.stage, status: 'cached', seconds: e.buildSeconds, artifacts: names, reason: `built ${e.createdAt}` });
   }
 
@@ -343,6 +365,7 @@ export class StageCache {
       }
     }
     const artifacts = [...b.artifacts.values()].map((a) => ({ ...a, dir: this.shorten(a.dir) }));
+    this.ended.set(stage, { stage, archives: [...b.archives.values()], artifacts: artifacts.map((a) => a.entry.name), cached: false });
     const entry: StageEntry = { format: STAGE_CACHE_FORMAT, stage, primary: b.primary, key, createdAt: new Date().toISOString(), buildSeconds: Math.round((performance.now() - b.started) / 100) / 10, deps, artifacts, facts };
     const paths = new Map([...b.artifacts.values()].map((a) => [a.entry.name, join(a.dir, a.entry.name)]));
     try {
