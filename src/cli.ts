@@ -7,6 +7,8 @@ import { registerBootCommand } from './boot/command.js';
 import { registerCacheCommand } from './cache/command.js';
 import { registerDocCommand } from './doc/command.js';
 import { registerLockCommand } from './lock/command.js';
+import { honourLock } from './lock/honour.js';
+import { type LockMode, beginLockedRun, endLockedRun } from './lock/run.js';
 import { EXIT, ImgplayError, InternalError, OptionsError, PlanningErrors } from './errors.js';
 import { loadInventory } from './playbook/inventory.js';
 import { parseKv } from './yaml/kv.js';
@@ -45,6 +47,8 @@ export interface RunCliOptions {
   /** false with --no-cache. */
   cache: boolean;
   cacheDir?: string;
+  /** --locked: a missing lock, or a build that differs from it, is an error. */
+  locked?: boolean;
 }
 
 /** Runs the CLI with process.argv-style arguments and returns the exit code. */
@@ -80,6 +84,7 @@ export async function main(argv: string[], io: { stdout?: (s: string) => void; s
     .option('--force-handlers', 'run handlers even on hosts that failed (a play\'s force_handlers keyword wins)')
     .option('--no-cache', 'build every stage afresh: reuse nothing from the stage cache and store nothing in it')
     .option('--cache-dir <dir>', 'the stage cache\'s folder (default: the cache_dir variable, else /var/cache/imgplay)')
+    .option('--locked', 'a missing imgplay.lock, or a build that differs from it, is an error (for CI)')
     .action(async (playbook: string, opts: RunCliOptions) => {
       code = await runCommand(playbook, opts, out, err);
     });
@@ -180,6 +185,8 @@ export async function parseExtraVars(values: string[]): Promise<Record<string, u
 export interface RunHooks {
   /** Variables over every -e (the lock's throwaway builds folder). */
   extraVars?: Record<string, unknown>;
+  /** How the run treats imgplay.lock (default: strict, as any build). */
+  lockMode?: LockMode;
   /** Called with the finished run; returns the command's exit code. */
   after?: (executor: Executor, exitCode: number) => Promise<number>;
 }
@@ -208,6 +215,9 @@ export async function runCommand(playbookArg: string, opts: RunCliOptions, out: 
       out(opts.listTasks ? listTasks(playbook, playbookArg, listOpts) : listTags(playbook, playbookArg, listOpts));
       return EXIT.ok;
     }
+    // The project's lock, checked against the archive before any stage (a stale one stops the run here).
+    const lockMode = hooks.lockMode ?? 'strict';
+    const held = await beginLockedRun(playbook, { mode: lockMode, locked: opts.locked ?? false, cacheDir: opts.cacheDir === undefined ? undefined : resolve(opts.cacheDir), extraVars });
     const ac = new AbortController();
     // Kept for the whole run (not `once`): execa's exit hook re-raises a signal nobody else listens to.
     const onSignal = interruptHandler(ac, err);
@@ -253,9 +263,12 @@ export async function runCommand(playbookArg: string, opts: RunCliOptions, out: 
         cacheDir: opts.cacheDir === undefined ? undefined : resolve(opts.cacheDir),
       }, reporter);
       const outcome = live ? await live.wrap(`imgplay ${playbookArg}`, () => executor.run()) : await executor.run();
+      const lockCode = outcome.exitCode === EXIT.ok ? endLockedRun(held, executor.stageSummaries()?.stages ?? [], { locked: opts.locked ?? false, mode: lockMode }, reporter) : undefined;
       await reporter.close();
+      if (lockCode !== undefined) return lockCode;
       return hooks.after ? await hooks.after(executor, outcome.exitCode) : outcome.exitCode;
     } finally {
+      honourLock(undefined);
       process.removeListener('SIGINT', onSignal);
       process.removeListener('SIGTERM', onSignal);
       process.removeListener('warning', onWarning);

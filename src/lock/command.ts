@@ -2,14 +2,14 @@
 // already built cost nothing) into a throwaway builds folder, finds every package in the archive suites the
 // stage installed from, and writes imgplay.lock at the project's root; `--check` compares instead of writing.
 import { mkdtemp, rm } from 'node:fs/promises';
-import { basename, dirname, join, relative } from 'node:path';
+import { join, relative } from 'node:path';
 import { type Command, Option } from 'commander';
 import type { RunCliOptions, RunHooks } from '../cli.js';
 import { EXIT, ImgplayError } from '../errors.js';
-import { readManifest } from '../image/manifest.js';
 import type { Executor } from '../run/executor.js';
 import { LOCK_FILE, type Lock, lockDifferences, readLock, writeLock } from './lock-file.js';
 import { resolveLock } from './resolve.js';
+import { projectRoot } from './run.js';
 
 interface LockCliOptions {
   inventory?: string[];
@@ -22,12 +22,6 @@ interface LockCliOptions {
 }
 
 type RunPlaybook = (playbook: string, opts: RunCliOptions, out: (s: string) => void, err: (s: string) => void, hooks?: RunHooks) => Promise<number>;
-
-/** The project a playbook belongs to: the folder holding playbooks/ (on-imagebuilder's layout), else the playbook's own. */
-export function projectRoot(playbookFile: string): string {
-  const dir = dirname(playbookFile);
-  return basename(dir) === 'playbooks' ? dirname(dir) : dir;
-}
 
 /** Adds `imgplay lock` to the CLI. */
 export function registerLockCommand(program: Command, io: { out: (s: string) => void; err: (s: string) => void; setCode: (n: number) => void; runPlaybook: RunPlaybook }): void {
@@ -75,6 +69,8 @@ async function lockCommand(playbookArg: string, opts: LockCliOptions, io: { out:
     };
     return await io.runPlaybook(playbookArg, runOpts, io.err, io.err, {
       extraVars: { artifact_dir: join(scratch, 'builds') },
+      // The current lock's versions stay (new packages are resolved); --update resolves everything afresh.
+      lockMode: opts.update ? 'ignore' : 'pins',
       after: (executor, code) => afterBuild(executor, code, scratch, opts, io),
     });
   } finally {
@@ -82,7 +78,7 @@ async function lockCommand(playbookArg: string, opts: LockCliOptions, io: { out:
   }
 }
 
-async function afterBuild(executor: Executor, code: number, scratch: string, opts: LockCliOptions, io: { out: (s: string) => void; err: (s: string) => void }): Promise<number> {
+async function afterBuild(executor: Executor, code: number, _scratch: string, opts: LockCliOptions, io: { out: (s: string) => void; err: (s: string) => void }): Promise<number> {
   if (code !== EXIT.ok) {
     io.err(`ERROR! the build failed (exit ${code}): ${LOCK_FILE} ${opts.check ? 'was not checked' : 'was not written'}\n`);
     return code;
@@ -94,8 +90,7 @@ async function afterBuild(executor: Executor, code: number, scratch: string, opt
   const file = executor.playbookFile();
   const root = projectRoot(file);
   const lockPath = join(root, LOCK_FILE);
-  const manifest = await readManifest(join(scratch, 'builds'));
-  const lock = await resolveLock(summary.stages, manifest, { playbook: relative(root, file), cacheDir: join(summary.cacheDir, 'lock') });
+  const lock = await resolveLock(summary.stages, { playbook: relative(root, file), cacheDir: join(summary.cacheDir, 'lock') });
   const old = await readLock(lockPath);
   const changes = old === undefined ? [] : lockDifferences(old, lock);
   if (opts.check) {

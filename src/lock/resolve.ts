@@ -4,7 +4,7 @@
 import { ImgplayError } from '../errors.js';
 import { type IndexEntry, type ReleaseInfo, entryKey, fetchPackages, fetchRelease } from '../image/apt-index.js';
 import type { InstalledPackage } from '../image/dpkg-status.js';
-import type { ArtifactEntry, Manifest } from '../image/manifest.js';
+import type { ArtifactEntry } from '../image/manifest.js';
 import type { StageSummary } from '../run/stages.js';
 import { LOCK_FORMAT, type Lock, type LockedPackage, type LockedSuite, sortPackages } from './lock-file.js';
 
@@ -32,9 +32,8 @@ export function stagePackages(entries: readonly ArtifactEntry[]): InstalledPacka
   return [...found.values()];
 }
 
-/** The lock of a finished build: its stages (from the stage cache) and the manifest of the builds folder it wrote. */
-export async function resolveLock(stages: readonly StageSummary[], manifest: Manifest, o: ResolveOptions): Promise<Lock> {
-  const byName = new Map(manifest.artifacts.map((a) => [a.name, a]));
+/** The lock of a finished build, from its stages (the stage cache's summaries, with their artifacts' manifest entries). */
+export async function resolveLock(stages: readonly StageSummary[], o: ResolveOptions): Promise<Lock> {
   // Every suite once, with the proxy a stage reached it through.
   const refs = new Map<string, { uri: string; suite: string; proxy?: string | undefined }>();
   for (const s of stages) for (const a of s.archives) refs.set(refKey(a), refs.get(refKey(a)) ?? { ...a, uri: a.uri.replace(/\/+$/, '') });
@@ -46,7 +45,7 @@ export async function resolveLock(stages: readonly StageSummary[], manifest: Man
   const archs = new Map<string, Set<string>>();
   const perStage = new Map<string, { pkgs: InstalledPackage[]; suites: string[] }>();
   for (const s of stages) {
-    const entries = s.artifacts.map((n) => byName.get(n)).filter((e): e is ArtifactEntry => e !== undefined);
+    const entries = s.artifacts;
     const pkgs = stagePackages(entries);
     const suites = [...new Set(s.archives.map(refKey))];
     perStage.set(s.stage, { pkgs, suites });

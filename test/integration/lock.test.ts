@@ -74,6 +74,8 @@ async function run(...args: string[]) {
 }
 
 const lockFile = async () => parseLock(await readFile(join(project(), 'imgplay.lock'), 'utf8'), 'imgplay.lock');
+const lockedVersions = async () => (await lockFile()).stages['overlay/tiny']?.map((p) => `${p.name} ${p.version}`);
+const overlayFiles = async () => (await execa('sh', ['-c', `gzip -dc '${join(project(), 'builds', 'tiny.overlay.cpio.gz')}' | cpio -t --quiet`])).stdout.split('\n');
 const builtPackages = async () => {
   const m = JSON.parse(await readFile(join(project(), 'builds', 'manifest.json'), 'utf8')) as { artifacts: Array<{ name: string; packageDelta?: { added: Array<{ name: string; version: string }> } }> };
   return m.artifacts.find((a) => a.name === 'tiny.overlay.cpio.gz')?.packageDelta?.added.map((p) => `${p.name} ${p.version}`);
@@ -124,7 +126,13 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await new Promise((resolve) => server?.close(resolve));
-  expect(await readFile('/proc/mounts', 'utf8')).toBe(mountsBefore);
+  // Other suites on this machine (the shared all.yml build, minbase copies) mount and unmount meanwhile: judge
+  // the mounts that appeared outside theirs (ours included), and those that went away.
+  const others = (line: string): boolean => / \/var\/tmp\/imgplay-test-artifacts\/| \/tmp\/imgplay-minbase-/.test(line);
+  const before = new Set(mountsBefore.split('\n'));
+  const now = (await readFile('/proc/mounts', 'utf8')).split('\n');
+  expect(now.filter((l) => !before.has(l) && !others(l)), 'mounts left behind').toEqual([]);
+  expect(now.filter((l) => l.includes(scratch)), 'mounts in the test folder').toEqual([]);
   await rm(scratch, { recursive: true, force: true });
   console.log(`lock.test.ts: ${((performance.now() - started) / 1000).toFixed(1)} s in all`);
 });
@@ -148,35 +156,99 @@ describe.skipIf(skipWithout(unavailable))('imgplay lock', () => {
     expect(r.err).toMatch(/STAGE \[overlay\/tiny\] built in [\d.]+ s and kept in the cache/);
   }, 120_000);
 
-  it('--check says the lock is current, reusing the cached stage', async () => {
+  it('--check says the lock is current; the lock now keys the stage in the cache', async () => {
     const before = await readFile(join(project(), 'imgplay.lock'), 'utf8');
-    const r = await run('lock', 'site.yml', '--check');
+    const r = await run('lock', 'site.yml', '--check', '-v');
     expect(r.code, r.all).toBe(0);
     expect(r.out).toBe('imgplay.lock is current: 1 stage, 2 packages from 1 suite');
-    expect(r.err).toMatch(/STAGE \[overlay\/tiny\] cached/);
+    expect(r.err).toContain("STAGE [overlay/tiny] building: the stage's packages in imgplay.lock changed");
     expect(await readFile(join(project(), 'imgplay.lock'), 'utf8')).toBe(before);
   }, 60_000);
 
-  it('a build installs the locked versions', async () => {
-    const r = await run('site.yml');
+  it('a build installs the locked versions (the stage --check built, from the cache), and leaves no pin in the image', async () => {
+    const r = await run('site.yml', '--locked');
     expect(r.code, r.all).toBe(0);
+    expect(r.all).toMatch(/STAGE \[overlay\/tiny\] cached/);
     expect(await builtPackages()).toEqual(['imgplay-lock-hello 1.0', 'imgplay-lock-lib 1.0']);
+    expect(await overlayFiles()).not.toContain('etc/apt/preferences.d/zz-imgplay-lock');
   }, 60_000);
 
-  it('after the archive replaces a version, --check says the lock is stale and why, and --update takes the new one', async () => {
+  it('stops before any stage when the archive no longer has a locked version, naming it and the command to update', async () => {
     await rm(join(repo(), 'pool/imgplay-lock-hello_1.0_all.deb'));
     await buildDeb('imgplay-lock-hello', '2.0', { depends: 'imgplay-lock-lib' });
     await publish();
+    for (const args of [['site.yml', '--locked'], ['site.yml', '--no-cache']]) {
+      const r = await run(...args);
+      expect(r.code, r.all).toBe(1);
+      expect(r.err).toContain('imgplay-lock-hello (stage overlay/tiny): locked 1.0, the archive has 2.0');
+      expect(r.err).toContain('run imgplay lock --update');
+      expect(r.all).not.toContain('STAGE [');
+      expect(r.all).not.toContain('PLAY [');
+    }
     const check = await run('lock', 'site.yml', '--check');
     expect(check.code, check.all).toBe(1);
-    expect(check.out).toContain('imgplay-lock-hello');
-    expect(check.out).toContain('imgplay lock --update');
+    expect(check.err).toContain('imgplay.lock is stale');
+  }, 120_000);
+
+  it('lock --update takes the new version, and the next build installs it', async () => {
     const update = await run('lock', 'site.yml', '--update');
     expect(update.code, update.all).toBe(0);
     expect(update.out).toContain('overlay/tiny: imgplay-lock-hello 1.0 -> 2.0');
-    expect((await lockFile()).stages['overlay/tiny']?.map((p) => `${p.name} ${p.version}`)).toEqual(['imgplay-lock-hello 2.0', 'imgplay-lock-lib 1.0']);
-    const build = await run('site.yml');
+    expect(await lockedVersions()).toEqual(['imgplay-lock-hello 2.0', 'imgplay-lock-lib 1.0']);
+    const build = await run('site.yml', '--locked');
     expect(build.code, build.all).toBe(0);
     expect(await builtPackages()).toEqual(['imgplay-lock-hello 2.0', 'imgplay-lock-lib 1.0']);
-  }, 180_000);
+  }, 120_000);
+
+  it('keeps the locked version when the archive publishes a newer one beside it: the stage stays cached, and a fresh build installs the locked one', async () => {
+    await buildDeb('imgplay-lock-hello', '3.0', { depends: 'imgplay-lock-lib' });
+    await publish();
+    const cached = await run('site.yml', '--locked');
+    expect(cached.code, cached.all).toBe(0);
+    expect(cached.all).toMatch(/STAGE \[overlay\/tiny\] cached/);
+    const fresh = await run('site.yml', '--locked', '--no-cache');
+    expect(fresh.code, fresh.all).toBe(0);
+    expect(await builtPackages()).toEqual(['imgplay-lock-hello 2.0', 'imgplay-lock-lib 1.0']);
+  }, 120_000);
+
+  it('refuses a package the lock does not have before downloading it; imgplay lock adds it and keeps the locked versions', async () => {
+    await buildDeb('imgplay-lock-extra', '1.0');
+    await publish();
+    const more = ['-e', '{"packages": ["imgplay-lock-hello", "imgplay-lock-extra"]}'];
+    const refused = await run('site.yml', '--locked', ...more);
+    expect(refused.code, refused.all).toBe(2);
+    expect(refused.all).toContain('imgplay-lock-extra 1.0 (all) is not in');
+    expect(refused.all).toContain('nothing was downloaded or unpacked');
+    const lock = await run('lock', 'site.yml', ...more);
+    expect(lock.code, lock.all).toBe(0);
+    expect(lock.out).toContain('overlay/tiny: adds imgplay-lock-extra 1.0 (all)');
+    expect(await lockedVersions()).toEqual(['imgplay-lock-extra 1.0', 'imgplay-lock-hello 2.0', 'imgplay-lock-lib 1.0']);
+  }, 120_000);
+
+  it('refuses a tampered .deb (same version, other bytes) before unpacking it: at once when the index says so, by apt when only the file changed', async () => {
+    const deb = join(repo(), 'pool/imgplay-lock-hello_2.0_all.deb');
+    const good = await readFile(deb);
+    await buildDeb('imgplay-lock-hello', '2.0', { depends: 'imgplay-lock-lib', payload: 'something else\n' });
+    const bad = await readFile(deb);
+    expect(bad.equals(good)).toBe(false);
+    // The file alone: the index still names the good bytes, and apt refuses the download.
+    const quiet = await run('site.yml', '--locked', '--no-cache');
+    expect(quiet.code, quiet.all).toBe(2);
+    expect(quiet.all).toMatch(/Failed to fetch http:\S+imgplay-lock-hello_2.0_all.deb +(Hash Sum mismatch|File has unexpected size)/);
+    expect(quiet.all).not.toContain('Unpacking imgplay-lock-hello');
+    // Republished: the index names the other bytes, and the run stops before any stage.
+    await publish();
+    const loud = await run('site.yml', '--locked', '--no-cache');
+    expect(loud.code, loud.all).toBe(1);
+    expect(loud.err).toContain(`imgplay-lock-hello 2.0 (stage overlay/tiny): the archive's .deb is not the locked one (sha256 ${await sha256Of(deb)}, locked ${createHash('sha256').update(good).digest('hex')})`);
+    expect(loud.all).not.toContain('PLAY [');
+  }, 120_000);
+
+  it('--locked refuses to build without a lock', async () => {
+    await rm(join(project(), 'imgplay.lock'));
+    const r = await run('site.yml', '--locked');
+    expect(r.code, r.all).toBe(1);
+    expect(r.err).toContain(`--locked: there is no ${join(project(), 'imgplay.lock')}`);
+    expect(r.err).toContain('run imgplay lock to write it');
+  }, 60_000);
 });
