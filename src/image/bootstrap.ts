@@ -11,7 +11,7 @@ import { toolOutput } from '../host/activity.js';
 import { superviseGroup } from '../host/process-group.js';
 import { undoMount } from '../host/mount-guard.js';
 import { noSpaceNote, spaceHint } from './free-space.js';
-import { LOCK_PINS, activeLock, pinPreferences } from '../lock/honour.js';
+import { LOCK_PINS, activeLock, pinPreferences } from './lock-honour.js';
 
 /** What to bootstrap, and how. */
 export interface BootstrapOptions {
@@ -133,6 +133,7 @@ export async function bootstrap(o: BootstrapOptions): Promise<{ tool: string; mi
     });
   }
   if (tool === 'debootstrap') await configureDebootstrapped(o);
+  if (pins !== undefined) await rm(join(o.root, LOCK_PINS), { force: true });
   await forgetBuildHost(o.root);
   await writeFile(marker(o.root, 'bootstrapped'), `${new Date().toISOString()}\n`);
   await rm(marker(o.root, 'bootstrapping'), { force: true });
@@ -153,9 +154,9 @@ export async function forgetBuildHost(root: string): Promise<void> {
 }
 
 // A locked build: apt inside mmdebstrap resolves the essential set and the includes with every locked version
-// pinned (the pins are removed before the tree is finished, so no image carries them).
+// pinned (bootstrap() removes the pins from the finished tree, so no image carries them).
 function lockHooks(pins: string): string[] {
-  return [`--setup-hook=upload ${pins} ${LOCK_PINS}`, `--customize-hook=rm -f "$1${LOCK_PINS}"`];
+  return [`--setup-hook=upload ${pins} ${LOCK_PINS}`];
 }
 
 function mmdebstrapArgs(o: BootstrapOptions, mirror: string): string[] {

@@ -4,12 +4,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { type Command, Option } from 'commander';
-import type { RunCliOptions, RunHooks } from '../cli.js';
+import type { LockMode } from '../run/lock.js';
 import { EXIT, ImgplayError } from '../errors.js';
 import type { Executor } from '../run/executor.js';
-import { LOCK_FILE, type Lock, lockDifferences, readLock, writeLock } from './lock-file.js';
-import { resolveLock } from './resolve.js';
-import { projectRoot } from './run.js';
+import { LOCK_FILE, type Lock, lockDifferences, readLock, writeLock } from '../image/lock-file.js';
+import { resolveLock } from '../image/lock-resolve.js';
+import { projectRoot } from '../run/lock.js';
 
 interface LockCliOptions {
   inventory?: string[];
@@ -21,7 +21,24 @@ interface LockCliOptions {
   forks: string;
 }
 
-type RunPlaybook = (playbook: string, opts: RunCliOptions, out: (s: string) => void, err: (s: string) => void, hooks?: RunHooks) => Promise<number>;
+/** The run options `imgplay lock` sets (the run command's own, src/cli.ts, which passes its runner in: no import cycle). */
+interface LockRunOptions {
+  inventory?: string[] | undefined;
+  extraVars?: string[] | undefined;
+  verbose: number;
+  forks: string;
+  cache: boolean;
+  cacheDir?: string;
+}
+
+/** What `imgplay lock` adds to the run (src/cli.ts RunHooks). */
+interface LockRunHooks {
+  extraVars: Record<string, unknown>;
+  lockMode: LockMode;
+  after: (executor: Executor, exitCode: number) => Promise<number>;
+}
+
+type RunPlaybook = (playbook: string, opts: LockRunOptions, out: (s: string) => void, err: (s: string) => void, hooks: LockRunHooks) => Promise<number>;
 
 /** Adds `imgplay lock` to the CLI. */
 export function registerLockCommand(program: Command, io: { out: (s: string) => void; err: (s: string) => void; setCode: (n: number) => void; runPlaybook: RunPlaybook }): void {
@@ -59,7 +76,7 @@ async function lockCommand(playbookArg: string, opts: LockCliOptions, io: { out:
   }
   const scratch = await mkdtemp('/var/tmp/imgplay-lock-');
   try {
-    const runOpts: RunCliOptions = {
+    const runOpts: LockRunOptions = {
       inventory: opts.inventory,
       extraVars: opts.extraVars,
       verbose: opts.verbose,

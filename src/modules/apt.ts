@@ -2,7 +2,7 @@
 // but judged by what dpkg has installed before and after: changed only when the installed set changes.
 import { aptArchives } from '../image/mirror.js';
 import { parsePackages } from '../image/apt-index.js';
-import { LOCK_PINS, activeLock, downloadsOutsideLock, pinPreferences, plannedDownloads } from '../lock/honour.js';
+import { LOCK_PINS, activeLock, downloadsOutsideLock, pinPreferences, plannedDownloads } from '../image/lock-honour.js';
 import { noteRead, readsObserved } from '../host/reads.js';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';

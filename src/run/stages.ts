@@ -12,8 +12,8 @@ import { checksumData } from '../host/checksum.js';
 import { suiteDigest } from '../image/archive-state.js';
 import { canonicalJson, inputsDigest } from '../image/inputs-digest.js';
 import { type ArtifactEntry, recordArtifact } from '../image/manifest.js';
-import { activeLock } from '../lock/honour.js';
-import { LOCK_FILE } from '../lock/lock-file.js';
+import { activeLock } from '../image/lock-honour.js';
+import { LOCK_FILE } from '../image/lock-file.js';
 import {
   type ArchiveDep,
   type FileDep,

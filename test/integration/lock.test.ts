@@ -12,7 +12,9 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installedPackagesOf } from '../../src/image/dpkg-status.js';
 import { recordArtifact } from '../../src/image/manifest.js';
-import { parseLock } from '../../src/lock/lock-file.js';
+import { parseLock } from '../../src/image/lock-file.js';
+import { honourLock } from '../../src/image/lock-honour.js';
+import { bootstrap } from '../../src/image/bootstrap.js';
 import { minbaseTree, minbaseUnavailable } from '../support/minbase.js';
 import { file, lacking, root, skipWithout } from '../support/needs.js';
 
@@ -126,13 +128,12 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await new Promise((resolve) => server?.close(resolve));
-  // Other suites on this machine (the shared all.yml build, minbase copies) mount and unmount meanwhile: judge
-  // the mounts that appeared outside theirs (ours included), and those that went away.
-  const others = (line: string): boolean => / \/var\/tmp\/imgplay-test-artifacts\/| \/tmp\/imgplay-minbase-/.test(line);
-  const before = new Set(mountsBefore.split('\n'));
-  const now = (await readFile('/proc/mounts', 'utf8')).split('\n');
-  expect(now.filter((l) => !before.has(l) && !others(l)), 'mounts left behind').toEqual([]);
-  expect(now.filter((l) => l.includes(scratch)), 'mounts in the test folder').toEqual([]);
+  // Every mount the test's runs make is under its folder (build_dir) or a loop device of its base image; other
+  // suites on this shared machine mount and unmount elsewhere meanwhile, so /proc/mounts is judged on those.
+  const now = await readFile('/proc/mounts', 'utf8');
+  expect(now.split('\n').filter((l) => l.includes(scratch)), 'mounts left in the test folder').toEqual([]);
+  expect(mountsBefore.split('\n').filter((l) => l.includes(scratch))).toEqual([]);
+  expect((await execa('losetup', ['-j', baseImage()])).stdout, 'loop devices left on the base image').toBe('');
   await rm(scratch, { recursive: true, force: true });
   console.log(`lock.test.ts: ${((performance.now() - started) / 1000).toFixed(1)} s in all`);
 });
@@ -210,6 +211,20 @@ describe.skipIf(skipWithout(unavailable))('imgplay lock', () => {
     expect(fresh.code, fresh.all).toBe(0);
     expect(await builtPackages()).toEqual(['imgplay-lock-hello 2.0', 'imgplay-lock-lib 1.0']);
   }, 120_000);
+
+  it('bootstraps with mmdebstrap at the locked version though a newer one is offered, and the tree keeps no pin', async () => {
+    const lock = await lockFile();
+    const root = join(scratch, 'bootstrapped', 'root');
+    honourLock(join(project(), 'imgplay.lock'), lock);
+    try {
+      // The extract variant installs nothing but the includes: no Debian archive needed.
+      await bootstrap({ root, release: 'bookworm', arch: 'amd64', variant: 'extract', mirror: `deb [trusted=yes] copy://${repo()} ./`, include: ['imgplay-lock-hello'] });
+    } finally {
+      honourLock(undefined);
+    }
+    expect(await readFile(join(root, 'usr/share/imgplay-lock-hello/payload'), 'utf8')).toBe('imgplay-lock-hello 2.0\n');
+    await expect(stat(join(root, 'etc/apt/preferences.d/zz-imgplay-lock'))).rejects.toThrow(/ENOENT/);
+  }, 60_000);
 
   it('refuses a package the lock does not have before downloading it; imgplay lock adds it and keeps the locked versions', async () => {
     await buildDeb('imgplay-lock-extra', '1.0');

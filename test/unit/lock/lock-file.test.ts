@@ -1,8 +1,8 @@
 // imgplay.lock's text: written in a stable order one package a line, read back strictly, compared stage by stage.
 import { describe, expect, it } from 'vitest';
 import { parsePackages, parseRelease, suiteBase } from '../../../src/image/apt-index.js';
-import { type Lock, formatLock, lockDifferences, parseLock } from '../../../src/lock/lock-file.js';
-import { stagePackages, withoutCredentials } from '../../../src/lock/resolve.js';
+import { type Lock, formatLock, lockDifferences, parseLock } from '../../../src/image/lock-file.js';
+import { stagePackages, withoutCredentials } from '../../../src/image/lock-resolve.js';
 
 const H = (c: string) => c.repeat(64);
 const lock: Lock = {

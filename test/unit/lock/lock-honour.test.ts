@@ -1,7 +1,7 @@
 // What a locked build tells apt: the pins, and which planned downloads break the lock.
 import { describe, expect, it } from 'vitest';
-import { activeLock, downloadsOutsideLock, honourLock, pinPreferences, plannedDownloads } from '../../../src/lock/honour.js';
-import type { Lock } from '../../../src/lock/lock-file.js';
+import { activeLock, downloadsOutsideLock, honourLock, pinPreferences, plannedDownloads } from '../../../src/image/lock-honour.js';
+import type { Lock } from '../../../src/image/lock-file.js';
 
 const H = (c: string) => c.repeat(64);
 const lock: Lock = {

@@ -2,11 +2,17 @@
 // initrd's whole package set, an overlay's packages added or changed over its base), each found in the Packages
 // index of the archive suites the stage installed from, which gives the .deb's sha256 and pool path.
 import { ImgplayError } from '../errors.js';
-import { type IndexEntry, type ReleaseInfo, entryKey, fetchPackages, fetchRelease } from '../image/apt-index.js';
-import type { InstalledPackage } from '../image/dpkg-status.js';
-import type { ArtifactEntry } from '../image/manifest.js';
-import type { StageSummary } from '../run/stages.js';
+import { type IndexEntry, type ReleaseInfo, entryKey, fetchPackages, fetchRelease } from './apt-index.js';
+import type { InstalledPackage } from './dpkg-status.js';
+import type { ArtifactEntry } from './manifest.js';
 import { LOCK_FORMAT, type Lock, type LockedPackage, type LockedSuite, sortPackages } from './lock-file.js';
+
+/** What resolving needs of one stage of a build: the suites it installed from and its artifacts' manifest entries (the stage cache's summary). */
+export interface StageSummary {
+  stage: string;
+  archives: Array<{ uri: string; suite: string; proxy?: string | undefined }>;
+  artifacts: ArtifactEntry[];
+}
 
 /** What resolving needs besides the build's stages and manifest. */
 export interface ResolveOptions {

@@ -6,11 +6,10 @@ import { basename, dirname, join } from 'node:path';
 import { EXIT, ImgplayError } from '../errors.js';
 import type { Playbook } from '../playbook/model.js';
 import type { Reporter } from '../report/events.js';
-import type { StageSummary } from '../run/stages.js';
-import { DEFAULT_CACHE_DIR, STAGE_VAR } from '../run/stages.js';
-import { checkLockAgainstArchive, describeProblems, honourLock } from './honour.js';
-import { LOCK_FILE, type Lock, type LockedPackage, readLock } from './lock-file.js';
-import { stagePackages } from './resolve.js';
+import { DEFAULT_CACHE_DIR, STAGE_VAR, type StageSummary } from './stages.js';
+import { checkLockAgainstArchive, describeProblems, honourLock } from '../image/lock-honour.js';
+import { LOCK_FILE, type Lock, type LockedPackage, readLock } from '../image/lock-file.js';
+import { stagePackages } from '../image/lock-resolve.js';
 
 /** How a run treats the lock: `strict` (a build: only locked packages), `pins` (`imgplay lock`: locked versions, new packages resolved), `ignore` (`imgplay lock --update`). */
 export type LockMode = 'strict' | 'pins' | 'ignore';

@@ -3,7 +3,7 @@
 // the locked versions and every .deb it is about to download must be a locked one, with the locked sha256, which
 // apt then verifies the downloaded bytes against before dpkg unpacks anything.
 import { ImgplayError } from '../errors.js';
-import { type IndexEntry, entryKey, fetchPackages, fetchRelease } from '../image/apt-index.js';
+import { type IndexEntry, entryKey, fetchPackages, fetchRelease } from './apt-index.js';
 import type { Lock, LockedPackage } from './lock-file.js';
 
 /** Where a locked build's apt pins live in an image tree while packages are installed (apt reads files without an extension; the name sorts last). */
