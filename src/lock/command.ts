@@ -51,7 +51,7 @@ export function registerLockCommand(program: Command, io: { out: (s: string) => 
     .option('--update', 'resolve every package afresh from the archive (the newest versions it offers)')
     .option('--check', 'write nothing: exit 0 when imgplay.lock is current, 1 when it is stale or missing, saying why')
     .option('--cache-dir <dir>', "the stage cache's folder (default: the cache_dir variable, else /var/cache/imgplay)")
-    .option('-v, --verbose', 'the build\'s output in full (repeat for more)', (_v, prev: number) => prev + 1, 0)
+    .option('-v, --verbose', 'more of the build\'s output: commands, stdout and stderr (repeat for more)', (_v, prev: number) => prev + 1, 0)
     .addOption(new Option('-f, --forks <n>', 'hosts to run in parallel').default('5'))
     .addHelpText(
       'after',
@@ -60,6 +60,8 @@ The packages are resolved from a build: the playbook runs with the stage cache (
 back, so only a changed or new stage costs a build) into a throwaway builds folder, and each stage's packages
 (its manifest.json entries: a base's or initrd's whole set, an overlay's packages over its base) are found in
 the Packages indexes of the archive suites that stage installed from. The build's own output goes to stderr.
+With an imgplay.lock in place, the build keeps its versions (pinned) and resolves only packages it lacks;
+--update resolves every package afresh.
 
 Exit codes: 0 written (or, with --check, current); 1 stale or missing (--check) or an error; other codes are
 the build's (ansible-playbook's).`,
