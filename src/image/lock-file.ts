@@ -119,10 +119,10 @@ export function parseLock(text: string, path: string): Lock {
   });
   const ids = new Set(suites.map((s) => s.id));
   if (!isRecord(data.stages)) return bad('stages is not a mapping');
-  const stages: Record<string, LockedPackage[]> = {};
+  const entries: Array<[string, LockedPackage[]]> = [];
   for (const [stage, list] of Object.entries(data.stages)) {
     if (!Array.isArray(list)) return bad(`stage ${stage} is not a list of packages`);
-    stages[stage] = list.map((p: unknown, i: number) => {
+    entries.push([stage, list.map((p: unknown, i: number) => {
       const where = `stages.${stage}[${i}]`;
       if (!isRecord(p)) return bad(`${where} is not a mapping`);
       const pkg: LockedPackage = { name: str(p.name, `${where}.name`), version: str(p.version, `${where}.version`), arch: str(p.arch, `${where}.arch`) };
@@ -134,8 +134,10 @@ export function parseLock(text: string, path: string): Lock {
       const filename = str(p.filename, `${where}.filename`);
       if (filename.startsWith('/') || filename.split('/').includes('..')) bad(`${where}.filename must be a path inside the archive`);
       return { ...pkg, sha256: sum, suite, filename };
-    });
+    })]);
   }
+  // Own properties whatever the stage is called (a stage named __proto__ stays a stage).
+  const stages = Object.fromEntries(entries);
   return { lock: LOCK_FORMAT, playbook: data.playbook, suites, stages };
 }
 

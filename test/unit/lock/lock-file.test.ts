@@ -37,6 +37,10 @@ describe('the lock file', () => {
     expect(() => parseLock(text.replace('suite: "bookworm", filename: "pool/main/a', 'suite: "sid", filename: "pool/main/a'), 'imgplay.lock')).toThrow('stages.base[0].suite sid is not one of the suites');
     expect(() => parseLock(text.replace('pool/main/a/adduser', '../../etc'), 'imgplay.lock')).toThrow('must be a path inside the archive');
     expect(() => parseLock('- a list\n', 'imgplay.lock')).toThrow('it is not a mapping');
+    // A stage named like Object's prototype stays an ordinary stage.
+    const odd = parseLock(text.replace('"overlay/oem":', '"__proto__":'), 'imgplay.lock');
+    expect(Object.keys(odd.stages)).toEqual(['base', '__proto__']);
+    expect(Object.getPrototypeOf(odd.stages)).toBe(Object.prototype);
   });
 
   it('names every change between two locks: versions, other bytes, packages and stages added or gone', () => {
