@@ -7,6 +7,9 @@ import { registerBootCommand } from './boot/command.js';
 import { registerCacheCommand } from './cache/command.js';
 import { registerDiffCommand } from './diff/command.js';
 import { registerDocCommand } from './doc/command.js';
+import { registerLockCommand } from './lock/command.js';
+import { honourLock } from './image/lock-honour.js';
+import { type LockMode, beginLockedRun, endLockedRun } from './run/lock.js';
 import { EXIT, ImgplayError, InternalError, OptionsError, PlanningErrors } from './errors.js';
 import { loadInventory } from './playbook/inventory.js';
 import { parseKv } from './yaml/kv.js';
@@ -25,7 +28,8 @@ import { registerServeCommand } from './serve/command.js';
 import { imgplayVersion } from './host/version.js';
 
 
-interface RunCliOptions {
+/** The options of a playbook run, as the run command parses them. */
+export interface RunCliOptions {
   inventory?: string[];
   extraVars?: string[];
   check?: boolean;
@@ -44,6 +48,8 @@ interface RunCliOptions {
   /** false with --no-cache. */
   cache: boolean;
   cacheDir?: string;
+  /** --locked: a missing lock, or a build that differs from it, is an error. */
+  locked?: boolean;
 }
 
 /** Runs the CLI with process.argv-style arguments and returns the exit code. */
@@ -79,6 +85,7 @@ export async function main(argv: string[], io: { stdout?: (s: string) => void; s
     .option('--force-handlers', 'run handlers even on hosts that failed (a play\'s force_handlers keyword wins)')
     .option('--no-cache', 'build every stage afresh: reuse nothing from the stage cache and store nothing in it')
     .option('--cache-dir <dir>', 'the stage cache\'s folder, and the cache_dir variable (default: the cache_dir variable, else /var/cache/imgplay)')
+    .option('--locked', 'a missing imgplay.lock, or a build that differs from it, is an error (for CI)')
     .action(async (playbook: string, opts: RunCliOptions) => {
       code = await runCommand(playbook, opts, out, err);
     });
@@ -95,6 +102,7 @@ export async function main(argv: string[], io: { stdout?: (s: string) => void; s
     });
 
   const commandIo = { out, err, setCode: (n: number) => void (code = n) };
+  registerLockCommand(program, { ...commandIo, runPlaybook: runCommand });
   registerServeCommand(program, commandIo);
   registerBootCommand(program, commandIo);
   registerDocCommand(program, commandIo);
@@ -176,12 +184,23 @@ export async function parseExtraVars(values: string[]): Promise<Record<string, u
   return out;
 }
 
-async function runCommand(playbookArg: string, opts: RunCliOptions, out: (s: string) => void, err: (s: string) => void): Promise<number> {
+/** What another command (`imgplay lock`) adds to a playbook run. */
+export interface RunHooks {
+  /** Variables over every -e (the lock's throwaway builds folder). */
+  extraVars?: Record<string, unknown>;
+  /** How the run treats imgplay.lock (default: strict, as any build). */
+  lockMode?: LockMode;
+  /** Called with the finished run; returns the command's exit code. */
+  after?: (executor: Executor, exitCode: number) => Promise<number>;
+}
+
+/** Runs a playbook as `imgplay run` does (the other commands that build go through here too); returns the exit code. */
+export async function runCommand(playbookArg: string, opts: RunCliOptions, out: (s: string) => void, err: (s: string) => void, hooks: RunHooks = {}): Promise<number> {
   try {
     const forks = Number(opts.forks);
     if (!Number.isInteger(forks) || forks < 1) throw new OptionsError(`--forks must be a positive whole number, got '${opts.forks}'`);
     const file = findPlaybook(playbookArg);
-    const extraVars = await parseExtraVars(opts.extraVars ?? []);
+    const extraVars = { ...(await parseExtraVars(opts.extraVars ?? [])), ...hooks.extraVars };
     // The folder is the cache_dir variable too, so what lives under it (the .deb cache) follows the flag.
     if (opts.cacheDir !== undefined) extraVars.cache_dir = resolve(opts.cacheDir);
     const playbook = await loadPlaybook(file, { extraVars });
@@ -201,6 +220,9 @@ async function runCommand(playbookArg: string, opts: RunCliOptions, out: (s: str
       out(opts.listTasks ? listTasks(playbook, playbookArg, listOpts) : listTags(playbook, playbookArg, listOpts));
       return EXIT.ok;
     }
+    // The project's lock, checked against the archive before any stage (a stale one stops the run here).
+    const lockMode = hooks.lockMode ?? 'strict';
+    const held = await beginLockedRun(playbook, { mode: lockMode, locked: opts.locked ?? false, cacheDir: opts.cacheDir === undefined ? undefined : resolve(opts.cacheDir), extraVars });
     const ac = new AbortController();
     // Kept for the whole run (not `once`): execa's exit hook re-raises a signal nobody else listens to.
     const onSignal = interruptHandler(ac, err);
@@ -246,9 +268,12 @@ async function runCommand(playbookArg: string, opts: RunCliOptions, out: (s: str
         cacheDir: opts.cacheDir === undefined ? undefined : resolve(opts.cacheDir),
       }, reporter);
       const outcome = live ? await live.wrap(`imgplay ${playbookArg}`, () => executor.run()) : await executor.run();
+      const lockCode = outcome.exitCode === EXIT.ok ? endLockedRun(held, executor.stageSummaries()?.stages ?? [], { locked: opts.locked ?? false, mode: lockMode }, reporter) : undefined;
       await reporter.close();
-      return outcome.exitCode;
+      if (lockCode !== undefined) return lockCode;
+      return hooks.after ? await hooks.after(executor, outcome.exitCode) : outcome.exitCode;
     } finally {
+      honourLock(undefined);
       process.removeListener('SIGINT', onSignal);
       process.removeListener('SIGTERM', onSignal);
       process.removeListener('warning', onWarning);

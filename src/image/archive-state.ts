@@ -26,19 +26,25 @@ export async function suiteDigest(uri: string, suite: string, proxy?: string): P
   throw new ImgplayError(`cannot read the state of ${base}: ${(lastErr as Error).message}`, { cause: lastErr });
 }
 
-async function fetchBytes(url: string, proxy?: string): Promise<Buffer> {
+/** The bytes at a file:, http: or https: URL (http through `proxy` when given), refused beyond `maxBytes`. */
+export async function fetchBytes(url: string, proxy?: string, maxBytes = MAX_BYTES): Promise<Buffer> {
   const u = new URL(url);
-  if (u.protocol === 'file:') return readFile(fileURLToPath(u));
-  if (u.protocol === 'http:' && proxy) return viaProxy(u, proxy);
+  if (u.protocol === 'file:') {
+    const body = await readFile(fileURLToPath(u));
+    if (body.length > maxBytes) throw new Error(`${url}: larger than ${maxBytes} bytes`);
+    return body;
+  }
+  if (u.protocol === 'http:' && proxy) return viaProxy(u, proxy, maxBytes);
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error(`${url}: imgplay fetches only file:, http: and https: URLs`);
   const res = await fetch(u, { signal: AbortSignal.timeout(TIMEOUT_MS), redirect: 'follow' });
   if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
   const body = Buffer.from(await res.arrayBuffer());
-  if (body.length > MAX_BYTES) throw new Error(`${url}: larger than ${MAX_BYTES} bytes`);
+  if (body.length > maxBytes) throw new Error(`${url}: larger than ${maxBytes} bytes`);
   return body;
 }
 
 // Node's fetch ignores http_proxy; apt-cacher-ng and other apt proxies take the absolute URL as the path.
-function viaProxy(u: URL, proxy: string): Promise<Buffer> {
+function viaProxy(u: URL, proxy: string, maxBytes: number): Promise<Buffer> {
   const p = new URL(/^\w+:\/\//.test(proxy) ? proxy : `http://${proxy}`);
   return new Promise((resolve, reject) => {
     const req = request({ host: p.hostname, port: p.port || 80, path: u.href, headers: { host: u.host }, timeout: TIMEOUT_MS }, (res) => {
@@ -51,7 +57,7 @@ function viaProxy(u: URL, proxy: string): Promise<Buffer> {
       let size = 0;
       res.on('data', (c: Buffer) => {
         size += c.length;
-        if (size > MAX_BYTES) req.destroy(new Error(`${u.href}: larger than ${MAX_BYTES} bytes`));
+        if (size > maxBytes) req.destroy(new Error(`${u.href}: larger than ${maxBytes} bytes`));
         else chunks.push(c);
       });
       res.on('end', () => resolve(Buffer.concat(chunks)));

@@ -12,6 +12,7 @@ import { toolOutput } from '../host/activity.js';
 import { superviseGroup } from '../host/process-group.js';
 import { undoMount } from '../host/mount-guard.js';
 import { noSpaceNote, spaceHint } from './free-space.js';
+import { LOCK_PINS, activeLock, pinPreferences } from './lock-honour.js';
 
 /** What to bootstrap, and how. */
 export interface BootstrapOptions {
@@ -94,10 +95,15 @@ export async function bootstrap(o: BootstrapOptions): Promise<{ tool: string; mi
   const mounted = mountsUnder(await mountTable(), o.root).filter((m) => m !== o.root);
   if (mounted.length > 0) throw new BootstrapError(`cannot bootstrap into ${o.root}: something is mounted inside it (${mounted.join(', ')})`);
   const tool = o.tool ?? ((o.exclude?.length ?? 0) > 0 ? 'debootstrap' : 'mmdebstrap');
+  const lock = activeLock();
+  if (lock !== undefined && tool === 'debootstrap') {
+    throw new BootstrapError(`debootstrap cannot install the versions ${lock.path} locks (it resolves packages without apt)`, { hint: 'a locked build bootstraps with mmdebstrap: leave exclude empty and tool unset' });
+  }
+  const pins = lock === undefined ? undefined : join(dirname(o.root), `.${basename(o.root)}.imgplay-lock-pins`);
   const debs = tool === 'mmdebstrap' && o.debCache ? await DebCacheSession.start(o.debCache) : undefined;
   try {
-    const argv = tool === 'mmdebstrap' ? mmdebstrapArgs(o, mirror, debs?.folder) : debootstrapArgs(o, mirror);
-    const done = await runBootstrap(o, tool, argv, mirror);
+    const argv = tool === 'mmdebstrap' ? [...(pins ? lockHooks(pins) : []), ...mmdebstrapArgs(o, mirror, debs?.folder)] : debootstrapArgs(o, mirror);
+    const done = await runBootstrap(o, tool, argv, mirror, pins, lock);
     await debs?.publish();
     return done;
   } finally {
@@ -105,11 +111,19 @@ export async function bootstrap(o: BootstrapOptions): Promise<{ tool: string; mi
   }
 }
 
-async function runBootstrap(o: BootstrapOptions, tool: string, argv: string[], mirror: string): Promise<{ tool: string; mirror: string; seconds: number }> {
+async function runBootstrap(
+  o: BootstrapOptions,
+  tool: string,
+  argv: string[],
+  mirror: string,
+  pins: string | undefined,
+  lock: ReturnType<typeof activeLock>,
+): Promise<{ tool: string; mirror: string; seconds: number }> {
   const started = Date.now();
   await mkdir(dirname(o.root), { recursive: true });
   await rm(marker(o.root, 'bootstrapped'), { force: true });
   await writeFile(marker(o.root, 'bootstrapping'), `${process.pid}\n`);
+  if (pins !== undefined && lock !== undefined) await writeFile(pins, pinPreferences(lock));
   const env: Record<string, string> = { LC_ALL: 'C', DEBIAN_FRONTEND: 'noninteractive', ...(o.proxy ? { http_proxy: o.proxy } : {}) };
   // A group of its own: mmdebstrap's helpers (apt, dpkg, tar in its namespace) are stopped with it.
   const child = execa(tool, argv, { reject: false, all: true, env, stdin: 'ignore', detached: true });
@@ -128,6 +142,7 @@ async function runBootstrap(o: BootstrapOptions, tool: string, argv: string[], m
     }
   });
   const r = await child;
+  if (pins !== undefined) await rm(pins, { force: true });
   if (r.exitCode !== 0 || interrupted()) {
     // debootstrap mounts /proc and /sys inside the tree on the host; stopped midway it may leave them.
     if (tool === 'debootstrap') for (const m of mountsUnder(await mountTable(), o.root).filter((x) => x !== o.root)) await undoMount(m).catch(() => undefined);
@@ -140,6 +155,7 @@ async function runBootstrap(o: BootstrapOptions, tool: string, argv: string[], m
     });
   }
   if (tool === 'debootstrap') await configureDebootstrapped(o);
+  if (pins !== undefined) await rm(join(o.root, LOCK_PINS), { force: true });
   await forgetBuildHost(o.root);
   await writeFile(marker(o.root, 'bootstrapped'), `${new Date().toISOString()}\n`);
   await rm(marker(o.root, 'bootstrapping'), { force: true });
@@ -157,6 +173,12 @@ export const HOST_COPIED_FILES: readonly string[] = ['etc/resolv.conf', 'etc/hos
  */
 export async function forgetBuildHost(root: string): Promise<void> {
   for (const f of HOST_COPIED_FILES) await rm(join(root, f), { force: true });
+}
+
+// A locked build: apt inside mmdebstrap resolves the essential set and the includes with every locked version
+// pinned (bootstrap() removes the pins from the finished tree, so no image carries them).
+function lockHooks(pins: string): string[] {
+  return [`--setup-hook=upload ${pins} ${LOCK_PINS}`];
 }
 
 function mmdebstrapArgs(o: BootstrapOptions, mirror: string, debs: string | undefined): string[] {

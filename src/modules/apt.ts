@@ -1,10 +1,12 @@
 // Installs, upgrades and removes Debian packages on the target with apt-get, as Ansible's apt does,
 // but judged by what dpkg has installed before and after: changed only when the installed set changes.
 import { aptArchives } from '../image/mirror.js';
+import { parsePackages } from '../image/apt-index.js';
+import { LOCK_PINS, activeLock, downloadsOutsideLock, pinPreferences, plannedDownloads } from '../image/lock-honour.js';
 import { noteRead, readsObserved } from '../host/reads.js';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { type ArgSpec, type ArgsOf, defineModule } from './spec.js';
 import {
@@ -139,12 +141,16 @@ Failures carry apt's own \`E:\` lines, not its whole output (that stays in the r
     // Services must not start inside an image being built; Ansible's own policy_rc_d also works on hosts.
     const release =
       !ctx.check && (a.policy_rc_d !== undefined || ctx.conn.kind === 'chroot') ? await holdServices(ctx.conn, a.policy_rc_d ?? 101) : async () => {};
+    // A locked build pins an image tree's apt to imgplay.lock (never the build host's own apt).
+    const lock = ctx.conn.kind === 'chroot' ? activeLock() : undefined;
+    const unpin = lock !== undefined && !ctx.check ? await holdFile(ctx.conn, LOCK_PINS, pinPreferences(lock)) : async () => {};
     try {
       return await new AptTask(ctx, runner).run(a.package);
     } catch (err) {
       if (err instanceof AptError) return failed(err.message, { rc: err.result.rc, stdout: err.result.stdout, stderr: err.result.stderr });
       throw err;
     } finally {
+      await unpin();
       await release();
     }
   },
@@ -303,6 +309,24 @@ class AptTask {
     return specs;
   }
 
+  // In a locked build's image tree, every .deb apt is about to download must be a locked one with the locked
+  // sha256; apt then verifies the downloaded bytes against that same sha256 (its index's) before dpkg unpacks.
+  private async checkAgainstLock(argv: string[], operation: string[], what: string): Promise<void> {
+    const lock = this.ctx.conn.kind === 'chroot' && !this.ctx.check ? activeLock() : undefined;
+    if (lock === undefined || !['install', 'upgrade', 'dist-upgrade'].includes(operation[0] ?? '')) return;
+    const probe = [...argv.slice(0, argv.length - operation.length), '--print-uris', ...operation];
+    const r = await this.apt.run(probe);
+    if (r.rc !== 0) throw new AptError(`'apt-get ${what}' failed: ${aptWords(r)}`, r);
+    const planned = plannedDownloads(r.stdout);
+    // What apt's own index says of each .deb: apt checks the download against these hashes before dpkg sees it.
+    const shown = planned.length === 0 ? undefined : await this.apt.run(['apt-cache', 'show', ...planned.map((p) => (p.arch === 'all' ? `${p.name}=${p.version}` : `${p.name}:${p.arch}=${p.version}`))]);
+    if (shown !== undefined && shown.rc !== 0) throw new AptError(`'apt-cache show' of the packages to install failed: ${aptWords(shown)}`, shown);
+    const problems = downloadsOutsideLock(lock, planned, shown === undefined ? [] : parsePackages(shown.stdout));
+    if (problems.length > 0) {
+      throw new AptError(`'apt-get ${what}' would install packages ${lock.path} does not lock (nothing was downloaded or unpacked):\n  ${problems.join('\n  ')}\nrun imgplay lock to lock what the playbook installs now (imgplay lock --update for the newest versions)`, r);
+    }
+  }
+
   // Runs one apt-get operation (simulated in check mode) and returns apt's plan lines.
   private async apply(operation: string[], what: string): Promise<string[]> {
     const argv = [
@@ -320,6 +344,7 @@ class AptTask {
       ...(this.ctx.check ? ['--simulate'] : []),
       ...operation,
     ];
+    await this.checkAgainstLock(argv, operation, what);
     this.ctx.log(argv.join(' '));
     const r = await this.apt.run(argv);
     this.outputs = { stdout: this.outputs.stdout + r.stdout, stderr: this.outputs.stderr + r.stderr };
@@ -334,6 +359,17 @@ class AptTask {
 
 function upgradeArgs(mode: AptArgs['upgrade']): string[] {
   return mode === 'dist' || mode === 'full' ? ['dist-upgrade'] : ['upgrade'];
+}
+
+
+// Writes a file on the target for the task's duration; the returned function removes it (only if still ours).
+async function holdFile(conn: ModuleContext<AptArgs>['conn'], path: string, text: string): Promise<() => Promise<void>> {
+  const host = await hostPathFollow(conn, path);
+  await mkdir(posix.dirname(host), { recursive: true });
+  await writeFile(host, text);
+  return async () => {
+    if ((await readFile(host, 'utf8').catch(() => undefined)) === text) await rm(host, { force: true });
+  };
 }
 
 function emptyResult() {

@@ -27,7 +27,7 @@ import { stripInternal } from './result.js';
 import { applyPlayKeywords, gatherFactsTask, loadVarsFiles, orderedHosts, playHosts } from './play-setup.js';
 import { innerScope, keywordTrue, nonEmpty, playScope, type Scope } from './scope.js';
 import { makeStageCache, StagePlays } from './stage-hooks.js';
-import type { StageCache } from './stages.js';
+import type { StageCache, StageSummary } from './stages.js';
 import { activeHosts, type HostRun, type PlayRun, type RunOptions, type RunOutcome } from './state.js';
 import { Stats } from './stats.js';
 import { TaskSelection } from './task-select.js';
@@ -110,6 +110,16 @@ export class Executor implements Walker {
     if (ctx.interrupted) ctx.reporter.emit({ type: 'error', message: 'User interrupted execution' });
     ctx.reporter.emit({ type: 'recap', hosts: ctx.stats.summary() });
     return { exitCode: this.exitCode(), stats: ctx.stats };
+  }
+
+  /** The playbook file this executor runs. */
+  playbookFile(): string {
+    return this.ctx.playbook.file;
+  }
+
+  /** The stages this run built or put back from the stage cache, and the cache's folder (undefined: the cache was off). */
+  stageSummaries(): { cacheDir: string; stages: StageSummary[] } | undefined {
+    return this.stageCache === undefined ? undefined : { cacheDir: this.stageCache.folder(), stages: this.stageCache.summaries() };
   }
 
   // ansible-playbook's exit code: an unreachable host outweighs a failed one, as in ansible-core's strategy.

@@ -11,7 +11,9 @@ import { fileURLToPath } from 'node:url';
 import { checksumData } from '../host/checksum.js';
 import { suiteDigest } from '../image/archive-state.js';
 import { canonicalJson, firstMemberChange, inputsDigest, memberLines } from '../image/inputs-digest.js';
-import { recordArtifact } from '../image/manifest.js';
+import { type ArtifactEntry, recordArtifact } from '../image/manifest.js';
+import { activeLock } from '../image/lock-honour.js';
+import { LOCK_FILE } from '../image/lock-file.js';
 import {
   type ArchiveDep,
   type FileDep,
@@ -83,9 +85,21 @@ interface Building {
   spoiled?: string;
 }
 
+/** What one stage of a run was made of: the archive suites it installed from and its artifacts (for `imgplay lock`). */
+export interface StageSummary {
+  stage: string;
+  archives: Array<{ uri: string; suite: string; proxy?: string | undefined }>;
+  /** The manifest entries of its artifacts. */
+  artifacts: ArtifactEntry[];
+  /** Put back from the cache rather than built. */
+  cached: boolean;
+}
+
 /** The stage cache for one run. */
 export class StageCache {
   private readonly building = new Map<string, Building>();
+  /** Each stage this run built or put back, in the order they ended. */
+  private readonly ended = new Map<string, StageSummary>();
   private readonly cached = new Set<string>();
   /** Stages not found in the cache for hosts --limit leaves out: never looked up again, never kept. */
   private readonly limitedMiss = new Set<string>();
@@ -193,6 +207,16 @@ export class StageCache {
     return skip;
   }
 
+  /** The cache's folder. */
+  folder(): string {
+    return this.cacheDir;
+  }
+
+  /** The stages this run built or put back from the cache, in the order they ended. */
+  summaries(): StageSummary[] {
+    return [...this.ended.values()];
+  }
+
   /** Ends every stage still building (the run is over): stores those that succeeded. */
   async finishAll(interrupted: boolean): Promise<void> {
     for (const stage of [...this.building.keys()]) {
@@ -267,11 +291,11 @@ export class StageCache {
     for (const a of e.deps.archives) {
       let now: string;
       try {
-        now = await this.suite(a);
+        now = await this.archiveDigest(e.stage, a);
       } catch (err) {
         return `the archive's state is unknown (${(err as Error).message})`;
       }
-      if (now !== a.digest) return `archive ${a.uri} ${a.suite} changed`;
+      if (now !== a.digest) return now.startsWith('lock:') || a.digest.startsWith('lock:') ? `the stage's packages in ${LOCK_FILE} changed` : `archive ${a.uri} ${a.suite} changed`;
     }
     return undefined;
   }
@@ -288,6 +312,7 @@ export class StageCache {
     for (const f of e.facts) this.host.setFact({ ...f, value: this.expandValue(f.value) });
     await touchEntry(this.cacheDir, e);
     this.cached.add(e.stage);
+    this.ended.set(e.stage, { stage: e.stage, archives: e.deps.archives.map((a) => ({ uri: a.uri, suite: a.suite, proxy: a.proxy })), artifacts: e.artifacts.map((a) => a.entry as unknown as ArtifactEntry), cached: true });
     this.host.emit({ type: 'stage', stage: e.stage, status: 'cached', seconds: e.buildSeconds, artifacts: names, reason: `built ${e.createdAt}` });
   }
 
@@ -320,7 +345,7 @@ export class StageCache {
     const archives: ArchiveDep[] = [];
     try {
       for (const a of [...b.archives.values()].sort((x, y) => `${x.uri} ${x.suite}`.localeCompare(`${y.uri} ${y.suite}`))) {
-        archives.push({ uri: a.uri, suite: a.suite, digest: await this.suite(a), ...(a.proxy ? { proxy: a.proxy } : {}) });
+        archives.push({ uri: a.uri, suite: a.suite, digest: await this.archiveDigest(stage, a), ...(a.proxy ? { proxy: a.proxy } : {}) });
       }
     } catch (err) {
       this.host.emit({ type: 'stage', stage, status: 'not_stored', reason: `the archive's state is unknown (${(err as Error).message})` });
@@ -352,6 +377,7 @@ export class StageCache {
       }
     }
     const artifacts = [...b.artifacts.values()].map((a) => ({ ...a, dir: this.shorten(a.dir) }));
+    this.ended.set(stage, { stage, archives: [...b.archives.values()], artifacts: artifacts.map((a) => a.entry as unknown as ArtifactEntry), cached: false });
     const entry: StageEntry = { format: STAGE_CACHE_FORMAT, stage, primary: b.primary, key, createdAt: new Date().toISOString(), buildSeconds: Math.round((performance.now() - b.started) / 100) / 10, deps, artifacts, facts };
     const paths = new Map([...b.artifacts.values()].map((a) => [a.entry.name, join(a.dir, a.entry.name)]));
     try {
@@ -380,6 +406,14 @@ export class StageCache {
       this.fileDigests.set(path, p);
     }
     return p;
+  }
+
+  // In a build that honours imgplay.lock, what a stage installs is its locked package set, whatever else the
+  // archive has published since: the key counts that set, not the suite's InRelease.
+  private archiveDigest(stage: string, a: { uri: string; suite: string; proxy?: string | undefined }): Promise<string> {
+    const locked = activeLock()?.lock.stages[stage];
+    if (locked !== undefined) return Promise.resolve(`lock:${checksumData(canonicalJson(locked), 'sha256')}`);
+    return this.suite(a);
   }
 
   private suite(a: { uri: string; suite: string; proxy?: string | undefined }): Promise<string> {
