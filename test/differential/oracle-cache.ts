@@ -34,7 +34,7 @@ interface Entry {
   key: string;
   case: string;
   storedAt: string;
-  runs: RunResult[];
+  runs: unknown[];
 }
 
 /** Counts of what the cache did in one test run, for the summary line. */
@@ -51,6 +51,9 @@ export interface OracleCache {
   dir: string;
   stats: OracleStats;
   runs(spec: CaseSpec, live: () => Promise<RunResult[]>): Promise<RunResult[]>;
+  /** The same for runs of another shape (the chroot side-by-side cases): `extraKey` names what else they depend on
+   * (the tree they ran in), `isRun` checks a stored run, `complete` says whether a live run may be stored. */
+  runsOf<T>(spec: CaseSpec, extraKey: string, live: () => Promise<T[]>, isRun: (r: unknown) => boolean, complete: (r: T) => boolean): Promise<T[]>;
   summary(): string;
 }
 
@@ -66,30 +69,47 @@ export async function openOracleCache(
   const environment = await environmentDigest();
   await pruneOld(dir, maxAgeMs);
   const stats: OracleStats = { hits: 0, misses: 0, live: 0, stored: 0, notStored: 0 };
+  // Reuses the stored runs of a case when its key matches, else runs the oracle and stores complete runs.
+  async function runsOf<T>(spec: CaseSpec, extraKey: string, live: () => Promise<T[]>, isRun: (r: unknown) => boolean, complete: (r: T) => boolean, onHit?: (storedAt: string) => void): Promise<T[]> {
+    if (spec.oracle === 'live') {
+      stats.live++;
+      return live();
+    }
+    const key = await caseKey(spec, `${environment}\n${extraKey}`);
+    const file = join(dir, `${key}.json`);
+    const cached = await readEntry(file, key, spec, maxAgeMs);
+    if (cached && cached.runs.every(isRun)) {
+      stats.hits++;
+      onHit?.(cached.storedAt);
+      return cached.runs as T[];
+    }
+    stats.misses++;
+    const runs = await live();
+    // A run that was killed or timed out says nothing about Ansible; keep only complete runs.
+    if (runs.length === spec.runs && runs.every(complete)) {
+      if (await writeEntry(dir, file, { version: entryVersion, key, case: spec.name, storedAt: new Date().toISOString(), runs })) stats.stored++;
+      else stats.notStored++;
+    }
+    return runs;
+  }
   return {
     dir,
     stats,
     async runs(spec, live) {
-      if (spec.oracle === 'live') {
-        stats.live++;
-        return live();
-      }
-      const key = await caseKey(spec, environment);
-      const file = join(dir, `${key}.json`);
-      const cached = await readEntry(file, key, spec, maxAgeMs);
-      if (cached) {
-        stats.hits++;
-        return cached.runs.map((r) => ({ ...r, command: `${r.command}  [from the oracle cache, recorded ${cached.storedAt}]` }));
-      }
-      stats.misses++;
-      const runs = await live();
-      // A run that was killed or timed out says nothing about Ansible; keep only complete runs.
-      if (runs.length === spec.runs && runs.every((r) => r.exitCode >= 0)) {
-        if (await writeEntry(dir, file, { version: entryVersion, key, case: spec.name, storedAt: new Date().toISOString(), runs })) stats.stored++;
-        else stats.notStored++;
-      }
-      return runs;
+      const isRun = (r: unknown) =>
+        typeof r === 'object' &&
+        r !== null &&
+        (r as RunResult).tool === 'ansible' &&
+        typeof (r as RunResult).exitCode === 'number' &&
+        typeof (r as RunResult).stdout === 'string' &&
+        typeof (r as RunResult).stderr === 'string' &&
+        typeof (r as RunResult).command === 'string' &&
+        Array.isArray((r as RunResult).tree);
+      let storedAt: string | undefined;
+      const runs = await runsOf(spec, '', live, isRun, (r) => r.exitCode >= 0, (at) => (storedAt = at));
+      return storedAt === undefined ? runs : runs.map((r) => ({ ...r, command: `${r.command}  [from the oracle cache, recorded ${storedAt}]` }));
     },
+    runsOf: (spec, extraKey, live, isRun, complete) => runsOf(spec, extraKey, live, isRun, complete),
     summary() {
       return (
         `ansible-playbook oracle cache (${dir}): ${stats.hits} cases from the cache, ${stats.misses} run and ` +
@@ -162,18 +182,7 @@ function isEntry(v: unknown): v is Entry {
     typeof e.case === 'string' &&
     typeof e.storedAt === 'string' &&
     typeof e.version === 'number' &&
-    Array.isArray(e.runs) &&
-    e.runs.every(
-      (r: unknown) =>
-        typeof r === 'object' &&
-        r !== null &&
-        (r as RunResult).tool === 'ansible' &&
-        typeof (r as RunResult).exitCode === 'number' &&
-        typeof (r as RunResult).stdout === 'string' &&
-        typeof (r as RunResult).stderr === 'string' &&
-        typeof (r as RunResult).command === 'string' &&
-        Array.isArray((r as RunResult).tree),
-    )
+    Array.isArray(e.runs)
   );
 }
 

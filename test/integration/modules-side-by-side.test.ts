@@ -12,7 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listingDifferences, runSideBySide, type ChrootRun, type TreeCopy } from '../support/chroot-side-by-side.js';
 import { mountPointsUnder } from '../support/minbase.js';
 import { file, lacking, root, skipWithout } from '../support/needs.js';
-import { pipTreeCopy, pipTreeUnavailable } from '../support/pip-tree.js';
+import { pipTree, pipTreeCopy, pipTreeUnavailable } from '../support/pip-tree.js';
+import { type OracleCache, openOracleCache } from '../differential/oracle-cache.js';
 
 const here = fileURLToPath(new URL('./side-by-side', import.meta.url));
 const chrootPlugin = '/usr/lib/python3/dist-packages/ansible_collections/community/general/plugins/connection/chroot.py';
@@ -29,12 +30,28 @@ async function hostState(): Promise<string> {
   return [pip.stdout, modules.split('\n').map((l) => l.split(' ')[0]).sort().join(' '), conf.stdout].join('\n---\n');
 }
 
+// What a stored ansible run must look like to be used.
+const isChrootRun = (r: unknown): boolean =>
+  typeof r === 'object' && r !== null && typeof (r as ChrootRun).output === 'string' && typeof (r as ChrootRun).results === 'string' && Array.isArray((r as ChrootRun).listing);
+
+let oracle: Promise<OracleCache | undefined>;
+let treeKey = '';
+
 describe.skipIf(skip)('modules over a chroot, against ansible-playbook', () => {
   let hostBefore = '';
   beforeAll(async () => {
     hostBefore = await hostState();
-  });
+    oracle = openOracleCache();
+    // The cached tree is built once per machine; its package set and this harness's code name it in the key.
+    const tree = await pipTree();
+    const harness = await Promise.all(
+      ['../support/chroot-side-by-side.ts', '../support/pip-tree.ts', './modules-side-by-side.test.ts'].map((f) => readFile(fileURLToPath(new URL(f, import.meta.url)), 'utf8')),
+    );
+    treeKey = `${await readFile(join(tree, 'var/lib/dpkg/status'), 'utf8')}\n${harness.join('\n')}`;
+  }, 900_000);
   afterAll(async () => {
+    const cache = await oracle;
+    if (cache) console.log(cache.summary());
     expect(await hostState()).toBe(hostBefore);
   });
 
@@ -51,7 +68,13 @@ describe.skipIf(skip)('modules over a chroot, against ansible-playbook', () => {
         trees.push(imgplay);
         // A case's prepare.sh readies both trees on the build host first (e.g. what Ansible's module reads).
         if (existsSync(join(here, name, 'prepare.sh'))) for (const t of trees) await execa('sh', [join(here, name, 'prepare.sh'), t.root]);
-        runs = await runSideBySide(join(here, name), { ansible, imgplay });
+        // ansible-playbook's runs come from the oracle cache when nothing they depend on changed: the case's
+        // files, the tree (its package set), this harness, and what the corpus's key covers.
+        const cache = await oracle;
+        const spec = { name: `side-by-side/${name}`, dir: join(here, name), args: [], exit: expected.exit ?? 0, runs: 2, inventory: 'hosts.yaml', oracle: 'cached' as const };
+        runs = await runSideBySide(join(here, name), { ansible, imgplay }, 2, (live) =>
+          cache ? cache.runsOf(spec, treeKey, live, isChrootRun, (r: ChrootRun) => r.exitCode !== undefined) : live(),
+        );
       }, 900_000);
       afterAll(async () => {
         for (const t of trees) expect(await mountPointsUnder(t.root)).toEqual([]);

@@ -41,7 +41,12 @@ export async function treeListing(tree: string): Promise<string[]> {
 }
 
 /** Runs `playbook.yml` of `caseDir` (with its hosts.yaml naming the tree `{{ tree }}`) `runs` times with each tool. */
-export async function runSideBySide(caseDir: string, trees: { ansible: TreeCopy; imgplay: TreeCopy }, runs = 2): Promise<{ ansible: ChrootRun[]; imgplay: ChrootRun[] }> {
+export async function runSideBySide(
+  caseDir: string,
+  trees: { ansible: TreeCopy; imgplay: TreeCopy },
+  runs = 2,
+  oracle: (live: () => Promise<ChrootRun[]>) => Promise<ChrootRun[]> = (live) => live(),
+): Promise<{ ansible: ChrootRun[]; imgplay: ChrootRun[] }> {
   const scratch = await mkdtemp(join(tmpdir(), 'imgplay-sbs-'));
   try {
     const config = join(scratch, 'ansible.cfg');
@@ -52,16 +57,19 @@ export async function runSideBySide(caseDir: string, trees: { ansible: TreeCopy;
     const once = async (file: string, pre: string[], tree: string): Promise<ChrootRun> => {
       await rm(join(tree, 'root/results'), { force: true });
       const r = await execa(file, [...pre, '-i', 'hosts.yaml', '-e', `tree=${tree}`, 'playbook.yml'], { cwd: caseDir, env, extendEnv: false, reject: false, stdin: 'ignore', timeout: 300_000 });
+      // The tree's own path (a temp dir) reads as $TREE, so runs in two copies, or stored from another, compare.
+      const hide = (text: string) => text.split(tree).join('$TREE');
       const stdout = String(r.stdout);
-      const results = await readFile(join(tree, 'root/results'), 'utf8').catch(() => '(none)');
-      return { exitCode: r.exitCode, output: `${stdout}\n${String(r.stderr)}`, recap: parseRecap(stdout), results, listing: await treeListing(tree) };
+      const results = hide(await readFile(join(tree, 'root/results'), 'utf8').catch(() => '(none)'));
+      return { exitCode: r.exitCode, output: hide(`${stdout}\n${String(r.stderr)}`), recap: parseRecap(stdout), results, listing: await treeListing(tree) };
     };
-    const ansible: ChrootRun[] = [];
+    const ansible = await oracle(async () => {
+      const out: ChrootRun[] = [];
+      for (let i = 0; i < runs; i++) out.push(await once('/usr/bin/ansible-playbook', [], trees.ansible.root));
+      return out;
+    });
     const imgplay: ChrootRun[] = [];
-    for (let i = 0; i < runs; i++) {
-      ansible.push(await once('/usr/bin/ansible-playbook', [], trees.ansible.root));
-      imgplay.push(await once(process.execPath, [join(repoRoot, 'bin', 'imgplay.js')], trees.imgplay.root));
-    }
+    for (let i = 0; i < runs; i++) imgplay.push(await once(process.execPath, [join(repoRoot, 'bin', 'imgplay.js')], trees.imgplay.root));
     return { ansible, imgplay };
   } finally {
     await rm(scratch, { recursive: true, force: true });
