@@ -5,7 +5,10 @@ import { mkdtemp, readdir, realpath, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { execa } from 'execa';
+import { bootstrap } from '../../src/image/bootstrap.js';
+import { hostAptMirror } from '../../src/image/mirror.js';
 import { removeTree } from '../../src/host/mount-table.js';
+import { testProxyUrl } from './apt-proxy.js';
 import { isAlive, lockFile } from './lock-file.js';
 
 const BUILD_TIMEOUT_MS = 20 * 60_000;
@@ -108,4 +111,21 @@ async function removeStaleBuilds(recipe: TreeRecipe): Promise<void> {
       console.warn(`leaving an interrupted build of ${recipe.what} in place: ${(err as Error).message}`);
     });
   }
+}
+
+/** A minbase bookworm tree with `include` installed, made by imgplay's own bootstrap (mmdebstrap), as a cached tree. */
+export function bootstrappedTree(name: string, what: string, include: readonly string[]): CachedTree {
+  return cachedTree({
+    name,
+    what,
+    async unbuildable() {
+      if (process.getuid?.() !== 0) return `building ${what} with mmdebstrap needs root`;
+      if (!existsSync('/usr/bin/mmdebstrap')) return '/usr/bin/mmdebstrap (Debian package mmdebstrap)';
+      if ((await hostAptMirror()) === undefined) return 'a Debian mirror in the host apt sources';
+      return undefined;
+    },
+    async build(target) {
+      await bootstrap({ root: target, release: 'bookworm', arch: 'amd64', variant: 'minbase', components: ['main'], include, noDocs: true, noRecommends: true, proxy: testProxyUrl() });
+    },
+  });
 }
