@@ -272,6 +272,12 @@ export class StageCache {
   // The first recorded input whose digest is no longer the same, said for a person; undefined if none.
   private async firstDifference(e: StageEntry): Promise<string | undefined> {
     for (const a of e.artifacts) if (!(await hasObject(this.cacheDir, a.entry.sha256))) return `${a.entry.name} is no longer in the cache`;
+    // A build kept under a location variable this run leaves unset (or relative) has nowhere to be put back:
+    // restored as it is, `${artifact_dir}` would become a folder of that name in the working directory.
+    for (const a of e.artifacts) {
+      const unset = /^\$\{(\w+)\}/.exec(this.expand(a.dir));
+      if (unset) return `${a.entry.name} was kept under ${unset[1]}, which this run does not set to an absolute path`;
+    }
     for (const f of e.deps.files) {
       const now = await this.fileDigest(this.expand(f.path));
       const shown = f.path.replace(/^\$\{root\}\//, '');

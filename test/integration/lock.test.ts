@@ -196,9 +196,15 @@ describe.skipIf(skipWithout(unavailable))('imgplay lock', () => {
     expect(update.code, update.all).toBe(0);
     expect(update.out).toContain('overlay/tiny: imgplay-lock-hello 1.0 -> 2.0');
     expect(await lockedVersions()).toEqual(['imgplay-lock-hello 2.0', 'imgplay-lock-lib 1.0']);
+    // The build before the update, kept to show what an operator reads before rolling the new one out.
+    const old = join(scratch, 'builds-before-update');
+    await cp(join(project(), 'builds'), old, { recursive: true });
     const build = await run('site.yml', '--locked');
     expect(build.code, build.all).toBe(0);
     expect(await builtPackages()).toEqual(['imgplay-lock-hello 2.0', 'imgplay-lock-lib 1.0']);
+    const diff = await execa('node', [imgplay, 'diff', old, join(project(), 'builds')], { reject: false, env: { NO_COLOR: '1' } });
+    expect(diff.exitCode, diff.stderr).toBe(1);
+    expect(diff.stdout).toMatch(/imgplay-lock-hello\S* +1\.0 -> 2\.0/);
   }, 120_000);
 
   it('keeps the locked version when the archive publishes a newer one beside it: the stage stays cached, and a fresh build installs the locked one', async () => {

@@ -75,6 +75,22 @@ describe.skipIf(skipWithout(unavailable))('the stage cache', () => {
     await expect(readdir(join(b, 'build')), 'no build tree was made').rejects.toThrow(/ENOENT/);
   }, 120_000);
 
+  it('builds a stage again, saying why, when its kept build lies under a location variable this run leaves relative', async () => {
+    const cache = join(scratch, 'cache-relative');
+    const dir = await checkout('relative');
+    expect((await run(dir, cache)).code).toBe(0);
+    const r = await execa('node', [imgplay, 'playbooks/site.yml', '-e', `build_dir=${dir}/build`, '-e', 'artifact_dir=builds-here', '--cache-dir', cache, '-v'], {
+      cwd: dir,
+      reject: false,
+      all: true,
+      env: { NO_COLOR: '1', SOURCE_DATE_EPOCH: '1700000000' },
+    });
+    expect(stageLines(r.all ?? '')).toContain(
+      'STAGE [thing/alpha] building: base.alpha.6.1.0-1-amd64.squashfs.img was kept under artifact_dir, which this run does not set to an absolute path',
+    );
+    expect(await readdir(dir), 'a folder named after the unset variable').not.toContain('${artifact_dir}');
+  }, 120_000);
+
   it('reuses a stage that reads an earlier stage\'s artifact when that one was put back from the cache', async () => {
     const cache = join(scratch, 'cache-chain');
     const first = await runPlaybook('playbooks/chain.yml', await checkout('chain-a'), cache);
