@@ -127,12 +127,20 @@ export async function environmentDigest(): Promise<string> {
   const version = await execa('ansible-playbook', ['--version'], { reject: false, env: { ANSIBLE_CONFIG: '/dev/null' } });
   h.update(`ansible ${version.exitCode} ${String(version.stdout)}\n`);
   h.update(`host ${hostname()} ${release()} ${userInfo().uid}\n`);
-  for (const name of observedEnv) h.update(`env ${name}=${process.env[name] ?? '<unset>'}\n`);
+  for (const name of observedEnv) h.update(`env ${name}=${observedValue(name)}\n`);
   for (const f of [...observedFiles, ...harnessFiles]) {
     h.update(`file ${f}\n`);
     h.update(existsSync(f) ? await readFile(f) : '<missing>');
   }
   return h.digest('hex');
+}
+
+// npm and npx put their own folders (a checkout's node_modules/.bin, npm's node-gyp-bin) first on PATH: they
+// differ per clone and say nothing about the commands a case runs, so a clean clone would never hit the cache.
+function observedValue(name: string): string {
+  const value = process.env[name];
+  if (value === undefined) return '<unset>';
+  return name === 'PATH' ? value.split(':').filter((d) => !d.includes('/node_modules/')).join(':') : value;
 }
 
 /** The key of one case: the environment's digest, the case's settings and every file under its folder (names, modes,
