@@ -7,6 +7,7 @@ import { link, lstat, mkdir, readdir, rename, rm, unlink } from 'node:fs/promise
 import { isAbsolute, join } from 'node:path';
 import { ImgplayError } from '../errors.js';
 import type { MountGuard } from './mount-guard.js';
+import { isAlive } from './process-group.js';
 
 /** A deb cache folder that cannot be used as one (not absolute, not a directory we can write). */
 export class DebCacheError extends ImgplayError {}
@@ -103,15 +104,5 @@ async function sweepDeadSessions(cache: string): Promise<void> {
     const pid = Number(name.split('-')[0]);
     if (!Number.isSafeInteger(pid) || pid <= 0 || isAlive(pid)) continue;
     await rm(join(dir, name), { recursive: true, force: true }).catch(() => undefined);
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: alive, and someone else's.
-    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
   }
 }

@@ -6,6 +6,16 @@ import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { toolOutput, toolOutputWanted } from './activity.js';
 
+/** Whether a process with this pid exists (EPERM: it does, and belongs to someone else). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
 /** A process group imgplay started and has not seen end: its leader's pid, the tool, the leader's start time. */
 export interface LiveGroup {
   pgid: number;

@@ -8,6 +8,7 @@ import { execa } from 'execa';
 import { ImgplayError, InternalError } from '../errors.js';
 import { atomicWrite } from '../host/atomic-write.js';
 import { checksumFile } from '../host/checksum.js';
+import { isAlive } from '../host/process-group.js';
 import type { InstalledPackage, PackageDelta } from './dpkg-status.js';
 import { noteRead } from '../host/reads.js';
 import { imgplayVersion as readVersion } from '../host/version.js';
@@ -268,13 +269,4 @@ async function staleContent(path: string): Promise<string | undefined> {
   const pid = Number(text.trim());
   if (Number.isInteger(pid) && pid > 0) return isAlive(pid) ? undefined : text;
   return Date.now() - st.mtimeMs > EMPTY_LOCK_GRACE_MS ? text : undefined;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

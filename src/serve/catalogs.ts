@@ -4,6 +4,7 @@ import { mkdir, readdir, readFile, stat, unlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { atomicWrite } from '../host/atomic-write.js';
+import { isAlive } from '../host/process-group.js';
 
 /** One stored catalog, as GET /api/catalog lists it. */
 export interface CatalogInfo {
@@ -48,15 +49,6 @@ export function catalogProblem(body: Buffer): string | undefined {
   return undefined;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: alive, and someone else's.
-    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
-}
 
 /** Where `imgplay serve` keeps catalogs unless told: machine state, so /var/lib/imgplay/catalogs for root and
  * $XDG_STATE_HOME/imgplay/catalogs (~/.local/state/...) for anyone else; never the builds folder, which a new build
@@ -100,7 +92,7 @@ export class CatalogStore {
       const file = join(this.dir, name);
       const pid = Number(m[1]);
       // The same pid is a writer of this process only if the file is no older than the process.
-      if (pid === process.pid ? ((await stat(file).catch(() => undefined))?.mtimeMs ?? Infinity) >= startedAt : alive(pid)) continue;
+      if (pid === process.pid ? ((await stat(file).catch(() => undefined))?.mtimeMs ?? Infinity) >= startedAt : isAlive(pid)) continue;
       if (await unlink(file).then(() => true, () => false)) removed.push(name);
     }
     return removed;

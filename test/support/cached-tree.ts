@@ -9,7 +9,8 @@ import { bootstrap } from '../../src/image/bootstrap.js';
 import { hostAptMirror } from '../../src/image/mirror.js';
 import { removeTree } from '../../src/host/mount-table.js';
 import { testProxyUrl } from './apt-proxy.js';
-import { isAlive, lockFile } from './lock-file.js';
+import { isAlive } from '../../src/host/process-group.js';
+import { lockFile } from './lock-file.js';
 
 const BUILD_TIMEOUT_MS = 20 * 60_000;
 

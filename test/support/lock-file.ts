@@ -2,15 +2,7 @@
 // lock whose owner died is taken over.
 import { open, readFile, rm, unlink } from 'node:fs/promises';
 
-/** Whether a process with this pid exists (EPERM: it exists, owned by someone else). */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+import { isAlive } from '../../src/host/process-group.js';
 
 /**
  * Takes the lock at `path`, waiting while a live process holds it; resolves to its release. Returns
