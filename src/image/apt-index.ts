@@ -1,13 +1,14 @@
 // A Debian archive suite's indexes, read the way apt reads them: the InRelease (else Release) file, then the
 // Packages indexes it names, each checked against the sha256 the Release file gives before it is believed.
 // They tell `imgplay lock` (and a locked build) which .deb, with which sha256, a package version is.
-import { createHash } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { execa } from 'execa';
 import { ImgplayError } from '../errors.js';
 import { atomicWrite } from '../host/atomic-write.js';
+import { checksumData } from '../host/checksum.js';
+import { deb822Fields } from './dpkg-status.js';
 import { fetchBytes } from './archive-state.js';
 
 // Debian's main Packages index is about 45 MB unpacked; anything far beyond is not one.
@@ -62,7 +63,7 @@ export async function fetchRelease(ref: SuiteRef, proxy?: string): Promise<Relea
       lastErr = err;
       continue;
     }
-    return { digest: `sha256:${sha256(bytes)}`, ...parseRelease(bytes.toString('utf8')) };
+    return { digest: `sha256:${checksumData(bytes, 'sha256')}`, ...parseRelease(bytes.toString('utf8')) };
   }
   throw new ImgplayError(`cannot read the Release file of ${base}: ${(lastErr as Error).message}`, { cause: lastErr });
 }
@@ -125,13 +126,13 @@ async function fetchIndex(ref: SuiteRef, release: ReleaseInfo, stem: string, cac
     const kept = join(cacheDir, 'indexes', listed.sha256);
     const cached: Buffer | undefined = await readFile(kept).catch(() => undefined);
     let bytes: Buffer;
-    if (cached !== undefined && sha256(cached) === listed.sha256) bytes = cached;
+    if (cached !== undefined && checksumData(cached, 'sha256') === listed.sha256) bytes = cached;
     else {
       const url = `${suiteBase(ref)}/${stem}${suffix}`;
       bytes = await fetchBytes(url, proxy, MAX_INDEX_BYTES).catch((err: unknown) => {
         throw new ImgplayError(`cannot read ${url}: ${(err as Error).message}`, { cause: err });
       });
-      const got = sha256(bytes);
+      const got = checksumData(bytes, 'sha256');
       if (got !== listed.sha256) throw new ImgplayError(`${url} is not the index its Release file names: sha256 ${got}, the Release file says ${listed.sha256}`);
       await mkdir(join(cacheDir, 'indexes'), { recursive: true });
       await atomicWrite(kept, { data: bytes });
@@ -154,26 +155,4 @@ export function parsePackages(text: string): IndexEntry[] {
     out.push({ name, version, arch: f.get('architecture') ?? 'all', sha256: sum, size: Number(f.get('size') ?? 0), filename });
   }
   return out;
-}
-
-// deb822 fields by lower-cased name; continuation lines are kept, joined with newlines.
-function deb822Fields(stanza: string): Map<string, string> {
-  const fields = new Map<string, string>();
-  let current: string | undefined;
-  for (const line of stanza.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    if (line.startsWith(' ') || line.startsWith('\t')) {
-      if (current !== undefined) fields.set(current, `${fields.get(current) ?? ''}\n${line}`);
-      continue;
-    }
-    const colon = line.indexOf(':');
-    if (colon <= 0) continue;
-    current = line.slice(0, colon).trim().toLowerCase();
-    fields.set(current, line.slice(colon + 1).trim());
-  }
-  return fields;
-}
-
-function sha256(b: Buffer): string {
-  return createHash('sha256').update(b).digest('hex');
 }

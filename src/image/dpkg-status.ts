@@ -41,7 +41,7 @@ export async function installedPackagesOf(root: string): Promise<InstalledPackag
 export function parseDpkgStatus(text: string): InstalledPackage[] {
   const found: InstalledPackage[] = [];
   for (const stanza of text.split(/\n(?:[ \t]*\n)+/)) {
-    const fields = fieldsOf(stanza);
+    const fields = deb822Fields(stanza);
     // The state word, not the selection: "hold ok installed" and "deinstall ok installed" are on disk too.
     const [, eflag, state] = (fields.get('status') ?? '').split(/\s+/);
     if (eflag !== 'ok' || state !== 'installed') continue;
@@ -71,8 +71,9 @@ export function packageDelta(base: readonly InstalledPackage[], overlay: readonl
   return delta;
 }
 
-// deb822: "Field: value", continuation lines start with a space or tab; field names are case-insensitive.
-function fieldsOf(stanza: string): Map<string, string> {
+/** One deb822 stanza's fields by lower-cased name ("Field: value"; continuation lines, which start with a space
+ * or tab, are kept joined with newlines): dpkg's status and an archive's Release and Packages files alike. */
+export function deb822Fields(stanza: string): Map<string, string> {
   const fields = new Map<string, string>();
   let current: string | undefined;
   for (const line of stanza.split('\n')) {
