@@ -15,19 +15,22 @@ export class DebCacheError extends ImgplayError {}
 // apt names the files it keeps `name_version_arch.deb` (with ':' escaped as %3a): nothing with a slash or a dot first.
 const debName = /^[^./][^/]*\.deb$/;
 
-/** The .deb files in a folder, by name (only regular files, never links or folders). */
-async function debsIn(dir: string): Promise<Map<string, { ino: number; nlink: number }>> {
-  const out = new Map<string, { ino: number; nlink: number }>();
+/** The .deb files in a folder, by name, with their inode numbers (only regular files, never links or folders). */
+async function debsIn(dir: string): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
   for (const name of await readdir(dir).catch(() => [] as string[])) {
     if (!debName.test(name)) continue;
     const st = await lstat(join(dir, name)).catch(() => undefined);
-    if (st?.isFile()) out.set(name, { ino: st.ino, nlink: st.nlink });
+    if (st?.isFile()) out.set(name, st.ino);
   }
   return out;
 }
 
 /** A tree's view of the shared cache for one chroot session; `publish` moves what apt downloaded into the cache. */
 export class DebCacheSession {
+  /** Inodes in the session that are already the cache's: linked in at the start, or published since. */
+  private readonly known = new Set<number>();
+
   private constructor(
     readonly cache: string,
     readonly folder: string,
@@ -67,21 +70,26 @@ export class DebCacheSession {
     }
     const session = new DebCacheSession(cache, folder);
     for (const name of (await debsIn(cache)).keys()) await link(join(cache, name), join(folder, name)).catch(() => undefined);
+    for (const ino of (await debsIn(folder)).values()) session.known.add(ino);
     return session;
   }
 
-  /** Moves every .deb apt completed in this session (a file not linked from the cache yet) into the cache, whole. */
+  /**
+   * Moves every .deb apt completed in this session into the cache, whole. Only the session's folder is read (this
+   * runs after every command), and a file linked in at the start is never sent back: were the cache's copy replaced
+   * meanwhile (a damaged one fetched again by another session), it would undo that.
+   */
   async publish(): Promise<number> {
     let added = 0;
-    const cached = await debsIn(this.cache);
-    for (const [name, file] of await debsIn(this.folder)) {
-      if (cached.get(name)?.ino === file.ino) continue;
+    for (const [name, ino] of await debsIn(this.folder)) {
+      if (this.known.has(ino)) continue;
       // apt renames a download into archives/ only once its hash matched the index, so any .deb here is complete;
       // a temporary name and a rename keep a reader of the cache from ever seeing half a link.
       const tmp = join(this.cache, `.${name}.${randomBytes(4).toString('hex')}.tmp`);
       try {
         await link(join(this.folder, name), tmp);
         await rename(tmp, join(this.cache, name));
+        this.known.add(ino);
         added++;
       } catch {
         await unlink(tmp).catch(() => undefined);
