@@ -2,7 +2,7 @@
 // the exit code, the PLAY RECAP counts and a snapshot of the tree written under `root`.
 import { existsSync } from 'node:fs';
 import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
@@ -186,14 +186,21 @@ function octal(mode: number): string {
   return (mode & 0o7777).toString(8).padStart(4, '0');
 }
 
-/** The environment both tools run in: the caller's, minus its ANSIBLE_* settings, plus fixed ones so no config file or terminal leaks in. */
+/** The PATH both tools run with: Debian's default for root, so the caller's own folders (pyenv shims, npm's
+ * node_modules/.bin, a CI runner's tool cache) neither change what a case runs nor the oracle cache's key. */
+export const toolPath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** The environment both tools run in: fixed, not the caller's, so a case sees the same one from a shell, npm or a CI
+ * runner (and a stored oracle run stays valid), and no config file, terminal or ANSIBLE_* setting leaks in. */
 export function toolEnv(emptyConfig: string): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (v !== undefined && !k.startsWith('ANSIBLE_')) env[k] = v;
-  }
+  const user = userInfo();
   return {
-    ...env,
+    PATH: toolPath,
+    HOME: user.homedir,
+    USER: user.username,
+    LOGNAME: user.username,
+    SHELL: user.shell || '/bin/sh',
+    LANG: 'C.UTF-8',
     LC_ALL: 'C.UTF-8',
     ANSIBLE_NOCOLOR: '1',
     ANSIBLE_RETRY_FILES_ENABLED: '0',

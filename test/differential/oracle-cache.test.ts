@@ -65,6 +65,19 @@ describe('the differential oracle cache', () => {
     expect(oracle.calls).toBe(4);
   });
 
+  it('says which part of the key made a case miss, and keeps that line beside the entries', async () => {
+    const dir = await tempDir();
+    const cache = (await openOracleCache(dir))!;
+    const spec = await caseDir();
+    const oracle = oracleRun();
+    await cache.runs(spec, oracle.run);
+    await writeFile(join(spec.dir, 'files', 'a.txt'), 'b\n');
+    await cache.runs(spec, oracle.run);
+    const line = cache.summary();
+    expect(line).toContain('missed because of: new case (1), case (1)');
+    expect(await readFile(join(dir, 'runs.log'), 'utf8')).toContain(line);
+  });
+
   it('never stores or reads a case marked oracle: live', async () => {
     const dir = await tempDir();
     const cache = (await openOracleCache(dir))!;

@@ -1,13 +1,13 @@
 // Remembers ansible-playbook's runs of a corpus case, keyed by everything those runs can depend on, so a test run
 // pays for the oracle (about 80% of the corpus's time) only for the cases whose inputs changed. imgplay always runs.
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { appendFileSync, existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, readlink, lstat, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname, release, userInfo } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import type { CaseSpec, RunResult } from './harness.js';
+import { type CaseSpec, type RunResult, toolEnv } from './harness.js';
 
 /** Where entries live unless DIFF_ORACLE_CACHE names another folder: outside the checkout, so a clean clone reuses them. */
 export const defaultOracleDir = '/var/cache/imgplay-tests/differential-oracle';
@@ -16,14 +16,11 @@ export const defaultOracleDir = '/var/cache/imgplay-tests/differential-oracle';
 const defaultMaxAgeDays = 7;
 
 /** Bumped when the shape of an entry changes. */
-const entryVersion = 1;
-
-/** The environment variables a case can observe through the tools (lookup('env'), ~, PATH, the locale). */
-const observedEnv = ['HOME', 'PATH', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR'];
+const entryVersion = 2;
 
 /** Files outside the case whose content a case's result can depend on: the installed packages (ansible, python,
- * jinja2, git, ...), the OS release, and the users and groups getent and the user module read. */
-const observedFiles = ['/var/lib/dpkg/status', '/etc/os-release', '/etc/passwd', '/etc/group', '/etc/hosts'];
+ * jinja2, git, ...), the OS release, the users and groups getent and the user module read, and the time zone. */
+const observedFiles = ['/var/lib/dpkg/status', '/etc/os-release', '/etc/passwd', '/etc/group', '/etc/hosts', '/etc/timezone', '/etc/localtime'];
 
 /** The harness files whose code decides what a run records. */
 const harnessFiles = ['harness.ts', 'oracle-cache.ts'].map((f) => fileURLToPath(new URL(`./${f}`, import.meta.url)));
@@ -34,6 +31,8 @@ interface Entry {
   key: string;
   case: string;
   storedAt: string;
+  /** A short digest of each part of the key, so a later miss can say which part changed. */
+  parts: Record<string, string>;
   runs: unknown[];
 }
 
@@ -44,6 +43,8 @@ export interface OracleStats {
   live: number;
   stored: number;
   notStored: number;
+  /** Why cases missed: the key parts that differ from the case's newest stored entry, or 'new case'. */
+  missReasons: Record<string, number>;
 }
 
 /** An open oracle cache: `runs` answers from a stored entry or runs the oracle live and stores it. */
@@ -66,16 +67,25 @@ export async function openOracleCache(
   const dir = setting || defaultOracleDir;
   if (!Number.isFinite(maxAgeDays) || maxAgeDays < 0) throw new Error(`DIFF_ORACLE_MAX_AGE_DAYS must be a number of days, not '${process.env.DIFF_ORACLE_MAX_AGE_DAYS}'`);
   const maxAgeMs = maxAgeDays * 86_400_000;
-  const environment = await environmentDigest();
+  const environment = await environmentParts();
   await pruneOld(dir, maxAgeMs);
-  const stats: OracleStats = { hits: 0, misses: 0, live: 0, stored: 0, notStored: 0 };
+  const stats: OracleStats = { hits: 0, misses: 0, live: 0, stored: 0, notStored: 0, missReasons: {} };
+  let previous: Map<string, Entry> | undefined;
+  // Counts the key parts in which a missed case differs from its newest stored entry.
+  async function noteMiss(spec: CaseSpec, parts: Record<string, string>): Promise<void> {
+    previous ??= await newestEntries(dir);
+    const before = previous.get(spec.name);
+    const changed = before ? Object.keys({ ...parts, ...before.parts }).filter((p) => parts[p] !== before.parts[p]) : ['new case'];
+    for (const reason of changed.length > 0 ? changed : ['expired or unreadable']) stats.missReasons[reason] = (stats.missReasons[reason] ?? 0) + 1;
+  }
   // Reuses the stored runs of a case when its key matches, else runs the oracle and stores complete runs.
   async function runsOf<T>(spec: CaseSpec, extraKey: string, live: () => Promise<T[]>, isRun: (r: unknown) => boolean, complete: (r: T) => boolean, onHit?: (storedAt: string) => void): Promise<T[]> {
     if (spec.oracle === 'live') {
       stats.live++;
       return live();
     }
-    const key = await caseKey(spec, `${environment}\n${extraKey}`);
+    const parts = { ...environment, extra: short(extraKey), case: await caseDigest(spec) };
+    const key = digestOf(parts);
     const file = join(dir, `${key}.json`);
     const cached = await readEntry(file, key, spec, maxAgeMs);
     if (cached && cached.runs.every(isRun)) {
@@ -84,10 +94,13 @@ export async function openOracleCache(
       return cached.runs as T[];
     }
     stats.misses++;
+    await noteMiss(spec, parts);
     const runs = await live();
     // A run that was killed or timed out says nothing about Ansible; keep only complete runs.
     if (runs.length === spec.runs && runs.every(complete)) {
-      if (await writeEntry(dir, file, { version: entryVersion, key, case: spec.name, storedAt: new Date().toISOString(), runs })) stats.stored++;
+      const entry: Entry = { version: entryVersion, key, case: spec.name, storedAt: new Date().toISOString(), parts, runs };
+      previous?.set(spec.name, entry);
+      if (await writeEntry(dir, file, entry)) stats.stored++;
       else stats.notStored++;
     }
     return runs;
@@ -111,43 +124,55 @@ export async function openOracleCache(
     },
     runsOf: (spec, extraKey, live, isRun, complete) => runsOf(spec, extraKey, live, isRun, complete),
     summary() {
-      return (
+      const reasons = Object.entries(stats.missReasons)
+        .sort((a, b) => b[1] - a[1])
+        .map(([part, n]) => `${part} (${n})`)
+        .join(', ');
+      const line =
         `ansible-playbook oracle cache (${dir}): ${stats.hits} cases from the cache, ${stats.misses} run and ` +
-        `${stats.stored} stored${stats.notStored ? ` (${stats.notStored} could not be stored)` : ''}, ${stats.live} always live`
-      );
+        `${stats.stored} stored${stats.notStored ? ` (${stats.notStored} could not be stored)` : ''}, ${stats.live} always live` +
+        (reasons ? `; missed because of: ${reasons}` : '');
+      // Kept beside the entries too: a CI run's output is not always kept, and this says why it paid for Ansible.
+      try {
+        appendFileSync(join(dir, 'runs.log'), `${new Date().toISOString()} ${line}\n`);
+      } catch {
+        // An unwritable folder already shows as 'could not be stored'.
+      }
+      return line;
     },
   };
 }
 
-/** The digest of what every case's oracle runs share: the machine, its packages, the observed environment and the harness. */
-export async function environmentDigest(): Promise<string> {
-  const h = createHash('sha256');
-  h.update(`entry ${entryVersion}\n`);
+/** What every case's oracle runs share, part by part (each a short digest): ansible and its Python, the machine, its
+ * packages and files, the fixed environment both tools run in, and the harness's own code. */
+export async function environmentParts(): Promise<Record<string, string>> {
+  const parts: Record<string, string> = { entry: String(entryVersion) };
   // ansible-playbook --version names ansible-core, python and jinja2 even when they do not come from dpkg.
   const version = await execa('ansible-playbook', ['--version'], { reject: false, env: { ANSIBLE_CONFIG: '/dev/null' } });
-  h.update(`ansible ${version.exitCode} ${String(version.stdout)}\n`);
-  h.update(`host ${hostname()} ${release()} ${userInfo().uid}\n`);
-  for (const name of observedEnv) h.update(`env ${name}=${observedValue(name)}\n`);
-  for (const f of [...observedFiles, ...harnessFiles]) {
-    h.update(`file ${f}\n`);
-    h.update(existsSync(f) ? await readFile(f) : '<missing>');
-  }
+  parts['ansible --version'] = short(`${version.exitCode} ${String(version.stdout)}`);
+  parts.host = short(`${hostname()} ${release()} ${userInfo().uid}`);
+  // The config file's path is a fresh temporary name per run; its content is always empty.
+  const env = toolEnv('');
+  for (const [name, value] of Object.entries(env)) parts[`env ${name}`] = short(value);
+  for (const f of [...observedFiles, ...harnessFiles]) parts[`file ${f}`] = short(existsSync(f) ? await readFile(f) : '<missing>');
+  return parts;
+}
+
+/** The digest of the parts of a key, in a stable order. */
+function digestOf(parts: Record<string, string>): string {
+  const h = createHash('sha256');
+  for (const name of Object.keys(parts).sort()) h.update(`${name}=${parts[name]}\n`);
   return h.digest('hex');
 }
 
-// npm and npx put their own folders (a checkout's node_modules/.bin, npm's node-gyp-bin) first on PATH: they
-// differ per clone and say nothing about the commands a case runs, so a clean clone would never hit the cache.
-function observedValue(name: string): string {
-  const value = process.env[name];
-  if (value === undefined) return '<unset>';
-  return name === 'PATH' ? value.split(':').filter((d) => !d.includes('/node_modules/')).join(':') : value;
+function short(data: string | Buffer): string {
+  return createHash('sha256').update(data).digest('hex').slice(0, 16);
 }
 
-/** The key of one case: the environment's digest, the case's settings and every file under its folder (names, modes,
- * contents, link targets). */
-export async function caseKey(spec: CaseSpec, environment: string): Promise<string> {
+/** The digest of one case: its settings and every file under its folder (names, modes, contents, link targets). */
+export async function caseDigest(spec: CaseSpec): Promise<string> {
   const h = createHash('sha256');
-  h.update(`${environment}\n${JSON.stringify({ args: spec.args, exit: spec.exit, runs: spec.runs, inventory: spec.inventory })}\n`);
+  h.update(`${JSON.stringify({ args: spec.args, exit: spec.exit, runs: spec.runs, inventory: spec.inventory })}\n`);
   async function walk(dir: string): Promise<void> {
     for (const name of (await readdir(dir)).sort()) {
       const full = join(dir, name);
@@ -164,7 +189,29 @@ export async function caseKey(spec: CaseSpec, environment: string): Promise<stri
     }
   }
   await walk(spec.dir);
-  return h.digest('hex');
+  return h.digest('hex').slice(0, 16);
+}
+
+/** The newest readable entry of each case in the folder, to explain a miss. */
+async function newestEntries(dir: string): Promise<Map<string, Entry>> {
+  const newest = new Map<string, Entry>();
+  let names: string[] = [];
+  try {
+    names = (await readdir(dir)).filter((n) => n.endsWith('.json'));
+  } catch {
+    return newest;
+  }
+  for (const name of names) {
+    try {
+      const raw: unknown = JSON.parse(await readFile(join(dir, name), 'utf8'));
+      if (!isEntry(raw) || typeof raw.parts !== 'object' || raw.parts === null) continue;
+      const had = newest.get(raw.case);
+      if (!had || had.storedAt < raw.storedAt) newest.set(raw.case, raw);
+    } catch {
+      // Removed or half-written by another run.
+    }
+  }
+  return newest;
 }
 
 /** Reads an entry, or undefined when it is missing, too old, for another key or case, or not a well-formed entry. */
