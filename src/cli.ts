@@ -50,6 +50,8 @@ export interface RunCliOptions {
   cacheDir?: string;
   /** --locked: a missing lock, or a build that differs from it, is an error. */
   locked?: boolean;
+  /** false with --no-timings. */
+  timings: boolean;
 }
 
 /** Runs the CLI with process.argv-style arguments and returns the exit code. */
@@ -86,6 +88,7 @@ export async function main(argv: string[], io: { stdout?: (s: string) => void; s
     .option('--no-cache', 'build every stage afresh: reuse nothing from the stage cache and store nothing in it')
     .option('--cache-dir <dir>', 'the stage cache\'s folder, and the cache_dir variable (default: the cache_dir variable, else /var/cache/imgplay)')
     .option('--locked', 'a missing imgplay.lock, or a build that differs from it, is an error (for CI)')
+    .option('--no-timings', "plain output without profile_tasks' time lines and the closing slowest-tasks and stages tables")
     .action(async (playbook: string, opts: RunCliOptions) => {
       code = await runCommand(playbook, opts, out, err);
     });
@@ -233,7 +236,7 @@ export async function runCommand(playbookArg: string, opts: RunCliOptions, out: 
     // A terminal that reports no width (a zero-width pty, some CI log viewers) cannot hold it either.
     const live = tty && opts.verbose === 0 && (process.stdout.columns ?? 0) > 0 ? new (await import('./report/listr.js')).ListrReporter({ write: out, verbosity: opts.verbose, diff: opts.diff ?? false }) : undefined;
     const reporters: Reporter[] = [
-      opts.json ? new JsonLinesReporter(out) : (live ?? new PlainReporter({ write: out, verbosity: opts.verbose, color: tty, diff: opts.diff ?? false, patch: await loadPatch(opts.diff), timings: true, columns: process.stdout.columns || 80 })),
+      opts.json ? new JsonLinesReporter(out) : (live ?? new PlainReporter({ write: out, verbosity: opts.verbose, color: tty, diff: opts.diff ?? false, patch: await loadPatch(opts.diff), timings: opts.timings !== false, columns: process.stdout.columns || 80 })),
     ];
     const reporter = new Fanout(reporters);
     // An image build stamps one stable time on everything it makes (src/image/source-date.ts), and

@@ -105,6 +105,24 @@ describe.skipIf(skipWithout(unavailable))('the stage cache', () => {
     ]);
   }, 120_000);
 
+  it('rebuilds a stage after an earlier stage it reads was rebuilt with other content, as overlays follow their base', async () => {
+    const cache = join(scratch, 'cache-chain-change');
+    const dir = await checkout('chain-change');
+    expect((await runPlaybook('playbooks/chain.yml', dir, cache)).code).toBe(0);
+    const hosts = join(dir, 'hosts.yaml');
+    await writeFile(hosts, (await readFile(hosts, 'utf8')).replace('who: world', 'who: planet'));
+    const changed = await runPlaybook('playbooks/chain.yml', dir, cache);
+    expect(changed.code, changed.out).toBe(0);
+    // The two thing stages run side by side: their lines come in either order.
+    expect(stageLines(changed.out).sort()).toEqual([
+      expect.stringMatching(/^STAGE \[copy\/alpha\] building: .*alpha.*changed/),
+      expect.stringMatching(/^STAGE \[copy\/alpha\] built in/),
+      'STAGE [thing/alpha] building: variable who of alpha changed',
+      expect.stringMatching(/^STAGE \[thing\/alpha\] built in/),
+      expect.stringMatching(/^STAGE \[thing\/beta\] cached/),
+    ]);
+  }, 120_000);
+
   it('rebuilds only the stage whose variable changed, says why at -v, and finds the old build again when it is put back', async () => {
     const cache = join(scratch, 'cache-vars');
     const dir = await checkout('vars');

@@ -1,6 +1,10 @@
 // Plain output says where the time went: profile_tasks' line after each task banner, then the slowest
 // tasks and each stage (playbook file) after the recap. The live view's tool line is one clean line.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { main } from '../../../src/cli.js';
 import { lastLine } from '../../../src/host/activity.js';
 import { formatElapsed } from '../../../src/report/listr.js';
 import { PlainReporter } from '../../../src/report/plain.js';
@@ -67,6 +71,29 @@ describe('task and stage timings', () => {
     r.emit({ type: 'recap', hosts: [] });
     expect(text).toMatch(/TASK \[a task\] \*+\n\w+day .* \(0:00:00\.\d{3}\)       0:00:00\.\d{3} \*+ \n/);
     expect(text).toMatch(/PLAY RECAP \*+\n\n.*\n=+ \na task -+ +0\.\d\ds\n\nSTAGES \*+\nsite\.yml \(1 play, 1 tasks, 0 changed, 0 failed\) -+ 0\.\d\ds\ntotal -+ 0\.\d\ds\n$/);
+  });
+});
+
+describe('imgplay run --no-timings', () => {
+  it('prints the plain output without the time lines and the closing tables', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'imgplay-timings-'));
+    try {
+      await writeFile(join(dir, 'site.yml'), '- hosts: localhost\n  gather_facts: false\n  tasks:\n    - name: a task\n      debug: msg=hi\n');
+      const outputs: string[] = [];
+      for (const extra of [[], ['--no-timings']]) {
+        let text = '';
+        expect(await main(['node', 'imgplay', join(dir, 'site.yml'), ...extra], { stdout: (s) => void (text += s), stderr: (s) => void (text += s) })).toBe(0);
+        outputs.push(text);
+      }
+      const [timed, plain] = outputs as [string, string];
+      expect(timed).toMatch(/STAGES \*+/);
+      expect(timed).toMatch(/ \(0:00:0\d\.\d{3}\) /);
+      expect(plain).toMatch(/TASK \[a task\] \*+\nok: \[localhost\] => \{/);
+      expect(plain).not.toMatch(/STAGES|\(0:00:|total -/);
+      expect(plain).toMatch(/PLAY RECAP \*+\nlocalhost +: ok=1 /);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
