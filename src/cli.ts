@@ -51,7 +51,7 @@ export interface RunCliOptions {
   /** --locked: a missing lock, or a build that differs from it, is an error. */
   locked?: boolean;
   /** false with --no-timings. */
-  timings: boolean;
+  timings?: boolean;
 }
 
 /** Runs the CLI with process.argv-style arguments and returns the exit code. */

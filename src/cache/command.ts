@@ -1,6 +1,8 @@
 // `imgplay cache list|prune`: what the stage cache holds, and making it smaller.
 import type { Command } from 'commander';
 import { EXIT, OptionsError } from '../errors.js';
+import { join } from 'node:path';
+import { pruneSupersededDebs } from '../host/deb-cache.js';
 import { formatBytes } from '../image/free-space.js';
 import { PRUNE_GRACE_MS, listCache, pruneCache } from '../image/stage-cache.js';
 import { DEFAULT_CACHE_DIR } from '../run/stages.js';
@@ -46,8 +48,9 @@ export function registerCacheCommand(program: Command, io: { out: (s: string) =>
     });
   cache
     .command('prune')
-    .description('remove kept builds: beyond the newest N per stage (--keep), then the least recently used until the rest fits (--max-size)')
+    .description('remove kept builds: beyond the newest N per stage (--keep), then the least recently used until the rest fits (--max-size); with --debs, superseded .debs')
     .option(...dirOption)
+    .option('--debs [dir]', 'also remove from the .deb cache (default <cache-dir>/debs) every .deb a newer version of the same package supersedes')
     .option('--keep <n>', 'builds to keep per stage (the most recently used)')
     .option('--max-size <size>', 'the most the kept artifacts may take, e.g. 20G')
     .option(
@@ -55,8 +58,17 @@ export function registerCacheCommand(program: Command, io: { out: (s: string) =>
       `leave artifact files no kept build names if they were stored less than N minutes ago, as a running build may be about to name them (0: remove them now)`,
       String(PRUNE_GRACE_MS / 60_000),
     )
-    .action(async (opts: { cacheDir: string; keep?: string; maxSize?: string; graceMinutes: string }) => {
-      if (opts.keep === undefined && opts.maxSize === undefined) throw new OptionsError('imgplay cache prune needs --keep N, --max-size SIZE or both');
+    .action(async (opts: { cacheDir: string; keep?: string; maxSize?: string; graceMinutes: string; debs?: string | boolean }) => {
+      if (opts.keep === undefined && opts.maxSize === undefined && opts.debs === undefined) throw new OptionsError('imgplay cache prune needs --keep N, --max-size SIZE, --debs, or several of them');
+      if (opts.debs !== undefined) {
+        const dir = typeof opts.debs === 'string' ? opts.debs : join(opts.cacheDir, 'debs');
+        const d = await pruneSupersededDebs(dir);
+        io.out(`removed ${d.files} superseded .deb file(s) from ${dir}, ${formatBytes(d.bytes)}\n`);
+        if (opts.keep === undefined && opts.maxSize === undefined) {
+          io.setCode(EXIT.ok);
+          return;
+        }
+      }
       const keep = opts.keep === undefined ? undefined : parseCount(opts.keep, '--keep', 0);
       const maxSize = opts.maxSize === undefined ? undefined : parseSize(opts.maxSize);
       const grace = parseCount(opts.graceMinutes, '--grace-minutes', 0);

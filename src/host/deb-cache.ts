@@ -7,6 +7,7 @@ import { link, lstat, mkdir, readdir, rename, rm, unlink } from 'node:fs/promise
 import { isAbsolute, join } from 'node:path';
 import { ImgplayError } from '../errors.js';
 import type { MountGuard } from './mount-guard.js';
+import { compareDebVersions } from './deb-version.js';
 import { isAlive } from './process-group.js';
 
 /** A deb cache folder that cannot be used as one (not absolute, not a directory we can write). */
@@ -113,4 +114,33 @@ async function sweepDeadSessions(cache: string): Promise<void> {
     if (!Number.isSafeInteger(pid) || pid <= 0 || isAlive(pid)) continue;
     await rm(join(dir, name), { recursive: true, force: true }).catch(() => undefined);
   }
+}
+
+/** Removes from a .deb cache every file that a newer version of the same package and architecture supersedes, as
+ * `apt-get autoclean` does for apt's own folder: the archive serves one version of a package per suite, so an older
+ * one is never asked for again. Sessions keep their own links, so a build running meanwhile loses nothing. */
+export async function pruneSupersededDebs(cache: string): Promise<{ files: number; bytes: number }> {
+  const newest = new Map<string, { name: string; version: string }>();
+  const older: string[] = [];
+  for (const name of (await debsIn(cache)).keys()) {
+    const m = /^([^_]+)_([^_]+)_([^_]+)\.deb$/.exec(name);
+    if (!m) continue;
+    const version = decodeURIComponent(m[2]!);
+    const id = `${m[1]}:${m[3]}`;
+    const had = newest.get(id);
+    if (!had) newest.set(id, { name, version });
+    else if (compareDebVersions(version, had.version) > 0) {
+      older.push(had.name);
+      newest.set(id, { name, version });
+    } else older.push(name);
+  }
+  const removed = { files: 0, bytes: 0 };
+  for (const name of older) {
+    const st = await lstat(join(cache, name)).catch(() => undefined);
+    if (!st?.isFile()) continue;
+    await unlink(join(cache, name)).catch(() => undefined);
+    removed.files++;
+    removed.bytes += st.size;
+  }
+  return removed;
 }
