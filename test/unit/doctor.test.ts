@@ -1,7 +1,7 @@
 // imgplay doctor: each need checked for real on this host, and a missing one named with its package.
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli.js';
-import { type Check, CHECKS, diagnose, formatFindings } from '../../src/doctor.js';
+import { type Check, CHECKS, diagnose, formatFindings } from '../../src/doctor/diagnose.js';
 
 describe('imgplay doctor', () => {
   it('finds everything a build needs on the CI machine, and exits 0', async () => {

@@ -1,7 +1,7 @@
 // `imgplay doctor`: what this build host has and lacks for building images, and why each thing matters.
 import { constants, existsSync } from 'node:fs';
 import { access, readFile } from 'node:fs/promises';
-import { hostAptMirror } from './image/mirror.js';
+import { hostAptMirror } from '../image/mirror.js';
 
 /** One thing the build host needs: how to check it, and why. */
 export interface Check {
