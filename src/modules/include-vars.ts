@@ -47,7 +47,7 @@ export const includeVars = defineModule(
     },
     freeForm: '_raw_params',
     checkMode: 'full',
-    traits: { factsTo: 'include_vars' },
+    traits: { factsTo: 'include_vars', namesSet: (args) => (typeof args.name === 'string' ? [args.name] : 'any') },
   },
   async ({ args, findFile }): Promise<ModuleResult> => {
     // Ansible's action makes this check in its body, on the arguments as given.

@@ -93,6 +93,9 @@ export interface ExecutorTraits {
   readonly factsTo?: 'facts' | 'variables' | 'include_vars';
   /** Its result is shown at every verbosity (debug). */
   readonly verboseAlways?: boolean;
+  /** The variable names a task of it may set, read from its arguments before it runs ('any': it may set any);
+   *  planning takes a role name built from one of them as unknown until the run. */
+  readonly namesSet?: (args: Readonly<Record<string, unknown>>) => readonly string[] | 'any';
   /** Its result asks the executor to change the run's inventory: `add_host` ({host_name, groups, host_vars}) or
    *  `add_group` with `parent_groups` for the host (add_host, group_by). */
   readonly changesInventory?: boolean;

@@ -4,6 +4,8 @@
 // items drawn from those), imgplay loads the role at planning, so its mistakes end the run with exit 4.
 import { dirname } from 'node:path';
 import { ImgplayError, InternalError, TemplateError, UndefinedVariableError } from '../errors.js';
+import { findModule } from '../modules/index.js';
+import { traitsOf } from '../modules/spec.js';
 import { loopItems } from './loop.js';
 import { selectedByTags } from './tags.js';
 import { evaluateCondition, OMIT } from '../vars/expr.js';
@@ -230,8 +232,9 @@ function resolvable(node: IncludeNode, w: Walk, varsFor: (w: Walk, extra: Vars) 
   return out;
 }
 
-// Names a task may give a value while the run goes on (register, set_fact, include_vars): a role name
-// built from one of them is not known before the run, whatever the inventory says.
+// Names a task may give a value while the run goes on (register, and what its module declares it sets:
+// set_fact, include_vars): a role name built from one of them is not known before the run, whatever the
+// inventory says.
 function collectSetNames(node: Node, out: Set<string>): void {
   if (node.kind === 'block') {
     for (const n of [...node.block, ...node.rescue, ...node.always]) collectSetNames(n, out);
@@ -239,14 +242,12 @@ function collectSetNames(node: Node, out: Set<string>): void {
   }
   if (node.kind !== 'task') return;
   if (node.register) out.add(node.register);
-  if (node.action === 'set_fact') for (const k of Object.keys(node.args)) if (k !== 'cacheable') out.add(k);
-  if (node.action === 'include_vars') {
-    if (typeof node.args.name === 'string') out.add(node.args.name);
-    else out.add(ANY);
-  }
+  const names = traitsOf(findModule(node.action)).namesSet?.(node.args) ?? [];
+  if (names === 'any') out.add(ANY);
+  else for (const k of names) out.add(k);
 }
 
-// include_vars without `name:` may set any variable: then nothing is taken as known before the run.
+// A module that may set any variable (include_vars without `name:`): then nothing is taken as known before the run.
 const ANY = '\0any';
 
 function withoutNames(layer: Readonly<Vars> | undefined, names: ReadonlySet<string>): Vars {
