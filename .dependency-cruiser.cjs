@@ -7,7 +7,7 @@ const LAYERS = [
   [['run', '^src/run/'], ['serve', '^src/serve/'], ['diff', '^src/diff/']],
   [['report', '^src/report/'], ['boot', '^src/boot/']],
   [['playbook', '^src/playbook/']],
-  [['modules', '^src/modules/']],
+  [['modules', '^src/modules/'], ['inventory', '^src/inventory/']],
   [['image', '^src/image/'], ['connection', '^src/connection/'], ['vars', '^src/vars/']],
   [['host', '^src/host/']],
   [['yaml', '^src/yaml/']],

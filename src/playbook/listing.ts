@@ -1,5 +1,5 @@
 // --list-tasks and --list-tags, printed as ansible-playbook prints them, from the plan alone.
-import type { Inventory } from './inventory.js';
+import type { Inventory } from '../inventory/inventory.js';
 import type { Node, Playbook } from './model.js';
 import { selectedByTags } from './tags.js';
 

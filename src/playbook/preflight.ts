@@ -11,8 +11,8 @@ import { selectedByTags } from './tags.js';
 import { evaluateCondition, OMIT } from '../vars/expr.js';
 import { lazyVars } from '../vars/scope.js';
 import { templateValue } from '../vars/template.js';
-import { expandLimit } from './host-pattern.js';
-import { type Inventory, inventoryLayersInOrder } from './inventory.js';
+import { expandLimit } from '../inventory/host-pattern.js';
+import { type Inventory, inventoryLayersInOrder } from '../inventory/inventory.js';
 import type { IncludeNode, Node, Play, Playbook, RoleInstance } from './model.js';
 import { loadRoleEntry, type ParseContext } from './resolve.js';
 

@@ -8,7 +8,7 @@ import { killAllGroups } from '../host/process-group.js';
 import { honourLock } from '../image/lock-honour.js';
 import { pinSourceDate } from '../image/source-date.js';
 import { buildsArtifacts } from '../playbook/builds-artifacts.js';
-import { loadInventory } from '../playbook/inventory.js';
+import { loadInventory } from '../inventory/inventory.js';
 import { listTags, listTasks } from '../playbook/listing.js';
 import { planDynamicIncludes } from '../playbook/preflight.js';
 import { loadPlaybook } from '../playbook/resolve.js';

@@ -3,7 +3,7 @@
 import { dirname } from 'node:path';
 import type { SourcePos } from '../errors.js';
 import { imgplayVersion } from '../host/version.js';
-import { type Inventory, type InventoryHost, inventoryLayersInOrder, type VarLayers } from '../playbook/inventory.js';
+import { type Inventory, type InventoryHost, inventoryLayersInOrder, type VarLayers } from '../inventory/inventory.js';
 import type { RoleInstance } from '../playbook/model.js';
 import { OMIT } from '../vars/expr.js';
 import { lazyVars } from '../vars/scope.js';

@@ -1,7 +1,7 @@
 // The inventory changes a result asks for (add_host, group_by), made to the run's inventory as Ansible's
 // strategy makes them: the result's `changed` says whether the inventory changed.
 import type { ModuleResult } from '../modules/types.js';
-import { parseAddress } from '../playbook/inventory-host-name.js';
+import { parseAddress } from '../inventory/host-name.js';
 import type { HostVars } from './host-vars.js';
 import type { HostRun } from './state.js';
 

@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { ImgplayError, InternalError, UndefinedVariableError, ValidationError } from '../errors.js';
-import type { InventoryHost } from '../playbook/inventory.js';
+import type { InventoryHost } from '../inventory/inventory.js';
 import type { Play, TaskNode } from '../playbook/model.js';
 import { checkStrategy, HOST_ORDERS } from '../playbook/resolve.js';
 import { OMIT } from '../vars/expr.js';

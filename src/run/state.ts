@@ -2,7 +2,7 @@
 // current play's state, and what one task did on one host.
 import type { Connection } from '../connection/types.js';
 import type { ModuleResult } from '../modules/types.js';
-import type { InventoryHost } from '../playbook/inventory.js';
+import type { InventoryHost } from '../inventory/inventory.js';
 import type { Node, Play } from '../playbook/model.js';
 import type { ResultStatus, Where } from '../report/events.js';
 import type { Stats } from './stats.js';

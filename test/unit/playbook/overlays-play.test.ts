@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { loadInventory } from '../../../src/playbook/inventory.js';
+import { loadInventory } from '../../../src/inventory/inventory.js';
 import type { BlockNode } from '../../../src/playbook/model.js';
 import { loadPlaybook } from '../../../src/playbook/resolve.js';
 import { evaluateCondition } from '../../../src/vars/expr.js';

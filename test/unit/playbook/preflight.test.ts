@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../../../src/cli.js';
-import { loadInventory } from '../../../src/playbook/inventory.js';
+import { loadInventory } from '../../../src/inventory/inventory.js';
 import { planDynamicIncludes } from '../../../src/playbook/preflight.js';
 import { loadPlaybook } from '../../../src/playbook/resolve.js';
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { imgplayVersion } from '../../../src/host/version.js';
-import { loadInventory, type Inventory } from '../../../src/playbook/inventory.js';
+import { loadInventory, type Inventory } from '../../../src/inventory/inventory.js';
 import type { Playbook, TaskNode } from '../../../src/playbook/model.js';
 import { loadPlaybook } from '../../../src/playbook/resolve.js';
 import { HostVars } from '../../../src/run/host-vars.js';

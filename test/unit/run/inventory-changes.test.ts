@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadInventory } from '../../../src/playbook/inventory.js';
+import { loadInventory } from '../../../src/inventory/inventory.js';
 import { HostVars } from '../../../src/run/host-vars.js';
 import { applyInventoryChange } from '../../../src/run/inventory-changes.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { HostRangeError, expandHostPattern, expandHostRange, parseAddress } from '../../../src/playbook/inventory-host-name.js';
+import { HostRangeError, expandHostPattern, expandHostRange, parseAddress } from '../../../src/inventory/host-name.js';
 
 describe('expandHostRange', () => {
   it('keeps the leading zeros of a numeric range', () => {

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ImgplayError, OptionsError, ParseError, ValidationError } from '../../../src/errors.js';
-import { applyLimit, loadInventory, type Inventory, type VarLayers } from '../../../src/playbook/inventory.js';
+import { applyLimit, loadInventory, type Inventory, type VarLayers } from '../../../src/inventory/inventory.js';
 import { lacking, skipWithout } from '../../support/needs.js';
 
 const FIXTURES = resolve(dirname(fileURLToPath(import.meta.url)), '../../fixtures/inventory');

@@ -2,8 +2,8 @@
 // Ansible's InventoryManager does, including its quirks (plain names first, then `&`, then `!`).
 import { ImgplayError, ValidationError } from '../errors.js';
 import { readInputText } from '../yaml/load.js';
-import { parseAddress } from './inventory-host-name.js';
-import { LOCALHOST_NAMES } from './inventory-graph.js';
+import { parseAddress } from './host-name.js';
+import { LOCALHOST_NAMES } from './graph.js';
 
 /** What pattern matching needs to know about an inventory. */
 export interface PatternTarget<H extends { name: string }> {

@@ -2,8 +2,8 @@
 // Python-literal vars, `[group:vars]`, `[group:children]` (which may name groups declared further down).
 import { registerSource } from '../yaml/load.js';
 import { ParseError, ValidationError, type SourcePos } from '../errors.js';
-import { expandHostAt } from './inventory-host-name.js';
-import type { InventoryGraph } from './inventory-graph.js';
+import { expandHostAt } from './host-name.js';
+import type { InventoryGraph } from './graph.js';
 import { literalEval } from './python-literal.js';
 
 const SECTION = /^\[([^:\]\s]+)(?::(\w+))?\]\s*(?:#.*)?$/;

@@ -1,6 +1,6 @@
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { literalEval } from '../../../src/playbook/python-literal.js';
+import { literalEval } from '../../../src/inventory/python-literal.js';
 import { file, lacking, skipWithout } from '../../support/needs.js';
 
 const read = (text: string) => literalEval(text)?.value;

@@ -1,8 +1,8 @@
 // The YAML inventory form: top-level keys are groups, each with `hosts`, `children` and `vars`, nested to
 // any depth. Unlike Ansible, which warns and skips, a misspelt or misplaced key is an error that says where.
 import { ValidationError, didYouMean, type SourcePos } from '../errors.js';
-import { expandHostAt } from './inventory-host-name.js';
-import type { InventoryGraph } from './inventory-graph.js';
+import { expandHostAt } from './host-name.js';
+import type { InventoryGraph } from './graph.js';
 import { posOf, posOfKey } from '../yaml/load.js';
 
 const GROUP_KEYS = ['hosts', 'children', 'vars'] as const;

@@ -6,11 +6,11 @@ import { homedir } from 'node:os';
 import { dirname, extname, join, resolve } from 'node:path';
 import { OptionsError, ParseError, ValidationError, didYouMean } from '../errors.js';
 import { selectHosts, type PatternTarget } from './host-pattern.js';
-import { parseIniInventory } from './inventory-ini.js';
-import { InventoryGraph, LOCALHOST_NAMES, type GroupNode } from './inventory-graph.js';
-import { parseAddress } from './inventory-host-name.js';
-import { findVarsFiles, loadVarsFile, readText } from './inventory-vars-files.js';
-import { looksLikeYamlInventory, readYamlInventory } from './inventory-yaml.js';
+import { parseIniInventory } from './ini.js';
+import { InventoryGraph, LOCALHOST_NAMES, type GroupNode } from './graph.js';
+import { parseAddress } from './host-name.js';
+import { findVarsFiles, loadVarsFile, readText } from './vars-files.js';
+import { looksLikeYamlInventory, readYamlInventory } from './yaml.js';
 import { parseYaml } from '../yaml/load.js';
 
 export { applyLimit, splitHostPattern } from './host-pattern.js';

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ParseError, ValidationError } from '../../../src/errors.js';
-import { expandHostPattern, MAX_RANGE_HOSTS } from '../../../src/playbook/inventory-host-name.js';
-import { loadInventory } from '../../../src/playbook/inventory.js';
+import { expandHostPattern, MAX_RANGE_HOSTS } from '../../../src/inventory/host-name.js';
+import { loadInventory } from '../../../src/inventory/inventory.js';
 import { rejection, thrown } from '../../support/thrown.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'imgplay-inventory-limits-'));
