@@ -8,7 +8,7 @@ const LAYERS = [
   [['report', '^src/report/'], ['boot', '^src/boot/']],
   [['playbook', '^src/playbook/']],
   [['modules', '^src/modules/'], ['inventory', '^src/inventory/']],
-  [['image', '^src/image/'], ['connection', '^src/connection/'], ['vars', '^src/vars/']],
+  [['image', '^src/image/'], ['connection', '^src/connection/'], ['jinja', '^src/jinja/']],
   [['host', '^src/host/']],
   [['yaml', '^src/yaml/']],
   [['errors', '^src/errors\\.ts$']],

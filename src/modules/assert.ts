@@ -1,7 +1,7 @@
 // Fails unless every condition holds (Ansible's assert).
 import { defineModule } from './spec.js';
-import { evaluateCondition } from '../vars/expr.js';
-import { isTemplate } from '../vars/template.js';
+import { evaluateCondition } from '../jinja/expr.js';
+import { isTemplate } from '../jinja/template.js';
 
 function truthy(v: unknown): boolean {
   if (Array.isArray(v)) return v.length > 0;

@@ -1,7 +1,7 @@
 // Sets one limit in a limits.conf file, as community.general.pam_limits does.
 import { access, constants, readFile, writeFile } from 'node:fs/promises';
 import { posix } from 'node:path';
-import { pyRepr } from '../vars/values.js';
+import { pyRepr } from '../jinja/values.js';
 import { type ArgSpec, type ArgsOf, defineModule } from './spec.js';
 import { atomicWrite } from '../host/atomic-write.js';
 import { backupFile } from './support/backup.js';

@@ -4,7 +4,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ImgplayError, TemplateError } from '../errors.js';
-import { renderString, type Loader, type Syntax } from '../vars/template.js';
+import { renderString, type Loader, type Syntax } from '../jinja/template.js';
 import { type ArgSpec, defineModule } from './spec.js';
 import { Accounts } from './support/accounts.js';
 import { AttrError } from './support/file-attrs.js';

@@ -1,8 +1,8 @@
 // Turns a task's `loop` / `with_<lookup>` value into the list of items it iterates, as Ansible does.
 import { ImgplayError, UndefinedVariableError } from '../errors.js';
 import type { IncludeNode, TaskNode } from './model.js';
-import { LookupError, withLookupItems } from '../vars/lookups.js';
-import { isTemplate, templateValue } from '../vars/template.js';
+import { LookupError, withLookupItems } from '../jinja/lookups.js';
+import { isTemplate, templateValue } from '../jinja/template.js';
 
 /** The items of a loop; kind is 'loop' or the lookup of `with_<lookup>`, run on the templated value as Ansible's
  *  with_ loops run their lookup plugin (with the task's variables, for search paths and variable names). */

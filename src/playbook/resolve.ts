@@ -7,7 +7,7 @@ import { didYouMean, ImgplayError, InternalError, ParseError, PlanningErrors, Va
 import { findModule, moduleNames } from '../modules/index.js';
 import { argumentNames, argumentProblems } from '../modules/spec-check.js';
 import type { ModuleSpec, SpecModule } from '../modules/spec.js';
-import { isTemplate, templateValue } from '../vars/template.js';
+import { isTemplate, templateValue } from '../jinja/template.js';
 import {
   BLOCK_KEYWORDS,
   INCLUDE_ACTIONS,

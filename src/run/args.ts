@@ -4,7 +4,7 @@ import { ArgumentError, checkArgs } from '../modules/spec-check.js';
 import { isSpecModule } from '../modules/spec.js';
 import { findModule } from '../modules/index.js';
 import { failed, type Module, type ModuleContext, type ModuleResult } from '../modules/types.js';
-import { OMIT } from '../vars/expr.js';
+import { OMIT } from '../jinja/expr.js';
 
 export { ArgumentError };
 

@@ -1,7 +1,7 @@
 // A task's attempts: its module runs, then changed_when and failed_when decide the result, and `until`
 // runs it again (retries, delay) until the condition holds or the attempts are spent.
 import type { ModuleResult } from '../modules/types.js';
-import { evaluateCondition } from '../vars/expr.js';
+import { evaluateCondition } from '../jinja/expr.js';
 import { lazyOver, normaliseResult } from './result.js';
 import { sleep } from './timing.js';
 

@@ -1,6 +1,6 @@
 // A task's banner: its number in the run and its name as shown, rendered with the first host's variables.
 import type { IncludeNode, TaskNode } from '../playbook/model.js';
-import { isTemplate, renderString } from '../vars/template.js';
+import { isTemplate, renderString } from '../jinja/template.js';
 import type { RunContext } from './context.js';
 import type { Scope } from './scope.js';
 import type { HostRun, PlayRun } from './state.js';

@@ -1,8 +1,8 @@
 // What imgplay does with become, become_user and become_method: every task runs as the user imgplay runs as
 // (root, for chroot targets), so becoming root changes nothing and becoming anyone else is refused.
 import { ImgplayError } from '../errors.js';
-import { templateValue } from '../vars/template.js';
-import { truthy } from '../vars/values.js';
+import { templateValue } from '../jinja/template.js';
+import { truthy } from '../jinja/values.js';
 
 /** Throws when a task's become keywords (inherited and templated) ask for what imgplay would not do. */
 export function checkBecome(become: Readonly<Record<string, unknown>> | undefined, vars: Record<string, unknown>, local: boolean): void {

@@ -4,8 +4,8 @@ import { UnreachableError } from '../errors.js';
 import { openConnection } from '../connection/index.js';
 import { LocalConnection } from '../connection/local.js';
 import type { Connection } from '../connection/types.js';
-import { truthy } from '../vars/values.js';
-import { renderString, templateValue } from '../vars/template.js';
+import { truthy } from '../jinja/values.js';
+import { renderString, templateValue } from '../jinja/template.js';
 import type { HostRun } from './state.js';
 
 const isLocalName = (n: string) => n === 'localhost' || n === '127.0.0.1' || n === '::1';

@@ -2,7 +2,7 @@
 // templated (but those the module takes raw), then checked against the module's spec; and its environment.
 import { ImgplayError, type SourcePos } from '../errors.js';
 import type { Module } from '../modules/types.js';
-import { templateValue } from '../vars/template.js';
+import { templateValue } from '../jinja/template.js';
 import { prepareArgs } from './args.js';
 
 /** The task's arguments over the module_defaults for its module (outer entries first, later win), templated and checked. */

@@ -2,7 +2,7 @@
 // counted as rescued, an error of the engine turned into a located failure, and failures that end the play.
 import { ImgplayError, InternalError, type SourcePos, UndefinedVariableError, UnreachableError } from '../errors.js';
 import type { IncludeNode, TaskNode } from '../playbook/model.js';
-import { asUserError } from '../vars/expr.js';
+import { asUserError } from '../jinja/expr.js';
 import { excerpt } from '../yaml/load.js';
 import { ArgumentError } from './args.js';
 import type { HostRun, PlayRun, TaskOutcome } from './state.js';

@@ -1,7 +1,7 @@
 // The actions of a module that acts on the play rather than on a host (meta: flush_handlers, end_play,
 // end_host, clear_facts, clear_host_errors...), carried out as ansible-core 2.14's linear strategy does.
 import type { TaskNode } from '../playbook/model.js';
-import { evaluateCondition } from '../vars/expr.js';
+import { evaluateCondition } from '../jinja/expr.js';
 import type { RunContext, Walker } from './context.js';
 import { flushHandlers } from './handlers.js';
 import { innerScope, type Scope } from './scope.js';

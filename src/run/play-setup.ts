@@ -6,10 +6,10 @@ import { ImgplayError, InternalError, UndefinedVariableError, ValidationError } 
 import type { InventoryHost } from '../inventory/inventory.js';
 import type { Play, TaskNode } from '../playbook/model.js';
 import { checkStrategy, HOST_ORDERS } from '../playbook/resolve.js';
-import { OMIT } from '../vars/expr.js';
-import { lazyVars } from '../vars/scope.js';
-import { isTemplate, templateValue } from '../vars/template.js';
-import { pyRepr, truthy } from '../vars/values.js';
+import { OMIT } from '../jinja/expr.js';
+import { lazyVars } from '../jinja/scope.js';
+import { isTemplate, templateValue } from '../jinja/template.js';
+import { pyRepr, truthy } from '../jinja/values.js';
 import { loadYamlFile, posOf } from '../yaml/load.js';
 import type { RunContext } from './context.js';
 import { emptyScope } from './scope.js';

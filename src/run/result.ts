@@ -2,7 +2,7 @@
 // it shows as, a loop's summary over its items, and what is kept when a result is registered or hidden.
 import type { ModuleResult } from '../modules/types.js';
 import type { ResultStatus } from '../report/events.js';
-import { tuplesAsLists } from '../vars/values.js';
+import { tuplesAsLists } from '../jinja/values.js';
 
 /** A module's result with the fields Ansible's TaskExecutor adds: stdout_lines/stderr_lines, changed, failed from rc. */
 export function normaliseResult(raw: ModuleResult): ModuleResult {

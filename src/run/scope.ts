@@ -2,7 +2,7 @@
 // inherited so reads as a boolean.
 import type { SourcePos } from '../errors.js';
 import type { Inherited, Play } from '../playbook/model.js';
-import { templateValue } from '../vars/template.js';
+import { templateValue } from '../jinja/template.js';
 
 /** What a node inherits from the blocks, imports and roles around it. */
 export interface Scope {

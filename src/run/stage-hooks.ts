@@ -3,8 +3,8 @@
 import { basename, dirname } from 'node:path';
 import { ImgplayError } from '../errors.js';
 import type { Play } from '../playbook/model.js';
-import { templateValue } from '../vars/template.js';
-import { markUnsafe, pyRepr } from '../vars/values.js';
+import { templateValue } from '../jinja/template.js';
+import { markUnsafe, pyRepr } from '../jinja/values.js';
 import { posOf } from '../yaml/load.js';
 import type { RunContext } from './context.js';
 import { emptyScope } from './scope.js';

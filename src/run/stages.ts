@@ -30,7 +30,7 @@ import {
 } from '../image/stage-cache.js';
 import type { RunEvent } from '../report/events.js';
 import type { ReadEvent } from '../host/reads.js';
-import { isUnsafe } from '../vars/values.js';
+import { isUnsafe } from '../jinja/values.js';
 
 /** Where stages are kept unless --cache-dir or the `cache_dir` variable say otherwise. */
 export const DEFAULT_CACHE_DIR = '/var/cache/imgplay';

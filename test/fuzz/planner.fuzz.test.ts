@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli.js';
 import { ImgplayError, InternalError } from '../../src/errors.js';
-import { renderString } from '../../src/vars/template.js';
+import { renderString } from '../../src/jinja/template.js';
 import { jinjaMutations, mutate, yamlMutations, type Mutation } from './mutate.js';
 
 const RUNS = Number(process.env.IMGPLAY_FUZZ_RUNS ?? 250);

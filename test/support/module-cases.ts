@@ -12,7 +12,7 @@ import { MountGuard } from '../../src/host/mount-guard.js';
 import type { Connection, ExecResult } from '../../src/connection/types.js';
 import type { Module, ModuleContext, ModuleResult } from '../../src/modules/types.js';
 import { prepareArgs, runOtherModule } from '../../src/run/args.js';
-import { renderString } from '../../src/vars/template.js';
+import { renderString } from '../../src/jinja/template.js';
 
 /** One path in a tree: a file's text, or a file/dir/link with the attributes worth checking. */
 export type TreeEntry =

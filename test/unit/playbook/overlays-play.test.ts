@@ -6,8 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { loadInventory } from '../../../src/inventory/inventory.js';
 import type { BlockNode } from '../../../src/playbook/model.js';
 import { loadPlaybook } from '../../../src/playbook/resolve.js';
-import { evaluateCondition } from '../../../src/vars/expr.js';
-import { templateValue } from '../../../src/vars/template.js';
+import { evaluateCondition } from '../../../src/jinja/expr.js';
+import { templateValue } from '../../../src/jinja/template.js';
 
 const root = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..', '..');
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ImgplayError, ParseError, ValidationError } from '../../../src/errors.js';
 import { excerpt, loadYamlFile, parseYaml, parseYamlDocuments, posOf, sourceLine, YAML_LIMITS } from '../../../src/yaml/load.js';
-import { renderString } from '../../../src/vars/template.js';
+import { renderString } from '../../../src/jinja/template.js';
 import { rejection, thrown } from '../../support/thrown.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'imgplay-load-limits-'));

@@ -1,13 +1,13 @@
-// Renders Ansible's Jinja templates: `{{ expr }}` and every Jinja statement (src/vars/jinja/), for task arguments,
+// Renders Ansible's Jinja templates: `{{ expr }}` and every Jinja statement (lexer.ts, parser.ts, render.ts), for task arguments,
 // variables and template files alike, with Ansible's rules for the types of lone expressions and trailing newlines.
 import { TemplateError } from '../errors.js';
 import { asUserError, evaluateRaw, hasTemplates, inExpression, literalEval } from './expr.js';
 import { isMapping, isUnsafe, PyFloat, pyStr, setKey, toPlain, UndefinedValue } from './values.js';
-import { ANSIBLE_SYNTAX, type Syntax } from './jinja/lexer.js';
-import { compileTemplate, renderTemplate, show, type Loader } from './jinja/render.js';
+import { ANSIBLE_SYNTAX, type Syntax } from './lexer.js';
+import { compileTemplate, renderTemplate, show, type Loader } from './render.js';
 
-export type { Loader } from './jinja/render.js';
-export type { Syntax } from './jinja/lexer.js';
+export type { Loader } from './render.js';
+export type { Syntax } from './lexer.js';
 
 type Vars = Readonly<Record<string, unknown>>;
 

@@ -1,7 +1,7 @@
 // Splits Jinja template text into data, `{{ }}` and `{% %}` tokens the way Jinja's lexer does: the environment's
 // delimiters, `-`/`+` whitespace control, trim_blocks, lstrip_blocks, raw blocks, and one trailing newline dropped.
-import { TemplateError } from '../../errors.js';
-import { ExprParser, ExprSyntaxError, tokenize, type Token } from '../expr-syntax.js';
+import { TemplateError } from '../errors.js';
+import { ExprParser, ExprSyntaxError, tokenize, type Token } from './expr-syntax.js';
 
 /** Jinja environment settings a template is lexed with (Ansible's defaults: trim_blocks on, the rest Jinja's). */
 export interface Syntax {

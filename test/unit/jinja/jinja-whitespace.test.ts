@@ -3,8 +3,8 @@
 // trim_blocks/lstrip_blocks setting, and must come out byte for byte the same.
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { ANSIBLE_SYNTAX } from '../../../src/vars/jinja/lexer.js';
-import { compileTemplate, renderTemplate } from '../../../src/vars/jinja/render.js';
+import { ANSIBLE_SYNTAX } from '../../../src/jinja/lexer.js';
+import { compileTemplate, renderTemplate } from '../../../src/jinja/render.js';
 import { file, lacking, skipWithout } from '../../support/needs.js';
 
 const jinja = file('/usr/lib/python3/dist-packages/jinja2/__init__.py', 'python3-jinja2');

@@ -3,7 +3,7 @@
 // template module to ansible-playbook itself.
 import { describe, expect, it } from 'vitest';
 import { TemplateError } from '../../../src/errors.js';
-import { renderString, type Loader } from '../../../src/vars/template.js';
+import { renderString, type Loader } from '../../../src/jinja/template.js';
 import { thrown } from '../../support/thrown.js';
 
 const templates: Record<string, string> = {

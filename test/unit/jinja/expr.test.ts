@@ -2,9 +2,9 @@
 import { thrown } from '../../support/thrown.js';
 import { describe, expect, it } from 'vitest';
 import { TemplateError, UndefinedVariableError } from '../../../src/errors.js';
-import { evaluate, evaluateCondition, OMIT } from '../../../src/vars/expr.js';
-import { parseExpression } from '../../../src/vars/expr-syntax.js';
-import { markUnsafe } from '../../../src/vars/values.js';
+import { evaluate, evaluateCondition, OMIT } from '../../../src/jinja/expr.js';
+import { parseExpression } from '../../../src/jinja/expr-syntax.js';
+import { markUnsafe } from '../../../src/jinja/values.js';
 
 const vars = {
   l: ['a', 'b'],

@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TemplateError, UndefinedVariableError } from '../../../src/errors.js';
-import { evaluate } from '../../../src/vars/expr.js';
-import { callFilter, filterNames, testNames } from '../../../src/vars/filters.js';
-import { renderString } from '../../../src/vars/template.js';
+import { evaluate } from '../../../src/jinja/expr.js';
+import { callFilter, filterNames, testNames } from '../../../src/jinja/filters.js';
+import { renderString } from '../../../src/jinja/template.js';
 
 const vars = {
   l: ['a', 'b'],

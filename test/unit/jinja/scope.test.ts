@@ -2,10 +2,10 @@
 // does), each holding hostvars again, so nothing may walk into them to describe or render them.
 import { describe, expect, it } from 'vitest';
 import { TemplateError } from '../../../src/errors.js';
-import { evaluate } from '../../../src/vars/expr.js';
-import { describeValue, markSelfTemplating } from '../../../src/vars/values.js';
-import { lazyVars } from '../../../src/vars/scope.js';
-import { templateValue } from '../../../src/vars/template.js';
+import { evaluate } from '../../../src/jinja/expr.js';
+import { describeValue, markSelfTemplating } from '../../../src/jinja/values.js';
+import { lazyVars } from '../../../src/jinja/scope.js';
+import { templateValue } from '../../../src/jinja/template.js';
 import { thrown } from '../../support/thrown.js';
 
 // Host variables with hostvars in them, the shape the executor gives a task.

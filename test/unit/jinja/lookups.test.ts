@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { evaluate } from '../../../src/vars/expr.js';
+import { evaluate } from '../../../src/jinja/expr.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'imgplay-lookups-'));
 mkdirSync(join(dir, 'files'));

@@ -1,6 +1,6 @@
 // Parses lexed Jinja into a tree of statements; expressions inside them are parsed by the expression language's
 // parser, so `{{ }}` and `{% %}` share one grammar.
-import { ExprParser, ExprSyntaxError, type Expr, type Token } from '../expr-syntax.js';
+import { ExprParser, ExprSyntaxError, type Expr, type Token } from './expr-syntax.js';
 import { lex, tagParser, templateSyntaxError, type LexToken, type Syntax } from './lexer.js';
 
 /** Assignment targets: names (`a` or `a, b`) or a namespace attribute (`ns.count`). */

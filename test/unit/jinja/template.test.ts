@@ -2,9 +2,9 @@
 import { thrown } from '../../support/thrown.js';
 import { describe, expect, it } from 'vitest';
 import { TemplateError, UndefinedVariableError } from '../../../src/errors.js';
-import { OMIT } from '../../../src/vars/expr.js';
-import { markUnsafe } from '../../../src/vars/values.js';
-import { isTemplate, renderString, templateValue } from '../../../src/vars/template.js';
+import { OMIT } from '../../../src/jinja/expr.js';
+import { markUnsafe } from '../../../src/jinja/values.js';
+import { isTemplate, renderString, templateValue } from '../../../src/jinja/template.js';
 
 const vars = {
   l: ['a', 'b'],

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { crypt, passwordHash } from '../../../src/vars/crypt.js';
-import { PyRandom } from '../../../src/vars/pyrandom.js';
+import { crypt, passwordHash } from '../../../src/jinja/crypt.js';
+import { PyRandom } from '../../../src/jinja/pyrandom.js';
 
 // Expected values were computed with CPython 3.11's crypt and random modules on Debian (libxcrypt).
 describe('crypt(3) methods', () => {
