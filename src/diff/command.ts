@@ -28,7 +28,7 @@ export function registerDiffCommand(program: Command, io: { out: (s: string) => 
     .description('compare two builds folders: artifacts, packages, sizes, and with --files the files inside (exit 0 same, 1 differ, 2 trouble)')
     .argument('<a>', 'the older builds folder, or its manifest.json')
     .argument('<b>', 'the newer builds folder, or its manifest.json')
-    .option('--files', 'also compare the files inside the squashfs base and the cpio.gz overlays whose bytes differ (unpacks the base under $TMPDIR)')
+    .option('--files', 'also compare the files inside the squashfs base, the cpio.gz overlays and the initrd whose bytes differ (unpacks the base and the initrd under $TMPDIR)')
     .option('--json', 'the comparison as one JSON document')
     .option('--max-files <n>', 'differing files listed per artifact in the text output', wholeNumber, 50)
     .addHelpText('after', '\nExit status: 0 when A and B are the same, 1 when they differ, 2 when they cannot be compared.\nSee docs/artifacts.md, "imgplay diff".')
@@ -65,7 +65,7 @@ export async function diffBuilds(a: string, b: string, opts: { files?: boolean |
       const ea = entryOf(sa, c.a.name);
       const eb = entryOf(sb, c.b.name);
       if (!filesReadable(ea) || !filesReadable(eb)) {
-        report.files.set(c.b.name, { note: `not looked into: ${eb.name} is in ${ARTIFACT_KINDS[eb.kind].format} format; only squashfs and cpio.gz artifacts are` });
+        report.files.set(c.b.name, { note: `not looked into: ${eb.name} is in ${ARTIFACT_KINDS[eb.kind].format} format; only squashfs, cpio.gz and initramfs artifacts are` });
         continue;
       }
       n++;

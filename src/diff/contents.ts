@@ -1,6 +1,7 @@
 // The files inside an artifact, for `imgplay diff --files`: a squashfs base unpacked by unsquashfs into
 // a scratch directory and walked (never following a link), an overlay's cpio.gz read as a stream (see
-// newc.ts: nothing unpacked at all). Before either, the file is checked against its manifest entry, so
+// newc.ts: nothing unpacked at all), an initrd unpacked by initramfs-tools' unmkinitramfs (its early
+// uncompressed archives and its compressed main one, whatever the compressor) and walked. Before either, the file is checked against its manifest entry, so
 // the files compared are those of the artifact the manifest describes.
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -27,7 +28,7 @@ export interface ArtifactFiles {
 /** Whether `--files` can look inside an artifact of this kind. */
 export function filesReadable(entry: ArtifactEntry): boolean {
   const format = ARTIFACT_KINDS[entry.kind].format;
-  return format === 'squashfs' || format === 'cpio.gz';
+  return format === 'squashfs' || format === 'cpio.gz' || format === 'initramfs';
 }
 
 /**
@@ -53,6 +54,8 @@ export async function artifactFiles(dir: string, entry: ArtifactEntry, scratch: 
         if (err instanceof CpioError) throw new DiffError(err.message, { cause: err });
         throw err;
       }
+    case 'initramfs':
+      return initramfsFiles(path, scratch, signal);
     default:
       throw new DiffError(`${entry.name}: the files of a ${entry.kind} (${ARTIFACT_KINDS[entry.kind].format}) cannot be listed`);
   }
@@ -66,6 +69,7 @@ async function squashfsFiles(path: string, scratch: string, signal: AbortSignal 
   const argv = ['-no-progress', '-quiet', '-no-xattrs', '-d', root, path];
   const r = await inGroup(execa('unsquashfs', argv, { reject: false, all: true, stdin: 'ignore', detached: true }), 'unsquashfs', signal);
   if (r.isCanceled) throw new DiffError(`unpacking ${path} was interrupted`, { cause: signal?.reason });
+  notInstalled(r, 'unsquashfs', 'squashfs-tools');
   // Exit 2 is "non-fatal errors": without root, device nodes and owners cannot be made; they are left out.
   if (r.exitCode !== 0 && !(r.exitCode === 2 && !asRoot)) {
     const why = r.exitCode === undefined ? `was killed by ${r.signal ?? 'a signal'}` : `exited ${r.exitCode}`;
@@ -74,6 +78,27 @@ async function squashfsFiles(path: string, scratch: string, signal: AbortSignal 
   const files = new Map<string, FileFacts>();
   await walk(root, '', files, signal);
   return { files, ownersKnown: asRoot };
+}
+
+// unmkinitramfs extracts with cpio's --no-absolute-filenames, and cpio (2.13) will not extract through a
+// link it made; a microcode-style initrd comes out as early/, early2/... and main/, a single archive as is.
+async function initramfsFiles(path: string, scratch: string, signal: AbortSignal | undefined): Promise<ArtifactFiles> {
+  const root = join(scratch, 'root');
+  const r = await inGroup(execa('unmkinitramfs', [path, root], { reject: false, all: true, stdin: 'ignore', detached: true }), 'unmkinitramfs', signal);
+  if (r.isCanceled) throw new DiffError(`unpacking ${path} was interrupted`, { cause: signal?.reason });
+  notInstalled(r, 'unmkinitramfs', 'initramfs-tools-core');
+  if (r.exitCode !== 0) {
+    const why = r.exitCode === undefined ? `was killed by ${r.signal ?? 'a signal'}` : `exited ${r.exitCode}`;
+    throw new DiffError(`cannot unpack ${path}: unmkinitramfs ${why}\n  unmkinitramfs ${path} ${root}\n${indentedTail(r.all ?? '', 15)}`.trimEnd());
+  }
+  const files = new Map<string, FileFacts>();
+  await walk(root, '', files, signal);
+  return { files, ownersKnown: process.getuid?.() === 0 };
+}
+
+// A tool that could not be started at all says which Debian package brings it.
+function notInstalled(r: { code?: string }, tool: string, pkg: string): void {
+  if (r.code === 'ENOENT') throw new DiffError(`${tool} is not installed: --files needs it for this artifact (Debian package ${pkg})`);
 }
 
 async function walk(root: string, rel: string, out: Map<string, FileFacts>, signal: AbortSignal | undefined): Promise<void> {

@@ -18,7 +18,8 @@ const EPOCH = 1_700_000_000;
 const BASE = 'base.bookworm.6.1.0-28-amd64.squashfs.img';
 const OVERLAY = 'discovery.overlay.cpio.gz';
 const KERNEL = 'vmlinuz-6.1.0-28-amd64';
-const skip = skipWithout(lacking(file('/usr/bin/mksquashfs', 'squashfs-tools'), file('/usr/bin/unsquashfs', 'squashfs-tools'), file('/usr/bin/cpio', 'cpio')));
+const INITRD = 'initrd.img-6.1.0-28-amd64';
+const skip = skipWithout(lacking(file('/usr/bin/mksquashfs', 'squashfs-tools'), file('/usr/bin/unsquashfs', 'squashfs-tools'), file('/usr/bin/cpio', 'cpio'), file('/usr/bin/zstd', 'zstd'), file('/usr/bin/unmkinitramfs', 'initramfs-tools-core')));
 
 let scratch: string;
 let mounts: string;
@@ -71,6 +72,9 @@ async function buildsFolder(name: string, variant: 'old' | 'new', epoch = EPOCH)
   await writeFile(join(builds, KERNEL), `kernel image, ${variant} build\n`);
   const kernelSha = (await execa('sha256sum', [join(builds, KERNEL)])).stdout.slice(0, 64);
   await recordArtifact(builds, { name: KERNEL, kind: 'kernel', size: (await readFile(join(builds, KERNEL))).length, sha256: kernelSha, kernelVersion: '6.1.0-28-amd64', inputsDigest: await inputsDigest({ vars: { kernel: variant } }), ...common });
+  await makeInitrd(work, join(builds, INITRD), variant, epoch);
+  const initrdSha = (await execa('sha256sum', [join(builds, INITRD)])).stdout.slice(0, 64);
+  await recordArtifact(builds, { name: INITRD, kind: 'initrd', size: (await readFile(join(builds, INITRD))).length, sha256: initrdSha, kernelVersion: '6.1.0-28-amd64', inputsDigest: await inputsDigest({ vars: { initrd: variant } }), ...common });
   const overlayPackages = await installedPackagesOf(upper);
   const archived = await buildOverlayCpio({ upper, dest: join(builds, OVERLAY), sourceDateEpoch: epoch });
   await recordArtifact(builds, {
@@ -85,6 +89,23 @@ async function buildsFolder(name: string, variant: 'old' | 'new', epoch = EPOCH)
     ...common,
   });
   return builds;
+}
+
+// An initrd laid out as mkinitramfs lays one out: an uncompressed early archive (CPU microcode) and then the
+// main archive, zstd-compressed.
+async function makeInitrd(work: string, dest: string, variant: 'old' | 'new', epoch: number): Promise<void> {
+  const early = join(work, 'initrd-early');
+  const main = join(work, 'initrd-main');
+  await mkdir(join(early, 'kernel/x86/microcode'), { recursive: true });
+  await writeFile(join(early, 'kernel/x86/microcode/GenuineIntel.bin'), 'microcode\n');
+  await mkdir(join(main, 'scripts'), { recursive: true });
+  await writeFile(join(main, 'init'), '#!/bin/sh\nexec /scripts/imgplay\n', { mode: 0o755 });
+  await writeFile(join(main, 'scripts/imgplay'), variant === 'old' ? '#!/bin/sh\nmount base\n' : '#!/bin/sh\nmount base and overlays\n', { mode: 0o755 });
+  const archive = async (dir: string) =>
+    (await execa('sh', ['-c', `find . -exec touch -h -d @${epoch} {} + && find . | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0 --reproducible`], { cwd: dir, encoding: 'buffer' })).stdout as Uint8Array;
+  const mainCpio = await archive(main);
+  const compressed = (await execa('zstd', ['-q', '-c', '-19'], { input: mainCpio, encoding: 'buffer' })).stdout as Uint8Array;
+  await writeFile(dest, Buffer.concat([await archive(early), compressed]));
 }
 
 async function imgplayDiff(...args: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -138,7 +159,7 @@ if (!skip) {
   describe('imgplay diff on real builds folders', () => {
     it('exits 0 and says identical for two builds of the same trees, files included', async () => {
       const r = await imgplayDiff('--files', older, same);
-      expect(r.out).toContain('identical: 3 artifact(s)');
+      expect(r.out).toContain('identical: 4 artifact(s)');
       expect(r.code).toBe(0);
       expect(await readdir(diffTmp)).toEqual([]);
     });
@@ -150,7 +171,7 @@ if (!skip) {
       expect(r.out).toMatch(/^ {2}bytes +differ \(sha256 [0-9a-f]{12}… -> [0-9a-f]{12}…\)$/m);
       expect(r.out).toContain('~ libssl3:amd64 3.0.11-1~deb12u1 -> 3.0.11-1~deb12u2');
       expect(r.out).toContain(`overlay ${OVERLAY}`);
-      expect(r.out).toContain('0 added, 0 removed, 3 changed, 0 unchanged');
+      expect(r.out).toContain('0 added, 0 removed, 4 changed, 0 unchanged');
       expect(r.out).not.toContain('files ');
     });
 
@@ -163,10 +184,13 @@ if (!skip) {
       expect(lines).toContain('    - /etc/legacy.conf (file)');
       expect(lines).toContain('    ~ /usr/bin/tool: mode 0755 -> 0700');
       expect(lines).toContain('    ~ /etc/discovery/config.json: content');
-      expect(lines).toContain(`  files           not looked into: ${KERNEL} is in linux kernel format; only squashfs and cpio.gz artifacts are`);
+      // The initrd's early archive (microcode) and its compressed main one are both looked into.
+      expect(lines).toContain('    ~ /main/scripts/imgplay: size 21 -> 34, content');
+      expect(r.out).not.toContain('/early/kernel/x86/microcode/GenuineIntel.bin');
+      expect(lines).toContain(`  files           not looked into: ${KERNEL} is in linux kernel format; only squashfs, cpio.gz and initramfs artifacts are`);
       expect(r.out).not.toContain('/usr/bin/tool-alias');
       expect(r.err).toContain('imgplay diff: [1] listing the files of');
-      expect(r.err).toMatch(/\[2\] \d+ and \d+ files, \d+ differ/);
+      expect(r.err).toMatch(/\[3\] \d+ and \d+ files, \d+ differ/);
       expect(await readdir(diffTmp)).toEqual([]);
     });
 
