@@ -4,6 +4,22 @@ import type { Connection } from '../connection/types.js';
 /** A JSON Schema for a module's arguments (compiled once by ajv; errors name the argument). */
 export type ArgsSchema = Record<string, unknown>;
 
+/** One diff of a result, as Ansible's callbacks read it. */
+export interface DiffData {
+  /** The two sides: text, or a mapping (shown as JSON with sorted keys, as the file module's state). */
+  before?: string | Record<string, unknown>;
+  after?: string | Record<string, unknown>;
+  before_header?: string;
+  after_header?: string;
+  /** Set instead of a side Ansible will not show: binary (1), or larger than this many bytes. */
+  dst_binary?: 1;
+  src_binary?: 1;
+  dst_larger?: number;
+  src_larger?: number;
+  /** Text a module prepared itself (git's `git diff`), shown as it is. */
+  prepared?: string;
+}
+
 /** What a module returns: Ansible's result contract. */
 export interface ModuleResult {
   changed?: boolean;
@@ -15,8 +31,8 @@ export interface ModuleResult {
   stderr?: string;
   stdout_lines?: string[];
   stderr_lines?: string[];
-  /** Shown with --diff. */
-  diff?: { before?: string; after?: string; before_header?: string; after_header?: string } | undefined;
+  /** What --diff shows: one diff, or a list of them as Ansible's copy and template return. */
+  diff?: DiffData | DiffData[] | undefined;
   /** Variables the executor stores as host facts (set_fact, include_vars, gather facts). */
   ansible_facts?: Record<string, unknown>;
   [key: string]: unknown;

@@ -139,19 +139,41 @@ export class PlainReporter implements Reporter {
     }
   }
 
+  // As Ansible's callbacks show a diff: why a side is not shown, the unified diff of before and after (a
+  // mapping side as sorted JSON, a missing one as empty), then text the module prepared itself.
   private showDiff(diff: unknown): void {
+    let text = '';
     for (const d of Array.isArray(diff) ? diff : [diff]) {
       if (!d || typeof d !== 'object') continue;
-      const { before, after, before_header, after_header } = d as Record<string, unknown>;
-      if (typeof before === 'string' && typeof after === 'string' && this.opts.patch) {
+      const r = d as Record<string, unknown>;
+      if ('dst_binary' in r) text += 'diff skipped: destination file appears to be binary\n';
+      if ('src_binary' in r) text += 'diff skipped: source file appears to be binary\n';
+      if ('dst_larger' in r) text += `diff skipped: destination file size is greater than ${String(r.dst_larger)}\n`;
+      if ('src_larger' in r) text += `diff skipped: source file size is greater than ${String(r.src_larger)}\n`;
+      if ('before' in r && 'after' in r && this.opts.patch) {
+        const side = (v: unknown) => (v === null || v === undefined ? '' : typeof v === 'object' ? `${JSON.stringify(sortedKeys(v), null, 4)}\n` : String(v));
         // Ansible names the sides `before: HEADER` and `after: HEADER` when the module gives headers.
-        const from = before_header === undefined ? 'before' : `before: ${String(before_header)}`;
-        const to = after_header === undefined ? 'after' : `after: ${String(after_header)}`;
-        const patch = this.opts.patch(from, to, before, after);
-        this.opts.write(patch.replace(/^Index:.*\n/, '').replace(/^=+\n/, '') + '\n');
+        const from = r.before_header === undefined ? 'before' : `before: ${String(r.before_header)}`;
+        const to = r.after_header === undefined ? 'after' : `after: ${String(r.after_header)}`;
+        const patch = this.opts.patch(from, to, side(r.before), side(r.after));
+        text += difflibRanges(patch.replace(/^Index:.*\n/, '').replace(/^=+\n/, '')) + '\n';
       }
+      if (typeof r.prepared === 'string') text += r.prepared;
     }
+    if (text !== '') this.opts.write(text.endsWith('\n') ? text : `${text}\n`);
   }
+}
+
+// Python's difflib, which Ansible's diffs come from, leaves out a range's length when it is 1 (`@@ -3 +3,2 @@`).
+function difflibRanges(patch: string): string {
+  const range = (start: string, length: string) => (length === '1' ? start : `${start},${length}`);
+  return patch.replace(/^@@ -(\d+),(\d+) \+(\d+),(\d+) @@/gm, (_m, a: string, b: string, c: string, d: string) => `@@ -${range(a, b)} +${range(c, d)} @@`);
+}
+
+function sortedKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortedKeys);
+  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.keys(value).sort().map((k) => [k, sortedKeys((value as Record<string, unknown>)[k])]));
+  return value;
 }
 
 // `message\n  hint...\n  at file:line:col\n  excerpt`: every line after the first indented under the result line.

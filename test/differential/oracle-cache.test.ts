@@ -2,6 +2,7 @@
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CaseSpec, RunResult } from './harness.js';
 import { openOracleCache } from './oracle-cache.js';
@@ -78,6 +79,23 @@ describe('the differential oracle cache', () => {
     expect(await readFile(join(dir, 'runs.log'), 'utf8')).toContain(line);
   });
 
+  it("stores the checkout's own path as a placeholder, so another clone reads its runs with its own path", async () => {
+    const dir = await tempDir();
+    const cache = (await openOracleCache(dir))!;
+    const spec = await caseDir();
+    const checkout = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
+    const run = async (): Promise<RunResult[]> => {
+      const one: RunResult = { tool: 'ansible', command: 'ansible-playbook playbook.yml', exitCode: 0, stdout: `playbook_dir ${checkout}/test/x`, stderr: '', recap: {}, tree: [] };
+      return [one, { ...one }];
+    };
+    await cache.runs(spec, run);
+    const [name] = (await readdir(dir)).filter((n) => n.endsWith('.json'));
+    expect(await readFile(join(dir, name!), 'utf8')).not.toContain(checkout);
+    const again = await cache.runs(spec, run);
+    expect(again[0]?.stdout).toBe(`playbook_dir ${checkout}/test/x`);
+    expect(cache.stats.hits).toBe(1);
+  });
+
   it('never stores or reads a case marked oracle: live', async () => {
     const dir = await tempDir();
     const cache = (await openOracleCache(dir))!;
@@ -104,7 +122,7 @@ describe('the differential oracle cache', () => {
     const spec = await caseDir();
     const oracle = oracleRun();
     await cache.runs(spec, oracle.run);
-    const [name] = await readdir(dir);
+    const [name] = (await readdir(dir)).filter((n) => n.endsWith('.json'));
     const file = join(dir, name!);
     const stored = JSON.parse(await readFile(file, 'utf8'));
 

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { appendFileSync, existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, readlink, lstat, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname, release, userInfo } from 'node:os';
-import { join, relative } from 'node:path';
+import { basename, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { type CaseSpec, type RunResult, toolEnv } from './harness.js';
@@ -21,6 +21,11 @@ const entryVersion = 2;
 /** Files outside the case whose content a case's result can depend on: the installed packages (ansible, python,
  * jinja2, git, ...), the OS release, the users and groups getent and the user module read, and the time zone. */
 const observedFiles = ['/var/lib/dpkg/status', '/etc/os-release', '/etc/passwd', '/etc/group', '/etc/hosts', '/etc/timezone', '/etc/localtime'];
+
+/** The checkout this harness runs from: stored runs name it by a placeholder, so another clone (CI's) reads them
+ * with its own path (a case may write its playbook_dir or role_path into its results). */
+const checkout = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
+const CHECKOUT_TOKEN = '<<imgplay checkout>>';
 
 /** The harness files whose code decides what a run records. */
 const harnessFiles = ['harness.ts', 'oracle-cache.ts'].map((f) => fileURLToPath(new URL(`./${f}`, import.meta.url)));
@@ -91,14 +96,15 @@ export async function openOracleCache(
     if (cached && cached.runs.every(isRun)) {
       stats.hits++;
       onHit?.(cached.storedAt);
-      return cached.runs as T[];
+      return JSON.parse(JSON.stringify(cached.runs).split(CHECKOUT_TOKEN).join(checkout)) as T[];
     }
     stats.misses++;
     await noteMiss(spec, parts);
     const runs = await live();
     // A run that was killed or timed out says nothing about Ansible; keep only complete runs.
     if (runs.length === spec.runs && runs.every(complete)) {
-      const entry: Entry = { version: entryVersion, key, case: spec.name, storedAt: new Date().toISOString(), parts, runs };
+      const stored = JSON.parse(JSON.stringify(runs).split(checkout).join(CHECKOUT_TOKEN)) as unknown[];
+      const entry: Entry = { version: entryVersion, key, case: spec.name, storedAt: new Date().toISOString(), parts, runs: stored };
       previous?.set(spec.name, entry);
       if (await writeEntry(dir, file, entry)) stats.stored++;
       else stats.notStored++;
@@ -154,7 +160,9 @@ export async function environmentParts(): Promise<Record<string, string>> {
   // The config file's path is a fresh temporary name per run; its content is always empty.
   const env = toolEnv('');
   for (const [name, value] of Object.entries(env)) parts[`env ${name}`] = short(value);
-  for (const f of [...observedFiles, ...harnessFiles]) parts[`file ${f}`] = short(existsSync(f) ? await readFile(f) : '<missing>');
+  for (const f of observedFiles) parts[`file ${f}`] = short(existsSync(f) ? await readFile(f) : '<missing>');
+  // By name, not by path: a clean clone elsewhere (CI's) has the same harness at another path.
+  for (const f of harnessFiles) parts[`harness ${basename(f)}`] = short(await readFile(f));
   return parts;
 }
 

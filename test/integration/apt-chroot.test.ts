@@ -8,6 +8,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChrootConnection } from '../../src/connection/chroot.js';
 import { apt } from '../../src/modules/apt.js';
+import type { DiffData } from '../../src/modules/types.js';
 import { minbaseCopy, minbaseUnavailable, mountsSnapshot } from '../support/minbase.js';
 import { makeContext, prepare } from '../support/module-cases.js';
 import { skipWithout } from '../support/needs.js';
@@ -67,7 +68,7 @@ describe.skipIf(skipChroot)('apt in a chroot', () => {
     const first = await run({ name: ['lldpd'], install_recommends: false });
     expect(first.failed, first.msg).toBeFalsy();
     expect(first.changed).toBe(true);
-    expect(first.diff?.after).toMatch(/^lldpd \S+$/m);
+    expect((first.diff as DiffData | undefined)?.after).toMatch(/^lldpd \S+$/m);
     expect(await dpkgStatus('lldpd')).toMatch(/^install ok installed /);
     expect(await processesInTree()).toEqual([]);
     await expect(readlink(join(tree?.root as string, 'usr/sbin/policy-rc.d'))).rejects.toThrow(/ENOENT/);
@@ -124,7 +125,7 @@ describe.skipIf(skipChroot)('apt in a chroot', () => {
     const r = await run({ name: ['hdpar*', 'lldpd=1.*'], state: 'latest' }, { check: true });
     expect(r.failed, r.msg).toBeFalsy();
     expect(r.changed).toBe(true);
-    expect(r.diff?.after).toMatch(/^Inst hdparm /m);
+    expect((r.diff as DiffData | undefined)?.after).toMatch(/^Inst hdparm /m);
     expect(await dpkgStatus('hdparm')).toBe('not installed');
   }, 300_000);
 });

@@ -1,65 +1,60 @@
 // The `diff` a module returns under --diff, with Ansible's limits on what it will show.
-import { readFile } from 'node:fs/promises';
-import type { ModuleResult } from '../types.js';
+import { open, readFile } from 'node:fs/promises';
+import type { DiffData } from '../types.js';
 import { lstatOrUndefined } from './target-path.js';
 
 /** A module's diff: text before and after, with the names shown above each side. */
-export type Diff = NonNullable<ModuleResult['diff']>;
+export type Diff = DiffData;
 
 /** Ansible's MAX_FILE_SIZE_FOR_DIFF: larger files are not shown. */
 export const MAX_DIFF_SIZE = 104448;
 
-/** Bytes as diff text, or undefined when Ansible would not show them (binary or too large). */
-export function diffText(data: Buffer): string | undefined {
-  if (data.length > MAX_DIFF_SIZE || data.includes(0)) return undefined;
-  return data.toString('utf8');
-}
-
 /**
  * The diff for replacing the file at a host path with `after`: an absent file diffs as empty, and a
- * side Ansible would not show (binary, too large) is left out rather than shown wrongly.
+ * side Ansible will not show is marked as its copy action marks it (`dst_binary`, `dst_larger`,
+ * `src_larger`, `src_binary`), so the output says why no diff is shown.
  */
 export async function fileDiff(host: string, after: Buffer, beforeHeader: string, afterHeader: string): Promise<Diff> {
   const diff: Diff = {};
   const st = await lstatOrUndefined(host);
   if (st === undefined || !st.isFile()) {
     diff.before = '';
-  } else if (st.size <= MAX_DIFF_SIZE) {
-    const before = await readFile(host);
-    // Ansible peeks at the first 8 KiB of the destination to decide it is binary.
-    if (!before.subarray(0, 8192).includes(0)) {
+  } else {
+    // Ansible's file module peeks at the first 8 KiB of the destination to decide it is binary, before its size.
+    const before = st.size <= MAX_DIFF_SIZE ? await readFile(host) : await firstBytes(host, 8192);
+    if (before.subarray(0, 8192).includes(0)) diff.dst_binary = 1;
+    else if (st.size > MAX_DIFF_SIZE) diff.dst_larger = MAX_DIFF_SIZE;
+    else {
       diff.before = before.toString('utf8');
       diff.before_header = beforeHeader;
     }
   }
-  const text = diffText(after);
-  if (text !== undefined) {
-    diff.after = text;
+  // The source: its size first, then its bytes.
+  if (after.length > MAX_DIFF_SIZE) diff.src_larger = MAX_DIFF_SIZE;
+  else if (after.includes(0)) diff.src_binary = 1;
+  else {
+    diff.after = after.toString('utf8');
     diff.after_header = afterHeader;
   }
   return diff;
 }
 
 /**
- * A structured diff (the file module's {path, state, mode...}) as text, the way Ansible's callback
- * renders one: JSON with sorted keys and four-space indents.
+ * A structured diff (the file module's {path, state, mode...}): kept as mappings in the result, as Ansible
+ * keeps them; its callback (and imgplay's) shows them as JSON with sorted keys and four-space indents.
  */
 export function structuredDiff(before: Record<string, unknown>, after: Record<string, unknown>): Diff {
-  return { before: serialize(before), after: serialize(after) };
+  return { before, after };
 }
 
-function serialize(value: Record<string, unknown>): string {
-  return `${JSON.stringify(sortKeys(value), null, 4)}\n`;
-}
 
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.keys(value)
-        .sort()
-        .map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]),
-    );
+async function firstBytes(path: string, n: number): Promise<Buffer> {
+  const fh = await open(path, 'r');
+  try {
+    const buf = Buffer.alloc(n);
+    const { bytesRead } = await fh.read(buf, 0, n, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
   }
-  return value;
 }

@@ -74,7 +74,8 @@ export async function putFile(ctx: PutContext, req: PutFileRequest): Promise<Mod
 
   if (ctx.check) {
     const result: ModuleResult = { changed: true };
-    if (ctx.diff) result.diff = await fileDiff(await hostPathFollow(ctx.conn, dest), await sourceBytes(req.source), dest, req.label ?? 'content');
+    // Ansible's copy action (template's too) returns its diffs as a list, one per file.
+    if (ctx.diff) result.diff = [await fileDiff(await hostPathFollow(ctx.conn, dest), await sourceBytes(req.source), dest, req.label ?? 'content')];
     return result;
   }
   if (req.expectedChecksum !== undefined && req.expectedChecksum !== checksum) {
@@ -111,7 +112,7 @@ export async function putFile(ctx: PutContext, req: PutFileRequest): Promise<Mod
     throw err;
   }
   await applyFileAttrs(ctx, host, dest, req);
-  if (diff !== undefined) result.diff = diff;
+  if (diff !== undefined) result.diff = [diff];
   return { ...result, ...(await pathInfo(ctx.conn, ctx.accounts, dest)) };
 }
 

@@ -19,9 +19,9 @@ describe('copy', () => {
           state: 'file',
           mode: '0644',
           size: 6,
-          diff: { before: '', after: 'hello\n' },
+          diff: [{ before: '', after: 'hello\n' }],
         },
-        check: { changed: true, result: { diff: { before: '', after: 'hello\n' } } },
+        check: { changed: true, result: { diff: [{ before: '', after: 'hello\n' }] } },
       },
       {
         name: 'leaves a file with the same content alone',
@@ -36,7 +36,7 @@ describe('copy', () => {
         before: { a: { content: 'old\n', mode: 0o600 } },
         changed: true,
         after: { a: { content: 'new\n', mode: 0o600 } },
-        result: { diff: { before: 'old\n', after: 'new\n', before_header: '{root}/a' } },
+        result: { diff: [{ before: 'old\n', after: 'new\n', before_header: '{root}/a' }] },
       },
       {
         name: 'changes only the mode when the content is right',

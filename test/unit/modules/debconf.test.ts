@@ -41,7 +41,8 @@ class OnlyAnswer {
   }
 }
 const answer = (value: string) => new OnlyAnswer(value);
-const diffOf = (value: string) => expect.stringMatching(new RegExp(`^\\{\\n    "imgtest/[^"]+": ${JSON.stringify(value).replace(/[*]/g, '\\*')}\\n\\}\\n$`));
+// The diff's sides are mappings, as Ansible's debconf returns them (its callback shows them as JSON).
+const diffOf = answer;
 const rows = (list: Case[]): Case[] => list.map((r) => ({ ...r, targets: ['chroot'], vars: { ...r.vars, root: '{root}' } }));
 
 describe.skipIf(skipChroot)('debconf', () => {

@@ -197,7 +197,7 @@ describe('lineinfile', () => {
         before: { f: 'x\n' },
         changed: true,
         again: true,
-        result: { msg: 'ownership, perms or SE linux context changed', diff: { before_header: '{root}/f (file attributes)', after: '{\n    "attributes": "-d"\n}\n' } },
+        result: { msg: 'ownership, perms or SE linux context changed', diff: { before_header: '{root}/f (file attributes)', after: { attributes: '-d' } } },
         targets: ['local'],
       },
       {

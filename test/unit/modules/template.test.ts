@@ -14,8 +14,8 @@ describe('template', () => {
       vars,
       changed: true,
       after: { motd: { content: 'Welcome to micro\n', mode: 0o644 } },
-      result: { dest: '{root}/motd', src: '{files}/templates/motd.j2', state: 'file', diff: { before: '', after: 'Welcome to micro\n' } },
-      check: { changed: true, result: { diff: { after: 'Welcome to micro\n', after_header: '{files}/templates/motd.j2' } } },
+      result: { dest: '{root}/motd', src: '{files}/templates/motd.j2', state: 'file', diff: [{ before: '', after: 'Welcome to micro\n' }] },
+      check: { changed: true, result: { diff: [{ after: 'Welcome to micro\n', after_header: '{files}/templates/motd.j2' }] } },
     },
     {
       name: 'leaves a file that already has the rendered text alone',
