@@ -76,7 +76,7 @@ export const baseArgDoc = `Default: the \`${BASE_IMAGE_FACT}\` fact imgplay_squa
  * The base image a module builds on: its `base` argument when given (an empty one: none), else the
  * `imgplay_base_image` fact of the task's host, else that of localhost (the build host, where the base was
  * squashed). Looked up as a template looks variables up, so a stage's cache key records the read as it
- * recorded `{{ hostvars['localhost'].base_image_path }}`, and a stage put back from the cache restores the fact.
+ * would a template's `{{ hostvars['localhost'].imgplay_base_image }}`, and a stage put back from the cache restores the fact.
  */
 export function baseImageOf(given: string | undefined, vars: Readonly<Record<string, unknown>>): string | undefined {
   if (given !== undefined) return given === '' ? undefined : given;
