@@ -196,7 +196,7 @@ async function main(): Promise<void> {
     if ('missing' in acng) {
       log(`discovery overlay rows left out: ${acng.missing}. Start one as root with .ci/apt-cacher-ng, or name one with IMGPLAY_TEST_APT_PROXY=host:port`);
     } else {
-      const overlayExtra = ['--start-at-task', 'mount an overlay over the base', '-e', `base_image_path=${baseImagePath}`, '-e', `apt_proxy=${acng.hostPort}`];
+      const overlayExtra = ['--start-at-task', 'mount an overlay over the base', '-e', `imgplay_base_image=${baseImagePath}`, '-e', `apt_proxy=${acng.hostPort}`];
       // Run 0 fetches what apt-cacher-ng does not hold yet; the rest find every .deb there.
       for (let i = 0; i <= REPEAT; i++) {
         const mark = await logMark();
@@ -251,7 +251,7 @@ async function main(): Promise<void> {
       base: { runs: bases, medianSeconds: baseMedian, ratioToFloor: ratio, goalRatioAtMost1_3: ratio <= 1.3 },
       overlay: haveOverlays
         ? {
-            method: "all.yml with --start-at-task 'mount an overlay over the base' and -e base_image_path; apt through apt-cacher-ng, filled by the first run (debs: counted in /var/log/apt-cacher-ng/apt-cacher.log)",
+            method: "all.yml with --start-at-task 'mount an overlay over the base' and -e imgplay_base_image; apt through apt-cacher-ng, filled by the first run (debs: counted in /var/log/apt-cacher-ng/apt-cacher.log)",
             aptCacherNg: 'hostPort' in acng ? acng.hostPort : null,
             firstRun: { ...overlays[0]!, debs: traffic[0] ?? null },
             warmRuns: overlays.slice(1).map((o, i) => ({ ...o, debs: traffic[i + 1] ?? null })),

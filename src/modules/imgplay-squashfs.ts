@@ -7,7 +7,7 @@ import { ARTIFACT_KINDS, artifactName } from '../image/artifact-kinds.js';
 import { installedPackagesOf } from '../image/dpkg-status.js';
 import { recordArtifact } from '../image/manifest.js';
 import { buildSquashfs, treeKernelVersions } from '../image/squashfs.js';
-import { inputsArg, inputsOf, provenance, sourceDateEpoch, stageDigest } from './support/artifact.js';
+import { BASE_IMAGE_FACT, inputsArg, inputsOf, provenance, sourceDateEpoch, stageDigest } from './support/artifact.js';
 import { defineModule } from './spec.js';
 import { failed } from './types.js';
 export const imgplaySquashfs = defineModule(
@@ -17,9 +17,9 @@ export const imgplaySquashfs = defineModule(
     doc: {
       short: 'Squashes a built tree into the base image (imgplay only).',
       description:
-        "Runs on the build host (a play with `connection: local`). `mksquashfs` of `root` into `dest/name`, written under a temporary name and renamed when complete, with the contents of `/proc`, `/sys`, `/dev`, `/run` and `/tmp` left out (the directories stay). Refuses a tree with anything mounted inside. With `SOURCE_DATE_EPOCH` (an image build sets it by default: see [artifacts.md](artifacts.md#reproducible-builds)) the image is reproducible: every time is that one, `-reproducible`, and the manifest entry records it instead of a duration. Records the artifact in `SHA256SUMS` and `manifest.json` (see [artifacts.md](artifacts.md)) with the tree's packages and the digest of `inputs`.",
-      returns: '`name`, `path`, `size`, `sha256`, `kernel_version`, `inputs_digest`, `seconds`, `packages` (a count).',
-      checkMode: 'Says where it would write; nothing is squashed.',
+        "Runs on the build host (a play with `connection: local`). `mksquashfs` of `root` into `dest/name`, written under a temporary name and renamed when complete, with the contents of `/proc`, `/sys`, `/dev`, `/run` and `/tmp` left out (the directories stay). Refuses a tree with anything mounted inside. With `SOURCE_DATE_EPOCH` (an image build sets it by default: see [artifacts.md](artifacts.md#reproducible-builds)) the image is reproducible: every time is that one, `-reproducible`, and the manifest entry records it instead of a duration. Records the artifact in `SHA256SUMS` and `manifest.json` (see [artifacts.md](artifacts.md)) with the tree's packages and the digest of `inputs`. Sets the fact `imgplay_base_image` (the image's path) on its host, as `set_fact` with `cacheable: true` would: imgplay_kernel, imgplay_overlay and imgplay_cpio build on it when given no `base`, and a stage put back from the stage cache puts the fact back with it.",
+      returns: '`name`, `path`, `size`, `sha256`, `kernel_version`, `inputs_digest`, `seconds`, `packages` (a count); `ansible_facts.imgplay_base_image` (the path).',
+      checkMode: 'Says where it would write and sets the fact to that path; nothing is squashed.',
       differences: ['There is no Ansible equivalent.'],
     },
     args: {
@@ -53,7 +53,9 @@ export const imgplaySquashfs = defineModule(
       const name = args.name === undefined ? artifactName('base', { release, kernelVersion: kver }) : args.name.replace(/\{kver\}/g, kver ?? '');
       if (name.includes('/')) return failed(`name must be a file name, got '${name}'`);
       const dest = resolve(args.dest);
-      if (check) return { changed: true, name, path: join(dest, name) };
+      // The next stages find the base by this fact (a fact, not a registered variable: it outlives the play).
+      const facts = { ansible_facts: { [BASE_IMAGE_FACT]: join(dest, name) } };
+      if (check) return { changed: true, name, path: join(dest, name), ...facts };
       await mkdir(dest, { recursive: true });
       const digest = await stageDigest(inputs);
       const packages = await installedPackagesOf(args.root);
@@ -82,7 +84,7 @@ export const imgplaySquashfs = defineModule(
         ...(epoch === undefined ? { buildSeconds: Math.round(built.seconds * 10) / 10 } : {}),
         ...(await provenance(vars.playbook_dir, dest, epoch)),
       });
-      return { changed: true, name, path: built.path, size: built.size, sha256: built.sha256, kernel_version: kver, inputs_digest: digest, seconds: built.seconds, packages: packages.length };
+      return { changed: true, name, path: built.path, size: built.size, sha256: built.sha256, kernel_version: kver, inputs_digest: digest, seconds: built.seconds, packages: packages.length, ...facts };
     } catch (err) {
       if (err instanceof ImgplayError) return failed(err.hint ? `${err.message}\n${err.hint}` : err.message);
       throw err;

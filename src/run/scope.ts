@@ -4,31 +4,27 @@ import type { SourcePos } from '../errors.js';
 import type { Inherited, Play } from '../playbook/model.js';
 import { templateValue } from '../jinja/template.js';
 
-/** What a node inherits from the blocks, imports and roles around it. */
-export interface Scope {
+/** The keywords whose innermost value wins, typed as a node (playbook/model.ts's Inherited) writes them. */
+type Innermost = Pick<
+  Inherited,
+  'check_mode' | 'ignore_errors' | 'no_log' | 'delegate_to' | 'any_errors_fatal' | 'run_once' | 'ignore_unreachable' | 'throttle' | 'timeout' | 'diff' | 'delegate_facts'
+>;
+
+/** What a node inherits from the blocks, imports and roles around it: the innermost keywords as a node has
+ *  them, and what accumulates from outer nodes to inner ones (conditions, tags, variables, environments,
+ *  module_defaults, become). */
+export interface Scope extends Innermost {
   readonly when: ReadonlyArray<{ cond: unknown; pos: SourcePos }>;
-  readonly tags: readonly string[];
-  readonly vars: ReadonlyArray<Readonly<Record<string, unknown>>>;
+  readonly tags: Inherited['tags'];
+  readonly vars: ReadonlyArray<Inherited['vars']>;
   readonly includeParams: Readonly<Record<string, unknown>>;
   readonly environment: readonly unknown[];
-  readonly check_mode?: unknown;
-  readonly ignore_errors?: unknown;
-  readonly no_log?: unknown;
-  readonly delegate_to?: unknown;
   readonly handler: boolean;
   /** The include_tasks files and include_role roles this node runs inside, outermost first. */
   readonly includes: readonly string[];
-  /** Keywords of ansible-core 2.14 the innermost node decides (see INHERITED_KEYWORDS). */
-  readonly any_errors_fatal?: unknown;
-  readonly run_once?: unknown;
-  readonly ignore_unreachable?: unknown;
-  readonly throttle?: unknown;
-  readonly timeout?: unknown;
-  readonly diff?: unknown;
-  readonly delegate_facts?: unknown;
   /** module_defaults entries, outermost first: later entries win. */
-  readonly module_defaults?: readonly Readonly<Record<string, unknown>>[];
-  readonly become?: Readonly<Record<string, unknown>>;
+  readonly module_defaults?: Inherited['module_defaults'];
+  readonly become?: Inherited['become'];
 }
 
 /** The scope of nothing: no conditions, tags, variables or keywords. */

@@ -1,10 +1,12 @@
 // What every artifact module shares: its stage inputs argument, the digest of them, reproducible
-// time stamps, and the provenance recorded beside the artifact in manifest.json.
+// time stamps, the provenance recorded beside the artifact in manifest.json, and the base image fact
+// by which the stages after the base find it.
 import { resolve } from 'node:path';
 import { ImgplayError } from '../../errors.js';
 import { inputsDigest } from '../../image/inputs-digest.js';
 import { parseSourceDateEpoch } from '../../image/source-date.js';
 import { type ArtifactEntry, gitStateOf, imgplayVersion } from '../../image/manifest.js';
+import { resolveVariable } from '../../vars/expr.js';
 import type { ArgSpec } from '../spec.js';
 
 /** The `inputs` argument: the variables and files a stage was built from. */
@@ -60,3 +62,37 @@ export async function provenance(
 
 /** What a manifest entry says when there was no SOURCE_DATE_EPOCH. */
 export const NO_EPOCH = 'times: no SOURCE_DATE_EPOCH, so file times and builtAt are the time of this build';
+
+/** The fact imgplay_squashfs sets on the host it runs on (the build host): the base image it wrote. */
+export const BASE_IMAGE_FACT = 'imgplay_base_image';
+
+/** The build host's inventory name, whose base image fact the overlays' tasks (delegated to it) read. */
+const BUILD_HOST = 'localhost';
+
+/** The `base` argument of the modules that build on the base image (what its default is, for the docs). */
+export const baseArgDoc = `Default: the \`${BASE_IMAGE_FACT}\` fact imgplay_squashfs set on the task's host, else on \`localhost\` (the build host: a task an overlay host delegates to it finds it there); an empty string: no base.`;
+
+/**
+ * The base image a module builds on: its `base` argument when given (an empty one: none), else the
+ * `imgplay_base_image` fact of the task's host, else that of localhost (the build host, where the base was
+ * squashed). Looked up as a template looks variables up, so a stage's cache key records the read as it
+ * would a template's `{{ hostvars['localhost'].imgplay_base_image }}`, and a stage put back from the cache restores the fact.
+ */
+export function baseImageOf(given: string | undefined, vars: Readonly<Record<string, unknown>>): string | undefined {
+  if (given !== undefined) return given === '' ? undefined : given;
+  const own = resolveVariable(vars, BASE_IMAGE_FACT);
+  if (own !== undefined && own !== null) return pathOf(own);
+  const hostvars = resolveVariable(vars, 'hostvars');
+  const build = isRecord(hostvars) ? hostvars[BUILD_HOST] : undefined;
+  const fact = isRecord(build) ? resolveVariable(build, BASE_IMAGE_FACT) : undefined;
+  return fact === undefined || fact === null ? undefined : pathOf(fact);
+}
+
+function pathOf(v: unknown): string | undefined {
+  if (typeof v !== 'string') throw new ImgplayError(`${BASE_IMAGE_FACT} must be the path of the base image, got ${JSON.stringify(v)}`);
+  return v === '' ? undefined : v;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Manifest, readManifest } from '../../../src/image/manifest.js';
 import { imgplayKernel } from '../../../src/modules/imgplay-kernel.js';
-import { buildTree, makeContext, prepare } from '../../support/module-cases.js';
+import { buildTree, cases, makeContext, prepare, type TreeSpec } from '../../support/module-cases.js';
 
 const KVER = '6.1.0-27-amd64';
 
@@ -104,5 +104,98 @@ describe('imgplay_kernel', () => {
     const r = await run({ root, dest: builds, base: join(builds, 'base.img') });
     expect(r.failed, r.msg).toBeUndefined();
     expect(r.kernel_version).toBe(KVER);
+  });
+});
+
+// A tree with one kernel, and two bases beside it: one of its kernel, one of another.
+const WITH_BASES: TreeSpec = {
+  'root/var/lib/dpkg/status': DPKG_STATUS,
+  [`root/lib/modules/${KVER}/modules.dep`]: '',
+  [`root/boot/vmlinuz-${KVER}`]: 'kernel\n',
+  [`root/boot/initrd.img-${KVER}`]: 'initrd\n',
+  [`base.bookworm.${KVER}.squashfs.img`]: 'squash',
+  'base.bookworm.6.1.0-28-amd64.squashfs.img': 'squash',
+};
+const GOOD = `{root}/base.bookworm.${KVER}.squashfs.img`;
+const OTHER = '{root}/base.bookworm.6.1.0-28-amd64.squashfs.img';
+const MISMATCH = "the initrd's kernel is 6.1.0-27-amd64 but the base base.bookworm.6.1.0-28-amd64.squashfs.img has modules for 6.1.0-28-amd64";
+
+describe('imgplay_kernel without base: the imgplay_base_image fact', () => {
+  const args = { root: '{root}/root', dest: '{files}/builds' };
+  cases(imgplayKernel, [
+    {
+      name: 'checks the kernel against the base the fact of the task host names',
+      args,
+      before: WITH_BASES,
+      vars: { imgplay_base_image: GOOD },
+      changed: true,
+      again: true,
+      result: { base: GOOD, kernel: `{files}/builds/vmlinuz-${KVER}` },
+      check: { result: { base: GOOD } },
+      targets: ['local'],
+    },
+    {
+      name: "falls back to localhost's fact (an overlay host's task delegated to the build host)",
+      args,
+      before: WITH_BASES,
+      vars: { hostvars: { localhost: { imgplay_base_image: GOOD } } },
+      changed: true,
+      again: true,
+      result: { base: GOOD },
+      check: { result: { base: GOOD } },
+      targets: ['local'],
+    },
+    {
+      name: 'fails when the base the fact names has modules of another kernel',
+      args,
+      before: WITH_BASES,
+      vars: { hostvars: { localhost: { imgplay_base_image: OTHER } } },
+      error: MISMATCH,
+      targets: ['local'],
+    },
+    {
+      name: 'takes an explicit base over the fact',
+      args: { ...args, base: GOOD },
+      before: WITH_BASES,
+      vars: { imgplay_base_image: OTHER },
+      changed: true,
+      again: true,
+      result: { base: GOOD },
+      targets: ['local'],
+    },
+    {
+      name: 'checks against no base when base is empty, whatever the fact says',
+      args: { ...args, base: '' },
+      before: WITH_BASES,
+      vars: { imgplay_base_image: OTHER },
+      changed: true,
+      again: true,
+      result: { kernel_version: KVER },
+      targets: ['local'],
+    },
+    {
+      name: 'exports with no check when there is neither base nor fact',
+      args,
+      before: WITH_BASES,
+      changed: true,
+      again: true,
+      result: { kernel_version: KVER },
+      targets: ['local'],
+    },
+    {
+      name: 'fails on a fact that is not a path',
+      args,
+      before: WITH_BASES,
+      vars: { imgplay_base_image: ['a'] },
+      error: 'imgplay_base_image must be the path of the base image, got ["a"]',
+      targets: ['local'],
+    },
+  ]);
+
+  it('leaves base out of the result when there is none', async () => {
+    const root = await tree([KVER]);
+    const r = await run({ root, dest: join(dir, 'builds') });
+    expect(r.failed, r.msg).toBeUndefined();
+    expect(r).not.toHaveProperty('base');
   });
 });
