@@ -6,7 +6,7 @@ import { ImgplayError } from '../../errors.js';
 import { inputsDigest } from '../../image/inputs-digest.js';
 import { parseSourceDateEpoch } from '../../image/source-date.js';
 import { type ArtifactEntry, gitStateOf, imgplayVersion } from '../../image/manifest.js';
-import { resolveVariable } from '../../vars/expr.js';
+import { resolveVariable } from '../../jinja/expr.js';
 import type { ArgSpec } from '../spec.js';
 
 /** The `inputs` argument: the variables and files a stage was built from. */
