@@ -9,10 +9,17 @@ const runDir = new URL('../../../src/run/', import.meta.url).pathname;
 describe('what is special about a module', () => {
   it('is declared by the module: meta acts on the play, set_fact and include_vars keep their own layers, debug always shows', () => {
     expect(traitsOf(findModule('meta')!)).toEqual({ actsOnPlay: true });
-    expect(traitsOf(findModule('set_fact')!)).toEqual({ factsTo: 'variables' });
-    expect(traitsOf(findModule('include_vars')!)).toEqual({ factsTo: 'include_vars' });
+    expect(traitsOf(findModule('set_fact')!)).toMatchObject({ factsTo: 'variables' });
+    expect(traitsOf(findModule('include_vars')!)).toMatchObject({ factsTo: 'include_vars' });
     expect(traitsOf(findModule('debug')!)).toEqual({ verboseAlways: true });
     expect(traitsOf(findModule('copy')!)).toEqual({});
+  });
+
+  it('names the variables a task sets before it runs: set_fact its arguments, include_vars its name or any', () => {
+    expect(traitsOf(findModule('set_fact')!).namesSet?.({ a: 1, b: 2, cacheable: true })).toEqual(['a', 'b']);
+    expect(traitsOf(findModule('include_vars')!).namesSet?.({ file: 'x.yml', name: 'loaded' })).toEqual(['loaded']);
+    expect(traitsOf(findModule('include_vars')!).namesSet?.({ file: 'x.yml' })).toBe('any');
+    expect(traitsOf(findModule('ansible.builtin.set_fact')!).namesSet).toBeDefined();
   });
 
   it('is never decided by the executor comparing a module name', () => {
