@@ -87,15 +87,17 @@ const program = new Command('core-targets')
   .option('--json <file>', 'write the results (outputs included) as JSON')
   .option('--timeout <sec>', 'seconds one tool run may take', '900')
   .option('--tool <tool>', 'run only one tool: ansible or imgplay')
+  .option('--imgplay <bin>', "another build's bin/imgplay.js to measure (default: this checkout's)")
   .option('--keep', 'keep the work folder of each target (paths printed)')
   .option('-j, --jobs <n>', 'targets run at the same time (each runs both tools at once)', '1')
   .parse();
 
-const o = program.opts<{ ansibleSrc: string; only?: string; table?: string; json?: string; timeout: string; tool?: string; keep?: boolean; jobs: string }>();
+const o = program.opts<{ ansibleSrc: string; only?: string; table?: string; json?: string; timeout: string; tool?: string; keep?: boolean; jobs: string; imgplay?: string }>();
 const integration = resolve(o.ansibleSrc, 'test/integration');
 if (!existsSync(join(integration, 'targets'))) program.error(`${integration}/targets does not exist: --ansible-src must be an ansible-core checkout`);
 if (process.getuid?.() !== 0) program.error('core-targets needs root (chroot, namespaces)');
-const why = await imgplayProblem();
+const imgplayBin = o.imgplay ? resolve(o.imgplay) : join(repoRoot, 'bin', 'imgplay.js');
+const why = o.imgplay ? (existsSync(imgplayBin) ? undefined : `${imgplayBin} does not exist`) : await imgplayProblem();
 if (why) program.error(why);
 const tools: Tool[] = o.tool === 'ansible' || o.tool === 'imgplay' ? [o.tool] : ['ansible', 'imgplay'];
 const wanted = o.only?.split(',').filter(Boolean);
@@ -155,7 +157,7 @@ async function runTool(tool: Tool, target: string, kind: 'role' | 'runme', dir: 
   await writeFile(join(integ, 'inventory'), inventory(tool, tree));
   await writeFile(join(work, 'ansible.cfg'), '');
   if (tool === 'imgplay') {
-    await writeFile(join(bin, 'ansible-playbook'), SHIM(process.execPath, join(repoRoot, 'bin', 'imgplay.js')));
+    await writeFile(join(bin, 'ansible-playbook'), SHIM(process.execPath, imgplayBin));
     await chmod(join(bin, 'ansible-playbook'), 0o755);
   }
   const env: Record<string, string> = {
