@@ -294,7 +294,7 @@ async function parseTaskOrBlock(raw: Raw, ctx: ParseContext): Promise<Node[]> {
     return loaded.blocks.map((b) => ({ ...b, origin: 'import_role' as const, when: [...kw.when, ...b.when], tags: [...kw.tags, ...b.tags], vars: { ...b.vars, ...kw.vars } }));
   }
   if (action === 'include_tasks' || action === 'include_role') {
-    const node: IncludeNode = { kind: 'include', action, name, args, ...loop, ...kw, pos, baseDir: ctx.baseDir, role: ctx.role };
+    const node: IncludeNode = { kind: 'include', action, name, args, listen: stringList(raw.listen), ...loop, ...kw, pos, baseDir: ctx.baseDir, role: ctx.role };
     return [node];
   }
   const argPos: Record<string, SourcePos> = {};
