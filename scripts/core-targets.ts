@@ -34,8 +34,7 @@
 // read-only but for the run's own work folder. Nothing a target does can reach the build host's files, kernel
 // settings, services or network. Targets that need what this sandbox cannot give are listed, not run.
 import { existsSync } from 'node:fs';
-import { chmod, cp, mkdir, mkdtemp, realpath, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, cp, mkdir, mkdtemp, realpath, symlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { execa } from 'execa';
@@ -103,10 +102,14 @@ const tools: Tool[] = o.tool === 'ansible' || o.tool === 'imgplay' ? [o.tool] : 
 const wanted = o.only?.split(',').filter(Boolean);
 const targets = CORE_TARGETS.filter((t) => !wanted || wanted.includes(t));
 
-// Runs in the new namespaces: the work folder stays writable, everything else of the host turns read-only.
+// Runs in the new namespaces: the work folder stays writable, /root and /tmp are fresh and private (as on the
+// throwaway hosts ansible-test runs on: Ansible's local connection keeps its temp files in ~/.ansible/tmp, and
+// tests write to /tmp), everything else of the host turns read-only.
 const SANDBOX = `set -e
 work=$1; cwd=$2; shift 2
 mount --bind "$work" "$work"
+mount -t tmpfs -o mode=0700 core-targets-root /root
+mount -t tmpfs -o mode=1777 core-targets-tmp /tmp
 mount -o remount,bind,ro /
 mount --bind /proc/sys /proc/sys
 mount -o remount,bind,ro /proc/sys
@@ -118,10 +121,16 @@ exec "$@"
 
 const SHIM = (node: string, bin: string) => `#!/bin/sh\n# core-targets: imgplay stands in for ansible-playbook\nexec ${node} ${bin} "$@"\n`;
 
-// The line of the output that explains a failure, with the task it belongs to.
+// The lines of the output that explain a failure, with the task they belong to.
 function firstFailure(output: string): string | undefined {
   const lines = output.replace(/\x1b\[[0-9;]*m/g, '').split('\n');
-  const i = lines.findIndex((l) => /^(fatal:|failed:|ERROR!|error:|imgplay: |\S+:\d+:\d+: )|^\[ERROR\]|UNREACHABLE!/i.test(l.trim()));
+  // The failure that ended the run: the last one not ignored (a failure followed by "...ignoring" before the next task is not).
+  const ignored = (at: number) => {
+    for (let k = at + 1; k < lines.length && !/^(TASK|RUNNING HANDLER|PLAY) \[/.test(lines[k] as string); k++) if ((lines[k] as string).includes('...ignoring')) return true;
+    return false;
+  };
+  const candidates = lines.flatMap((l, k) => (/^(fatal:|failed:|ERROR!|error:|imgplay: |\S+:\d+:\d+: )|^\[ERROR\]|UNREACHABLE!/i.test(l.trim()) && !ignored(k) ? [k] : []));
+  const i = candidates.at(-1) ?? -1;
   if (i < 0) {
     // A runme.sh that failed on its own check: its last traced command.
     const trace = lines.filter((l) => l.startsWith('+ ')).at(-1);
@@ -146,31 +155,32 @@ async function runTool(tool: Tool, target: string, kind: 'role' | 'runme', dir: 
   const work = join(dir, tool);
   const tree = join(work, 'tree');
   const integ = join(work, 'integration');
-  const home = join(work, 'home');
   const bin = join(work, 'bin');
-  await mkdir(home, { recursive: true });
   await mkdir(bin, { recursive: true });
   await execa('cp', ['-a', '--reflink=auto', '--', await rolesBaseTree(), tree]);
   await cp(integration, integ, { recursive: true, verbatimSymlinks: true });
   const outputDir = join(work, 'output_dir');
   await mkdir(outputDir);
+  // ansible-test's output_dir is on the controller and, under the local connection, the same path on the target:
+  // with a chroot target it must exist in the tree too.
+  await mkdir(join(tree, outputDir), { recursive: true });
   await writeFile(join(integ, 'inventory'), inventory(tool, tree));
   await writeFile(join(work, 'ansible.cfg'), '');
+  // ansible-test puts a `python` first on PATH (runme.sh scripts call `env python`).
+  await symlink('/usr/bin/python3', join(bin, 'python'));
   if (tool === 'imgplay') {
     await writeFile(join(bin, 'ansible-playbook'), SHIM(process.execPath, imgplayBin));
     await chmod(join(bin, 'ansible-playbook'), 0o755);
   }
   const env: Record<string, string> = {
     PATH: `${bin}:${toolPath}`,
-    HOME: home,
+    HOME: '/root',
     USER: 'root',
     LOGNAME: 'root',
     SHELL: '/bin/bash',
     LANG: 'C.UTF-8',
     LC_ALL: 'C.UTF-8',
-    TMPDIR: join(work, 'tmp'),
     ANSIBLE_CONFIG: join(work, 'ansible.cfg'),
-    ANSIBLE_LOCAL_TEMP: join(home, '.ansible', 'tmp'),
     ANSIBLE_NOCOLOR: '1',
     NO_COLOR: '1',
     ANSIBLE_RETRY_FILES_ENABLED: '0',
@@ -180,7 +190,6 @@ async function runTool(tool: Tool, target: string, kind: 'role' | 'runme', dir: 
     OUTPUT_DIR: outputDir,
     INVENTORY_PATH: join(integ, 'inventory'),
   };
-  await mkdir(env.TMPDIR as string);
   let cwd: string;
   let command: string[];
   if (kind === 'role') {
@@ -214,7 +223,8 @@ async function runTarget(target: string): Promise<TargetResult> {
   const kind = existsSync(join(integration, 'targets', target, 'runme.sh')) ? 'runme' : 'role';
   const notRunnable = NOT_RUNNABLE[target];
   if (notRunnable) return { target, kind, notRunnable };
-  const dir = await realpath(await mkdtemp(join(tmpdir(), `imgplay-core-${target}-`)));
+  // Not under /tmp: the sandbox mounts a private /tmp over it.
+  const dir = await realpath(await mkdtemp(join(process.env.CORE_TARGETS_WORK ?? '/var/tmp', `imgplay-core-${target}-`)));
   try {
     const runs = await Promise.all(tools.map((t) => runTool(t, target, kind, dir)));
     const result: TargetResult = { target, kind };
