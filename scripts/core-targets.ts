@@ -98,6 +98,8 @@ if (process.getuid?.() !== 0) program.error('core-targets needs root (chroot, na
 const imgplayBin = o.imgplay ? resolve(o.imgplay) : join(repoRoot, 'bin', 'imgplay.js');
 const why = o.imgplay ? (existsSync(imgplayBin) ? undefined : `${imgplayBin} does not exist`) : await imgplayProblem();
 if (why) program.error(why);
+// The sandbox mounts a private /tmp: a build kept there would not be seen.
+if (imgplayBin.startsWith('/tmp/')) program.error(`${imgplayBin}: the sandbox mounts its own /tmp; keep the build to measure elsewhere (e.g. /var/tmp)`);
 const tools: Tool[] = o.tool === 'ansible' || o.tool === 'imgplay' ? [o.tool] : ['ansible', 'imgplay'];
 const wanted = o.only?.split(',').filter(Boolean);
 const targets = CORE_TARGETS.filter((t) => !wanted || wanted.includes(t));
