@@ -125,7 +125,8 @@ export function parseKv(textIn: string, freeFormKeys?: ReadonlySet<string>): Rec
   const text = joinContinuedLines(textIn);
   const out: Record<string, unknown> = {};
   const raw: string[] = [];
-  for (const orig of splitArgs(text)) {
+  const words = splitArgs(text);
+  for (const [n, orig] of words.entries()) {
     const word = decodeEscapes(orig).replace(/\n$/, '');
     const eq = word.search(/(?<!\\)=/);
     const key = eq > 0 ? word.slice(0, eq).trim() : '';
@@ -133,7 +134,8 @@ export function parseKv(textIn: string, freeFormKeys?: ReadonlySet<string>): Rec
     // later); only free-form modules (command, shell) keep words whose key they do not know as their command.
     const isKv = eq > 0 && key !== '' && (freeFormKeys === undefined || (/^[A-Za-z_][\w]*$/.test(key) && freeFormKeys.has(key)));
     if (isKv) out[key] = unquote(word.slice(eq + 1).trim());
-    else if (freeFormKeys !== undefined) raw.push(orig);
+    // The text's final newline stays on a last word that is part of the command (`shell: |` with `creates=` above it).
+    else if (freeFormKeys !== undefined) raw.push(n === words.length - 1 && text.endsWith('\n') ? `${orig}\n` : orig);
     else throw new ParseError(`expected key=value arguments, found '${orig}'`);
   }
   // With no key=value words taken out, the command is the text exactly as written (indentation and
