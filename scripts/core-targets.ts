@@ -102,7 +102,10 @@ if (why) program.error(why);
 if (imgplayBin.startsWith('/tmp/')) program.error(`${imgplayBin}: the sandbox mounts its own /tmp; keep the build to measure elsewhere (e.g. /var/tmp)`);
 const tools: Tool[] = o.tool === 'ansible' || o.tool === 'imgplay' ? [o.tool] : ['ansible', 'imgplay'];
 const wanted = o.only?.split(',').filter(Boolean);
-const targets = CORE_TARGETS.filter((t) => !wanted || wanted.includes(t));
+// --only's order is the order they run in (long ones first keep -j 2 busy to the end).
+const unknown = wanted?.filter((t) => !(CORE_TARGETS as readonly string[]).includes(t)) ?? [];
+if (unknown.length > 0) program.error(`not among the 36 targets: ${unknown.join(', ')}`);
+const targets: readonly string[] = wanted ?? CORE_TARGETS;
 
 // Runs in the new namespaces: the work folder stays writable, /root and /tmp are fresh and private (as on the
 // throwaway hosts ansible-test runs on: Ansible's local connection keeps its temp files in ~/.ansible/tmp, and
