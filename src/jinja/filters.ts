@@ -896,8 +896,18 @@ const FILTERS: Record<string, Def> = {
   type_debug: fixed([], pyTypeName),
   union: fixed(['b'], (a, b) => uniqueBy([...iterate(a, 'union'), ...iterate(b, 'union')], (x) => x)),
   unique: fixed(['case_sensitive', 'attribute'], (v, cs, attribute) => {
+    if (!Array.isArray(v) && typeof v !== 'string' && !isMapping(v)) fail(`'${pyTypeName(v)}' object is not iterable`);
+    const items = iterate(v, 'unique');
     const key = sortKey(cs);
-    return uniqueBy(iterate(v, 'unique'), (x) => key(attribute === undefined || attribute === null ? x : defined(attrOrUndefined(x, attribute))));
+    const getter = (x: unknown) => key(attribute === undefined || attribute === null ? x : defined(attrOrUndefined(x, attribute)));
+    // Jinja's unique hashes its keys; on a dict or list Ansible falls back to its own, case-sensitive one, which
+    // knows neither case_sensitive=False nor attribute (as 2.14's mathstuff.unique).
+    const unhashable = items.map(getter).find((k) => hashKey(k) === undefined);
+    if (unhashable === undefined) return uniqueBy(items, getter);
+    if (cs === false || (attribute !== undefined && attribute !== null && truthy(attribute))) {
+      fail(`Jinja2's unique filter failed and we cannot fall back to Ansible's version as it does not support the parameters supplied. unhashable type: '${pyTypeName(unhashable)}'`);
+    }
+    return uniqueBy(items, (x) => x);
   }),
   upper: fixed([], (v) => str(v).toUpperCase()),
   zip: {

@@ -309,8 +309,10 @@ function nestedLookup(terms: unknown[]): unknown[] {
 function subelementsLookup(terms: unknown[]): unknown[] {
   const bad = (msg = ''): never => fail(`subelements lookup expects a list of two or three items, ${msg}`);
   if (terms.length < 2 || terms.length > 3) bad();
-  const [first, key, flagsIn = {}] = terms;
-  if (!(Array.isArray(first) || isMapping(first)) || typeof key !== 'string') bad('first a dict or a list, second a string pointing to the subkey');
+  const [firstIn, key, flagsIn = {}] = terms;
+  // As listify_lookup_plugin_terms: anything but a list or a dict becomes a list of itself (then fails as no dictionary).
+  const first = Array.isArray(firstIn) || isMapping(firstIn) ? firstIn : [firstIn];
+  if (typeof key !== 'string') bad('first a dict or a list, second a string pointing to the subkey');
   if (!isMapping(flagsIn) || !Object.keys(flagsIn).every((k) => k === 'skip_missing')) bad("the optional third item must be a dict with flags ('skip_missing',)");
   const flags = flagsIn as Record<string, unknown>;
   let elements: unknown[];

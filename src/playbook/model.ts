@@ -89,6 +89,8 @@ export interface IncludeNode extends Inherited, Origin {
   readonly name?: string | undefined;
   readonly action: 'include_tasks' | 'include_role';
   readonly args: Readonly<Record<string, unknown>>;
+  /** Topics it answers to when it is a handler. */
+  readonly listen?: readonly string[];
   readonly loop?: unknown;
   readonly loopKind?: string | undefined;
   readonly loop_control?: Readonly<Record<string, unknown>> | undefined;

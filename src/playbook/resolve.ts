@@ -294,7 +294,7 @@ async function parseTaskOrBlock(raw: Raw, ctx: ParseContext): Promise<Node[]> {
     return loaded.blocks.map((b) => ({ ...b, origin: 'import_role' as const, when: [...kw.when, ...b.when], tags: [...kw.tags, ...b.tags], vars: { ...b.vars, ...kw.vars } }));
   }
   if (action === 'include_tasks' || action === 'include_role') {
-    const node: IncludeNode = { kind: 'include', action, name, args, ...loop, ...kw, pos, baseDir: ctx.baseDir, role: ctx.role };
+    const node: IncludeNode = { kind: 'include', action, name, args, listen: stringList(raw.listen), ...loop, ...kw, pos, baseDir: ctx.baseDir, role: ctx.role };
     return [node];
   }
   const argPos: Record<string, SourcePos> = {};
@@ -676,13 +676,16 @@ export async function loadRoleEntry(entry: unknown, ctx: ParseContext, pos: Sour
   const dir = findRoleDir(name, ctx, entryPos);
   const tasksFile = mainFile(join(dir, 'tasks'), String(importArgs.tasks_from ?? 'main').replace(/\.ya?ml$/, ''));
   // Checked before the duplicate rule below, which would otherwise end a loop of dependencies silently.
-  const chain = enter(ctx.chain ?? [], { keys: [`role:${dir}`, ...(tasksFile ? [`file:${tasksFile}`] : [])], label: `role '${name}'` }, via, entryPos);
+  // A role may import itself for another tasks file (tasks_from): only the same role with the same tasks is a loop.
+  const chain = enter(ctx.chain ?? [], { keys: [`role:${dir}\0${tasksFile ?? ''}`, ...(tasksFile ? [`file:${tasksFile}`] : [])], label: `role '${name}'` }, via, entryPos);
   const files: string[] = [];
   const fileSet = new Set<string>();
   const metaFile = mainFile(join(dir, 'meta'));
   const meta = await loadVarsFile(metaFile, fileSet);
   const allowDuplicates = meta.allow_duplicates === true || importArgs.allow_duplicates === true;
-  const key = `${dir}\0${JSON.stringify(params)}`;
+  // As 2.14's role cache: the same role with other tasks_from/vars_from/defaults_from/handlers_from is another role.
+  const fromFiles = ['tasks_from', 'vars_from', 'defaults_from', 'handlers_from'].map((k) => String(importArgs[k] ?? ''));
+  const key = `${dir}\0${JSON.stringify(params)}\0${fromFiles.join('\0')}`;
   if (ctx.seenRoles.has(key) && !allowDuplicates) return { instances: [], blocks: [] };
   ctx.seenRoles.add(key);
 

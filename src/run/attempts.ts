@@ -1,5 +1,6 @@
 // A task's attempts: its module runs, then changed_when and failed_when decide the result, and `until`
 // runs it again (retries, delay) until the condition holds or the attempts are spent.
+import { type ImgplayError, TemplateError, UndefinedVariableError } from '../errors.js';
 import type { ModuleResult } from '../modules/types.js';
 import { evaluateCondition } from '../jinja/expr.js';
 import { lazyOver, normaliseResult } from './result.js';
@@ -15,13 +16,31 @@ export interface ResultRules {
 /** Applies changed_when and failed_when (which see the result under its register name) to a normalised result. */
 export function judgeResult(result: ModuleResult, rules: ResultRules, vars: Record<string, unknown>): Record<string, unknown> {
   const withResult = rules.register ? lazyOver(vars, { [rules.register]: result }) : vars;
-  if (rules.changed_when !== undefined) result.changed = evaluateCondition(rules.changed_when, withResult);
-  if (rules.failed_when !== undefined) {
-    const f = evaluateCondition(rules.failed_when, withResult);
-    result.failed_when_result = f;
-    result.failed = f;
+  let judging: 'changed' | 'failed' = 'changed';
+  try {
+    if (rules.changed_when !== undefined) result.changed = evaluateCondition(rules.changed_when, withResult);
+    judging = 'failed';
+    if (rules.failed_when !== undefined) {
+      const f = evaluateCondition(rules.failed_when, withResult);
+      result.failed_when_result = f;
+      result.failed = f;
+    }
+  } catch (err) {
+    // As 2.14's TaskExecutor: a condition that cannot be evaluated fails the task, which keeps its module's
+    // result (stdout...) and says why under changed_when_result / failed_when_result.
+    if (!(err instanceof UndefinedVariableError || err instanceof TemplateError)) throw err;
+    const cond = judging === 'changed' ? rules.changed_when : rules.failed_when;
+    result.failed = true;
+    result[`${judging}_when_result`] = conditionFailure(cond, err);
   }
   return withResult;
+}
+
+// Ansible's words for a condition that failed to evaluate (an undefined name is said twice, as 2.14 says it).
+function conditionFailure(cond: unknown, err: ImgplayError): string {
+  const text = Array.isArray(cond) ? cond.map(String).join(', ') : String(cond);
+  const why = err instanceof UndefinedVariableError ? `${err.message}. ${err.message}` : err.message;
+  return `The conditional check '${text}' failed. The error was: error while evaluating conditional (${text}): ${why}`;
 }
 
 /** How often and how far apart a task runs, from until/retries/delay (already templated). */

@@ -295,8 +295,9 @@ export class Executor implements Walker {
         if (!rescuable) fatal = true;
       }
       if (failed && rescuable) {
-        // What rescue and always sections read to learn what went wrong, as in Ansible.
-        h.nonPersistent.ansible_failed_task = { name: task.name ?? task.action, action: task.action, args: task.args, tags: task.tags, when: task.when };
+        // What rescue and always sections read to learn what went wrong, as in Ansible; the task's own
+        // template source (`{{ item }}` in its args) is data there, never templated again (2.14's wrap_var).
+        h.nonPersistent.ansible_failed_task = markUnsafe({ name: task.name ?? task.action, action: task.action, args: task.args, tags: task.tags, when: task.when });
         h.nonPersistent.ansible_failed_result = markUnsafe(stripInternal(outcome.result));
       }
       if (failed) h.failed = true;

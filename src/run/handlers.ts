@@ -12,10 +12,11 @@ export function notifyHandlers(ctx: RunContext, pr: PlayRun, h: HostRun, task: T
   const vars = ctx.vars.forTask(pr, h, task, emptyScope());
   for (const raw of task.notify) {
     const name = tryRender(raw, vars);
+    // A handler may be an include_tasks or include_role (2.14's HandlerTaskInclude): notified by its name, it runs the tasks it includes.
     const matches = pr.handlers.filter((hd) => {
-      if (hd.kind !== 'task') return false;
+      if (hd.kind === 'block') return false;
       const hname = hd.name === undefined ? undefined : tryRender(hd.name, vars);
-      return hname === name || (hd.role && hname !== undefined && `${hd.role.name} : ${hname}` === name) || hd.listen.includes(name);
+      return hname === name || (hd.role && hname !== undefined && `${hd.role.name} : ${hname}` === name) || (hd.listen ?? []).includes(name);
     });
     if (matches.length === 0) {
       // Ansible stops the whole run here (exit 1), not just the host.

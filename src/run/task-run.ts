@@ -56,7 +56,18 @@ export class TaskRunner {
       );
     try {
       const baseVars = this.ctx.vars.forTask(pr, h, task, scope);
-      if (task.loop !== undefined) return await this.loop(pr, task, h, scope, baseVars, share, emit);
+      if (task.loop !== undefined) {
+        let items: unknown[];
+        try {
+          items = loopItems(task.loopKind ?? 'loop', task.loop, task, baseVars);
+        } catch (err) {
+          const skipped = await this.skippedDespiteLoop(err, pr, task, h, scope, baseVars, share);
+          this.register(h, task, skipped.result, share);
+          emit(skipped);
+          return skipped;
+        }
+        return await this.loop(pr, task, h, scope, baseVars, items, share, emit);
+      }
       const o = await this.once(pr, task, h, scope, baseVars, share);
       this.register(h, task, o.result, share);
       emit(o);
@@ -69,9 +80,23 @@ export class TaskRunner {
     }
   }
 
+  // As 2.14's TaskExecutor: a loop whose items are undefined fails the task only when its `when` holds; a false
+  // condition skips it as a task without a loop (`with_items: "{{ later }}"` under `when: later is defined`).
+  private async skippedDespiteLoop(err: unknown, pr: PlayRun, task: TaskNode, h: HostRun, scope: Scope, baseVars: Record<string, unknown>, share: readonly HostRun[]): Promise<TaskOutcome> {
+    if (!(err instanceof UndefinedVariableError)) throw err;
+    let holds: boolean;
+    try {
+      holds = scope.when.every(({ cond }) => evaluateCondition(cond, baseVars));
+    } catch {
+      // The loop's error takes precedence over the condition's own.
+      throw err;
+    }
+    if (holds) throw err;
+    return this.once(pr, task, h, scope, baseVars, share);
+  }
+
   // A looped task: each item runs with its loop variables, reported with its label; the task's result sums them up.
-  private async loop(pr: PlayRun, task: TaskNode, h: HostRun, scope: Scope, baseVars: Record<string, unknown>, share: readonly HostRun[], emit: Emit): Promise<TaskOutcome> {
-    const items = loopItems(task.loopKind ?? 'loop', task.loop, task, baseVars);
+  private async loop(pr: PlayRun, task: TaskNode, h: HostRun, scope: Scope, baseVars: Record<string, unknown>, items: unknown[], share: readonly HostRun[], emit: Emit): Promise<TaskOutcome> {
     const ctl = loopControlOf(task.loop_control, (v) => templateValue(v, baseVars), task);
     const done: Array<{ result: ModuleResult; status: ResultStatus; changed: boolean }> = [];
     for (const [index, item] of items.entries()) {

@@ -68,6 +68,38 @@ export function joinArgs(words: readonly string[]): string {
   return result;
 }
 
+/**
+ * Ansible's split_args drops a lone `\` ending a line outside quotes and joins the next line on: `s` spaces before
+ * the `\` and `t` spaces starting the next line become `s` spaces (t = 0) or `s + t - 1` (its words were split on
+ * single spaces, each extra space kept, and join_args puts one between words).
+ */
+export function joinContinuedLines(text: string): string {
+  if (!text.includes('\\\n')) return text;
+  const lines = text.split('\n');
+  let out = '';
+  let quote: string | null = null;
+  for (let n = 0; n < lines.length; n++) {
+    const line = lines[n] as string;
+    for (let i = 0; i < line.length; i++) {
+      const c = line[i];
+      if (c === '\\') i++;
+      else if (quote === null && (c === '"' || c === "'")) quote = c;
+      else if (c === quote) quote = null;
+    }
+    const m = quote === null && n < lines.length - 1 ? /^(.*\S)( +)\\$/.exec(line) : null;
+    if (!m) {
+      out += n < lines.length - 1 ? `${line}\n` : line;
+      continue;
+    }
+    const next = lines[n + 1] as string;
+    const t = (/^ */.exec(next) as RegExpExecArray)[0].length;
+    const s = (m[2] as string).length;
+    out += `${m[1] as string}${' '.repeat(t === 0 ? s : s + t - 1)}`;
+    lines[n + 1] = next.slice(t);
+  }
+  return out;
+}
+
 /** Removes one level of matching outer quotes, as Ansible's unquote does. */
 export function unquote(s: string): string {
   if (s.length >= 2 && (s[0] === '"' || s[0] === "'") && s[s.length - 1] === s[0] && s[s.length - 2] !== '\\') return s.slice(1, -1);
@@ -89,10 +121,12 @@ export function decodeEscapes(s: string): string {
  * Parses `k=v` pairs. For free-form modules the words that are not `k=v` for a known key are joined
  * back, in order, into `_raw_params` (as Ansible does for command and shell).
  */
-export function parseKv(text: string, freeFormKeys?: ReadonlySet<string>): Record<string, unknown> {
+export function parseKv(textIn: string, freeFormKeys?: ReadonlySet<string>): Record<string, unknown> {
+  const text = joinContinuedLines(textIn);
   const out: Record<string, unknown> = {};
   const raw: string[] = [];
-  for (const orig of splitArgs(text)) {
+  const words = splitArgs(text);
+  for (const [n, orig] of words.entries()) {
     const word = decodeEscapes(orig).replace(/\n$/, '');
     const eq = word.search(/(?<!\\)=/);
     const key = eq > 0 ? word.slice(0, eq).trim() : '';
@@ -100,7 +134,8 @@ export function parseKv(text: string, freeFormKeys?: ReadonlySet<string>): Recor
     // later); only free-form modules (command, shell) keep words whose key they do not know as their command.
     const isKv = eq > 0 && key !== '' && (freeFormKeys === undefined || (/^[A-Za-z_][\w]*$/.test(key) && freeFormKeys.has(key)));
     if (isKv) out[key] = unquote(word.slice(eq + 1).trim());
-    else if (freeFormKeys !== undefined) raw.push(orig);
+    // The text's final newline stays on a last word that is part of the command (`shell: |` with `creates=` above it).
+    else if (freeFormKeys !== undefined) raw.push(n === words.length - 1 && text.endsWith('\n') ? `${orig}\n` : orig);
     else throw new ParseError(`expected key=value arguments, found '${orig}'`);
   }
   // With no key=value words taken out, the command is the text exactly as written (indentation and

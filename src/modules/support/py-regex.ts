@@ -18,6 +18,8 @@ export function fromBytes(bytes: string): string {
 
 // Python's \s on bytes: ASCII whitespace only (JavaScript's also takes \xa0, a UTF-8 continuation byte).
 const SPACE = ' \\t\\n\\r\\f\\v';
+// \S inside a class (`[\S\s]`): the ranges that leave out exactly those six (a class cannot nest a negated one).
+const NOT_SPACE_RANGES = '\\x00-\\x08\\x0e-\\x1f\\x21-\\uffff';
 
 /** Compiles a Python regular expression (given as text) for searching byte strings. */
 export function compilePyRegex(pattern: string): RegExp {
@@ -44,7 +46,7 @@ export function compilePyRegex(pattern: string): RegExp {
       if (n === 'A' && !inClass) out += '(?<![\\s\\S])';
       else if (n === 'Z' && !inClass) out += '(?![\\s\\S])';
       else if (n === 's') out += inClass ? SPACE : `[${SPACE}]`;
-      else if (n === 'S') out += inClass ? throwClassNegation(pattern) : `[^${SPACE}]`;
+      else if (n === 'S') out += inClass ? NOT_SPACE_RANGES : `[^${SPACE}]`;
       else out += `\\${n}`;
       continue;
     }
@@ -88,10 +90,6 @@ export function compilePyRegex(pattern: string): RegExp {
   } catch (err) {
     throw new PyRegexError(`invalid regular expression ${JSON.stringify(pattern)}: ${(err as Error).message}`);
   }
-}
-
-function throwClassNegation(pattern: string): never {
-  throw new PyRegexError(`\\S inside a character class is not supported: ${pattern}`);
 }
 
 /** Python's match.expand(template): \1, \g<1>, \g<name> and the usual escapes; an unmatched group is empty. */
