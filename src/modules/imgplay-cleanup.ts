@@ -1,7 +1,7 @@
 // imgplay_cleanup: what a built tree should not carry into an image: apt's caches and lists, docs,
 // unused locales, logs, the machine id and ssh host keys (so no two booted nodes share one), and the
 // caches that differ between two builds of the same packages (so the images are reproducible).
-import { lstat, readdir, rm, truncate, writeFile } from 'node:fs/promises';
+import { chmod, chown, lstat, readFile, readdir, rm, truncate, writeFile } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { mountTable, mountsUnder } from '../host/mount-table.js';
 import { fnmatchToRegExp } from './support/glob.js';
@@ -16,12 +16,12 @@ export const imgplayCleanup = defineModule(
       short: 'Removes from a built tree what an image should not carry (imgplay only).',
       description:
         "Runs over the chroot connection, never on the build host. Removes apt's caches and lists (`apt`), docs (`docs`), locale directories other than `keep_locales`, rotated logs and the contents of the others (`logs`), `/etc/machine-id` emptied so each boot makes its own (`machine_id`), ssh host keys (`ssh_host_keys`: no two booted nodes share a key; the base role generates them at boot), caches and seeds that differ from build to build (`varying`, so two builds of the same packages are the same bytes), `/tmp`, `/var/tmp` and `*-old` files (`tmp`), and any `paths`. Each is on by default. Never walks into a mount.",
-      returns: '`removed` (a count), `freed_bytes`, and `paths` (what was removed) when there are 50 or fewer.',
+      returns: "`removed` (a count), `freed_bytes`, `paths` (what was removed) when there are 50 or fewer, and `owned_by_apt`: apt's partial/ folders given the owner and mode apt gives them when it downloads (_apt, root's group, 0700), which a build whose packages all came from the .deb cache leaves root's.",
       checkMode: 'Counts what it would remove; nothing is removed.',
       differences: ['There is no Ansible equivalent.'],
     },
     args: {
-      apt: { type: 'bool', default: true, description: "apt's downloaded packages, caches and lists." },
+      apt: { type: 'bool', default: true, description: "apt's downloaded packages, caches and lists; its partial/ folders are kept, owned as apt owns them after a download." },
       docs: { type: 'bool', default: true, description: '`/usr/share/doc` (copyright files kept), man and info pages.' },
       keep_locales: { type: 'list', elements: 'str', default: ['en'], description: 'Locale directories of `/usr/share/locale` to keep (language names such as `en`, `de`); the others go.' },
       logs: { type: 'bool', default: true, description: 'Rotated logs under `/var/log` removed, the others emptied.' },
@@ -47,6 +47,9 @@ export const imgplayCleanup = defineModule(
       await c.remove('/var/cache/apt', (n) => n.endsWith('.bin'));
       await c.remove('/var/lib/apt/lists', (n) => n !== 'lock' && n !== 'partial');
       await c.remove('/var/lib/apt/lists/partial', () => true);
+      // apt hands its partial/ folders to _apt (mode 0700) only when it downloads something: a build whose
+      // packages all came from the .deb cache would leave them root's, and the image would differ.
+      for (const d of ['/var/cache/apt/archives/partial', '/var/lib/apt/lists/partial']) await c.ownAsApt(d);
     }
     if (args.docs) {
       await c.remove('/usr/share/doc', () => true, { keep: (rel) => /^[^/]+\/copyright$/.test(rel) });
@@ -78,12 +81,20 @@ export const imgplayCleanup = defineModule(
       const re = fnmatchToRegExp(posix.basename(p));
       await c.remove(dir, (n) => re.test(n));
     }
-    return { changed: c.removed.length > 0, removed: c.removed.length, freed_bytes: c.freed, ...(c.removed.length <= 50 ? { paths: c.removed } : {}) };
+    return {
+      changed: c.removed.length > 0 || c.normalized.length > 0,
+      removed: c.removed.length,
+      freed_bytes: c.freed,
+      ...(c.removed.length <= 50 ? { paths: c.removed } : {}),
+      ...(c.normalized.length > 0 ? { owned_by_apt: c.normalized } : {}),
+    };
   },
 );
 
 class Cleaner {
   readonly removed: string[] = [];
+  /** apt partial/ folders given apt's owner and mode. */
+  readonly normalized: string[] = [];
   freed = 0;
 
   constructor(
@@ -130,6 +141,21 @@ class Cleaner {
       if (!this.check) await rm(child, { recursive: true, force: true });
     }
     return kept;
+  }
+
+  /** Gives an apt partial/ folder the owner and mode apt gives it when it downloads: _apt, root's group, 0700. */
+  async ownAsApt(dir: string): Promise<void> {
+    const host = await this.conn.hostPath(dir);
+    const st = await lstat(host).catch(() => undefined);
+    if (!st?.isDirectory()) return;
+    const passwd = await readFile(await this.conn.hostPath('/etc/passwd'), 'utf8').catch(() => '');
+    const uid = Number(/^_apt:[^:]*:(\d+):/m.exec(passwd)?.[1] ?? NaN);
+    if (!Number.isInteger(uid)) return;
+    if (st.uid === uid && st.gid === 0 && (st.mode & 0o7777) === 0o700) return;
+    this.normalized.push(dir);
+    if (this.check) return;
+    await chown(host, uid, 0);
+    await chmod(host, 0o700);
   }
 
   async empty(path: string): Promise<void> {
