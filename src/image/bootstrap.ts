@@ -1,7 +1,7 @@
 // Bootstraps a minimal Debian tree: mmdebstrap in its own mount namespace (nothing it mounts can
 // outlive it on the host), or debootstrap when packages must be excluded.
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { ImgplayError } from '../errors.js';
@@ -105,6 +105,7 @@ export async function bootstrap(o: BootstrapOptions): Promise<{ tool: string; mi
     const argv = tool === 'mmdebstrap' ? [...(pins ? lockHooks(pins) : []), ...mmdebstrapArgs(o, mirror, debs?.folder)] : debootstrapArgs(o, mirror);
     const done = await runBootstrap(o, tool, argv, mirror, pins, lock);
     await debs?.publish();
+    await aptOwnsPartial(o.root);
     return done;
   } finally {
     await debs?.remove();
@@ -160,6 +161,24 @@ async function runBootstrap(
   await writeFile(marker(o.root, 'bootstrapped'), `${new Date().toISOString()}\n`);
   await rm(marker(o.root, 'bootstrapping'), { force: true });
   return { tool, mirror, seconds: (Date.now() - started) / 1000 };
+}
+
+/**
+ * Gives the tree's apt partial/ folders the owner and mode apt gives them when it downloads (_apt, root's group,
+ * 0700): apt only does so when it fetches something, so a bootstrap whose packages all came from the .deb cache
+ * would leave them root's, and two builds of the same packages would differ.
+ */
+export async function aptOwnsPartial(root: string): Promise<void> {
+  const passwd = await readFile(join(root, 'etc/passwd'), 'utf8').catch(() => '');
+  const uid = Number(/^_apt:[^:]*:(\d+):/m.exec(passwd)?.[1] ?? NaN);
+  if (!Number.isInteger(uid)) return;
+  for (const dir of ['var/cache/apt/archives/partial', 'var/lib/apt/lists/partial']) {
+    const path = join(root, dir);
+    const st = await lstat(path).catch(() => undefined);
+    if (!st?.isDirectory()) continue;
+    await chown(path, uid, 0);
+    await chmod(path, 0o700);
+  }
 }
 
 /** The build host's files both tools copy into a new tree (/etc/resolv.conf, /etc/hostname), which no image may carry. */
