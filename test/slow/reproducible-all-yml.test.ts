@@ -27,7 +27,7 @@ describe.skipIf(skipWithout(artifactSetUnavailable))('all.yml built twice', () =
   it('gives byte-identical artifacts, SHA256SUMS and manifest.json', async () => {
     const first = await sharedArtifacts();
     await writeFile(join(dir, 'hosts.yaml'), allYmlInventory({ discovery: 'overlay/provision_discovery_overlay', 'oem-example': 'oem/provision_oem_example' }));
-    const run = await runAllYml(dir, ['--no-cache']);
+    const run = await runAllYml(dir, ['--no-cache', '--cache-dir', join(first.home, 'cache')]);
     expect(run.exitCode, (run.all ?? '').split('\n').slice(-25).join('\n')).toBe(0);
     const second = join(dir, 'builds');
     const report: string[] = [];
