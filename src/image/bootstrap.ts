@@ -105,7 +105,8 @@ export async function bootstrap(o: BootstrapOptions): Promise<{ tool: string; mi
     const argv = tool === 'mmdebstrap' ? [...(pins ? lockHooks(pins) : []), ...mmdebstrapArgs(o, mirror, debs?.folder)] : debootstrapArgs(o, mirror);
     const done = await runBootstrap(o, tool, argv, mirror, pins, lock);
     await debs?.publish();
-    await aptOwnsPartial(o.root);
+    // A fresh tree, just made by the bootstrap tool: its paths are taken as they are.
+    await aptOwnsPartial(async (p) => join(o.root, p));
     return done;
   } finally {
     await debs?.remove();
@@ -164,21 +165,27 @@ async function runBootstrap(
 }
 
 /**
- * Gives the tree's apt partial/ folders the owner and mode apt gives them when it downloads (_apt, root's group,
- * 0700): apt only does so when it fetches something, so a bootstrap whose packages all came from the .deb cache
- * would leave them root's, and two builds of the same packages would differ.
+ * Gives a tree's apt partial/ folders the owner and mode apt gives them when it downloads (_apt, root's group,
+ * 0700): apt only does so when it fetches something, so a tree whose packages all came from the .deb cache
+ * would leave them root's, and two builds of the same packages would differ. `hostPathOf` maps a path in the
+ * tree to the build host's (a connection's, which keeps it inside the tree); returns the folders it changed,
+ * or with `check` would change.
  */
-export async function aptOwnsPartial(root: string): Promise<void> {
-  const passwd = await readFile(join(root, 'etc/passwd'), 'utf8').catch(() => '');
+export async function aptOwnsPartial(hostPathOf: (targetPath: string) => Promise<string>, opts: { check?: boolean } = {}): Promise<string[]> {
+  const passwd = await readFile(await hostPathOf('/etc/passwd'), 'utf8').catch(() => '');
   const uid = Number(/^_apt:[^:]*:(\d+):/m.exec(passwd)?.[1] ?? NaN);
-  if (!Number.isInteger(uid)) return;
-  for (const dir of ['var/cache/apt/archives/partial', 'var/lib/apt/lists/partial']) {
-    const path = join(root, dir);
+  if (!Number.isInteger(uid)) return [];
+  const changed: string[] = [];
+  for (const dir of ['/var/cache/apt/archives/partial', '/var/lib/apt/lists/partial']) {
+    const path = await hostPathOf(dir);
     const st = await lstat(path).catch(() => undefined);
-    if (!st?.isDirectory()) continue;
+    if (!st?.isDirectory() || (st.uid === uid && st.gid === 0 && (st.mode & 0o7777) === 0o700)) continue;
+    changed.push(dir);
+    if (opts.check) continue;
     await chown(path, uid, 0);
     await chmod(path, 0o700);
   }
+  return changed;
 }
 
 /** The build host's files both tools copy into a new tree (/etc/resolv.conf, /etc/hostname), which no image may carry. */

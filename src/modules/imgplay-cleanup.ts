@@ -1,9 +1,10 @@
 // imgplay_cleanup: what a built tree should not carry into an image: apt's caches and lists, docs,
 // unused locales, logs, the machine id and ssh host keys (so no two booted nodes share one), and the
 // caches that differ between two builds of the same packages (so the images are reproducible).
-import { chmod, chown, lstat, readFile, readdir, rm, truncate, writeFile } from 'node:fs/promises';
+import { lstat, readdir, rm, truncate, writeFile } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { mountTable, mountsUnder } from '../host/mount-table.js';
+import { aptOwnsPartial } from '../image/bootstrap.js';
 import { fnmatchToRegExp } from './support/glob.js';
 import { defineModule } from './spec.js';
 import { failed } from './types.js';
@@ -49,7 +50,7 @@ export const imgplayCleanup = defineModule(
       await c.remove('/var/lib/apt/lists/partial', () => true);
       // apt hands its partial/ folders to _apt (mode 0700) only when it downloads something: a build whose
       // packages all came from the .deb cache would leave them root's, and the image would differ.
-      for (const d of ['/var/cache/apt/archives/partial', '/var/lib/apt/lists/partial']) await c.ownAsApt(d);
+      c.normalized.push(...(await aptOwnsPartial((p) => conn.hostPath(p), { check })));
     }
     if (args.docs) {
       await c.remove('/usr/share/doc', () => true, { keep: (rel) => /^[^/]+\/copyright$/.test(rel) });
@@ -141,21 +142,6 @@ class Cleaner {
       if (!this.check) await rm(child, { recursive: true, force: true });
     }
     return kept;
-  }
-
-  /** Gives an apt partial/ folder the owner and mode apt gives it when it downloads: _apt, root's group, 0700. */
-  async ownAsApt(dir: string): Promise<void> {
-    const host = await this.conn.hostPath(dir);
-    const st = await lstat(host).catch(() => undefined);
-    if (!st?.isDirectory()) return;
-    const passwd = await readFile(await this.conn.hostPath('/etc/passwd'), 'utf8').catch(() => '');
-    const uid = Number(/^_apt:[^:]*:(\d+):/m.exec(passwd)?.[1] ?? NaN);
-    if (!Number.isInteger(uid)) return;
-    if (st.uid === uid && st.gid === 0 && (st.mode & 0o7777) === 0o700) return;
-    this.normalized.push(dir);
-    if (this.check) return;
-    await chown(host, uid, 0);
-    await chmod(host, 0o700);
   }
 
   async empty(path: string): Promise<void> {
