@@ -62,43 +62,39 @@ export async function artifactFiles(dir: string, entry: ArtifactEntry, scratch: 
 }
 
 // unsquashfs (squashfs-tools 4.5.1 and later) refuses names that climb out of the destination and
-// links it would have to write through; the walk below never follows a link either.
-async function squashfsFiles(path: string, scratch: string, signal: AbortSignal | undefined): Promise<ArtifactFiles> {
+// links it would have to write through; the walk never follows a link either. Its exit 2 is "non-fatal
+// errors": without root, device nodes and owners cannot be made; they are left out.
+function squashfsFiles(path: string, scratch: string, signal: AbortSignal | undefined): Promise<ArtifactFiles> {
   const root = join(scratch, 'root');
   const asRoot = process.getuid?.() === 0;
-  const argv = ['-no-progress', '-quiet', '-no-xattrs', '-d', root, path];
-  const r = await inGroup(execa('unsquashfs', argv, { reject: false, all: true, stdin: 'ignore', detached: true }), 'unsquashfs', signal);
-  if (r.isCanceled) throw new DiffError(`unpacking ${path} was interrupted`, { cause: signal?.reason });
-  notInstalled(r, 'unsquashfs', 'squashfs-tools');
-  // Exit 2 is "non-fatal errors": without root, device nodes and owners cannot be made; they are left out.
-  if (r.exitCode !== 0 && !(r.exitCode === 2 && !asRoot)) {
-    const why = r.exitCode === undefined ? `was killed by ${r.signal ?? 'a signal'}` : `exited ${r.exitCode}`;
-    throw new DiffError(`cannot unpack ${path}: unsquashfs ${why}\n  unsquashfs ${argv.join(' ')}\n${indentedTail(r.all ?? '', 15)}`.trimEnd());
-  }
-  const files = new Map<string, FileFacts>();
-  await walk(root, '', files, signal);
-  return { files, ownersKnown: asRoot };
+  return unpackedFiles({ tool: 'unsquashfs', pkg: 'squashfs-tools', argv: ['-no-progress', '-quiet', '-no-xattrs', '-d', root, path], okExit: asRoot ? [0] : [0, 2] }, path, root, signal);
 }
 
 // unmkinitramfs extracts with cpio's --no-absolute-filenames, and cpio (2.13) will not extract through a
 // link it made; a microcode-style initrd comes out as early/, early2/... and main/, a single archive as is.
-async function initramfsFiles(path: string, scratch: string, signal: AbortSignal | undefined): Promise<ArtifactFiles> {
+function initramfsFiles(path: string, scratch: string, signal: AbortSignal | undefined): Promise<ArtifactFiles> {
   const root = join(scratch, 'root');
-  const r = await inGroup(execa('unmkinitramfs', [path, root], { reject: false, all: true, stdin: 'ignore', detached: true }), 'unmkinitramfs', signal);
+  return unpackedFiles({ tool: 'unmkinitramfs', pkg: 'initramfs-tools-core', argv: [path, root], okExit: [0] }, path, root, signal);
+}
+
+// Unpacks the artifact at `path` into `root` with a tool (its own process group, stopped by `signal`), then walks
+// what it made; a tool that could not be started says which Debian package brings it. Owners are real only as root.
+async function unpackedFiles(
+  t: { tool: string; pkg: string; argv: string[]; okExit: number[] },
+  path: string,
+  root: string,
+  signal: AbortSignal | undefined,
+): Promise<ArtifactFiles> {
+  const r = await inGroup(execa(t.tool, t.argv, { reject: false, all: true, stdin: 'ignore', detached: true }), t.tool, signal);
   if (r.isCanceled) throw new DiffError(`unpacking ${path} was interrupted`, { cause: signal?.reason });
-  notInstalled(r, 'unmkinitramfs', 'initramfs-tools-core');
-  if (r.exitCode !== 0) {
+  if ((r as { code?: string }).code === 'ENOENT') throw new DiffError(`${t.tool} is not installed: --files needs it for this artifact (Debian package ${t.pkg})`);
+  if (r.exitCode === undefined || !t.okExit.includes(r.exitCode)) {
     const why = r.exitCode === undefined ? `was killed by ${r.signal ?? 'a signal'}` : `exited ${r.exitCode}`;
-    throw new DiffError(`cannot unpack ${path}: unmkinitramfs ${why}\n  unmkinitramfs ${path} ${root}\n${indentedTail(r.all ?? '', 15)}`.trimEnd());
+    throw new DiffError(`cannot unpack ${path}: ${t.tool} ${why}\n  ${t.tool} ${t.argv.join(' ')}\n${indentedTail(r.all ?? '', 15)}`.trimEnd());
   }
   const files = new Map<string, FileFacts>();
   await walk(root, '', files, signal);
   return { files, ownersKnown: process.getuid?.() === 0 };
-}
-
-// A tool that could not be started at all says which Debian package brings it.
-function notInstalled(r: { code?: string }, tool: string, pkg: string): void {
-  if (r.code === 'ENOENT') throw new DiffError(`${tool} is not installed: --files needs it for this artifact (Debian package ${pkg})`);
 }
 
 async function walk(root: string, rel: string, out: Map<string, FileFacts>, signal: AbortSignal | undefined): Promise<void> {
