@@ -51,9 +51,9 @@ export async function runSideBySide(
   try {
     const config = join(scratch, 'ansible.cfg');
     await writeFile(config, '');
-    // The build host's pip and Python settings (PIP_FIND_LINKS, PYTHONDONTWRITEBYTECODE...) would reach
-    // Ansible's modules through its chroot connection, which passes its environment on: they mean nothing in a target.
-    const env = Object.fromEntries(Object.entries(toolEnv(config)).filter(([k]) => !k.startsWith('PIP_') && !k.startsWith('PYTHON')));
+    // toolEnv is fixed, not the caller's: none of the build host's pip or Python settings (PIP_FIND_LINKS,
+    // PYTHONDONTWRITEBYTECODE...) reach Ansible's modules through its chroot connection, which passes its environment on.
+    const env = toolEnv(config);
     const once = async (file: string, pre: string[], tree: string): Promise<ChrootRun> => {
       await rm(join(tree, 'root/results'), { force: true });
       const r = await execa(file, [...pre, '-i', 'hosts.yaml', '-e', `tree=${tree}`, 'playbook.yml'], { cwd: caseDir, env, extendEnv: false, reject: false, stdin: 'ignore', timeout: 300_000 });
