@@ -125,7 +125,8 @@ export async function pruneSupersededDebs(cache: string): Promise<{ files: numbe
   for (const name of (await debsIn(cache)).keys()) {
     const m = /^([^_]+)_([^_]+)_([^_]+)\.deb$/.exec(name);
     if (!m) continue;
-    const version = decodeURIComponent(m[2]!);
+    // apt escapes only the epoch's ':' (%3a); any other '%' is taken as it is, never decoded (a stray one would throw).
+    const version = m[2]!.replace(/%3a/gi, ':');
     const id = `${m[1]}:${m[3]}`;
     const had = newest.get(id);
     if (!had) newest.set(id, { name, version });

@@ -33,6 +33,7 @@ describe('imgplay cache prune --debs', () => {
       'tzdata_2024a-0+deb12u1_all.deb',
       'notes.txt',
       'partial',
+      'stray_1%zz_amd64.deb',
     ];
     for (const f of files) await writeFile(join(debs, f), f.repeat(10));
     await writeFile(join(debs, '.sessions', 'live', 'libc6_2.36-9+deb12u9_amd64.deb'), 'x');
@@ -47,6 +48,7 @@ describe('imgplay cache prune --debs', () => {
       'notes.txt',
       'openssh-client_1%3a9.2p1-2+deb12u10_amd64.deb',
       'partial',
+      'stray_1%zz_amd64.deb',
       'tzdata_2025b-0+deb12u1_all.deb',
     ]);
     expect(await readdir(join(debs, '.sessions', 'live'))).toEqual(['libc6_2.36-9+deb12u9_amd64.deb']);
