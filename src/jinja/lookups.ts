@@ -7,11 +7,11 @@ import { basename, dirname, isAbsolute, join, normalize, resolve } from 'node:pa
 import { homedir } from 'node:os';
 import { TemplateError, UndefinedVariableError } from '../errors.js';
 import { parseKv } from '../yaml/kv.js';
-import { resolveVariable } from './expr.js';
+import { resolveVariable } from './evaluate.js';
 import { isMapping, lookupVar, markUnsafe, printf, pyRepr, pyStr, pyTypeName, truthy, tuple, UndefinedValue } from './values.js';
 import { passwordHash } from './crypt.js';
 import { PyRandom } from './pyrandom.js';
-import { renderString, templateValue } from './template.js';
+import { bindLookups, renderer } from './late-bound.js';
 import { globFiles } from './glob.js';
 
 type Scope = Readonly<Record<string, unknown>>;
@@ -445,7 +445,7 @@ function templateLookup(terms: unknown[], kwargs: Record<string, unknown>, { sco
     if (path === undefined) fail(`the template file ${term} could not be found for the lookup`);
     const text = readText(path);
     const vars = Object.assign(Object.create(scope) as Record<string, unknown>, templateVars(term, path), extra);
-    return convert ? templateValue(text, vars, { file: true }) : renderString(text, vars, { file: true });
+    return convert ? renderer().templateValue(text, vars, { file: true }) : renderer().renderString(text, vars, { file: true });
   });
 }
 
@@ -510,7 +510,7 @@ function firstFoundLookup(terms: unknown[], kwargs: Record<string, unknown>, ctx
   for (const c of candidates) {
     let name: unknown;
     try {
-      name = templateValue(c, ctx.scope);
+      name = renderer().templateValue(c, ctx.scope);
     } catch (err) {
       // An undefined name falls through to the next candidate.
       if (err instanceof UndefinedVariableError) continue;
@@ -728,3 +728,4 @@ export function withLookupItems(name: string, value: unknown, scope: Scope, acti
   return plugin(terms, {}, { scope, subdir });
 }
 
+bindLookups(runLookup);

@@ -2,7 +2,7 @@
 // `caller`, `super`, `self` and recursive `loop` are callables of that language; scopes are prototype chains over
 // the task's variables, marked local so values set in a template are not templated again.
 import { TemplateError } from '../errors.js';
-import { asUserError, evaluateRaw, inExpression, markLocalScope, resolveVariable } from './expr.js';
+import { asUserError, evaluateRaw, inExpression, markLocalScope, resolveVariable } from './evaluate.js';
 import { type Expr } from './expr-syntax.js';
 import { CALL, isMapping, pyEquals, pyStr, truthy, tuple, UndefinedValue, type Callable } from './values.js';
 import { ANSIBLE_SYNTAX, normaliseSource, type Syntax } from './lexer.js';

@@ -1,7 +1,9 @@
 // Renders Ansible's Jinja templates: `{{ expr }}` and every Jinja statement (lexer.ts, parser.ts, render.ts), for task arguments,
 // variables and template files alike, with Ansible's rules for the types of lone expressions and trailing newlines.
 import { TemplateError } from '../errors.js';
-import { asUserError, evaluateRaw, hasTemplates, inExpression, literalEval } from './expr.js';
+import { asUserError, evaluateRaw, hasTemplates, inExpression, literalEval } from './evaluate.js';
+import { bindTemplating, isTemplate } from './late-bound.js';
+import './lookups.js';
 import { isMapping, isUnsafe, PyFloat, pyStr, setKey, toPlain, UndefinedValue } from './values.js';
 import { ANSIBLE_SYNTAX, type Syntax } from './lexer.js';
 import { compileTemplate, renderTemplate, show, type Loader } from './render.js';
@@ -23,10 +25,7 @@ export interface RenderOptions {
   loader?: Loader;
 }
 
-/** True if the text contains `{{`, `{%` or `{#`: only such strings are templated. */
-export function isTemplate(text: string): boolean {
-  return text.includes('{{') || text.includes('{%') || text.includes('{#');
-}
+export { isTemplate } from './late-bound.js';
 
 const OVERRIDE = '#jinja2:';
 const OVERRIDABLE: Record<string, keyof Syntax> = {
@@ -156,3 +155,5 @@ export function templateValue<T = unknown>(value: T, vars: Vars, options: Render
   }
   return out as T;
 }
+
+bindTemplating({ templateValue, renderString });
