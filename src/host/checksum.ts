@@ -11,7 +11,8 @@ export type ChecksumAlgorithm = (typeof CHECKSUM_ALGORITHMS)[number];
 /** The hex digest of a file's bytes, streamed so large files are not held in memory. */
 export async function checksumFile(hostPath: string, algorithm: ChecksumAlgorithm = 'sha1'): Promise<string> {
   const hash = createHash(algorithm);
-  for await (const chunk of createReadStream(hostPath)) hash.update(chunk as Buffer);
+  // 1 MiB reads rather than the stream's 64 KiB: a put-back stage hashes its images (100+ MiB) a third faster.
+  for await (const chunk of createReadStream(hostPath, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
   return hash.digest('hex');
 }
 

@@ -234,7 +234,7 @@ export function stageLine(ev: Extract<RunEvent, { type: 'stage' }>, verbosity: n
     case 'build':
       return `${head} building${verbosity > 0 && ev.reason ? `: ${ev.reason}` : ''}`;
     case 'built':
-      return `${head} built in ${(ev.seconds ?? 0).toFixed(1)} s and kept in the cache${files}`;
+      return `${head} built in ${(ev.seconds ?? 0).toFixed(1)} s ${ev.reason !== undefined ? `(${ev.reason}: not kept)` : 'and kept in the cache'}${files}`;
     case 'not_stored':
       return `${head} not kept in the cache: ${ev.reason ?? 'unknown reason'}`;
     case 'limited':

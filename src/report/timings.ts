@@ -60,7 +60,7 @@ export class Timings {
           ev.status === 'cached'
             ? `cached${ev.seconds !== undefined ? ` (${ev.seconds.toFixed(1)} s of building saved)` : ''}`
             : ev.status === 'built'
-              ? `built in ${(ev.seconds ?? 0).toFixed(1)} s, kept`
+              ? `built in ${(ev.seconds ?? 0).toFixed(1)} s, ${ev.reason !== undefined ? `not kept (${ev.reason})` : 'kept'}`
               : ev.status === 'build'
                 ? 'building'
                 : ev.status === 'limited'

@@ -12,10 +12,9 @@ import { DEFAULT_CACHE_DIR, LOCATION_VARS, STAGE_VAR, StageCache } from './stage
 import type { HostRun, PlayRun } from './state.js';
 
 /** The stage cache, when on: a play names a stage and the run builds stages whole (not under --check,
- *  --tags, --skip-tags or --start-at-task, nor with --no-cache). */
+ *  --tags, --skip-tags or --start-at-task). With --no-cache it keys stages but reuses and keeps none. */
 export function makeStageCache(ctx: RunContext): StageCache | undefined {
   const { opts, playbook, reporter, vars } = ctx;
-  if (opts.noCache) return undefined;
   if (!playbook.plays.some((p) => Object.hasOwn(p.vars, STAGE_VAR))) return undefined;
   const partial = opts.check ? '--check' : opts.tags.length > 0 ? '--tags' : opts.skipTags.length > 0 ? '--skip-tags' : opts.startAtTask !== undefined ? '--start-at-task' : undefined;
   if (partial !== undefined) {
@@ -49,7 +48,7 @@ export function makeStageCache(ctx: RunContext): StageCache | undefined {
       return h !== undefined && (h.failed || h.unreachable);
     },
     emit: (ev) => reporter.emit(ev),
-  });
+  }, !opts.noCache);
 }
 
 /** The stage cache's view of the plays: each host's stage as a play begins. */

@@ -9,6 +9,7 @@ import { mkdir, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checksumData } from '../host/checksum.js';
+import { runtimeIdentity } from '../host/version.js';
 import { suiteDigest } from '../image/archive-state.js';
 import { canonicalJson, firstMemberChange, inputsDigest, memberLines } from '../image/inputs-digest.js';
 import { type ArtifactEntry, recordArtifact } from '../image/manifest.js';
@@ -117,6 +118,9 @@ export class StageCache {
     /** The project's root (on-imagebuilder's layout: the folder holding playbooks/ and roles/). */
     private readonly root: string,
     private readonly host: StageHost,
+    /** False with --no-cache: no stage is looked up or kept, but each is still keyed, so manifest.json's
+     *  inputsDigest is the same as in a build through the cache. */
+    private readonly reuse = true,
   ) {}
 
   /** The listener of reads: attributes each to the stage its host is working on. */
@@ -180,7 +184,8 @@ export class StageCache {
       if (this.limitedMiss.has(stage)) continue;
       if (!(await this.lookup(stage, false))) {
         this.limitedMiss.add(stage);
-        this.host.emit({ type: 'stage', stage, status: 'limited', reason: `--limit leaves out ${hostName}, and no build of it in the cache matches` });
+        const why = this.reuse ? 'no build of it in the cache matches' : '--no-cache reuses no build';
+        this.host.emit({ type: 'stage', stage, status: 'limited', reason: `--limit leaves out ${hostName}, and ${why}` });
       }
     }
     for (const [hostName, stage] of stages) {
@@ -231,8 +236,8 @@ export class StageCache {
   // recording the stage's build.
   private async lookup(stage: string, build: boolean): Promise<boolean> {
     const primary = await this.primaryKey(stage);
-    const entries = await stageEntries(this.cacheDir, stage);
-    let reason = entries.length === 0 ? 'no earlier build' : 'imgplay itself changed';
+    const entries = this.reuse ? await stageEntries(this.cacheDir, stage) : [];
+    let reason = !this.reuse ? '--no-cache' : entries.length === 0 ? 'no earlier build' : 'imgplay itself changed';
     let first = true;
     for (const e of entries.filter((x) => x.primary === primary)) {
       const differs = await this.firstDifference(e);
@@ -385,6 +390,10 @@ export class StageCache {
     const artifacts = [...b.artifacts.values()].map((a) => ({ ...a, dir: this.shorten(a.dir) }));
     this.ended.set(stage, { stage, archives: [...b.archives.values()], artifacts: artifacts.map((a) => a.entry as unknown as ArtifactEntry), cached: false });
     const entry: StageEntry = { format: STAGE_CACHE_FORMAT, stage, primary: b.primary, key, createdAt: new Date().toISOString(), buildSeconds: Math.round((performance.now() - b.started) / 100) / 10, deps, artifacts, facts };
+    if (!this.reuse) {
+      this.host.emit({ type: 'stage', stage, status: 'built', seconds: entry.buildSeconds, artifacts: artifacts.map((a) => a.entry.name), reason: '--no-cache' });
+      return;
+    }
     const paths = new Map([...b.artifacts.values()].map((a) => [a.entry.name, join(a.dir, a.entry.name)]));
     try {
       await storeEntry(this.cacheDir, entry, paths);
@@ -485,9 +494,10 @@ function jsonMap(o: Record<string, unknown>): Map<string, string> {
   return new Map(Object.entries(o).map(([k, v]) => [k, canonicalJson(v)]));
 }
 
-// imgplay's own code: every file of the running build (dist/, or src/ under tsx) and package.json. A new
-// imgplay may build differently, so its stages are never taken for an older one's.
+// imgplay's own code: every file of the running build (dist/, or src/ under tsx), its version and its
+// runtime dependencies' installed versions. A new imgplay may build differently, so its stages are never
+// taken for an older one's; an edit to package.json's scripts changes no build.
 function codeDigest(): Promise<string> {
   const here = dirname(fileURLToPath(import.meta.url));
-  return inputsDigest({ files: [fileURLToPath(new URL('../../package.json', import.meta.url)), resolve(here, '..')] });
+  return inputsDigest({ vars: runtimeIdentity(), files: [resolve(here, '..')] });
 }

@@ -190,14 +190,22 @@ describe.skipIf(skipWithout(unavailable))('the stage cache', () => {
     expect(stageLines((await run(dir, cache)).out).every((l) => l.includes(' cached'))).toBe(true);
   }, 120_000);
 
-  it('--no-cache builds afresh and stores nothing; a damaged cached image is refused and built again', async () => {
+  it('--no-cache builds afresh and stores nothing, with the manifest of a build through the cache; a damaged cached image is refused and built again', async () => {
     const cache = join(scratch, 'cache-nocache');
     const dir = await checkout('nocache');
     const fresh = await run(dir, cache, '--no-cache');
     expect(fresh.code, fresh.out).toBe(0);
-    expect(stageLines(fresh.out)).toEqual([]);
+    expect(stageLines(fresh.out)).toEqual([
+      'STAGE [thing/alpha] building: --no-cache',
+      'STAGE [thing/beta] building: --no-cache',
+      expect.stringMatching(/^STAGE \[thing\/alpha\] built in [\d.]+ s \(--no-cache: not kept\): base\.alpha\./),
+      expect.stringMatching(/^STAGE \[thing\/beta\] built in [\d.]+ s \(--no-cache: not kept\): base\.beta\./),
+    ]);
     await expect(stat(cache)).rejects.toThrow(/ENOENT/);
+    const freshManifest = await readFile(join(dir, 'builds', 'manifest.json'), 'utf8');
     expect((await run(dir, cache)).code).toBe(0);
+    // Each artifact's inputsDigest is its stage's key either way, so the two manifests are the same bytes.
+    expect(await readFile(join(dir, 'builds', 'manifest.json'), 'utf8')).toBe(freshManifest);
     // Flip bytes of every stored object.
     for (const prefix of await readdir(join(cache, 'objects'))) {
       for (const name of await readdir(join(cache, 'objects', prefix))) {
