@@ -58,10 +58,26 @@ function iterate(v: unknown, what: string): unknown[] {
 }
 
 function pyLen(v: unknown): number {
-  if (typeof v === 'string') return [...v].length;
+  if (typeof v === 'string') return codePoints(v);
   if (Array.isArray(v)) return v.length;
   if (isMapping(v)) return Object.keys(v).length;
   fail(`object of type '${pyTypeName(v)}' has no len()`);
+}
+
+// Python's len() of a str: code points, counted without making an array of them (a long text would fill the heap).
+function codePoints(s: string): number {
+  let n = s.length;
+  for (let i = 0; i < s.length - 1; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n--;
+        i++;
+      }
+    }
+  }
+  return n;
 }
 
 function dict(v: unknown, what: string): Record<string, unknown> {

@@ -384,8 +384,17 @@ function typeError(op: string, a: unknown, b: unknown): TemplateError {
   return new TemplateError(`unsupported operand type(s) for ${op}: '${pyTypeName(a)}' and '${pyTypeName(b)}'`);
 }
 
+// Python repeats to any size memory allows; a string or list repeated past these would take imgplay's heap
+// with it (a fatal error, not an exception), so it is refused as too large, as JavaScript refuses larger ones.
+const MAX_REPEATED_CHARS = 1 << 26;
+const MAX_REPEATED_ITEMS = 1 << 23;
+
 function repeat<T>(items: T[] | string, times: unknown): T[] | string {
   const n = Math.max(0, num(times as number));
+  const size = items.length * n;
+  if (size > (typeof items === 'string' ? MAX_REPEATED_CHARS : MAX_REPEATED_ITEMS)) {
+    throw new TemplateError(`the result is too large to build: ${typeof items === 'string' ? 'a string' : 'a list'} of ${size} ${typeof items === 'string' ? 'characters' : 'items'}`);
+  }
   if (typeof items === 'string') return items.repeat(n);
   const out: T[] = [];
   for (let i = 0; i < n; i++) out.push(...items);

@@ -146,8 +146,9 @@ export async function runCommand(playbookArg: string, opts: RunCliOptions, out: 
     // The folder is the cache_dir variable too, so what lives under it (the .deb cache) follows the flag.
     if (opts.cacheDir !== undefined) extraVars.cache_dir = resolve(opts.cacheDir);
     const playbook = await loadPlaybook(file, { extraVars });
-    const invSources = opts.inventory?.map((p) => resolve(p)) ?? defaultInventory(file);
-    for (const s of invSources) if (!existsSync(s)) throw new OptionsError(`the inventory ${s} does not exist`);
+    // `-i web1,web2,` names hosts (Ansible's host list): a source that is no path but holds a comma.
+    const invSources = opts.inventory?.map((p) => (!existsSync(resolve(p)) && p.includes(',') ? p : resolve(p))) ?? defaultInventory(file);
+    for (const s of invSources) if (!s.includes(',') && !existsSync(s)) throw new OptionsError(`the inventory ${s} does not exist`);
     const inventory = await loadInventory(invSources, { playbookDir: dirname(file) });
     if (opts.syntaxCheck || opts.listTasks || opts.listTags) for (const w of playbook.warnings) err(`[DEPRECATION WARNING]: ${w}\n`);
     // Roles named by inventory or extra vars in include_role are loaded now, so their mistakes end the run
@@ -203,6 +204,7 @@ export async function runCommand(playbookArg: string, opts: RunCliOptions, out: 
         limit: opts.limit,
         verbosity: opts.verbose,
         forks,
+        inventorySources: invSources,
         extraVars,
         signal: ac.signal,
         forceHandlers: opts.forceHandlers ?? false,

@@ -9,11 +9,14 @@ import { OMIT } from '../jinja/expr.js';
 import { lazyVars } from '../jinja/scope.js';
 import { markSelfTemplating, pyRepr } from '../jinja/values.js';
 import { playbookPython, roleNameVars, searchPath } from './magic.js';
-import { emptyScope, type Scope } from './scope.js';
+import type { Scope } from './scope.js';
 import { activeHosts, type HostRun, newHostRun, type PlayRun, type RunOptions } from './state.js';
 
 /** What a task brings to its variables: its role (and the roles above it), its own vars, its place. */
 export type TaskVarsSource = { role?: RoleInstance | undefined; vars?: Readonly<Record<string, unknown>>; pos?: SourcePos };
+
+// `ansible_facts` is defined, empty, on a host whose facts were never gathered, as in Ansible.
+const NO_FACTS: Readonly<Record<string, unknown>> = Object.freeze({ ansible_facts: Object.freeze({}) });
 
 /** The run's hosts and the variables each sees. */
 export class HostVars {
@@ -31,7 +34,7 @@ export class HostVars {
   constructor(
     playbookFile: string,
     private current: Inventory,
-    private readonly opts: Pick<RunOptions, 'check' | 'diff' | 'tags' | 'skipTags' | 'verbosity' | 'extraVars'>,
+    private readonly opts: Pick<RunOptions, 'check' | 'diff' | 'tags' | 'skipTags' | 'verbosity' | 'extraVars' | 'forks' | 'limit' | 'inventorySources'>,
   ) {
     this.playbookDir = dirname(playbookFile);
   }
@@ -98,6 +101,7 @@ export class HostVars {
     const chain: RoleInstance[] = [];
     for (let r = task?.role; r; r = r.parent) chain.unshift(r);
     const layers: Array<Readonly<Record<string, unknown>> | undefined> = [
+      NO_FACTS,
       ...play.roles.map((r) => r.defaults),
       ...chain.map((r) => r.defaults),
       ...inventoryLayersInOrder(this.inventoryLayers(h)),
@@ -124,26 +128,36 @@ export class HostVars {
     const active = activeHosts(pr).map((x) => x.name);
     return {
       ...this.hostMagic(h),
-      hostvars: this.hostvarsProxy(pr),
-      playbook_dir: this.playbookDir,
+      hostvars: this.hostvarsProxy(),
+      ...this.runMagic(),
       ansible_play_hosts: active,
       ansible_play_hosts_all: pr.hosts.map((x) => x.name),
       ansible_play_batch: active,
       play_hosts: active,
       ansible_play_name: pr.play.name,
+      ...roleNameVars(pr.play),
+      ...(task ? { ansible_search_path: searchPath(task, this.playbookDir) } : {}),
+      ...(task?.role ? { role_name: task.role.name, role_path: task.role.path, ansible_role_name: task.role.name, ansible_collection_name: null } : {}),
+    };
+  }
+
+  // The magic variables of the run itself, which hostvars[x] has too: its options, versions and places.
+  private runMagic(): Record<string, unknown> {
+    return {
+      playbook_dir: this.playbookDir,
       ansible_check_mode: this.opts.check,
       ansible_diff_mode: this.opts.diff,
       ansible_run_tags: this.opts.tags.length ? this.opts.tags : ['all'],
       ansible_skip_tags: this.opts.skipTags,
       ansible_verbosity: this.opts.verbosity,
+      ansible_forks: this.opts.forks,
+      ansible_inventory_sources: [...(this.opts.inventorySources ?? [])],
+      ...(this.opts.limit !== undefined ? { ansible_limit: this.opts.limit } : {}),
       ansible_version: { full: '2.14.0', major: 2, minor: 14, revision: 0, string: '2.14.0 (imgplay)' },
       imgplay_version: imgplayVersion(),
       omit: OMIT,
-      ...roleNameVars(pr.play),
       ansible_playbook_python: playbookPython(),
       ansible_config_file: null,
-      ...(task ? { ansible_search_path: searchPath(task, this.playbookDir) } : {}),
-      ...(task?.role ? { role_name: task.role.name, role_path: task.role.path, ansible_role_name: task.role.name, ansible_collection_name: null } : {}),
     };
   }
 
@@ -168,14 +182,24 @@ export class HostVars {
   }
 
   // hostvars: every inventory host's variables, built when read.
-  private hostvarsProxy(pr: PlayRun): Record<string, unknown> {
+  private hostvarsProxy(): Record<string, unknown> {
     const out: Record<string, unknown> = {};
     for (const inv of this.current.hosts()) {
       Object.defineProperty(out, inv.name, {
         enumerable: true,
-        get: () => markSelfTemplating(this.forTask(pr, this.hostRun(inv), undefined, emptyScope()), `hostvars[${pyRepr(inv.name)}]`),
+        get: () => markSelfTemplating(this.forHostvars(this.hostRun(inv)), `hostvars[${pyRepr(inv.name)}]`),
       });
     }
     return markSelfTemplating(out, 'hostvars');
+  }
+
+  // hostvars[x] as Ansible builds it (a host's variables without a play or a task): the inventory's, facts,
+  // include_vars, set_fact and registered results, extra vars and the run's magic variables. No play's or
+  // role's variables, no play hosts, and no hostvars or vars inside it, so dumping it (`to_nice_json`) ends.
+  private forHostvars(h: HostRun): Record<string, unknown> {
+    const layers = [NO_FACTS, ...inventoryLayersInOrder(this.inventoryLayers(h)), h.facts, h.includeVars, h.nonPersistent, this.opts.extraVars];
+    const vars = lazyVars(layers, { ...this.hostMagic(h), ...this.runMagic() });
+    if (this.trackOwners) this.owners.set(vars, h.name);
+    return vars;
   }
 }

@@ -17,6 +17,8 @@ export interface RunOptions {
   limit?: string | undefined;
   verbosity: number;
   forks: number;
+  /** The -i sources as given (paths made absolute, host lists as written): `ansible_inventory_sources`. */
+  inventorySources?: readonly string[] | undefined;
   extraVars: Record<string, unknown>;
   signal: AbortSignal;
   /** --force-handlers: a play's default for force_handlers. */

@@ -45,12 +45,30 @@ describe.skipIf(skipWithout(artifactSetUnavailable))('all.yml built twice', () =
     const manifests = await Promise.all([first.builds, second].map(async (d) => readFile(join(d, 'manifest.json'), 'utf8')));
     const head = (await execa('git', ['-C', fileURLToPath(new URL('../..', import.meta.url)), 'rev-parse', 'HEAD'])).stdout.trim();
     const commits = new Set((JSON.parse(manifests[0]!) as { artifacts: Array<{ gitCommit?: string }> }).artifacts.map((a) => a.gitCommit));
-    if (commits.size === 1 && commits.has(head)) {
-      if (manifests[0] !== manifests[1]) report.push('manifest.json');
-    } else {
-      const [a, b] = manifests.map((m) => JSON.stringify(JSON.parse(m, (k, v: unknown) => (k === 'gitCommit' || k === 'dirty' ? undefined : v)), null, 1));
-      if (a !== b) report.push(`manifest.json (but its gitCommit and dirty: the shared set holds stages of ${[...commits].join(', ')}, this is ${head})`);
+    const sameCommit = commits.size === 1 && commits.has(head);
+    const fields = manifestDifferences(manifests[0]!, manifests[1]!, sameCommit ? [] : ['gitCommit', 'dirty']);
+    if (fields.length > 0 || (sameCommit && manifests[0] !== manifests[1])) {
+      const but = sameCommit ? '' : ` (gitCommit and dirty left out: the shared set holds stages of ${[...commits].join(', ')}, this is ${head})`;
+      report.push(`manifest.json${but}`, ...fields.slice(0, 20).map((f) => `  ${f}`));
     }
     expect(report, 'artifacts that differ between two builds (then their first differing files)').toEqual([]);
   }, 3_600_000);
 });
+
+// The fields of two manifests that differ, as `path: a -> b`, leaving out the keys named.
+function manifestDifferences(a: string, b: string, ignore: string[]): string[] {
+  const flat = (text: string) => {
+    const out = new Map<string, string>();
+    const walk = (v: unknown, path: string) => {
+      if (v === null || typeof v !== 'object') {
+        out.set(path, JSON.stringify(v));
+        return;
+      }
+      for (const [k, x] of Object.entries(v)) if (!ignore.includes(k)) walk(x, Array.isArray(v) ? `${path}[${k}]` : `${path}.${k}`);
+    };
+    walk(JSON.parse(text), '');
+    return out;
+  };
+  const [x, y] = [flat(a), flat(b)];
+  return [...new Set([...x.keys(), ...y.keys()])].filter((k) => x.get(k) !== y.get(k)).map((k) => `${k}: ${x.get(k) ?? '(none)'} -> ${y.get(k) ?? '(none)'}`);
+}

@@ -35,7 +35,7 @@ beforeAll(async () => {
 });
 
 function setUp(extraVars: Record<string, unknown> = {}) {
-  const hv = new HostVars(playbook.file, inventory, { check: true, diff: false, tags: [], skipTags: ['slow'], verbosity: 2, extraVars });
+  const hv = new HostVars(playbook.file, inventory, { check: true, diff: false, tags: [], skipTags: ['slow'], verbosity: 2, forks: 5, extraVars });
   const play = playbook.plays[0]!;
   const hosts = inventory.select('web').map((inv) => hv.hostRun(inv));
   const pr: PlayRun = { play, hosts, ended: false, broken: false, handlers: [], forceHandlers: false };

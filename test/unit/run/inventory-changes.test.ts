@@ -14,7 +14,7 @@ writeFileSync(join(dir, 'group_vars', 'has_vars.yml'), 'x: 1\n');
 
 async function setUp() {
   const inventory = await loadInventory([join(dir, 'hosts.yaml')]);
-  const hv = new HostVars(join(dir, 'play.yml'), inventory, { check: false, diff: false, tags: [], skipTags: [], verbosity: 0, extraVars: {} });
+  const hv = new HostVars(join(dir, 'play.yml'), inventory, { check: false, diff: false, tags: [], skipTags: [], verbosity: 0, forks: 5, extraVars: {} });
   return { hv, web1: hv.hostRun(inventory.host('web1')!) };
 }
 
