@@ -172,14 +172,15 @@ function ev(node: Expr, scope: Scope): unknown {
       return node.else ? ev(node.else, scope) : null;
     case 'filter': {
       const input = ev(node.arg, scope);
-      const [args, kwargs] = callArguments(node, scope);
+      // Undefined arguments reach the filter, as in Jinja: most fail on them there, default and ternary may not use them.
+      const [args, kwargs] = callArguments(node, scope, true);
       const out = callFilter(node.name, input, args, kwargs, env(scope));
       // Filters such as first return an unnamed undefined value; it is named after the expression written.
       return out instanceof UndefinedValue && out.path === '' ? new UndefinedValue(node.text, out.reason) : out;
     }
     case 'test': {
       const input = ev(node.arg, scope);
-      const [args, kwargs] = callArguments(node, scope);
+      const [args, kwargs] = callArguments(node, scope, true);
       const result = callTest(node.name, input, args, kwargs, env(scope));
       return node.negated ? !result : result;
     }
@@ -188,11 +189,12 @@ function ev(node: Expr, scope: Scope): unknown {
   }
 }
 
-// The values of a call's arguments, `*list` and `**dict` spread in.
-function callArguments(node: Args, scope: Scope): [unknown[], Record<string, unknown>] {
-  const args = node.args.map((a) => defined(ev(a, scope)));
+// The values of a call's arguments, `*list` and `**dict` spread in; with `lazy`, undefined ones are passed on as they are.
+function callArguments(node: Args, scope: Scope, lazy = false): [unknown[], Record<string, unknown>] {
+  const value = (a: Expr) => (lazy ? ev(a, scope) : defined(ev(a, scope)));
+  const args = node.args.map(value);
   const kwargs: Record<string, unknown> = {};
-  for (const [k, a] of node.kwargs) setKey(kwargs, k, defined(ev(a, scope)));
+  for (const [k, a] of node.kwargs) setKey(kwargs, k, value(a));
   if (node.star) {
     const more = defined(ev(node.star, scope));
     if (!Array.isArray(more) && typeof more !== 'string') throw new TemplateError(`*${pyTypeName(more)} cannot be spread into arguments: a list is needed`);

@@ -20,6 +20,9 @@ interface Def {
   params?: readonly string[];
   /** The filter receives undefined input (default, mandatory) instead of failing on it. */
   undefinedOk?: boolean;
+  /** The filter receives undefined arguments (default's value, ternary's branches, extract's container) and
+   *  uses them only if it must, as Jinja passes them; any other filter fails on one before it runs. */
+  undefinedArgsOk?: boolean;
   fn: Fn;
 }
 
@@ -29,6 +32,9 @@ const fixed = (params: readonly string[], fn: (input: unknown, ...args: any[]) =
   undefinedOk,
   fn: (input, args) => fn(input, ...args),
 });
+
+// A filter that takes undefined arguments and uses them only when it must (Def.undefinedArgsOk).
+const lazyArgs = (def: Def): Def => ({ ...def, undefinedArgsOk: true });
 
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers
@@ -556,7 +562,8 @@ function versionTest(value: unknown, version: unknown, operator: unknown = 'eq',
 // ---------------------------------------------------------------------------------------------------------------
 // Collections
 
-function mergeHash(x: Record<string, unknown>, y: Record<string, unknown>, recursive: boolean, listMerge: string): Record<string, unknown> {
+/** Ansible's merge_hash: y over x, dicts merged (recursively when asked), lists by list_merge. */
+export function mergeHash(x: Record<string, unknown>, y: Record<string, unknown>, recursive: boolean, listMerge: string): Record<string, unknown> {
   const out: Record<string, unknown> = { ...x };
   for (const [k, yv] of Object.entries(y)) {
     const xv = out[k];
@@ -766,15 +773,18 @@ const FILTERS: Record<string, Def> = {
   checksum: fixed([], (v) => hash(v, 'sha1')),
   combine: { fn: combine },
   count: fixed([], pyLen),
-  d: fixed(['default_value', 'boolean'], (v, dflt = '', boolean = false) => (v instanceof UndefinedValue || (truthy(boolean) && !truthy(v)) ? dflt : v), true),
-  default: fixed(['default_value', 'boolean'], (v, dflt = '', boolean = false) => (v instanceof UndefinedValue || (truthy(boolean) && !truthy(v)) ? dflt : v), true),
+  d: lazyArgs(fixed(['default_value', 'boolean'], (v, dflt = '', boolean = false) => (v instanceof UndefinedValue || (truthy(defined(boolean)) && !truthy(v)) ? dflt : v), true)),
+  default: lazyArgs(fixed(['default_value', 'boolean'], (v, dflt = '', boolean = false) => (v instanceof UndefinedValue || (truthy(defined(boolean)) && !truthy(v)) ? dflt : v), true)),
   dict2items: fixed(['key_name', 'value_name'], (v, k = 'key', val = 'value') =>
     Object.entries(dict(v, 'dict2items')).map(([key, value]) => ({ [str(k)]: key, [str(val)]: value })),
   ),
   dictsort: fixed(['case_sensitive', 'by', 'reverse'], dictsort),
   difference: fixed(['b'], (a, b) => uniqueBy(iterate(a, 'difference').filter((x) => !contains(iterate(b, 'difference'), x)), (x) => x)),
   dirname: fixed([], (v) => posixDirname(str(v))),
-  extract: fixed(['container', 'morekeys'], (item, container, morekeys) => {
+  extract: lazyArgs(fixed(['container', 'morekeys'], (item, container, morekeys) => {
+    // Ansible's undefined gives itself for any key: an undefined container extracts an undefined value.
+    if (container instanceof UndefinedValue) return container;
+    defined(morekeys);
     const keys = [item, ...(morekeys === undefined || morekeys === null ? [] : Array.isArray(morekeys) ? morekeys : [morekeys])];
     let v = container;
     for (const k of keys) {
@@ -783,7 +793,7 @@ const FILTERS: Record<string, Def> = {
       v = next;
     }
     return v;
-  }),
+  })),
   first: fixed([], (v) => first(v, false)),
   flatten: fixed(['levels', 'skip_nulls'], (v, levels, skipNulls = true) =>
     flatten(iterate(v, 'flatten'), levels === undefined || levels === null ? undefined : num(levels as number), truthy(skipNulls)),
@@ -893,7 +903,7 @@ const FILTERS: Record<string, Def> = {
     const y = iterate(b, 'symmetric_difference');
     return uniqueBy([...x.filter((i) => !contains(y, i)), ...y.filter((i) => !contains(x, i))], (i) => i);
   }),
-  ternary: fixed(['true_val', 'false_val', 'none_val'], (v, t, f, n) => (v === null && n !== undefined && n !== null ? n : truthy(v) ? t : f)),
+  ternary: lazyArgs(fixed(['true_val', 'false_val', 'none_val'], (v, t, f, n) => (v === null && n !== undefined && n !== null && !(n instanceof UndefinedValue) ? n : truthy(v) ? t : f))),
   title: fixed([], (v) => str(v).toLowerCase().replace(/(^|[^\p{L}])(\p{L})/gu, (_m, p: string, c: string) => p + c.toUpperCase())),
   to_json: { fn: (v, args, kw) => toJson(v, bindKw('to_json', [], args, kw), false) },
   to_nice_json: { fn: (v, args, kw) => toJson(v, bindKw('to_nice_json', ['indent', 'sort_keys'], args, kw), true) },
@@ -1084,6 +1094,9 @@ function invoke(kind: 'filter' | 'test', table: Record<string, Def>, name: strin
     throw new TemplateError(`unknown ${kind} '${name}'${guess ? `; did you mean '${guess}'?` : ''}`);
   }
   if (input instanceof UndefinedValue && !def.undefinedOk) throw input.error();
+  if (!def.undefinedArgsOk) {
+    for (const a of [...args, ...Object.values(kwargs)]) if (a instanceof UndefinedValue) throw a.error();
+  }
   try {
     const bound = def.params ? bindArgs(name, def.params, args, kwargs) : args;
     return def.fn(input, bound, def.params ? {} : kwargs, env);

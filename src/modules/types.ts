@@ -59,6 +59,8 @@ export interface ModuleContext<A> {
   findFile(kind: 'files' | 'templates' | 'vars' | 'tasks', path: string): Promise<string>;
   /** Ansible's ansible_search_path for the task: its role (and the roles depending on it), its file's directory, the playbook's. */
   searchPath?: readonly string[];
+  /** Where the task was written: its role's folder (when in a role) and the folder of its file. */
+  place?: { rolePath?: string | undefined; taskDir: string };
   /** Verbose output (shown with -v). */
   log(message: string): void;
   /** Aborts long work when the run is interrupted. */

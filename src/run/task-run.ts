@@ -1,5 +1,6 @@
 // One task on one host: its loop items, each run's conditions, connection, arguments, attempts and
 // result rules, what it registers and the facts it sets, and the results it reports.
+import { dirname } from 'node:path';
 import { ImgplayError, InternalError, UndefinedVariableError } from '../errors.js';
 import type { Connection } from '../connection/types.js';
 import { findModule } from '../modules/index.js';
@@ -195,6 +196,7 @@ export class TaskRunner {
       evaluate: (expr) => evaluate(expr, vars),
       findFile: (kind, p) => Promise.resolve().then(() => findControllerFile(task, kind, p, playbookDir, files)),
       searchPath: moduleSearchPath(task, playbookDir),
+      place: { rolePath: task.role?.path, taskDir: dirname(task.pos.file) },
       log: (message) => reporter.emit({ type: 'verbose', host: h.name, message }),
       signal: opts.signal,
       runModule: (name, moduleArgs) => runOtherModule(mctx, name, moduleArgs),

@@ -252,6 +252,8 @@ export interface ContextOptions<A> {
   environment?: Record<string, string>;
   /** The playbook directory findFile searches (files/, templates/, then itself). */
   controllerDir?: string;
+  /** Where the task was written (default: a playbook in controllerDir). */
+  place?: ModuleContext<unknown>['place'];
   template?: (text: string) => string;
   log?: string[];
 }
@@ -277,6 +279,7 @@ export function makeContext<A>(opts: ContextOptions<A>): ModuleContext<A> {
       throw new Error('evaluate is not available in module tests');
     },
     searchPath: [controllerDir],
+    place: opts.place ?? { taskDir: controllerDir },
     async findFile(kind, path) {
       const candidates = isAbsolute(path) ? [path] : [join(controllerDir, kind, path), join(controllerDir, path)];
       const found = candidates.find((c) => existsSync(c));
