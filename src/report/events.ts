@@ -14,7 +14,7 @@ export interface Where {
 }
 
 export type RunEvent =
-  | { type: 'playbook_start'; file: string }
+  | { type: 'playbook_start'; file: string; /** The playbook as the command line named it, and how many plays it holds (imports counted). */ given?: string | undefined; plays?: number | undefined }
   | { type: 'play_start'; name: string; hosts: string[]; /** The playbook file that holds the play (its stage in all.yml). */ file?: string | undefined }
   | { type: 'no_hosts_matched' }
   | { type: 'no_hosts_remaining' }

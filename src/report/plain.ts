@@ -43,6 +43,13 @@ export class PlainReporter implements Reporter {
   emit(ev: RunEvent): void {
     const profile = this.timings?.note(ev);
     switch (ev.type) {
+      case 'playbook_start':
+        // ansible-playbook -vv: its callback's banner, then the executor's count of plays.
+        if (this.opts.verbosity > 1) {
+          this.banner(`PLAYBOOK: ${ev.file.slice(ev.file.lastIndexOf('/') + 1)}`);
+          if (ev.plays !== undefined) this.line(`${ev.plays} plays in ${ev.given ?? ev.file}`);
+        }
+        break;
       case 'play_start':
         this.banner(`PLAY [${ev.name}]`);
         break;

@@ -205,6 +205,7 @@ export async function runCommand(playbookArg: string, opts: RunCliOptions, out: 
         verbosity: opts.verbose,
         forks,
         inventorySources: invSources,
+        playbookPath: playbookArg,
         extraVars,
         signal: ac.signal,
         forceHandlers: opts.forceHandlers ?? false,

@@ -83,7 +83,7 @@ export class Executor implements Walker {
     const { ctx } = this;
     // `@file` limits are read once, before anything runs, as ansible-playbook reads them.
     this.limit = ctx.opts.limit ? await expandLimit(ctx.opts.limit) : undefined;
-    ctx.reporter.emit({ type: 'playbook_start', file: ctx.playbook.file });
+    ctx.reporter.emit({ type: 'playbook_start', file: ctx.playbook.file, given: ctx.opts.playbookPath, plays: ctx.playbook.plays.length });
     for (const message of ctx.playbook.warnings) ctx.reporter.emit({ type: 'warning', message });
     if (this.limit && ctx.vars.inventory.select(this.limit).length === 0) {
       ctx.reporter.emit({ type: 'warning', message: `Could not match supplied host pattern, ignoring: ${ctx.opts.limit}` });

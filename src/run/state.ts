@@ -17,6 +17,8 @@ export interface RunOptions {
   limit?: string | undefined;
   verbosity: number;
   forks: number;
+  /** The playbook as the command line named it (ansible-playbook -vv says `N plays in <it>`). */
+  playbookPath?: string | undefined;
   /** The -i sources as given (paths made absolute, host lists as written): `ansible_inventory_sources`. */
   inventorySources?: readonly string[] | undefined;
   extraVars: Record<string, unknown>;
