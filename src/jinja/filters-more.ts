@@ -299,6 +299,19 @@ function number(v: unknown, what: string): number {
   fail(`${what} must be a real number, not ${pyTypeName(v)}`);
 }
 
+// mathstuff's log, pow and root: Python's TypeError (and root's ValueError) in Ansible's words.
+function mathArg(v: unknown, filter: string): number {
+  if (isNumber(v)) return num(v);
+  fail(`${filter}() can only be used on numbers: must be real number, not ${pyTypeName(v)}`);
+}
+
+// Python's math module refuses what has no real result (NaN here) or overflows (an infinity here).
+function mathResult(x: number): number {
+  if (Number.isNaN(x)) fail('math domain error');
+  if (!Number.isFinite(x)) fail('math range error');
+  return x;
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 
 /** The filters this module adds, by name. */
@@ -309,10 +322,12 @@ export const MORE_FILTERS: Record<string, Def> = {
   expandvars: fixed([], (v) => expandVars(str(v))),
   fileglob: fixed([], (v) => globPath(str(v))),
   log: fixed(['base'], (v, base) => {
-    const x = number(v, 'log');
+    const x = mathArg(v, 'log');
+    const b = base === undefined ? Math.E : mathArg(base, 'log');
+    if (x <= 0 || b <= 0) fail('math domain error');
     if (base === undefined) return pyFloat(Math.log(x));
-    const b = number(base, 'base');
-    return pyFloat(b === 10 ? Math.log10(x) : Math.log(x) / Math.log(b));
+    if (b === 1) fail('float division by zero');
+    return pyFloat(mathResult(b === 10 ? Math.log10(x) : Math.log(x) / Math.log(b)));
   }),
   password_hash: fixed(['hashtype', 'salt', 'salt_size', 'rounds', 'ident'], (v, hashtype = 'sha512', salt, saltSize, rounds, ident) => {
     if (v instanceof UndefinedValue) throw v.error();
@@ -324,7 +339,7 @@ export const MORE_FILTERS: Record<string, Def> = {
     const pool = listOf(v, 'permutations');
     return permutations(pool, r === undefined || r === null ? pool.length : int(r, 'r'));
   }),
-  pow: fixed(['y'], (x, y) => pyFloat(number(x, 'pow') ** number(y, 'pow'))),
+  pow: fixed(['y'], (x, y) => pyFloat(mathResult(mathArg(x, 'pow') ** mathArg(y, 'pow')))),
   product: { fn: (v, args, kw) => {
     for (const k of Object.keys(kw)) if (k !== 'repeat') fail(`product() got an unexpected keyword argument '${k}'`);
     const lists = [listOf(v, 'product'), ...args.map((a) => listOf(a, 'product'))];
@@ -335,9 +350,11 @@ export const MORE_FILTERS: Record<string, Def> = {
   realpath: fixed([], (v) => realPath(str(v))),
   relpath: fixed(['start'], (v, start = '.') => relative(resolve(str(start)), resolve(str(v))) || '.'),
   root: fixed(['base'], (v, base = 2) => {
-    const x = number(v, 'root');
-    const b = number(base, 'base');
-    return pyFloat(b === 2 ? Math.sqrt(x) : x ** (1 / b));
+    const x = mathArg(v, 'root');
+    const b = mathArg(base, 'root');
+    const r = b === 2 ? Math.sqrt(x) : x ** (1 / b);
+    if (Number.isNaN(r)) fail('root() can only be used on numbers: math domain error');
+    return pyFloat(r);
   }),
   shuffle: fixed(['seed'], shuffle),
   strftime: fixed(['second', 'utc'], (fmt, second, utc = false) => {

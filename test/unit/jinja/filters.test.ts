@@ -74,6 +74,34 @@ describe('filters: defaults and conversions', () => {
   ]);
 });
 
+describe('filters: undefined arguments, as Jinja passes them', () => {
+  check([
+    ["'key' | extract(nope) | default('a')", 'a'],
+    ['1 | default(nope)', 1],
+    ["true | ternary('x', nope)", 'x'],
+    ['nope | default(5)', 5],
+  ]);
+
+  it('fail in a filter that uses them, and when default or ternary picks one', () => {
+    expect(() => evaluate("'a' | replace('a', nope)", vars)).toThrow(UndefinedVariableError);
+    expect(() => evaluate("false | ternary('x', nope) | string", vars)).toThrow(/'nope' is undefined/);
+  });
+});
+
+describe('filters: logarithms, powers and roots, with the errors of Python\'s math', () => {
+  it.each([
+    ["'yo' | log", 'log() can only be used on numbers: must be real number, not str'],
+    ["'a' | pow(2)", 'pow() can only be used on numbers: must be real number, not str'],
+    ["'x' | root", 'root() can only be used on numbers: must be real number, not str'],
+    ['-1 | root', 'root() can only be used on numbers: math domain error'],
+    ['0 | log', 'math domain error'],
+    ['10 | log(1)', 'float division by zero'],
+    ['10 | pow(400)', 'math range error'],
+  ])('%s fails: %s', (src, message) => {
+    expect(thrown(() => evaluate(src, vars)).message).toContain(message);
+  });
+});
+
 describe('filters: strings and paths', () => {
   check([
     ['l | length', 2],
