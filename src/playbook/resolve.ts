@@ -72,6 +72,8 @@ export interface ParseContext {
   readonly collections?: readonly string[] | undefined;
   /** module_defaults around the task being parsed: arguments they give are not missing from it. */
   readonly moduleDefaults?: readonly Raw[] | undefined;
+  /** A block around the task takes its failure (ignore_errors, or a rescue): see mayFailOnPurpose. */
+  readonly failureTaken?: boolean | undefined;
 }
 
 /** A task file or role being loaded, as loops of imports are detected and named. */
@@ -246,7 +248,9 @@ async function parseTaskOrBlock(raw: Raw, ctx: ParseContext): Promise<Node[]> {
   if (raw.module_defaults !== undefined && raw.module_defaults !== null) ctx = { ...ctx, moduleDefaults: [...(ctx.moduleDefaults ?? []), ...moduleDefaultsOf(raw)] };
   if ('block' in raw) {
     checkKeys(raw, BLOCK_KEYWORDS, 'block', file);
-    const list = (key: string) => parseTaskList(listOf(raw[key], key, raw, file), ctx, key);
+    const ignores = mayIgnoreErrors(raw.ignore_errors);
+    const rescued = Array.isArray(raw.rescue) && raw.rescue.length > 0;
+    const list = (key: string) => parseTaskList(listOf(raw[key], key, raw, file), ignores || (key === 'block' && rescued) ? { ...ctx, failureTaken: true } : ctx, key);
     const node: BlockNode = {
       kind: 'block',
       origin: 'block',
@@ -261,7 +265,7 @@ async function parseTaskOrBlock(raw: Raw, ctx: ParseContext): Promise<Node[]> {
     };
     return [node];
   }
-  const detected = detectAction(raw, file, ctx.collections, ctx.moduleDefaults);
+  const detected = detectAction(raw, file, ctx.collections, ctx.moduleDefaults, mayFailOnPurpose(raw, ctx));
   const { actionKey, extra } = detected;
   let { action, args } = detected;
   const pos = posOfKey(raw, actionKey) ?? where(raw, file);
@@ -351,7 +355,7 @@ function loopOf(raw: Raw): { loop?: unknown; loopKind?: string; loop_control?: R
 }
 
 /** Finds the task's module: the one key that is not a keyword, or `action`/`local_action`. */
-function detectAction(raw: Raw, file: string, collections: readonly string[] | undefined, moduleDefaults?: readonly Raw[]): { action: string; args: Raw; actionKey: string; extra: Partial<Inherited> } {
+function detectAction(raw: Raw, file: string, collections: readonly string[] | undefined, moduleDefaults?: readonly Raw[], onPurpose = false): { action: string; args: Raw; actionKey: string; extra: Partial<Inherited> } {
   const candidates: string[] = [];
   for (const key of Object.keys(raw)) {
     if (TASK_KEYWORDS.has(key) && key !== 'action' && key !== 'local_action') continue;
@@ -412,7 +416,7 @@ function detectAction(raw: Raw, file: string, collections: readonly string[] | u
     }
   }
   const action = INCLUDE_ACTIONS.has(name) ? shortAction(name) : findInCollections(name, collections)!.name;
-  const args = parseArgs(action, value, raw, actionKey, moduleDefaults);
+  const args = parseArgs(action, value, raw, actionKey, moduleDefaults, onPurpose);
   return { action, args, actionKey, extra };
 }
 
@@ -496,7 +500,7 @@ const INCLUDE_KEYS: Record<string, string[]> = {
 // The bare include takes every key=value word as an argument (a variable); the other words name its file.
 const EVERY_KEY = { has: () => true } as unknown as ReadonlySet<string>;
 
-function parseArgs(action: string, value: unknown, raw: Raw, actionKey: string, moduleDefaults?: readonly Raw[]): Raw {
+function parseArgs(action: string, value: unknown, raw: Raw, actionKey: string, moduleDefaults?: readonly Raw[], onPurpose = false): Raw {
   const pos = posOfKey(raw, actionKey);
   const extraArgs = raw.args === undefined ? {} : raw.args;
   if (!isMap(extraArgs)) throw new ValidationError("'args' must be a mapping", { pos: posOfKey(raw, 'args') });
@@ -525,7 +529,7 @@ function parseArgs(action: string, value: unknown, raw: Raw, actionKey: string, 
   if (mod !== undefined && 'spec' in mod) {
     // Arguments module_defaults give count (a templated set of defaults may give anything: it is judged at run time).
     const defaults = (moduleDefaults ?? []).map((d) => d[mod.name]).filter((d) => d !== undefined && d !== null);
-    if (!defaults.some((d) => !isMap(d))) checkLiteralArgs((mod as SpecModule<unknown>).spec, Object.assign({}, ...(defaults as Raw[]), args), value, pos);
+    if (!onPurpose && !defaults.some((d) => !isMap(d))) checkLiteralArgs((mod as SpecModule<unknown>).spec, Object.assign({}, ...(defaults as Raw[]), args), value, pos);
     return args;
   }
   const known = includeKeys ?? (mod && (mod.schema.additionalProperties === false ? Object.keys(propertiesOf(mod.schema)) : undefined));
@@ -541,6 +545,20 @@ function parseArgs(action: string, value: unknown, raw: Raw, actionKey: string, 
     }
   }
   return args;
+}
+
+// A task whose failure is taken (its own ignore_errors or failed_when, or a block around it that ignores errors
+// or rescues) may be written to fail, as ansible-core's own tests write negative cases: its arguments are
+// judged when it runs, as Ansible's module judges them, and a wrong one fails that task alone.
+function mayFailOnPurpose(raw: Raw, ctx: ParseContext): boolean {
+  return ctx.failureTaken === true || mayIgnoreErrors(raw.ignore_errors) || (raw.failed_when !== undefined && raw.failed_when !== null);
+}
+
+// ignore_errors that is, or may be once templated, true.
+function mayIgnoreErrors(v: unknown): boolean {
+  if (v === undefined || v === null || v === false) return false;
+  if (typeof v === 'string') return isTemplate(v) || ['yes', 'true', 'on', '1', 'y', 't'].includes(v.trim().toLowerCase());
+  return v === true || v === 1;
 }
 
 // What the module would refuse whatever the variables say: the arguments written literally, judged by its spec.

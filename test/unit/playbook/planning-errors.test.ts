@@ -144,6 +144,32 @@ describe('planning errors of a whole playbook', () => {
     expect(stderr).toContain('3 errors in the playbook; nothing ran');
   });
 
+  it('refuses literal arguments the module would refuse, but leaves them to the run in a task written to fail', async () => {
+    const refused = await syntaxCheck('args.yml', '- hosts: localhost\n  tasks:\n    - file: { state: directory }\n    - group: { name: g, non_unique: true }\n');
+    expect(refused.code).toBe(4);
+    expect(refused.stderr).toMatch(/args\.yml:3:\d+: file: missing required arguments: path/);
+    expect(refused.stderr).toMatch(/args\.yml:4:\d+: group: non_unique is True but all of the following are missing: gid/);
+    const onPurpose = [
+      '- hosts: localhost',
+      '  tasks:',
+      '    - file: { state: directory }',
+      '      ignore_errors: true',
+      '    - group: { name: g, non_unique: true }',
+      '      failed_when: false',
+      '    - block:',
+      '        - lineinfile: { path: /x, bogus: 1 }',
+      '      rescue:',
+      '        - debug: msg=rescued',
+      '    - block:',
+      '        - file: { state: touch }',
+      "      ignore_errors: '{{ maybe }}'",
+      '',
+    ].join('\n');
+    expect(await syntaxCheck('purpose.yml', onPurpose)).toEqual({ code: 0, stderr: '' });
+    const rescueOnly = await syntaxCheck('rescue.yml', '- hosts: localhost\n  tasks:\n    - block:\n        - debug: msg=x\n      rescue:\n        - file: { state: directory }\n');
+    expect(rescueOnly.stderr, 'a task in the rescue itself is judged at planning').toMatch(/rescue\.yml:6:\d+: file: missing required arguments: path/);
+  });
+
   it('stops looking after 20 errors', async () => {
     const tasks = Array.from({ length: 30 }, (_, i) => `    - nosuch${i}: {}\n`).join('');
     const { code, stderr } = await syntaxCheck('many20.yml', `- hosts: localhost\n  tasks:\n${tasks}`);
