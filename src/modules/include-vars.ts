@@ -148,11 +148,12 @@ async function walk(dir: string): Promise<Array<{ root: string; files: string[] 
   return out;
 }
 
-// Python's os.path.splitext: the extension after the last dot, leading dots of the name not counting.
+// Python's os.path.splitext: the extension after the last dot, leading dots of the name not counting; a name
+// without one has the extension '', which `extensions` may list.
 function validExtension(name: string, extensions: readonly string[]): boolean {
   const dot = name.lastIndexOf('.');
   const ext = dot > 0 && name.slice(0, dot).replace(/^\.+/, '') !== '' ? name.slice(dot + 1) : '';
-  return ext !== '' && extensions.includes(ext);
+  return extensions.includes(ext);
 }
 
 // Loads one file into `out`; an empty file is an empty mapping, anything but a mapping a failure.

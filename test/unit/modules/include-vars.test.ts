@@ -22,6 +22,7 @@ beforeEach(async () => {
     'vars/d/zz/50-fifth.yml': 'e: fifth\n',
     'vars/t/1.yml': 'x: 1\n',
     'vars/t/notes.txt': 'c: ignored\n',
+    'vars/t/bare': 'z: 26\n',
     'vars/m/1.yml': 'cfg: {b: 2, deep: {y: 2}}\n',
   });
 });
@@ -57,8 +58,10 @@ describe('include_vars', () => {
   });
 
   it('fails on a file of another extension unless told to pass over it, under `message` as Ansible', async () => {
-    expect(await run({ dir: 't' })).toMatchObject({ failed: true, message: `${join(dir, 'vars/t/notes.txt')} does not have a valid extension: yaml, yml, json` });
+    expect(await run({ dir: 't' })).toMatchObject({ failed: true, message: `${join(dir, 'vars/t/bare')} does not have a valid extension: yaml, yml, json` });
     expect((await run({ dir: 't', ignore_unknown_extensions: true })).ansible_facts).toEqual({ x: 1 });
+    // A name without an extension has the extension '', which may be listed.
+    expect((await run({ dir: 't', ignore_unknown_extensions: true, extensions: ['', 'yml'] })).ansible_facts).toEqual({ x: 1, z: 26 });
   });
 
   it('says when the directory is missing or is a file', async () => {
