@@ -3,6 +3,7 @@
 // not a layering choice: rather than a module cycle, the upper halves bind themselves here as they load and the
 // evaluator calls through. expr.ts, the entry callers import, loads them all.
 import { InternalError } from '../errors.js';
+import { isUnsafeText } from '../yaml/unsafe.js';
 
 type Vars = Readonly<Record<string, unknown>>;
 
@@ -40,7 +41,7 @@ export function lookupRunner(): LookupRunner {
   return lookups;
 }
 
-/** True when text holds a Jinja marker ({{, {% or {#}) and so needs rendering. */
+/** True when text holds a Jinja marker ({{, {% or {#}) and so needs rendering; never for `!unsafe` text. */
 export function isTemplate(text: string): boolean {
-  return text.includes('{{') || text.includes('{%') || text.includes('{#');
+  return (text.includes('{{') || text.includes('{%') || text.includes('{#')) && !isUnsafeText(text);
 }

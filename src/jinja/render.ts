@@ -1,6 +1,7 @@
 // Interprets parsed Jinja templates: statements walk the tree, expressions go to the expression language. Macros,
 // `caller`, `super`, `self` and recursive `loop` are callables of that language; scopes are prototype chains over
 // the task's variables, marked local so values set in a template are not templated again.
+import { isUnsafeText, noteUnsafeUse } from '../yaml/unsafe.js';
 import { TemplateError } from '../errors.js';
 import { asUserError, evaluateRaw, inExpression, markLocalScope, resolveVariable } from './evaluate.js';
 import { type Expr } from './expr-syntax.js';
@@ -156,7 +157,9 @@ function value(run: Run, expr: Expr, frame: Frame, at: Origin): unknown {
 export function show(v: unknown): string {
   if (v instanceof UndefinedValue) throw v.error();
   if (v === null || v === undefined) return '';
-  return typeof v === 'string' ? v : pyStr(v);
+  if (typeof v !== 'string') return pyStr(v);
+  if (isUnsafeText(v)) noteUnsafeUse();
+  return v;
 }
 
 function renderNode(run: Run, node: Node, frame: Frame): string {

@@ -1,5 +1,6 @@
 // Renders Ansible's Jinja templates: `{{ expr }}` and every Jinja statement (lexer.ts, parser.ts, render.ts), for task arguments,
 // variables and template files alike, with Ansible's rules for the types of lone expressions and trailing newlines.
+import { isUnsafeText, markUnsafeText, noteUnsafeUse, unsafeUses } from '../yaml/unsafe.js';
 import { TemplateError } from '../errors.js';
 import { asUserError, evaluateRaw, hasTemplates, inExpression, literalEval } from './evaluate.js';
 import { bindTemplating, isTemplate } from './late-bound.js';
@@ -102,8 +103,15 @@ function finish(source: string, out: string, syntax: Syntax): string {
 // Ansible's STRING_TYPE_FILTERS: their text result is never turned back into a list or dict.
 const STRING_FILTERS = new Set(['string', 'to_json', 'to_nice_json', 'to_yaml', 'to_nice_yaml']);
 
+// What templating makes of `!unsafe` text is unsafe too (Ansible's taint): the result is never templated again.
 function templateString(text: string, vars: Vars, options: RenderOptions): unknown {
   if (!isTemplate(text)) return text;
+  const before = unsafeUses();
+  const out = renderText(text, vars, options);
+  return typeof out === 'string' && unsafeUses() > before ? markUnsafeText(out) : out;
+}
+
+function renderText(text: string, vars: Vars, options: RenderOptions): unknown {
   const { syntax, rawStrings, tpl } = setup(text, options);
   const single = tpl.parsed.single;
   if (!single || syntax !== ANSIBLE_SYNTAX) {
@@ -123,6 +131,7 @@ function templateString(text: string, vars: Vars, options: RenderOptions): unkno
   }
   const exact = before === '' && after === '';
   if (typeof v === 'string') {
+    if (isUnsafeText(v)) noteUnsafeUse();
     // Ansible turns text that looks like a list, dict or bool into one (its literal_eval of template results),
     // except what its string-type filters return; whitespace around a string result is kept.
     const lit = before === '' && !(expr.t === 'filter' && STRING_FILTERS.has(expr.name)) ? literalEval(v) : undefined;

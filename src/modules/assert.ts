@@ -27,11 +27,13 @@ export const assert = defineModule(
   },
   async ({ args, evaluate, vars }) => {
     const conditions = Array.isArray(args.that) ? args.that : [args.that];
+    // Ansible's action shows its result, passed or failed, unless quiet.
+    const shown = args.quiet ? {} : { _ansible_verbose_always: true };
     for (const cond of conditions) {
       // As a `when:`, a condition with {{ }} is rendered first and what it rendered to is evaluated (Ansible's Conditional).
       const ok = typeof cond === 'boolean' ? cond : isTemplate(String(cond)) ? evaluateCondition(String(cond), vars) : truthy(evaluate(String(cond)));
-      if (!ok) return { failed: true, changed: false, assertion: cond, evaluated_to: false, msg: (args.fail_msg ?? 'Assertion failed') as string };
+      if (!ok) return { failed: true, changed: false, assertion: cond, evaluated_to: false, msg: (args.fail_msg ?? 'Assertion failed') as string, ...shown };
     }
-    return { changed: false, msg: (args.success_msg ?? 'All assertions passed') as string, ...(args.quiet ? { _ansible_verbose_always: false } : {}) };
+    return { changed: false, msg: (args.success_msg ?? 'All assertions passed') as string, ...shown };
   },
 );

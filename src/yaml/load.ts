@@ -1,5 +1,6 @@
 // Reads YAML the way Ansible does (YAML 1.1: yes/no booleans, 0644 octal) and remembers where every
 // mapping and key came from, so later errors can point at file:line:col.
+import { markUnsafeText, noteTemplateText } from './unsafe.js';
 import { open, type FileHandle } from 'node:fs/promises';
 import { Composer, isAlias, isMap, isPair, isScalar, isSeq, LineCounter, Parser, visit } from 'yaml';
 import type { Alias, CST, Document, Node, Scalar, ScalarTag, Tags, YAMLMap } from 'yaml';
@@ -223,6 +224,8 @@ const TAG = 'tag:yaml.org,2002:';
 class Plain {
   private readonly targets = new Map<Alias, Node | undefined>();
   private readonly expanding = new Set<Node>();
+  /** How many !unsafe values are being built around the current node. */
+  private unsafe = 0;
   // The alias written in the text whose expansion is under way: positions inside it point at the anchor instead.
   private outermost: Alias | undefined;
 
@@ -258,9 +261,15 @@ class Plain {
         hint: 'decrypt it with `ansible-vault decrypt_string`, or pass the secret another way',
       });
     }
-    const out = this.build(node, depth);
-    if (node.tag === '!unsafe') refuseTemplates(out, this.at(node.range?.[0]));
-    return out;
+    if (node.tag !== '!unsafe') return this.build(node, depth);
+    this.unsafe++;
+    try {
+      const out = this.build(node, depth);
+      markTexts(out, this.at(node.range?.[0]));
+      return out;
+    } finally {
+      this.unsafe--;
+    }
   }
 
   private alias(node: Alias, depth: number): unknown {
@@ -293,7 +302,14 @@ class Plain {
     return null;
   }
 
+  // A text outside !unsafe that holds a template is noted, so the same text marked !unsafe elsewhere is refused.
   private scalar(node: Scalar): unknown {
+    const v = this.scalarValue(node);
+    if (typeof v === 'string' && this.unsafe === 0) noteTemplateText(v, this.at(node.range?.[0]));
+    return v;
+  }
+
+  private scalarValue(node: Scalar): unknown {
     const value = node.value;
     // YAML 1.1 as the yaml library reads it takes y/n as booleans; PyYAML (and so Ansible) does not.
     if (typeof value === 'boolean' && node.type === 'PLAIN' && /^[yYnN]$/.test(String(node.source))) return String(node.source);
@@ -348,19 +364,12 @@ function setKey(out: Record<string, unknown>, key: string, value: unknown): void
   else out[key] = value;
 }
 
-// Ansible never templates an !unsafe value; imgplay templates every string, so it takes one only where that changes nothing.
-function refuseTemplates(value: unknown, pos: SourcePos): void {
+// Every string in an !unsafe value (keys too) is text templating leaves as it is.
+function markTexts(value: unknown, pos: SourcePos): void {
   const pending: unknown[] = [value];
   while (pending.length > 0) {
     const v = pending.pop();
-    if (typeof v === 'string' && /\{\{|\{%|\{#/.test(v)) {
-      throw new ParseError('an !unsafe value that holds template markers ({{, {% or {#) cannot be kept untemplated by imgplay', {
-        pos,
-        hint: 'write it as {% raw %}...{% endraw %} instead of !unsafe',
-      });
-    }
-    if (typeof v === 'object' && v !== null) {
-      for (const [key, item] of Object.entries(v)) pending.push(key, item);
-    }
+    if (typeof v === 'string') markUnsafeText(v, pos);
+    else if (typeof v === 'object' && v !== null) for (const [key, item] of Object.entries(v)) pending.push(key, item);
   }
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ImgplayError, ParseError, ValidationError } from '../../../src/errors.js';
 import { excerpt, loadYamlFile, parseYaml, parseYamlDocuments, posOf, sourceLine, YAML_LIMITS } from '../../../src/yaml/load.js';
-import { renderString } from '../../../src/jinja/template.js';
+import { renderString, templateValue } from '../../../src/jinja/template.js';
 import { rejection, thrown } from '../../support/thrown.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'imgplay-load-limits-'));
@@ -156,10 +156,30 @@ describe('the YAML loader and tags', () => {
     });
   });
 
-  it('reads !unsafe text as a string, and refuses it when templating would change it', () => {
+  it('reads !unsafe text as a string that templating leaves as it is, in collections too, keys included', () => {
     expect(parseYaml('a: !unsafe "50% off"\nb: !unsafe [x, y]\n', 'u.yml')).toEqual({ a: '50% off', b: ['x', 'y'] });
-    expect(located(thrown(() => parseYaml('a: !unsafe "{{ not_a_var }}"\n', 'u.yml'))).message).toMatch(/!unsafe value that holds template markers/);
-    expect(thrown(() => parseYaml('a: !unsafe {k: "{% raw %}"}\n', 'u.yml'))).toBeInstanceOf(ParseError);
+    const doc = parseYaml('a: !unsafe "{{ not_a_var }}"\nb: !unsafe {"{{ k }}": "{% raw %}"}\nc: "{{ not_a_var }} written safe"\n', 'u.yml') as Record<string, unknown>;
+    expect(templateValue(doc.a, {})).toBe('{{ not_a_var }}');
+    expect(templateValue(doc.b, {})).toEqual({ '{{ k }}': '{% raw %}' });
+    expect(() => templateValue(doc.c, {})).toThrow(/not_a_var/);
+  });
+
+  it('makes what templating makes of !unsafe text unsafe too, so it is never templated again', () => {
+    const vars = parseYaml('u: !unsafe "{{ probe_x }}"\nprobe_x: seen\n', 'u.yml') as Record<string, unknown>;
+    const wrapped = templateValue('<{{ u }}>', vars);
+    expect(wrapped).toBe('<{{ probe_x }}>');
+    expect(templateValue(wrapped, vars)).toBe('<{{ probe_x }}>');
+    expect(templateValue('{{ probe_x }} and more', vars)).toBe('seen and more');
+  });
+
+  it('refuses text marked !unsafe in one place and written as a template in another, naming both', () => {
+    parseYaml('a: "{{ probe_twice }}"\n', 'safe.yml');
+    expect(located(thrown(() => parseYaml('b: !unsafe "{{ probe_twice }}"\n', 'unsafe.yml')))).toEqual({
+      message: '"{{ probe_twice }}" is marked !unsafe at unsafe.yml:1:12 and written as a template at safe.yml:1:4: imgplay knows unsafe text by its content, so it cannot leave one untemplated and render the other',
+      pos: { file: 'safe.yml', line: 1, col: 4 },
+    });
+    parseYaml('c: !unsafe "{{ probe_thrice }}"\n', 'unsafe2.yml');
+    expect(thrown(() => parseYaml('d: ["{{ probe_thrice }}"]\n', 'safe2.yml'))).toBeInstanceOf(ParseError);
   });
 
   it('refuses unknown tags and values that do not fit their standard tag, located at the tag', () => {
