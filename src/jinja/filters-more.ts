@@ -7,7 +7,7 @@ import { homedir } from 'node:os';
 import { dirname, relative, resolve } from 'node:path';
 import { TemplateError } from '../errors.js';
 import { passwordHash } from './crypt.js';
-import { isFloat, isMapping, isNumber, num, pyFloat, pyStr, pyTypeName, truthy, tuple, UndefinedValue } from './values.js';
+import { isFloat, isMapping, isNumber, num, printf, pyFloat, pyStr, pyTypeName, truthy, tuple, UndefinedValue } from './values.js';
 import { globFiles, globRegExp } from './glob.js';
 import { PyRandom } from './pyrandom.js';
 import { formatTime } from './strftime.js';
@@ -313,6 +313,91 @@ function mathResult(x: number): number {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Sizes (Ansible's formatters: human_readable, human_to_bytes)
+
+const SIZE_RANGES: Array<[string, number]> = [['Y', 2 ** 80], ['Z', 2 ** 70], ['E', 2 ** 60], ['P', 2 ** 50], ['T', 2 ** 40], ['G', 2 ** 30], ['M', 2 ** 20], ['K', 2 ** 10], ['B', 1]];
+
+function humanReadable(size: unknown, isbits: unknown, unit: unknown): string {
+  const base = truthy(isbits ?? false) ? 'bits' : 'Bytes';
+  const wanted = unit === undefined || unit === null ? undefined : str(unit).toUpperCase();
+  if (!isNumber(size)) {
+    const op = wanted === undefined ? "'>=' not supported between instances of" : 'unsupported operand type(s) for /:';
+    fail(`human_readable() failed on bad input: ${op} '${pyTypeName(size)}' and 'int'`);
+  }
+  const n = num(size);
+  let [suffix, limit] = SIZE_RANGES[SIZE_RANGES.length - 1]!;
+  for (const [s, l] of SIZE_RANGES) {
+    if ((wanted === undefined && n >= l) || (wanted !== undefined && wanted.startsWith(s))) {
+      [suffix, limit] = [s, l];
+      break;
+    }
+  }
+  return printf('%.2f %s', tuple([pyFloat(n / limit), limit !== 1 ? `${suffix}${base[0]}` : base]));
+}
+
+// Python's round() of a float: halves go to the even neighbour.
+function roundEven(x: number): number {
+  const f = Math.floor(x);
+  const d = x - f;
+  return d > 0.5 ? f + 1 : d < 0.5 ? f : f % 2 === 0 ? f : f + 1;
+}
+
+function humanToBytes(size: unknown, defaultUnit: unknown, isbits: unknown): number {
+  const text = str(size);
+  const cant = () => fail(`human_to_bytes() can't interpret following string: ${text}`);
+  const m = /^\s*(\d*\.?\d*)\s*([A-Za-z]+)?/.exec(text)!;
+  if (m[1] === '' || m[1] === '.') cant();
+  const n = Number(m[1]);
+  const unit = m[2] ?? (defaultUnit === undefined || defaultUnit === null ? undefined : str(defaultUnit));
+  if (unit === undefined) return roundEven(n);
+  const key = unit[0]!.toUpperCase();
+  const limit = SIZE_RANGES.find(([s]) => s === key)?.[1];
+  if (limit === undefined) cant();
+  const [cls, clsName] = truthy(isbits ?? false) ? ['b', 'bit'] : ['B', 'byte'];
+  if (unit.length > 1 && !unit.toLowerCase().includes(clsName) && unit[1] !== cls) cant();
+  return roundEven(n * limit!);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Text encodings by their Python codec names (b64encode, b64decode)
+
+const CODECS: Record<string, 'utf8' | 'utf16le' | 'utf16' | 'latin1' | 'ascii'> = {
+  utf_8: 'utf8', utf8: 'utf8', u8: 'utf8', utf: 'utf8', cp65001: 'utf8',
+  utf_16_le: 'utf16le', utf_16le: 'utf16le', utf16le: 'utf16le',
+  utf_16: 'utf16', utf16: 'utf16', u16: 'utf16',
+  latin_1: 'latin1', latin1: 'latin1', iso_8859_1: 'latin1', iso8859_1: 'latin1', l1: 'latin1', '8859': 'latin1', cp819: 'latin1',
+  ascii: 'ascii', us_ascii: 'ascii', '646': 'ascii',
+};
+
+function codec(name: unknown): (typeof CODECS)[string] {
+  const key = str(name ?? 'utf-8').trim().toLowerCase().replace(/[- ]/g, '_');
+  const c = CODECS[key];
+  if (c === undefined) fail(`the encoding '${str(name)}' is not implemented in imgplay (utf-8, utf-16, utf-16-le, latin-1 and ascii are)`);
+  return c;
+}
+
+/** Python's str.encode(encoding) as bytes: b64encode's input. */
+export function encodeText(text: string, encoding: unknown): Buffer {
+  const c = codec(encoding);
+  if ((c === 'ascii' && /[^\x00-\x7f]/.test(text)) || (c === 'latin1' && /[^\x00-\xff]/.test(text))) {
+    fail(`'${c === 'ascii' ? 'ascii' : 'latin-1'}' codec can't encode the text: it holds characters outside its range`);
+  }
+  if (c === 'utf16') return Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]);
+  return Buffer.from(text, c);
+}
+
+/** Python's bytes.decode(encoding): b64decode's output. */
+export function decodeText(bytes: Buffer, encoding: unknown): string {
+  const c = codec(encoding);
+  if (c === 'utf16') {
+    if (bytes[0] === 0xfe && bytes[1] === 0xff) return Buffer.from(bytes.subarray(2)).swap16().toString('utf16le');
+    return bytes.subarray(bytes[0] === 0xff && bytes[1] === 0xfe ? 2 : 0).toString('utf16le');
+  }
+  if (c === 'ascii' && bytes.some((b) => b > 0x7f)) fail("'ascii' codec can't decode the bytes: one is over 127");
+  return bytes.toString(c);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 
 /** The filters this module adds, by name. */
 export const MORE_FILTERS: Record<string, Def> = {
@@ -321,6 +406,8 @@ export const MORE_FILTERS: Record<string, Def> = {
   expanduser: fixed([], (v) => expandUser(str(v))),
   expandvars: fixed([], (v) => expandVars(str(v))),
   fileglob: fixed([], (v) => globPath(str(v))),
+  human_readable: fixed(['isbits', 'unit'], humanReadable),
+  human_to_bytes: fixed(['default_unit', 'isbits'], humanToBytes),
   log: fixed(['base'], (v, base) => {
     const x = mathArg(v, 'log');
     const b = base === undefined ? Math.E : mathArg(base, 'log');

@@ -6,7 +6,7 @@ import { Document, isScalar, visit } from 'yaml';
 import { didYouMean, ImgplayError, TemplateError, UndefinedVariableError } from '../errors.js';
 import { parseYamlDocuments } from '../yaml/load.js';
 import { binaryOp, bindArgs, contains, formatFloat, getItem, isFloat, isMapping, isNumber, MISSING, noAttribute, num, printf, pyCompare, pyEquals, pyFloat, pyRepr, pyStr, pyTypeName, setKey, toPlain, truthy, tuple, UndefinedValue } from './values.js';
-import { MORE_FILTERS } from './filters-more.js';
+import { decodeText, encodeText, MORE_FILTERS } from './filters-more.js';
 
 /** What a filter or test may use besides its arguments: the variables in scope. */
 export interface CallEnv {
@@ -762,8 +762,8 @@ const FILTERS: Record<string, Def> = {
     return isFloat(v) ? pyFloat(Math.abs(num(v))) : Math.abs(num(v));
   }),
   attr: fixed(['name'], (v, name) => defined(attrOrUndefined(v, name))),
-  b64decode: fixed(['encoding'], (v) => Buffer.from(str(v), 'base64').toString('utf8')),
-  b64encode: fixed(['encoding'], (v) => Buffer.from(str(v), 'utf8').toString('base64')),
+  b64decode: fixed(['encoding'], (v, encoding) => decodeText(Buffer.from(str(v), 'base64'), encoding)),
+  b64encode: fixed(['encoding'], (v, encoding) => encodeText(str(v), encoding).toString('base64')),
   basename: fixed([], (v) => posixBasename(str(v))),
   bool: fixed([], (v) => toBool(v)),
   capitalize: fixed([], (v) => {

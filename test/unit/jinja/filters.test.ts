@@ -102,6 +102,41 @@ describe('filters: logarithms, powers and roots, with the errors of Python\'s ma
   });
 });
 
+describe('filters: sizes and encodings (checked against ansible-core 2.14)', () => {
+  check([
+    ['1 | human_readable', '1.00 Bytes'],
+    ['1 | human_readable(isbits=True)', '1.00 bits'],
+    ['10240 | human_readable', '10.00 KB'],
+    ['102400000 | human_readable', '97.66 MB'],
+    ['102400000 | human_readable(unit="G")', '0.10 GB'],
+    ['102400000 | human_readable(isbits=True, unit="G")', '0.10 Gb'],
+    ["'0' | human_to_bytes", 0],
+    ["'0.5' | human_to_bytes", 0],
+    ["'0.9' | human_to_bytes", 1],
+    ["'1.5' | human_to_bytes", 2],
+    ["'10.00 KB' | human_to_bytes", 10240],
+    ["'11 MB' | human_to_bytes", 11534336],
+    ["'1.1 GB' | human_to_bytes", 1181116006],
+    ["'10.00 Kb' | human_to_bytes(isbits=True)", 10240],
+    ["'10' | human_to_bytes('M')", 10485760],
+    ["'Ansible - くらとみ\\n' | b64encode(encoding='utf-16-le')", 'QQBuAHMAaQBiAGwAZQAgAC0AIABPMIkwaDB/MAoA'],
+    ["'QQBuAHMAaQBiAGwAZQAgAC0AIABPMIkwaDB/MAoA' | b64decode(encoding='utf-16-le')", 'Ansible - くらとみ\n'],
+    ["'é' | b64encode(encoding='latin-1')", '6Q=='],
+    ["'ab' | b64encode(encoding='utf-16')", '//5hAGIA'],
+    ["'//5hAGIA' | b64decode(encoding='utf-16')", 'ab'],
+  ]);
+
+  it.each([
+    ["'monkeys' | human_readable", "human_readable() failed on bad input: '>=' not supported between instances of 'str' and 'int'"],
+    ["'10.00 foo' | human_to_bytes", "human_to_bytes() can't interpret following string: 10.00 foo"],
+    ["'10 MB' | human_to_bytes(isbits=True)", "human_to_bytes() can't interpret following string: 10 MB"],
+    ["'é' | b64encode(encoding='ascii')", "'ascii' codec can't encode"],
+    ["'x' | b64encode(encoding='koi8-r')", "the encoding 'koi8-r' is not implemented in imgplay"],
+  ])('%s fails: %s', (src, message) => {
+    expect(thrown(() => evaluate(src, vars)).message).toContain(message);
+  });
+});
+
 describe('filters: strings and paths', () => {
   check([
     ['l | length', 2],
