@@ -70,6 +70,9 @@ export interface TaskNode extends Inherited, Origin {
   readonly until?: unknown;
   readonly retries?: unknown;
   readonly delay?: unknown;
+  /** Set for an Ansible module imgplay lacks in a task that runs only under a condition: why it fails if it
+   *  is reached (a platform's branch, such as `yum:` under `when: ansible_os_family == 'RedHat'`, never is). */
+  readonly notImplemented?: string | undefined;
 }
 
 /** block/rescue/always, and the containers that imports and roles expand into. */

@@ -74,6 +74,8 @@ export interface ParseContext {
   readonly moduleDefaults?: readonly Raw[] | undefined;
   /** A block around the task takes its failure (ignore_errors, or a rescue): see mayFailOnPurpose. */
   readonly failureTaken?: boolean | undefined;
+  /** A block, import or role around the task has a `when`: see notImplementedTask. */
+  readonly conditional?: boolean | undefined;
 }
 
 /** A task file or role being loaded, as loops of imports are detected and named. */
@@ -250,7 +252,8 @@ async function parseTaskOrBlock(raw: Raw, ctx: ParseContext): Promise<Node[]> {
     checkKeys(raw, BLOCK_KEYWORDS, 'block', file);
     const ignores = mayIgnoreErrors(raw.ignore_errors);
     const rescued = Array.isArray(raw.rescue) && raw.rescue.length > 0;
-    const list = (key: string) => parseTaskList(listOf(raw[key], key, raw, file), ignores || (key === 'block' && rescued) ? { ...ctx, failureTaken: true } : ctx, key);
+    const inner = hasWhen(raw) ? { ...ctx, conditional: true } : ctx;
+    const list = (key: string) => parseTaskList(listOf(raw[key], key, raw, file), ignores || (key === 'block' && rescued) ? { ...inner, failureTaken: true } : inner, key);
     const node: BlockNode = {
       kind: 'block',
       origin: 'block',
@@ -265,6 +268,8 @@ async function parseTaskOrBlock(raw: Raw, ctx: ParseContext): Promise<Node[]> {
     };
     return [node];
   }
+  const deferred = notImplementedTask(raw, file, ctx);
+  if (deferred !== undefined) return [deferred];
   const detected = detectAction(raw, file, ctx.collections, ctx.moduleDefaults, mayFailOnPurpose(raw, ctx));
   const { actionKey, extra } = detected;
   let { action, args } = detected;
@@ -291,10 +296,10 @@ async function parseTaskOrBlock(raw: Raw, ctx: ParseContext): Promise<Node[]> {
     }
     if (action === 'import_tasks') {
       const path = findTaskFile(staticName(args.file ?? args._raw_params, ctx, pos, 'import_tasks', ValidationError), ctx, pos);
-      const block = await loadTaskFile(path, { ...ctx, chain: enter(ctx.chain ?? [], fileLink(path, ctx.playbookDir), 'import_tasks', pos) });
+      const block = await loadTaskFile(path, { ...ctx, conditional: ctx.conditional || hasWhen(raw), chain: enter(ctx.chain ?? [], fileLink(path, ctx.playbookDir), 'import_tasks', pos) });
       return [{ kind: 'block', origin: 'import_tasks', name, block, rescue: [], always: [], ...kw, pos, baseDir: ctx.baseDir, role: ctx.role }];
     }
-    const loaded = await loadRoleEntry({ role: args.name, ...kw.vars, _import: args }, ctx, pos, undefined, 'import_role');
+    const loaded = await loadRoleEntry({ role: args.name, ...kw.vars, _import: args }, hasWhen(raw) ? { ...ctx, conditional: true } : ctx, pos, undefined, 'import_role');
     return loaded.blocks.map((b) => ({ ...b, origin: 'import_role' as const, when: [...kw.when, ...b.when], tags: [...kw.tags, ...b.tags], vars: { ...b.vars, ...kw.vars } }));
   }
   if (action === 'include_tasks' || action === 'include_role') {
@@ -547,6 +552,46 @@ function parseArgs(action: string, value: unknown, raw: Raw, actionKey: string, 
   return args;
 }
 
+// A task that names an Ansible module imgplay lacks, and runs only under a condition (its own `when`, or one on
+// a block, import or role around it): it is planned to fail if it is ever reached, with the reason, instead of
+// refusing the playbook. Roles branch by platform (`yum:` under `when: ansible_os_family == 'RedHat'`); on
+// Debian such a branch is skipped, as under Ansible. A typo (no Ansible module of that name) is still refused.
+function notImplementedTask(raw: Raw, file: string, ctx: ParseContext): TaskNode | undefined {
+  if (!ctx.conditional && !hasWhen(raw)) return undefined;
+  const keys = Object.keys(raw).filter((k) => !TASK_KEYWORDS.has(k) && !k.startsWith('with_') && !(k in UNSUPPORTED));
+  if (keys.length !== 1) return undefined;
+  const key = keys[0]!;
+  if (INCLUDE_ACTIONS.has(key) || findInCollections(key, ctx.collections) !== undefined) return undefined;
+  const err = unknownModule(key, raw, posOfKey(raw, key), ctx.collections);
+  if (!/ is not implemented in imgplay/.test(err.message)) return undefined;
+  const value = raw[key];
+  const loop = loopOf(raw);
+  return {
+    kind: 'task',
+    name: raw.name === undefined ? undefined : String(raw.name),
+    action: key,
+    args: isMap(value) ? { ...value } : value === null || value === undefined ? {} : { _raw_params: value },
+    register: raw.register === undefined ? undefined : String(raw.register),
+    notify: stringList(raw.notify),
+    listen: stringList(raw.listen),
+    ...loop,
+    changed_when: raw.changed_when,
+    failed_when: raw.failed_when,
+    until: raw.until,
+    retries: raw.retries,
+    delay: raw.delay,
+    ...inherited(raw, varsOf(raw, 'task', file)),
+    pos: posOfKey(raw, key) ?? where(raw, file),
+    baseDir: ctx.baseDir,
+    role: ctx.role,
+    notImplemented: err.message,
+  };
+}
+
+function hasWhen(raw: Raw): boolean {
+  return raw.when !== undefined && raw.when !== null && !(Array.isArray(raw.when) && raw.when.length === 0);
+}
+
 // A task whose failure is taken (its own ignore_errors or failed_when, or a block around it that ignores errors
 // or rescues) may be written to fail, as ansible-core's own tests write negative cases: its arguments are
 // judged when it runs, as Ansible's module judges them, and a wrong one fails that task alone.
@@ -720,13 +765,14 @@ export async function loadRoleEntry(entry: unknown, ctx: ParseContext, pos: Sour
   };
   // A role's tasks look short module names up in its meta's collections, not the play's (as ansible-core 2.14).
   const roleCtx: ParseContext = { ...ctx, role: instance, baseDir: join(dir, 'tasks'), staticVars: { ...defaults, ...vars, ...params, ...ctx.staticVars }, chain, collections: roleCollections(dir, collectionsOf(meta, undefined)),
+    conditional: ctx.conditional || hasWhen(kwRaw),
     moduleDefaults: kwRaw.module_defaults === undefined || kwRaw.module_defaults === null ? ctx.moduleDefaults : [...(ctx.moduleDefaults ?? []), ...moduleDefaultsOf(kwRaw)] };
 
   const out: LoadedRole = { instances: [], blocks: [] };
   const deps = meta.dependencies === undefined || meta.dependencies === null ? [] : meta.dependencies;
   if (!Array.isArray(deps)) throw new ValidationError('meta dependencies must be a list', { pos: where(meta, metaFile ?? dir) });
   for (const dep of deps) {
-    const loaded = await loadRoleEntry(dep, { ...ctx, role: instance, chain }, posOf(dep) ?? posOf(deps) ?? entryPos, instance);
+    const loaded = await loadRoleEntry(dep, { ...ctx, role: instance, chain, conditional: ctx.conditional || hasWhen(kwRaw) }, posOf(dep) ?? posOf(deps) ?? entryPos, instance);
     out.instances.push(...loaded.instances);
     // A dependency inherits the conditions and tags of the role that pulled it in.
     out.blocks.push(...loaded.blocks.map((b) => ({ ...b, when: [...whenList(kwRaw.when), ...b.when], tags: [...tagList(kwRaw.tags), ...b.tags] })));

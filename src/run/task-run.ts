@@ -150,6 +150,7 @@ export class TaskRunner {
       if (!evaluateCondition(cond, vars)) return { status: 'skipped', result: skippedByCondition(cond), ignored: false };
     }
     const mod = findModule(task.action);
+    if (!mod && task.notImplemented !== undefined) return { status: 'failed', result: { failed: true, changed: false, msg: task.notImplemented }, ignored: keywordTrue(scope.ignore_errors, vars) };
     if (!mod) throw new InternalError(`module '${task.action}' vanished from the registry`);
     const delegateTo = scope.delegate_to === undefined ? undefined : String(templateValue(scope.delegate_to, vars));
     const conn = await this.ctx.connections.forTask(h, vars, pr.play.connection, delegateTo);

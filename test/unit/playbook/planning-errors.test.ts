@@ -170,6 +170,14 @@ describe('planning errors of a whole playbook', () => {
     expect(rescueOnly.stderr, 'a task in the rescue itself is judged at planning').toMatch(/rescue\.yml:6:\d+: file: missing required arguments: path/);
   });
 
+  it('plans an Ansible module imgplay lacks in a task that runs only under a condition, and still refuses a typo there', async () => {
+    const branch = '- hosts: localhost\n  tasks:\n    - yum: { name: foo }\n      when: ansible_os_family == "RedHat"\n    - block:\n        - dnf: name=bar\n      when: false\n';
+    expect(await syntaxCheck('branch.yml', branch)).toEqual({ code: 0, stderr: '' });
+    const typo = await syntaxCheck('typo.yml', '- hosts: localhost\n  tasks:\n    - yumm: { name: foo }\n      when: false\n');
+    expect(typo.code).toBe(4);
+    expect(typo.stderr).toContain("unknown module 'yumm'");
+  });
+
   it('stops looking after 20 errors', async () => {
     const tasks = Array.from({ length: 30 }, (_, i) => `    - nosuch${i}: {}\n`).join('');
     const { code, stderr } = await syntaxCheck('many20.yml', `- hosts: localhost\n  tasks:\n${tasks}`);
