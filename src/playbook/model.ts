@@ -73,6 +73,9 @@ export interface TaskNode extends Inherited, Origin {
   /** Set for an Ansible module imgplay lacks in a task that runs only under a condition: why it fails if it
    *  is reached (a platform's branch, such as `yum:` under `when: ansible_os_family == 'RedHat'`, never is). */
   readonly notImplemented?: string | undefined;
+  /** `action` names the module with a template (`{{ ansible_facts.pkg_mgr }}`): rendered, and its arguments
+   *  judged, when the task runs. */
+  readonly templatedAction?: boolean | undefined;
 }
 
 /** block/rescue/always, and the containers that imports and roles expand into. */

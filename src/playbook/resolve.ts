@@ -330,6 +330,7 @@ async function parseTaskOrBlock(raw: Raw, ctx: ParseContext): Promise<Node[]> {
     pos,
     baseDir: ctx.baseDir,
     role: ctx.role,
+    ...(detected.templated ? { templatedAction: true } : {}),
   };
   return [task];
 }
@@ -360,7 +361,7 @@ function loopOf(raw: Raw): { loop?: unknown; loopKind?: string; loop_control?: R
 }
 
 /** Finds the task's module: the one key that is not a keyword, or `action`/`local_action`. */
-function detectAction(raw: Raw, file: string, collections: readonly string[] | undefined, moduleDefaults?: readonly Raw[], onPurpose = false): { action: string; args: Raw; actionKey: string; extra: Partial<Inherited> } {
+function detectAction(raw: Raw, file: string, collections: readonly string[] | undefined, moduleDefaults?: readonly Raw[], onPurpose = false): { action: string; args: Raw; actionKey: string; extra: Partial<Inherited>; templated?: boolean } {
   const candidates: string[] = [];
   for (const key of Object.keys(raw)) {
     if (TASK_KEYWORDS.has(key) && key !== 'action' && key !== 'local_action') continue;
@@ -403,7 +404,8 @@ function detectAction(raw: Raw, file: string, collections: readonly string[] | u
   if (actionKey === 'action' || actionKey === 'local_action') {
     if (actionKey === 'local_action') (extra as { delegate_to?: unknown }).delegate_to = 'localhost';
     if (typeof value === 'string') {
-      const m = /^\s*(\S+)\s*([\s\S]*)$/.exec(value);
+      // A templated name is one word however many spaces its braces hold: `{{ ansible_facts.pkg_mgr }} name=x`.
+      const m = /^\s*((?:\{\{[\s\S]*?\}\}|\S)+)\s*([\s\S]*)$/.exec(value);
       name = m?.[1] ?? '';
       value = m?.[2] ?? '';
     } else if (isMap(value) && typeof value.module === 'string') {
@@ -414,9 +416,8 @@ function detectAction(raw: Raw, file: string, collections: readonly string[] | u
       throw new ValidationError(`${actionKey} needs a module name`, { pos: posOfKey(raw, actionKey) });
     }
     if (!INCLUDE_ACTIONS.has(name) && !findInCollections(name, collections)) {
-      if (isTemplate(name)) {
-        throw new ValidationError(`${actionKey}: a templated module name ('${name}') is not implemented in imgplay, which picks each task's module while planning`, { pos: posOfKey(raw, actionKey) });
-      }
+      // Picked when the task runs (`action: "{{ ansible_facts.pkg_mgr }}"`); its arguments are judged then.
+      if (isTemplate(name)) return { action: name, args: { ...(isMap(raw.args) ? raw.args : {}), ...(typeof value === 'string' ? parseKv(value) : isMap(value) ? value : {}) }, actionKey, extra, templated: true };
       throw unknownModule(name, raw, posOfKey(raw, actionKey), collections);
     }
   }

@@ -149,6 +149,11 @@ export class TaskRunner {
       if (typeof cond === 'string' && isTemplate(cond)) this.ctx.warnOnce(`${TEMPLATED_CONDITION}${cond}`);
       if (!evaluateCondition(cond, vars)) return { status: 'skipped', result: skippedByCondition(cond), ignored: false };
     }
+    if (task.templatedAction) {
+      const picked = pickAction(task, vars);
+      if (picked.failed) return { status: 'failed', result: picked.failed, ignored: keywordTrue(scope.ignore_errors, vars) };
+      task = picked.task;
+    }
     const mod = findModule(task.action);
     if (!mod && task.notImplemented !== undefined) return { status: 'failed', result: { failed: true, changed: false, msg: task.notImplemented }, ignored: keywordTrue(scope.ignore_errors, vars) };
     if (!mod) throw new InternalError(`module '${task.action}' vanished from the registry`);
@@ -241,4 +246,15 @@ export class TaskRunner {
     }
     return noLog ? censored(result) : result;
   }
+}
+
+// `action: "{{ ansible_facts.pkg_mgr }}"`: the module the task's variables name (short or by collection name),
+// or Ansible's failure when none is. meta steers the play itself and is never picked so.
+function pickAction(task: TaskNode, vars: Record<string, unknown>): { task: TaskNode; failed?: undefined } | { failed: ModuleResult } {
+  const name = String(templateValue(task.action, vars)).trim();
+  const mod = findModule(name);
+  if (mod === undefined || mod.name === 'meta') {
+    return { failed: { failed: true, changed: false, msg: `The module ${name} was not found in configured module paths` } };
+  }
+  return { task: { ...task, action: mod.name, templatedAction: undefined } };
 }
