@@ -249,12 +249,14 @@ export class TaskRunner {
 }
 
 // `action: "{{ ansible_facts.pkg_mgr }}"`: the module the task's variables name (short or by collection name),
-// or Ansible's failure when none is. meta steers the play itself and is never picked so.
+// or Ansible's failure when none is. A module that acts on the play itself (meta, ...) is refused.
 function pickAction(task: TaskNode, vars: Record<string, unknown>): { task: TaskNode; failed?: undefined } | { failed: ModuleResult } {
   const name = String(templateValue(task.action, vars)).trim();
   const mod = findModule(name);
-  if (mod === undefined || mod.name === 'meta') {
-    return { failed: { failed: true, changed: false, msg: `The module ${name} was not found in configured module paths` } };
+  if (mod === undefined) return { failed: { failed: true, changed: false, msg: `The module ${name} was not found in configured module paths` } };
+  const traits = traitsOf(mod);
+  if (traits.actsOnPlay || traits.bypassHostLoop) {
+    return { failed: { failed: true, changed: false, msg: `${mod.name} acts on the play itself, which imgplay settles while planning: a templated action cannot name it` } };
   }
   return { task: { ...task, action: mod.name, templatedAction: undefined } };
 }
