@@ -208,7 +208,8 @@ export async function runCommand(playbookArg: string, opts: RunCliOptions, out: 
         playbookPath: playbookArg,
         extraVars,
         signal: ac.signal,
-        forceHandlers: opts.forceHandlers ?? false,
+        // ansible.cfg's force_handlers as its environment variable sets it (imgplay reads no ansible.cfg).
+        forceHandlers: opts.forceHandlers ?? ansibleBool(process.env.ANSIBLE_FORCE_HANDLERS) ?? false,
         noCache: opts.cache === false,
         cacheDir: opts.cacheDir === undefined ? undefined : resolve(opts.cacheDir),
       }, reporter);
@@ -261,3 +262,8 @@ async function loadPatch(wanted: boolean | undefined): Promise<PlainOptions['pat
   return (a, b, before, after) => createTwoFilesPatch(a, b, before, after, undefined, undefined, { context: 3 });
 }
 
+// A boolean Ansible setting from the environment as Ansible reads one; undefined when unset or empty.
+function ansibleBool(value: string | undefined): boolean | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  return ['y', 'yes', 'on', '1', 'true', 't'].includes(value.trim().toLowerCase());
+}
