@@ -67,9 +67,16 @@ export const includeVars = defineModule(
     if (args.dir !== undefined) {
       failure = await loadDir(rootDir(args.dir, place), args, loaded);
     } else {
-      const source = args.file ?? args._raw_params?.replace(/\n+$/, '');
-      if (source === undefined || source === '') return { failed: true, msg: 'one of file, dir or a free-form file name is required' };
-      failure = await loadFile(await findFile('vars', source), loaded);
+      const source = args.file || args._raw_params?.replace(/\n+$/, '');
+      // Ansible's action looks for no name at all, and reports what it could not find under `message`.
+      if (!source) failure = 'Could not find file on the Ansible Controller.\nIf you are using a module and expect the file to exist on the remote, see the remote_src option';
+      else {
+        const found = await findFile('vars', source).then(
+          (path) => ({ path }),
+          (err: Error) => ({ error: err.message }),
+        );
+        failure = 'path' in found ? await loadFile(found.path, loaded) : found.error;
+      }
     }
     const facts = args.name !== undefined ? { [args.name]: loaded.vars } : loaded.vars;
     // Ansible's action reports these failures under `message`, not `msg`.

@@ -3,6 +3,7 @@ import { ImgplayError, UndefinedVariableError } from '../errors.js';
 import type { IncludeNode, TaskNode } from './model.js';
 import { LookupError, withLookupItems } from '../jinja/lookups.js';
 import { isTemplate, templateValue } from '../jinja/template.js';
+import { isMapping } from '../jinja/values.js';
 
 /** The items of a loop; kind is 'loop' or the lookup of `with_<lookup>`, run on the templated value as Ansible's
  *  with_ loops run their lookup plugin (with the task's variables, for search paths and variable names). */
@@ -14,6 +15,8 @@ export function loopItems(kind: string, raw: unknown, node: TaskNode | IncludeNo
     }
     return value;
   }
+  // Ansible's list lookup takes any sequence (a lone string becomes one), never a mapping.
+  if (kind === 'list' && isMapping(value)) throw new ImgplayError('with_list expects a list', { pos: node.pos });
   try {
     return withLookupItems(kind, value, vars, node.action);
   } catch (err) {
