@@ -313,6 +313,24 @@ function mathResult(x: number): number {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// rekey_on_member (mathstuff): a list (or dict) of dicts keyed by one member of each
+
+function rekeyOnMember(data: unknown, key: unknown, duplicates: unknown = 'error'): Record<string, unknown> {
+  if (duplicates !== 'error' && duplicates !== 'overwrite') fail(`duplicates parameter to rekey_on_member has unknown value: ${str(duplicates)}`);
+  const items = isMapping(data) ? Object.values(data) : Array.isArray(data) ? data : fail('Type is not a valid list, set, or dict');
+  const out: Record<string, unknown> = {};
+  for (const item of items) {
+    if (!isMapping(item)) fail('List item is not a valid dict');
+    const k = str(key);
+    if (!Object.hasOwn(item, k)) fail(`Key ${k} was not found`);
+    const name = str(item[k]);
+    if (Object.hasOwn(out, name) && duplicates === 'error') fail(`Key ${name} is not unique, cannot correctly turn into dict`);
+    out[name] = item;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // Sizes (Ansible's formatters: human_readable, human_to_bytes)
 
 const SIZE_RANGES: Array<[string, number]> = [['Y', 2 ** 80], ['Z', 2 ** 70], ['E', 2 ** 60], ['P', 2 ** 50], ['T', 2 ** 40], ['G', 2 ** 30], ['M', 2 ** 20], ['K', 2 ** 10], ['B', 1]];
@@ -407,6 +425,7 @@ export const MORE_FILTERS: Record<string, Def> = {
   expandvars: fixed([], (v) => expandVars(str(v))),
   fileglob: fixed([], (v) => globPath(str(v))),
   human_readable: fixed(['isbits', 'unit'], humanReadable),
+  rekey_on_member: fixed(['key', 'duplicates'], rekeyOnMember),
   human_to_bytes: fixed(['default_unit', 'isbits'], humanToBytes),
   log: fixed(['base'], (v, base) => {
     const x = mathArg(v, 'log');

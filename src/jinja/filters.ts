@@ -592,7 +592,8 @@ function combine(input: unknown, args: unknown[], kw: Record<string, unknown>): 
   if (!['replace', 'keep', 'append', 'prepend', 'append_rp', 'prepend_rp'].includes(str(listMerge))) {
     fail(`list_merge must be one of replace, keep, append, prepend, append_rp, prepend_rp; got ${pyRepr(listMerge)}`);
   }
-  const dicts = [input, ...args].flatMap((t) => (Array.isArray(t) ? t : [t]));
+  // Ansible flattens its terms one level, dropping None (and the strings 'None' and 'null') as its flatten does.
+  const dicts = [input, ...args].flatMap((t) => (Array.isArray(t) ? t : [t])).filter((d) => d !== null && d !== 'None' && d !== 'null');
   if (dicts.length === 0) return {};
   dicts.forEach((d) => dict(d, 'combine'));
   return (dicts as Record<string, unknown>[]).reduce((acc, d) => mergeHash(acc, d, truthy(recursive), str(listMerge)));

@@ -137,6 +137,26 @@ describe('filters: sizes and encodings (checked against ansible-core 2.14)', () 
   });
 });
 
+describe('filters: rekey_on_member and combine over nothing (checked against ansible-core 2.14)', () => {
+  check([
+    ['[{"proto": "eigrp", "state": "enabled"}, {"proto": "ospf", "state": "enabled"}] | rekey_on_member("proto")', { eigrp: { proto: 'eigrp', state: 'enabled' }, ospf: { proto: 'ospf', state: 'enabled' } }],
+    ['{"a": {"proto": "eigrp"}} | rekey_on_member("proto")', { eigrp: { proto: 'eigrp' } }],
+    ['[{"proto": "eigrp", "n": 1}, {"proto": "eigrp", "n": 2}] | rekey_on_member("proto", duplicates="overwrite")', { eigrp: { proto: 'eigrp', n: 2 } }],
+    ['None | combine', {}],
+    ['[None, {"a": 1}] | combine', { a: 1 }],
+  ]);
+
+  it.each([
+    ['[] | rekey_on_member("asdf", duplicates="boo")', 'duplicates parameter to rekey_on_member has unknown value: boo'],
+    ['1 | rekey_on_member("a")', 'Type is not a valid list, set, or dict'],
+    ['[1] | rekey_on_member("a")', 'List item is not a valid dict'],
+    ['[{"b": 1}] | rekey_on_member("a")', 'Key a was not found'],
+    ['[{"a": 1}, {"a": 1}] | rekey_on_member("a")', 'Key 1 is not unique, cannot correctly turn into dict'],
+  ])('%s fails: %s', (src, message) => {
+    expect(thrown(() => evaluate(src, vars)).message).toContain(message);
+  });
+});
+
 describe('filters: strings and paths', () => {
   check([
     ['l | length', 2],
