@@ -255,10 +255,11 @@ export class Executor implements Walker {
       await this.runNodes(pr, block.rescue, failedHere, inner);
     }
     if (block.always.length > 0) {
-      const stillFailed = hosts.filter((h) => h.failed && !h.unreachable);
-      for (const h of stillFailed) h.failed = false;
+      const stillFailed = hosts.filter((h) => h.failed && !h.unreachable).map((h) => [h, h.errorsCleared ?? 0] as const);
+      for (const [h] of stillFailed) h.failed = false;
       await this.runNodes(pr, block.always, hosts.filter((h) => !h.unreachable && !h.ended), inner);
-      for (const h of stillFailed) h.failed = true;
+      // A host the always section cleared (meta: clear_host_errors) goes on with the play, as in 2.14.
+      for (const [h, cleared] of stillFailed) if ((h.errorsCleared ?? 0) === cleared) h.failed = true;
     }
   }
 

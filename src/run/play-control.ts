@@ -51,6 +51,7 @@ export async function runPlayControl(ctx: RunContext, walker: Walker, pr: PlayRu
           if (h.failed || h.unreachable) h.ended = true;
           h.failed = false;
           h.unreachable = false;
+          h.errorsCleared = (h.errorsCleared ?? 0) + 1;
         }
       }
       break;

@@ -49,6 +49,9 @@ export interface HostRun {
   unreachable: boolean;
   /** meta: end_host, for the current play. */
   ended: boolean;
+  /** How many times meta: clear_host_errors cleared this host: a block's always section that ran it leaves
+   *  the host going on, rather than failed again. */
+  errorsCleared?: number;
   notified: Set<Node>;
   connections: Map<string, Connection>;
   varsFiles: Record<string, unknown>;
