@@ -588,7 +588,7 @@ export function mergeHash(x: Record<string, unknown>, y: Record<string, unknown>
 function combine(input: unknown, args: unknown[], kw: Record<string, unknown>): unknown {
   const { recursive = false, list_merge: listMerge = 'replace', ...extra } = kw;
   const unknownKw = Object.keys(extra)[0];
-  if (unknownKw !== undefined) fail(`unexpected keyword argument '${unknownKw}' ('recursive' and 'list_merge' are the only ones)`);
+  if (unknownKw !== undefined) fail("'recursive' and 'list_merge' are the only valid keyword arguments");
   if (!['replace', 'keep', 'append', 'prepend', 'append_rp', 'prepend_rp'].includes(str(listMerge))) {
     fail(`list_merge must be one of replace, keep, append, prepend, append_rp, prepend_rp; got ${pyRepr(listMerge)}`);
   }

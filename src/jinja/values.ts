@@ -263,6 +263,8 @@ export function toPlain(v: unknown): unknown {
     return out ? (isTuple(v) ? tuple(out) : out) : v;
   }
   if (isMapping(v)) {
+    // hostvars and hostvars[x] stay lazy, as Ansible's HostVars: walking them renders every variable of every host.
+    if (isSelfTemplating(v)) return v;
     let out: Record<string, unknown> | undefined;
     for (const [k, x] of Object.entries(v)) {
       const p = toPlain(x);
