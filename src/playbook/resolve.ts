@@ -268,9 +268,7 @@ async function parseTaskOrBlock(raw: Raw, ctx: ParseContext): Promise<Node[]> {
     };
     return [node];
   }
-  const deferred = notImplementedTask(raw, file, ctx);
-  if (deferred !== undefined) return [deferred];
-  const detected = detectAction(raw, file, ctx.collections, ctx.moduleDefaults, mayFailOnPurpose(raw, ctx));
+  const detected = detectAction(raw, file, ctx.collections, ctx.moduleDefaults, mayFailOnPurpose(raw, ctx), ctx.conditional || hasWhen(raw));
   const { actionKey, extra } = detected;
   let { action, args } = detected;
   const pos = posOfKey(raw, actionKey) ?? where(raw, file);
@@ -331,6 +329,7 @@ async function parseTaskOrBlock(raw: Raw, ctx: ParseContext): Promise<Node[]> {
     baseDir: ctx.baseDir,
     role: ctx.role,
     ...(detected.templated ? { templatedAction: true } : {}),
+    ...(detected.notImplemented !== undefined ? { notImplemented: detected.notImplemented } : {}),
   };
   return [task];
 }
@@ -361,7 +360,14 @@ function loopOf(raw: Raw): { loop?: unknown; loopKind?: string; loop_control?: R
 }
 
 /** Finds the task's module: the one key that is not a keyword, or `action`/`local_action`. */
-function detectAction(raw: Raw, file: string, collections: readonly string[] | undefined, moduleDefaults?: readonly Raw[], onPurpose = false): { action: string; args: Raw; actionKey: string; extra: Partial<Inherited>; templated?: boolean } {
+function detectAction(
+  raw: Raw,
+  file: string,
+  collections: readonly string[] | undefined,
+  moduleDefaults?: readonly Raw[],
+  onPurpose = false,
+  conditional = false,
+): { action: string; args: Raw; actionKey: string; extra: Partial<Inherited>; templated?: boolean; notImplemented?: string } {
   const candidates: string[] = [];
   for (const key of Object.keys(raw)) {
     if (TASK_KEYWORDS.has(key) && key !== 'action' && key !== 'local_action') continue;
@@ -390,7 +396,17 @@ function detectAction(raw: Raw, file: string, collections: readonly string[] | u
       hint: hint ? `did you mean '${hint}'?` : undefined,
     });
   }
-  if (unknown.length === 1 && known.length === 0) throw unknownModule(unknown[0]!, raw, posOfKey(raw, unknown[0]!), collections);
+  if (unknown.length === 1 && known.length === 0) {
+    const key = unknown[0]!;
+    // An Ansible module imgplay lacks, in a task that runs only under a condition (its own `when`, or one on a
+    // block, import or role around it): planned to fail if it is ever reached, with the reason, instead of
+    // refusing the playbook. Roles branch by platform (`yum:` under `when: ansible_os_family == 'RedHat'`); on
+    // Debian such a branch is skipped, as under Ansible. A typo (no Ansible module of that name) is refused.
+    const lacking = conditional ? notImplemented(key, raw) : undefined;
+    if (lacking === undefined) throw unknownModule(key, raw, posOfKey(raw, key), collections);
+    const value = raw[key];
+    return { action: key, args: isMap(value) ? { ...value } : value === null || value === undefined ? {} : { _raw_params: value }, actionKey: key, extra: {}, notImplemented: lacking.message };
+  }
   if (known.length === 0) {
     throw new ValidationError(`no module or action in this task${raw.name ? ` ("${String(raw.name)}")` : ''}`, { pos: where(raw, file) });
   }
@@ -460,16 +476,23 @@ const ANSIBLE_BUILTIN_MODULES = new Set(
     'tempfile template unarchive uri user validate_argument_spec wait_for wait_for_connection yum yum_repository').split(' '),
 );
 
-function unknownModule(key: string, raw: Raw, pos: SourcePos | undefined, collections: readonly string[] | undefined): ValidationError {
+// Why a name that imgplay does not implement is still an Ansible module (ansible.builtin's, or a collection's by
+// its full name), with where to look instead; undefined for a name that is no module at all (a typo).
+function notImplemented(key: string, raw: Raw): { message: string; hint: string } | undefined {
   const inTask = raw.name ? ` in task "${String(raw.name)}"` : '';
   const short = key.replace(/^ansible\.(builtin|legacy)\./, '');
   if (!short.includes('.') && ANSIBLE_BUILTIN_MODULES.has(short)) {
-    return new ValidationError(`the module 'ansible.builtin.${short}' is not implemented in imgplay${inTask}`, { pos, hint: 'docs/modules.md lists the modules imgplay implements' });
+    return { message: `the module 'ansible.builtin.${short}' is not implemented in imgplay${inTask}`, hint: 'docs/modules.md lists the modules imgplay implements' };
   }
   const fq = /^([A-Za-z_]\w*\.[A-Za-z_]\w*)\.\w+$/.exec(key);
-  if (fq) {
-    return new ValidationError(`the module '${key}' (collection ${fq[1]}) is not implemented in imgplay${inTask}`, { pos, hint: 'docs/modules.md lists the modules imgplay implements, by their collection names' });
-  }
+  if (!fq) return undefined;
+  return { message: `the module '${key}' (collection ${fq[1]}) is not implemented in imgplay${inTask}`, hint: 'docs/modules.md lists the modules imgplay implements, by their collection names' };
+}
+
+function unknownModule(key: string, raw: Raw, pos: SourcePos | undefined, collections: readonly string[] | undefined): ValidationError {
+  const lacking = notImplemented(key, raw);
+  if (lacking !== undefined) return new ValidationError(lacking.message, { pos, hint: lacking.hint });
+  const inTask = raw.name ? ` in task "${String(raw.name)}"` : '';
   const hint = didYouMean(key, [...moduleNames(), ...INCLUDE_ACTIONS, 'block']) ?? didYouMean(key, [...TASK_KEYWORDS]);
   const looked = collections?.length ? ` (looked up in the collections ${collections.join(', ')}, then ansible.builtin)` : '';
   return new ValidationError(`unknown module '${key}'${inTask}${looked}`, { pos, hint: hint ? `did you mean '${hint}'?` : undefined });
@@ -551,42 +574,6 @@ function parseArgs(action: string, value: unknown, raw: Raw, actionKey: string, 
     }
   }
   return args;
-}
-
-// A task that names an Ansible module imgplay lacks, and runs only under a condition (its own `when`, or one on
-// a block, import or role around it): it is planned to fail if it is ever reached, with the reason, instead of
-// refusing the playbook. Roles branch by platform (`yum:` under `when: ansible_os_family == 'RedHat'`); on
-// Debian such a branch is skipped, as under Ansible. A typo (no Ansible module of that name) is still refused.
-function notImplementedTask(raw: Raw, file: string, ctx: ParseContext): TaskNode | undefined {
-  if (!ctx.conditional && !hasWhen(raw)) return undefined;
-  const keys = Object.keys(raw).filter((k) => !TASK_KEYWORDS.has(k) && !k.startsWith('with_') && !(k in UNSUPPORTED));
-  if (keys.length !== 1) return undefined;
-  const key = keys[0]!;
-  if (INCLUDE_ACTIONS.has(key) || findInCollections(key, ctx.collections) !== undefined) return undefined;
-  const err = unknownModule(key, raw, posOfKey(raw, key), ctx.collections);
-  if (!/ is not implemented in imgplay/.test(err.message)) return undefined;
-  const value = raw[key];
-  const loop = loopOf(raw);
-  return {
-    kind: 'task',
-    name: raw.name === undefined ? undefined : String(raw.name),
-    action: key,
-    args: isMap(value) ? { ...value } : value === null || value === undefined ? {} : { _raw_params: value },
-    register: raw.register === undefined ? undefined : String(raw.register),
-    notify: stringList(raw.notify),
-    listen: stringList(raw.listen),
-    ...loop,
-    changed_when: raw.changed_when,
-    failed_when: raw.failed_when,
-    until: raw.until,
-    retries: raw.retries,
-    delay: raw.delay,
-    ...inherited(raw, varsOf(raw, 'task', file)),
-    pos: posOfKey(raw, key) ?? where(raw, file),
-    baseDir: ctx.baseDir,
-    role: ctx.role,
-    notImplemented: err.message,
-  };
 }
 
 function hasWhen(raw: Raw): boolean {

@@ -176,6 +176,9 @@ describe('planning errors of a whole playbook', () => {
     const typo = await syntaxCheck('typo.yml', '- hosts: localhost\n  tasks:\n    - yumm: { name: foo }\n      when: false\n');
     expect(typo.code).toBe(4);
     expect(typo.stderr).toContain("unknown module 'yumm'");
+    const unsupported = await syntaxCheck('async.yml', '- hosts: localhost\n  tasks:\n    - yum: { name: foo }\n      async: 10\n      when: false\n');
+    expect(unsupported.code, 'a keyword imgplay refuses is refused in such a task too').toBe(4);
+    expect(unsupported.stderr).toContain("'async' is not supported by imgplay");
   });
 
   it('stops looking after 20 errors', async () => {
