@@ -1,9 +1,8 @@
 // Variables as a task sees them: layers merged by precedence, each value templated lazily on first
 // use (as Ansible does), so `a: "{{ b }}"` works whatever order a and b were defined in.
 import { TemplateError } from '../errors.js';
-import { isTemplate, templateValue } from './template.js';
-
-const hasTemplate = new WeakMap<object, boolean>();
+import { hasTemplates } from './evaluate.js';
+import { templateValue } from './template.js';
 
 // Variables being rendered right now, outermost first. Each read of hostvars builds new variable objects, so a
 // variable that refers to itself through hostvars is never seen twice by one object: a depth limit catches it,
@@ -20,19 +19,6 @@ function cycleOf(chain: string[]): string {
   return '';
 }
 
-/** True if a value holds a template string anywhere inside it (memoised for shared YAML values). */
-export function needsTemplating(value: unknown): boolean {
-  if (typeof value === 'string') return isTemplate(value);
-  if (typeof value !== 'object' || value === null) return false;
-  const known = hasTemplate.get(value);
-  if (known !== undefined) return known;
-  const found = Array.isArray(value)
-    ? value.some(needsTemplating)
-    : Object.entries(value).some(([k, v]) => isTemplate(k) || needsTemplating(v));
-  hasTemplate.set(value, found);
-  return found;
-}
-
 /**
  * Merges variable layers (lowest precedence first; later layers replace whole values, as Ansible's
  * default hash_behaviour) into one object whose templated values render on first read.
@@ -47,7 +33,7 @@ export function lazyVars(
   const out: Record<string, unknown> = {};
   for (const [key, raw] of Object.entries(merged)) {
     if (key in plain) continue;
-    if (!needsTemplating(raw)) {
+    if (!hasTemplates(raw)) {
       out[key] = raw;
       continue;
     }
