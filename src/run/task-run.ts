@@ -149,14 +149,10 @@ export class TaskRunner {
       if (typeof cond === 'string' && isTemplate(cond)) this.ctx.warnOnce(`${TEMPLATED_CONDITION}${cond}`);
       if (!evaluateCondition(cond, vars)) return { status: 'skipped', result: skippedByCondition(cond), ignored: false };
     }
-    if (task.templatedAction) {
-      const picked = pickAction(task, vars);
-      if (picked.failed) return { status: 'failed', result: picked.failed, ignored: keywordTrue(scope.ignore_errors, vars) };
-      task = picked.task;
-    }
+    if (task.templatedAction) task = pickAction(task, vars);
     const mod = findModule(task.action);
-    if (!mod && task.notImplemented !== undefined) return { status: 'failed', result: { failed: true, changed: false, msg: task.notImplemented }, ignored: keywordTrue(scope.ignore_errors, vars) };
-    if (!mod) throw new InternalError(`module '${task.action}' vanished from the registry`);
+    // A module imgplay lacks, planned because a condition guarded it, fails the task as any run-time error does.
+    if (!mod) throw task.notImplemented !== undefined ? new ImgplayError(task.notImplemented) : new InternalError(`module '${task.action}' vanished from the registry`);
     const delegateTo = scope.delegate_to === undefined ? undefined : String(templateValue(scope.delegate_to, vars));
     const conn = await this.ctx.connections.forTask(h, vars, pr.play.connection, delegateTo);
     const check = scope.check_mode === undefined ? this.ctx.opts.check : keywordTrue(scope.check_mode, vars);
@@ -248,15 +244,13 @@ export class TaskRunner {
   }
 }
 
-// `action: "{{ ansible_facts.pkg_mgr }}"`: the module the task's variables name (short or by collection name),
-// or Ansible's failure when none is. A module that acts on the play itself (meta, ...) is refused.
-function pickAction(task: TaskNode, vars: Record<string, unknown>): { task: TaskNode; failed?: undefined } | { failed: ModuleResult } {
+// `action: "{{ ansible_facts.pkg_mgr }}"`: the module the task's variables name (short or by collection name);
+// none, or one that acts on the play itself (meta, ...), fails the task with the reason.
+function pickAction(task: TaskNode, vars: Record<string, unknown>): TaskNode {
   const name = String(templateValue(task.action, vars)).trim();
   const mod = findModule(name);
-  if (mod === undefined) return { failed: { failed: true, changed: false, msg: `The module ${name} was not found in configured module paths` } };
+  if (mod === undefined) throw new ImgplayError(`The module ${name} was not found in configured module paths`);
   const traits = traitsOf(mod);
-  if (traits.actsOnPlay || traits.bypassHostLoop) {
-    return { failed: { failed: true, changed: false, msg: `${mod.name} acts on the play itself, which imgplay settles while planning: a templated action cannot name it` } };
-  }
-  return { task: { ...task, action: mod.name, templatedAction: undefined } };
+  if (traits.actsOnPlay || traits.bypassHostLoop) throw new ImgplayError(`${mod.name} acts on the play itself, which imgplay settles while planning: a templated action cannot name it`);
+  return { ...task, action: mod.name, templatedAction: undefined };
 }
