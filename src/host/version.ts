@@ -7,16 +7,25 @@ import { fileURLToPath } from 'node:url';
 /** The path of imgplay's package.json: two levels above this file, from src/host/ under tsx and from dist/host/. */
 export const PACKAGE_JSON = fileURLToPath(new URL('../../package.json', import.meta.url));
 
-let version: string | undefined;
+interface PackageJson {
+  name?: unknown;
+  version?: unknown;
+  dependencies?: Record<string, string>;
+}
+
+let pkg: PackageJson | undefined;
+
+// imgplay's package.json, read once for everything below.
+function packageJson(): PackageJson {
+  pkg ??= JSON.parse(readFileSync(PACKAGE_JSON, 'utf8')) as PackageJson;
+  return pkg;
+}
 
 /** imgplay's version, from its package.json (read once). */
 export function imgplayVersion(): string {
-  if (version === undefined) {
-    const pkg = JSON.parse(readFileSync(PACKAGE_JSON, 'utf8')) as { name?: unknown; version?: unknown };
-    // A package.json of something else at that place means the build's layout changed: a bug, said plainly.
-    if (pkg.name !== 'imgplay' || typeof pkg.version !== 'string') throw new Error(`internal error: ${PACKAGE_JSON} is not imgplay's package.json`);
-    version = pkg.version;
-  }
+  const { name, version } = packageJson();
+  // A package.json of something else at that place means the build's layout changed: a bug, said plainly.
+  if (name !== 'imgplay' || typeof version !== 'string') throw new Error(`internal error: ${PACKAGE_JSON} is not imgplay's package.json`);
   return version;
 }
 
@@ -24,10 +33,9 @@ export function imgplayVersion(): string {
  *  version of each runtime dependency (read from node_modules, beside imgplay or hoisted above it). npm
  *  scripts and dev dependencies are left out: changing them changes no build. */
 export function runtimeIdentity(): Record<string, unknown> {
-  const pkg = JSON.parse(readFileSync(PACKAGE_JSON, 'utf8')) as { name?: unknown; version?: unknown; dependencies?: Record<string, string> };
   const root = dirname(PACKAGE_JSON);
   const installed: Record<string, string> = {};
-  for (const dep of Object.keys(pkg.dependencies ?? {}).sort()) {
+  for (const dep of Object.keys(packageJson().dependencies ?? {}).sort()) {
     installed[dep] = 'not found';
     for (const dir of [join(root, 'node_modules', dep), join(root, '..', dep), join(root, '..', '..', dep)]) {
       try {
@@ -41,5 +49,5 @@ export function runtimeIdentity(): Record<string, unknown> {
       }
     }
   }
-  return { name: pkg.name, version: pkg.version, dependencies: installed };
+  return { name: 'imgplay', version: imgplayVersion(), dependencies: installed };
 }
