@@ -89,7 +89,7 @@ export class HostVars {
   /** A host's variables as a stage's key sees them: what the inventory, earlier stages (facts, registered
    *  results) and extra vars give it, unrendered, with the magic variables that name the host and its groups. */
   rawVars(h: HostRun): Record<string, unknown> {
-    return Object.assign({}, ...inventoryLayersInOrder(this.inventoryLayers(h)), h.facts, h.includeVars, h.nonPersistent, this.opts.extraVars, {
+    return Object.assign({}, ...this.ownLayers(h), {
       ...this.hostMagic(h),
       playbook_dir: this.playbookDir,
     }) as Record<string, unknown>;
@@ -161,6 +161,12 @@ export class HostVars {
     };
   }
 
+  // A host's own variable layers, lowest first, whatever play it is in: its inventory's, facts, include_vars,
+  // set_fact and registered results, extra vars. hostvars[x] and a stage's key both see these.
+  private ownLayers(h: HostRun): Array<Readonly<Record<string, unknown>>> {
+    return [...inventoryLayersInOrder(this.inventoryLayers(h)), h.facts, h.includeVars, h.nonPersistent, this.opts.extraVars];
+  }
+
   // The inventory never changes during a run: a host's variable layers are read once.
   private inventoryLayers(h: HostRun): VarLayers {
     let inv = this.invLayers.get(h.name);
@@ -197,8 +203,7 @@ export class HostVars {
   // include_vars, set_fact and registered results, extra vars and the run's magic variables. No play's or
   // role's variables, no play hosts, and no hostvars or vars inside it, so dumping it (`to_nice_json`) ends.
   private forHostvars(h: HostRun): Record<string, unknown> {
-    const layers = [NO_FACTS, ...inventoryLayersInOrder(this.inventoryLayers(h)), h.facts, h.includeVars, h.nonPersistent, this.opts.extraVars];
-    const vars = lazyVars(layers, { ...this.hostMagic(h), ...this.runMagic() });
+    const vars = lazyVars([NO_FACTS, ...this.ownLayers(h)], { ...this.hostMagic(h), ...this.runMagic() });
     if (this.trackOwners) this.owners.set(vars, h.name);
     return vars;
   }
