@@ -8,7 +8,7 @@ import { homedir } from 'node:os';
 import { TemplateError, UndefinedVariableError } from '../errors.js';
 import { parseKv } from '../yaml/kv.js';
 import { resolveVariable } from './evaluate.js';
-import { isMapping, lookupVar, markUnsafe, printf, pyRepr, pyStr, pyTypeName, truthy, tuple, UndefinedValue } from './values.js';
+import { isFalseWord, isMapping, isTrueWord, lookupVar, markUnsafe, printf, pyRepr, pyStr, pyTypeName, truthy, tuple, UndefinedValue } from './values.js';
 import { passwordHash } from './crypt.js';
 import { PyRandom } from './pyrandom.js';
 import { bindLookups, renderer } from './late-bound.js';
@@ -134,8 +134,8 @@ function listify(v: unknown): unknown[] {
 function boolOpt(v: unknown, name: string): boolean {
   if (typeof v === 'boolean') return v;
   const s = pyStr(v).toLowerCase();
-  if (['yes', 'on', '1', 'true', 't', 'y'].includes(s)) return true;
-  if (['no', 'off', '0', 'false', 'f', 'n'].includes(s)) return false;
+  if (isTrueWord(s)) return true;
+  if (isFalseWord(s)) return false;
   fail(`Invalid type for configuration option ${name}: ${pyRepr(v)} is not a valid boolean`);
 }
 

@@ -97,6 +97,20 @@ export function isUnsafe(value: unknown): boolean {
   return typeof value === 'object' && value !== null && unsafeValues.has(value);
 }
 
+// Ansible's words for true and false (its convert_bool), in any case.
+const TRUE_WORDS = new Set(['y', 'yes', 'on', '1', 'true', 't']);
+const FALSE_WORDS = new Set(['n', 'no', 'off', '0', 'false', 'f']);
+
+/** True for one of Ansible's words for true: y, yes, on, 1, true, t, in any case. */
+export function isTrueWord(text: string): boolean {
+  return TRUE_WORDS.has(text.toLowerCase());
+}
+
+/** True for one of Ansible's words for false: n, no, off, 0, false, f, in any case. */
+export function isFalseWord(text: string): boolean {
+  return FALSE_WORDS.has(text.toLowerCase());
+}
+
 /** Python's truthiness: '', 0, 0.0, [], {}, None and False are false. Using an undefined value is an error. */
 export function truthy(v: unknown): boolean {
   if (v === null || v === undefined || v === false) return false;

@@ -1,20 +1,19 @@
 // Sets a kernel parameter in a sysctl file, as ansible.posix.sysctl does. In a chroot the running kernel
 // is the build host's, so only the file is written: an image's settings apply when it boots.
+import { isFalseWord, isTrueWord } from '../jinja/values.js';
 import { readFile } from 'node:fs/promises';
 import { defineModule } from './spec.js';
 import { atomicWrite } from '../host/atomic-write.js';
 import { hostPathFollow } from './support/target-path.js';
 
-const TRUE = new Set(['y', 'yes', 'on', '1', 'true', 't']);
-const FALSE = new Set(['n', 'no', 'off', '0', 'false', 'f']);
 const C = { LANG: 'C', LC_ALL: 'C', LC_MESSAGES: 'C' };
 
 // yes/no and true/false mean 1 and 0, as in Ansible's module.
 function parseValue(v: string | undefined): string {
   if (v === undefined) return '';
   const lower = v.toLowerCase();
-  if (TRUE.has(lower)) return '1';
-  if (FALSE.has(lower)) return '0';
+  if (isTrueWord(lower)) return '1';
+  if (isFalseWord(lower)) return '0';
   return v.trim();
 }
 

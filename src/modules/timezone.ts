@@ -1,5 +1,6 @@
 // Sets the timezone of a Debian target tree, as community.general.timezone does on a Linux system without a
 // usable timedatectl (a chroot has none: timedatectl needs the running systemd, which is the build host's).
+import { isFalseWord, isTrueWord } from '../jinja/values.js';
 import { readFile, readlink, writeFile } from 'node:fs/promises';
 import { defineModule } from './spec.js';
 import { structuredDiff } from './support/diff.js';
@@ -11,8 +12,6 @@ const TIMEZONE_FILE = '/etc/timezone';
 const LOCALTIME = '/etc/localtime';
 // Where Ansible's get_bin_path looks: PATH and the sbin directories.
 const BIN_DIRS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
-const TRUE = new Set(['y', 'yes', 'on', '1', 'true', 't']);
-const FALSE = new Set(['n', 'no', 'off', '0', 'false', 'f']);
 
 export const timezone = defineModule(
   {
@@ -163,8 +162,8 @@ async function currentHwclock(ctx: ModuleContext<unknown>, planned: string): Pro
   const m = rcs === undefined ? null : /^UTC\s*=\s*([^\s]+)/m.exec(rcs);
   if (m !== null) {
     const word = (m[1] as string).toLowerCase();
-    if (!TRUE.has(word) && !FALSE.has(word)) abort(`The value '${m[1]}' is not a valid boolean.`);
-    value = TRUE.has(word) ? 'UTC' : 'local';
+    if (!isTrueWord(word) && !isFalseWord(word)) abort(`The value '${m[1]}' is not a valid boolean.`);
+    value = isTrueWord(word) ? 'UTC' : 'local';
   }
   if (value !== planned) return value;
   const adjtime = await readText(ctx, '/etc/adjtime');

@@ -3,7 +3,7 @@ import { ImgplayError, UndefinedVariableError } from '../errors.js';
 import type { IncludeNode, TaskNode } from './model.js';
 import { LookupError, withLookupItems } from '../jinja/lookups.js';
 import { isTemplate, templateValue } from '../jinja/template.js';
-import { isMapping } from '../jinja/values.js';
+import { isMapping, isTrueWord } from '../jinja/values.js';
 
 /** The items of a loop; kind is 'loop' or the lookup of `with_<lookup>`, run on the templated value as Ansible's
  *  with_ loops run their lookup plugin (with the task's variables, for search paths and variable names). */
@@ -92,6 +92,6 @@ export function loopItemVars(ctl: LoopControl, items: readonly unknown[], index:
 }
 
 function yes(v: unknown): boolean {
-  if (typeof v === 'string') return ['yes', 'on', '1', 'true', 'y', 't'].includes(v.trim().toLowerCase());
+  if (typeof v === 'string') return isTrueWord(v.trim());
   return Boolean(v);
 }

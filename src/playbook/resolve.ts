@@ -1,6 +1,7 @@
 // Turns playbook YAML into immutable plays: validates keywords, expands import_playbook, import_tasks,
 // import_role and roles (with meta dependencies), and parses every task's module and arguments.
 // Nothing here touches a host: --syntax-check and --list-tasks stop after this step.
+import { isTrueWord } from '../jinja/values.js';
 import { existsSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { didYouMean, ImgplayError, InternalError, ParseError, PlanningErrors, ValidationError, type SourcePos } from '../errors.js';
@@ -590,7 +591,7 @@ function mayFailOnPurpose(raw: Raw, ctx: ParseContext): boolean {
 // ignore_errors that is, or may be once templated, true.
 function mayIgnoreErrors(v: unknown): boolean {
   if (v === undefined || v === null || v === false) return false;
-  if (typeof v === 'string') return isTemplate(v) || ['yes', 'true', 'on', '1', 'y', 't'].includes(v.trim().toLowerCase());
+  if (typeof v === 'string') return isTemplate(v) || isTrueWord(v.trim());
   return v === true || v === 1;
 }
 
@@ -895,7 +896,7 @@ function checkBecome(become: Raw, raw: Raw): Raw {
 }
 
 function isTrue(v: unknown): boolean {
-  if (typeof v === 'string') return ['yes', 'on', '1', 'true', 'y', 't'].includes(v.toLowerCase());
+  if (typeof v === 'string') return isTrueWord(v);
   return v === true || v === 1;
 }
 

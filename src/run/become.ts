@@ -2,7 +2,7 @@
 // (root, for chroot targets), so becoming root changes nothing and becoming anyone else is refused.
 import { ImgplayError } from '../errors.js';
 import { templateValue } from '../jinja/template.js';
-import { truthy } from '../jinja/values.js';
+import { isTrueWord, truthy } from '../jinja/values.js';
 
 /** Throws when a task's become keywords (inherited and templated) ask for what imgplay would not do. */
 export function checkBecome(become: Readonly<Record<string, unknown>> | undefined, vars: Record<string, unknown>, local: boolean): void {
@@ -21,6 +21,6 @@ export function checkBecome(become: Readonly<Record<string, unknown>> | undefine
 }
 
 function yes(v: unknown): boolean {
-  if (typeof v === 'string') return ['yes', 'on', '1', 'true', 'y', 't'].includes(v.trim().toLowerCase());
+  if (typeof v === 'string') return isTrueWord(v.trim());
   return truthy(v);
 }

@@ -1,5 +1,6 @@
 // `imgplay run PLAYBOOK` (the default command): plans a playbook, then runs it with the reporters the output
 // wants, the lock honoured, signals turned into a clean interrupt; `imgplay lock` builds through it too.
+import { isTrueWord } from '../jinja/values.js';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
@@ -265,5 +266,5 @@ async function loadPatch(wanted: boolean | undefined): Promise<PlainOptions['pat
 // A boolean Ansible setting from the environment as Ansible reads one; undefined when unset or empty.
 function ansibleBool(value: string | undefined): boolean | undefined {
   if (value === undefined || value.trim() === '') return undefined;
-  return ['y', 'yes', 'on', '1', 'true', 't'].includes(value.trim().toLowerCase());
+  return isTrueWord(value.trim());
 }

@@ -1,5 +1,6 @@
 // What a task inherits from the play, blocks, imports, includes and roles around it, and how a keyword
 // inherited so reads as a boolean.
+import { isTrueWord } from '../jinja/values.js';
 import type { SourcePos } from '../errors.js';
 import type { Inherited, Play } from '../playbook/model.js';
 import { templateValue } from '../jinja/template.js';
@@ -92,6 +93,6 @@ export function nonEmpty(v: unknown): boolean {
 export function keywordTrue(value: unknown, vars: Record<string, unknown>): boolean {
   if (value === undefined) return false;
   const v = templateValue(value, vars);
-  if (typeof v === 'string') return ['yes', 'on', '1', 'true', 'y', 't'].includes(v.toLowerCase());
+  if (typeof v === 'string') return isTrueWord(v);
   return nonEmpty(v);
 }
