@@ -1,10 +1,9 @@
 // A content address for what a stage is built from, so an unchanged stage can be recognised (and later skipped).
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { ImgplayError } from '../errors.js';
+import { checksumFile, verifiedSha256 } from '../host/checksum.js';
 
 /** What a stage's output depends on. */
 export interface StageInputs {
@@ -144,10 +143,11 @@ function pathJson(bytes: Buffer): string {
   return Buffer.from(text, 'utf8').equals(bytes) ? JSON.stringify(text) : JSON.stringify({ hex: bytes.toString('hex') });
 }
 
-// A stream costs more than it saves on the small files roles are made of.
+// A stream costs more than it saves on the small files roles are made of. A large one is most often an
+// artifact an earlier stage made or put back in this run, whose sha256 is known already.
 async function fileHash(path: Buffer, size: number): Promise<string> {
-  const h = createHash('sha256');
-  if (size < 1 << 20) h.update(await readFile(path));
-  else await pipeline(createReadStream(path), h);
-  return h.digest('hex');
+  if (size < 1 << 20) return createHash('sha256').update(await readFile(path)).digest('hex');
+  const text = path.toString();
+  const known = Buffer.from(text).equals(path) ? await verifiedSha256(text) : undefined;
+  return known ?? (await checksumFile(path, 'sha256'));
 }

@@ -7,7 +7,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { execa } from 'execa';
 import { ImgplayError, InternalError } from '../errors.js';
 import { atomicWrite } from '../host/atomic-write.js';
-import { checksumFile } from '../host/checksum.js';
+import { checksumFile, verifiedSha256 } from '../host/checksum.js';
 import { isAlive } from '../host/process-group.js';
 import type { InstalledPackage, PackageDelta } from './dpkg-status.js';
 import { noteRead } from '../host/reads.js';
@@ -186,7 +186,8 @@ async function checkFile(path: string, entry: ArtifactEntry): Promise<void> {
   });
   if (!st.isFile()) throw new ImgplayError(`cannot record ${entry.name}: ${path} is not a regular file`);
   if (st.size !== entry.size) throw new ImgplayError(`cannot record ${entry.name}: the entry says ${entry.size} bytes, ${path} has ${st.size}`);
-  const actual = await checksumFile(path, 'sha256');
+  // A file just put back from the stage cache was verified there; hashing it again would only cost time.
+  const actual = (await verifiedSha256(path)) ?? (await checksumFile(path, 'sha256'));
   if (actual !== entry.sha256) throw new ImgplayError(`cannot record ${entry.name}: the entry's sha256 ${entry.sha256} is not that of ${path} (${actual})`);
 }
 

@@ -11,7 +11,7 @@ import { chmod, copyFile, link, lstat, mkdir, readdir, readFile, rename, rm, rmd
 import { dirname, join } from 'node:path';
 import { ImgplayError } from '../errors.js';
 import { atomicWrite } from '../host/atomic-write.js';
-import { checksumFile } from '../host/checksum.js';
+import { checksumFile, noteVerified } from '../host/checksum.js';
 
 // An object has the mode a freshly built artifact has: a restored artifact (a hard link to it) is then the
 // same file as a built one in every way a later stage can see (its inputs digest counts modes).
@@ -123,7 +123,10 @@ export function objectPath(cacheDir: string, sha256: string): string {
   return join(cacheDir, 'objects', sha256.slice(0, 2), sha256);
 }
 
-/** Copies (or hard-links) an object out of the store to `dest`, verified by sha256, written under a temporary name first. */
+/**
+ * Copies (or hard-links) an object out of the store to `dest`, verified by sha256, written under a temporary
+ * name first. The sha256 is noted for `dest` (noteVerified), so what reads it next in this run need not hash it again.
+ */
 export async function restoreObject(cacheDir: string, sha256: string, dest: string): Promise<'linked' | 'copied'> {
   const src = objectPath(cacheDir, sha256);
   const tmp = join(dirname(dest), `.${Date.now()}.${process.pid}.restoring`);
@@ -140,6 +143,10 @@ export async function restoreObject(cacheDir: string, sha256: string, dest: stri
     const got = await checksumFile(tmp, 'sha256');
     if (got !== sha256) throw new ImgplayError(`stage cache: object ${sha256} is damaged (its bytes hash to ${got})`, { hint: `remove it: rm ${src}` });
     await rename(tmp, dest);
+    // Renaming a link over another link of the same file does nothing: the name left behind goes before
+    // the stamp is taken, as unlinking it changes the file's ctime.
+    await rm(tmp, { force: true });
+    await noteVerified(dest, sha256);
     return how;
   } finally {
     await rm(tmp, { force: true });

@@ -48,7 +48,7 @@ export function makeStageCache(ctx: RunContext): StageCache | undefined {
       return h !== undefined && (h.failed || h.unreachable);
     },
     emit: (ev) => reporter.emit(ev),
-  }, !opts.noCache);
+  }, !opts.noCache, opts.cacheDir);
 }
 
 /** The stage cache's view of the plays: each host's stage as a play begins. */

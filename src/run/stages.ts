@@ -27,6 +27,7 @@ import {
   restoreObject,
   stageEntries,
   storeEntry,
+  storedStages,
   touchEntry,
 } from '../image/stage-cache.js';
 import type { RunEvent } from '../report/events.js';
@@ -96,6 +97,9 @@ export interface StageSummary {
   cached: boolean;
 }
 
+// How many of a stage's newest kept builds name the archives read ahead (builds of older imgplays name the same).
+const PREFETCH_ENTRIES = 3;
+
 /** The stage cache for one run. */
 export class StageCache {
   private readonly building = new Map<string, Building>();
@@ -106,10 +110,13 @@ export class StageCache {
   private readonly limitedMiss = new Set<string>();
   /** Which stage each host works on in the current play. */
   private current = new Map<string, string>();
-  private codeDigest: Promise<string> | undefined;
+  private readonly codeDigest: Promise<string>;
   private readonly fileDigests = new Map<string, Promise<string>>();
   private readonly suiteDigests = new Map<string, Promise<string>>();
   private locations: Array<[string, string]> = [];
+  /** Stops the archive reads still under way when the run ends (those started ahead of need). */
+  private readonly reads = new AbortController();
+  private prefetched: string | undefined;
 
   private cacheDir = DEFAULT_CACHE_DIR;
   private buildDir: string | undefined;
@@ -121,7 +128,14 @@ export class StageCache {
     /** False with --no-cache: no stage is looked up or kept, but each is still keyed, so manifest.json's
      *  inputsDigest is the same as in a build through the cache. */
     private readonly reuse = true,
-  ) {}
+    /** The cache's folder when the command line names it: its kept builds' archives are read at once. */
+    cacheDir?: string,
+  ) {
+    // imgplay's own digest does not depend on the run: taken while the first plays run.
+    this.codeDigest = codeDigest();
+    this.codeDigest.catch(() => undefined);
+    if (cacheDir !== undefined) this.prefetch(resolve(cacheDir));
+  }
 
   /** The listener of reads: attributes each to the stage its host is working on. */
   readonly onRead = (workHost: string | undefined, ev: ReadEvent): void => {
@@ -160,6 +174,23 @@ export class StageCache {
     pairs.push(['${root}', resolve(this.root)]);
     // The longest path first: a builds folder inside the checkout is named by its own variable.
     this.locations = pairs.sort((a, b) => b[1].length - a[1].length);
+    this.prefetch(this.cacheDir);
+  }
+
+  // Starts reading the state of every archive the newest kept builds of each stage depend on, all at once and
+  // while imgplay's own digest is still being taken, so a run that reuses its stages waits for the slowest
+  // suite once rather than for each suite in turn.
+  private prefetch(cacheDir: string): void {
+    if (!this.reuse || this.prefetched === cacheDir) return;
+    this.prefetched = cacheDir;
+    const start = async () => {
+      for (const stage of await storedStages(cacheDir)) {
+        for (const e of (await stageEntries(cacheDir, stage)).slice(0, PREFETCH_ENTRIES)) {
+          for (const a of e.deps.archives) this.archiveDigest(stage, a).catch(() => undefined);
+        }
+      }
+    };
+    start().catch(() => undefined);
   }
 
   /**
@@ -224,9 +255,14 @@ export class StageCache {
 
   /** Ends every stage still building (the run is over): stores those that succeeded. */
   async finishAll(interrupted: boolean): Promise<void> {
-    for (const stage of [...this.building.keys()]) {
-      if (interrupted) this.building.get(stage)!.spoiled = 'the run was interrupted';
-      await this.finish(stage);
+    try {
+      for (const stage of [...this.building.keys()]) {
+        if (interrupted) this.building.get(stage)!.spoiled = 'the run was interrupted';
+        await this.finish(stage);
+      }
+    } finally {
+      // An archive read ahead of need and still waiting (a mirror gone quiet) must not hold the process.
+      this.reads.abort();
     }
   }
 
@@ -407,7 +443,6 @@ export class StageCache {
   // ---- digests ----
 
   private primaryKey(stage: string): Promise<string> {
-    this.codeDigest ??= codeDigest();
     return this.codeDigest.then((code) => `sha256:${checksumData(`${STAGE_CACHE_FORMAT}\n${stage}\n${code}\n`, 'sha256')}`);
   }
 
@@ -436,7 +471,8 @@ export class StageCache {
     let p = this.suiteDigests.get(id);
     if (!p) {
       // Through the proxy the stage used, else straight to the archive (a proxy gone since is no reason to rebuild).
-      p = (a.proxy ? suiteDigest(a.uri, a.suite, a.proxy).catch(() => suiteDigest(a.uri, a.suite)) : suiteDigest(a.uri, a.suite));
+      const signal = this.reads.signal;
+      p = a.proxy ? suiteDigest(a.uri, a.suite, a.proxy, signal).catch(() => suiteDigest(a.uri, a.suite, undefined, signal)) : suiteDigest(a.uri, a.suite, undefined, signal);
       this.suiteDigests.set(id, p);
     }
     return p;
