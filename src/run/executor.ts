@@ -22,7 +22,7 @@ import { flushHandlers, notifyHandlers } from './handlers.js';
 import { HostVars } from './host-vars.js';
 import { Includes } from './includes.js';
 import { checkFailures, countOutcome, RescueDepth } from './outcomes.js';
-import { runPlayControl } from './play-control.js';
+import { playControlBanners, runPlayControl } from './play-control.js';
 import { stripInternal } from './result.js';
 import { applyPlayKeywords, gatherFactsTask, loadVarsFiles, orderedHosts, playHosts } from './play-setup.js';
 import { innerScope, keywordTrue, nonEmpty, playScope, type Scope } from './scope.js';
@@ -150,7 +150,6 @@ export class Executor implements Walker {
     for (const h of hosts) {
       h.ended = false;
       h.notified.clear();
-      ctx.stats.touch(h.name);
     }
     const pr: PlayRun = { play, hosts, ended: false, broken: false, handlers: [...play.handlers], forceHandlers: false };
     applyPlayKeywords(ctx, pr);
@@ -243,16 +242,24 @@ export class Executor implements Walker {
     // Conditions on a block are evaluated per task (Ansible inherits them), but a block whose
     // conditions are false for every host need not be walked at all.
     const rescuable = block.rescue.length > 0;
+    const always = block.always.length > 0;
     if (rescuable) rescues.enter(hosts);
+    if (rescuable || always) rescues.guard(hosts);
     try {
       await this.runNodes(pr, block.block, hosts, inner);
     } finally {
       if (rescuable) rescues.leave(hosts);
+      if (rescuable || always) rescues.unguard(hosts);
     }
     const failedHere = hosts.filter((h) => h.failed && !h.unreachable);
     if (block.rescue.length > 0 && failedHere.length > 0) {
       for (const h of failedHere) h.failed = false;
-      await this.runNodes(pr, block.rescue, failedHere, inner);
+      if (always) rescues.guard(failedHere);
+      try {
+        await this.runNodes(pr, block.rescue, failedHere, inner);
+      } finally {
+        if (always) rescues.unguard(failedHere);
+      }
     }
     if (block.always.length > 0) {
       const stillFailed = hosts.filter((h) => h.failed && !h.unreachable).map((h) => [h, h.errorsCleared ?? 0] as const);
@@ -270,7 +277,10 @@ export class Executor implements Walker {
     const { ctx } = this;
     const traits = traitsOf(findModule(task.action));
     if (!this.selection.selects(task, scope.tags, scope.handler)) return;
-    if (traits.actsOnPlay) return runPlayControl(ctx, this, pr, task, hosts, scope);
+    if (traits.actsOnPlay) {
+      for (let i = playControlBanners(task, hosts); i > 0; i--) this.banners.start(pr, task, hosts, scope);
+      return runPlayControl(ctx, this, pr, task, hosts, scope);
+    }
     const id = this.banners.start(pr, task, hosts, scope);
     const inner = innerScope(scope, task);
     const first = hosts[0];
@@ -288,13 +298,12 @@ export class Executor implements Walker {
       const rescuable = ctx.rescues.rescuable(h);
       countOutcome(ctx.stats, h, outcome, rescuable, ctx.interrupted);
       const failed = outcome.status === 'failed' && !outcome.ignored;
-      const unrescued = (failed && !rescuable) || (outcome.status === 'unreachable' && !outcome.ignored);
+      // any_errors_fatal spares a host whose failure takes it to a rescue or always section (2.14's linear strategy).
+      const unrescued = (failed && !ctx.rescues.guarded(h)) || (outcome.status === 'unreachable' && !outcome.ignored);
       if (unrescued && inner.any_errors_fatal !== undefined && !keywordTrue(inner.ignore_errors ?? false, vars(h)) && keywordTrue(inner.any_errors_fatal, vars(h))) fatal = true;
-      // A run_once task that fails fails every host of the play (each then goes to its rescue, if any).
-      if (runOnce && failed) {
-        for (const other of share) other.failed = true;
-        if (!rescuable) fatal = true;
-      }
+      // A run_once task that fails fails every host of the play: each then goes to its rescue or always
+      // section, if any, else it is out of the play (2.14's strategy marks them all failed, but counts one).
+      if (runOnce && failed) for (const other of share) other.failed = true;
       if (failed && rescuable) {
         // What rescue and always sections read to learn what went wrong, as in Ansible; the task's own
         // template source (`{{ item }}` in its args) is data there, never templated again (2.14's wrap_var).

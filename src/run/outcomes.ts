@@ -11,6 +11,7 @@ import type { Stats } from './stats.js';
 /** How many blocks with a rescue section each host is inside (its failures there count as rescued). */
 export class RescueDepth {
   private readonly depth = new Map<HostRun, number>();
+  private readonly guards = new Map<HostRun, number>();
 
   /** The hosts enter a block with a rescue section. */
   enter(hosts: readonly HostRun[]): void {
@@ -25,6 +26,21 @@ export class RescueDepth {
   /** Whether a failure of the host now would be rescued. */
   rescuable(h: HostRun): boolean {
     return (this.depth.get(h) ?? 0) > 0;
+  }
+
+  /** The hosts enter a section that a failure leaves for a rescue or always section. */
+  guard(hosts: readonly HostRun[]): void {
+    for (const h of hosts) this.guards.set(h, (this.guards.get(h) ?? 0) + 1);
+  }
+
+  /** The hosts leave it. */
+  unguard(hosts: readonly HostRun[]): void {
+    for (const h of hosts) this.guards.set(h, (this.guards.get(h) ?? 1) - 1);
+  }
+
+  /** Whether a failure of the host now goes on to a rescue or always section (any_errors_fatal spares it). */
+  guarded(h: HostRun): boolean {
+    return (this.guards.get(h) ?? 0) > 0;
   }
 }
 

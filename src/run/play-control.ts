@@ -7,6 +7,15 @@ import { flushHandlers } from './handlers.js';
 import { innerScope, type Scope } from './scope.js';
 import type { HostRun, PlayRun } from './state.js';
 
+// The actions 2.14's linear strategy carries out for each host in turn; the others it runs once for the play.
+const PER_HOST = new Set(['noop', 'reset_connection', 'end_host', 'role_complete', 'flush_handlers']);
+
+/** How many `TASK [meta]` banners Ansible prints for a meta task: one per host for the actions it runs per
+ *  host, else one. */
+export function playControlBanners(task: TaskNode, hosts: readonly HostRun[]): number {
+  return PER_HOST.has(String(task.args._raw_params ?? '')) ? hosts.length : Math.min(1, hosts.length);
+}
+
 /** Carries out a meta task on the play's hosts. */
 export async function runPlayControl(ctx: RunContext, walker: Walker, pr: PlayRun, task: TaskNode, hosts: HostRun[], scope: Scope): Promise<void> {
   const action = String(task.args._raw_params ?? '');

@@ -1,18 +1,13 @@
 // Per-host counters for the PLAY RECAP, counted by Ansible's rules.
 import type { Counter } from '../report/events.js';
 
-/** The PLAY RECAP counters of every host that took part, in the order they first appeared. */
+/** The PLAY RECAP counters of every host something was counted for (Ansible leaves out a host with none). */
 export class Stats {
   private readonly hosts = new Map<string, Record<Counter, number>>();
 
   /** Adds one to a host's counter. */
   increment(host: string, counter: Counter): void {
     this.of(host)[counter]++;
-  }
-
-  /** Makes sure a host appears in the recap even with all counters at zero. */
-  touch(host: string): void {
-    this.of(host);
   }
 
   /** The counters of one host. */

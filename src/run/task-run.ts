@@ -136,10 +136,13 @@ export class TaskRunner {
     return o;
   }
 
-  /** Stores a task's result under its `register` name; command output is data, never re-templated. */
+  /** Stores a task's result under its `register` name; command output is data, never re-templated. What
+   *  set_fact and include_vars return is the variables they set, kept as they are (Ansible's clean facts). */
   register(h: HostRun, task: TaskNode, result: ModuleResult, share: readonly HostRun[] = []): void {
     if (!task.register) return;
-    const value = markUnsafe(stripInternal(result));
+    const factsTo = traitsOf(findModule(task.action)).factsTo;
+    const clean = factsTo === 'variables' || factsTo === 'include_vars';
+    const value = clean ? stripInternal(result) : markUnsafe(stripInternal(result));
     for (const target of [h, ...share]) target.nonPersistent[task.register] = value;
   }
 
@@ -217,7 +220,7 @@ export class TaskRunner {
     return [h, ...share];
   }
 
-  // A result's ansible_facts into the layer the module's traits name; only facts stay in the result.
+  // A result's ansible_facts into the layer the module's traits name (they stay in the result, as Ansible shows and registers them).
   private storeFacts(targets: readonly HostRun[], to: 'facts' | 'variables' | 'include_vars', args: Record<string, unknown>, result: ModuleResult): void {
     const facts = tuplesAsLists(result.ansible_facts) as Record<string, unknown> | undefined;
     if (!facts || result.failed) return;
@@ -229,7 +232,6 @@ export class TaskRunner {
         Object.assign(h.nonPersistent, facts);
       } else Object.assign(h.facts, facts);
     }
-    if (to !== 'facts') delete result.ansible_facts;
   }
 
   // What the reporter is shown of a result: nothing but its status under no_log (or when no_log cannot be known).

@@ -2,7 +2,7 @@
 // file (YAML) holds a `default` profile, named `groups` of MACs, and named `profiles` matched by MAC
 // or group; whatever a profile leaves out comes from the default. Without a file the default is the
 // newest kernel version with a kernel, an initrd and a base in the folder, plus the discovery overlay.
-import { Ajv, type ErrorObject } from 'ajv';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { didYouMean, ImgplayError, ValidationError, type SourcePos } from '../errors.js';
 import { loadYamlFile, posOf, posOfKey } from '../yaml/load.js';
 import { type BuildsFolder, defaultSet, overlayFile } from './artifacts.js';
@@ -77,8 +77,9 @@ const schema = {
   additionalProperties: false,
 } as const;
 
-const ajv = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true });
-const validate = ajv.compile(schema);
+// Compiled when first needed: every imgplay command loads this file, only `serve` reads profiles.
+let compiled: ValidateFunction | undefined;
+const validator = () => (compiled ??= new Ajv({ allErrors: false, strict: true, allowUnionTypes: true }).compile(schema));
 
 const SPEC_KEYS = Object.keys(specProperties);
 
@@ -121,6 +122,7 @@ function describe(e: ErrorObject): { message: string; hint?: string } {
 /** Checks a parsed profiles file; ValidationError at the offending key's file:line:col. */
 export function parseProfiles(data: unknown, file: string): ProfilesFile {
   if (data === null || data === undefined) return {};
+  const validate = validator();
   if (!validate(data)) {
     const e = validate.errors![0]!;
     const { message, hint } = describe(e);
