@@ -57,16 +57,26 @@ export class OptionsError extends ImgplayError {
 
 /** A variable used in a template or condition that has no value. */
 export class UndefinedVariableError extends ImgplayError {
+  /** Jinja's own words for it (`'x' is undefined`, `'dict object' has no attribute 'y'`), which Ansible's msg quotes. */
+  readonly jinja: string;
   constructor(
     readonly variable: string,
-    opts: { pos?: SourcePos; hint?: string; cause?: unknown } = {},
+    opts: { pos?: SourcePos; hint?: string; cause?: unknown; jinja?: string } = {},
   ) {
     super(`'${variable}' is undefined`, opts);
+    this.jinja = opts.jinja ?? `'${variable}' is undefined`;
   }
 }
 
-/** A template or condition that is malformed or fails while being evaluated. */
-export class TemplateError extends ImgplayError {}
+/** A template or condition that is malformed or fails while being evaluated. `type`: Python would raise a
+ *  TypeError there (or the filter an AnsibleFilterTypeError), which Ansible words as a templating type error. */
+export class TemplateError extends ImgplayError {
+  readonly type: boolean;
+  constructor(message: string, opts: { pos?: SourcePos | undefined; hint?: string | undefined; cause?: unknown; type?: boolean } = {}) {
+    super(message, opts);
+    this.type = opts.type ?? false;
+  }
+}
 
 /** A connection that cannot be opened (Ansible's "unreachable"). */
 export class UnreachableError extends ImgplayError {

@@ -10,7 +10,7 @@ import { isTemplate, lookupRunner, renderer } from './late-bound.js';
 import { type Args, type CompareOp, type Expr, ExprParser, parseExpression, tokenize } from './expr-syntax.js';
 import {
   binaryOp, bindArgs, CALL, contains, countFloatMade, describeValue, floatsMadeSoFar, getItem, isCallable, isFloat, isMapping, isNumber,
-  isSelfTemplating, isUnsafe, lookupVar, MISSING, noAttribute, num, pyCompare, pyEquals, PyFloat, pyFloat, pyRepr, pyStr, pyTypeName,
+  isSelfTemplating, isUnsafe, lookupVar, MISSING, jinjaNoAttribute, noAttribute, num, pyCompare, pyEquals, PyFloat, pyFloat, pyRepr, pyStr, pyTypeName,
   selfTemplatingLabel, setKey, slice, toPlain, truthy, tuple, UndefinedValue,
 } from './values.js';
 
@@ -107,7 +107,7 @@ function ev(node: Expr, scope: Scope): unknown {
       const obj = ev(node.obj, scope);
       if (obj instanceof UndefinedValue) return obj;
       const v = isMapping(obj) ? getItem(obj, node.name) : MISSING;
-      return v === MISSING ? new UndefinedValue(node.text, () => noAttribute(obj, node.name)) : v;
+      return v === MISSING ? new UndefinedValue(node.text, () => noAttribute(obj, node.name), () => jinjaNoAttribute(obj, node.name)) : v;
     }
     case 'item': {
       const obj = ev(node.obj, scope);
@@ -122,7 +122,7 @@ function ev(node: Expr, scope: Scope): unknown {
           : isMapping(obj)
             ? `${selfTemplatingLabel(obj) ?? 'the dict'} has no key ${describeValue(key)}`
             : `${pyTypeName(obj)} value ${describeValue(obj)} has no item ${describeValue(key)}`;
-      return new UndefinedValue(node.text, reason);
+      return new UndefinedValue(node.text, reason, () => jinjaNoAttribute(obj, key));
     }
     case 'slice':
       return slice(defined(ev(node.obj, scope)), node.start && ev(node.start, scope), node.stop && ev(node.stop, scope), node.step && ev(node.step, scope));
@@ -176,7 +176,7 @@ function ev(node: Expr, scope: Scope): unknown {
       const [args, kwargs] = callArguments(node, scope, true);
       const out = callFilter(node.name, input, args, kwargs, env(scope));
       // Filters such as first return an unnamed undefined value; it is named after the expression written.
-      return out instanceof UndefinedValue && out.path === '' ? new UndefinedValue(node.text, out.reason) : out;
+      return out instanceof UndefinedValue && out.path === '' ? new UndefinedValue(node.text, out.reason, out.jinja) : out;
     }
     case 'test': {
       const input = ev(node.arg, scope);
@@ -459,13 +459,22 @@ export function inExpression(err: unknown, src: string): unknown {
   const where = `in ${src.includes('{{') || src.includes('{%') ? src : JSON.stringify(src)}`;
   const out =
     err instanceof UndefinedVariableError
-      ? new UndefinedVariableError(err.variable, { hint: err.hint ? `${err.hint}; ${where}` : where, cause: err })
-      : new TemplateError(`${err.message} ${where}`, { hint: err.hint, cause: err });
-  located.add(out);
+      ? new UndefinedVariableError(err.variable, { hint: err.hint ? `${err.hint}; ${where}` : where, cause: err, jinja: err.jinja })
+      : new TemplateError(`${err.message} ${where}`, { hint: err.hint, cause: err, type: err instanceof TemplateError && err.type });
+  located.set(out, src);
   return out;
 }
 
-const located = new WeakSet<Error>();
+const located = new WeakMap<Error, string>();
+
+/** The expression (or template) an error was raised in, as inExpression noted it on the error or one it wraps. */
+export function expressionOf(err: unknown): string | undefined {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    const src = located.get(e);
+    if (src !== undefined) return src;
+  }
+  return undefined;
+}
 
 /** Evaluates without unboxing floats or checking for undefined: the template renderer prints what this returns. */
 export function evaluateRaw(expr: Expr, vars: Readonly<Record<string, unknown>>): unknown {

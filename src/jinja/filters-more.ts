@@ -7,7 +7,7 @@ import { homedir } from 'node:os';
 import { dirname, relative, resolve } from 'node:path';
 import { TemplateError } from '../errors.js';
 import { passwordHash } from './crypt.js';
-import { isFloat, isMapping, isNumber, num, printf, pyFloat, pyStr, pyTypeName, truthy, tuple, UndefinedValue } from './values.js';
+import { isFloat, isMapping, isNumber, num, printf, pyFloat, pyRepr, pyStr, pyTypeName, truthy, tuple, UndefinedValue } from './values.js';
 import { globFiles, globRegExp } from './glob.js';
 import { PyRandom } from './pyrandom.js';
 import { formatTime } from './strftime.js';
@@ -418,6 +418,38 @@ export function decodeText(bytes: Buffer, encoding: unknown): string {
 // ---------------------------------------------------------------------------------------------------------------
 
 /** The filters this module adds, by name. */
+// subelements: each element of a list (or a dict's values) paired with each item of the list a dotted key
+// names in it, as Ansible's filter (and with_subelements) pair them.
+function subelements(obj: unknown, sub: unknown, skipMissing: boolean): unknown[] {
+  const elements = Array.isArray(obj) ? [...obj] : isMapping(obj) ? Object.values(obj) : fail('obj must be a list of dicts or a nested dict');
+  const keys = Array.isArray(sub) ? [...sub] : typeof sub === 'string' ? sub.split('.') : typeFail('subelements must be a list or a string');
+  const out: unknown[] = [];
+  for (const element of elements) {
+    let values: unknown = element;
+    let last: unknown;
+    for (const key of keys) {
+      last = key;
+      // Python: a dict without the key is a KeyError; indexing anything else by a name, a TypeError.
+      if (!isMapping(values)) typeFail(`the key ${pyStr(key)} should point to a dictionary, got '${pyStr(values)}'`);
+      if (!Object.hasOwn(values, pyStr(key))) {
+        if (skipMissing) {
+          values = [];
+          break;
+        }
+        fail(`could not find ${pyRepr(key)} key in iterated item ${pyRepr(values)}`);
+      }
+      values = values[pyStr(key)];
+    }
+    if (!Array.isArray(values)) typeFail(`the key ${pyRepr(last)} should point to a list, got ${pyRepr(values)}`);
+    for (const v of values) out.push(tuple([element, v]));
+  }
+  return out;
+}
+
+function typeFail(message: string): never {
+  throw new TemplateError(message, { type: true });
+}
+
 export const MORE_FILTERS: Record<string, Def> = {
   combinations: fixed(['r'], (v, r) => combinations(listOf(v, 'combinations'), int(r, 'r'))),
   comment: { fn: (v, args, kw) => comment(v, args, kw) },
@@ -468,6 +500,7 @@ export const MORE_FILTERS: Record<string, Def> = {
     if (Number.isNaN(t)) fail(`Invalid value for epoch value (${str(second)})`);
     return formatTime(str(fmt), t, truthy(utc));
   }),
+  subelements: fixed(['subelements', 'skip_missing'], (obj, sub, skipMissing = false) => subelements(obj, sub, truthy(skipMissing))),
   to_uuid: fixed(['namespace'], (v, ns) => uuid5(str(v), ns ?? ANSIBLE_NAMESPACE)),
   zip_longest: { fn: (v, args, kw) => {
     for (const k of Object.keys(kw)) if (k !== 'fillvalue') fail(`zip_longest() got an unexpected keyword argument '${k}'`);

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { lstatSync, statSync } from 'node:fs';
 import { Document, isScalar, visit } from 'yaml';
-import { didYouMean, ImgplayError, TemplateError, UndefinedVariableError } from '../errors.js';
+import { didYouMean, ImgplayError, TemplateError } from '../errors.js';
 import { parseYamlDocuments } from '../yaml/load.js';
 import { binaryOp, bindArgs, contains, formatFloat, getItem, isFloat, isMapping, isNumber, MISSING, noAttribute, num, printf, pyCompare, pyEquals, pyFloat, pyRepr, pyStr, pyTypeName, setKey, toPlain, truthy, tuple, UndefinedValue } from './values.js';
 import { decodeText, encodeText, MORE_FILTERS } from './filters-more.js';
@@ -49,6 +49,16 @@ function verbatim(err: Error): Error {
 
 function fail(message: string): never {
   throw new TemplateError(message);
+}
+
+// Where Ansible's filter raises AnsibleFilterTypeError (or Python a TypeError): Ansible's msg then names the template.
+function typeFail(message: string): never {
+  throw new TemplateError(message, { type: true });
+}
+
+/** Python's repr of a value's type, as `%s % type(x)` prints it: `<class 'int'>`. */
+function pyClass(v: unknown): string {
+  return `<class '${pyTypeName(v)}'>`;
 }
 
 function str(v: unknown): string {
@@ -595,8 +605,19 @@ function combine(input: unknown, args: unknown[], kw: Record<string, unknown>): 
   // Ansible flattens its terms one level, dropping None (and the strings 'None' and 'null') as its flatten does.
   const dicts = [input, ...args].flatMap((t) => (Array.isArray(t) ? t : [t])).filter((d) => d !== null && d !== 'None' && d !== 'null');
   if (dicts.length === 0) return {};
-  dicts.forEach((d) => dict(d, 'combine'));
-  return (dicts as Record<string, unknown>[]).reduce((acc, d) => mergeHash(acc, d, truthy(recursive), str(listMerge)));
+  if (dicts.length === 1) return dicts[0];
+  // Ansible merges from the last term back to the first; a term that is no dict is named beside what the
+  // terms after it merged into, in that order.
+  let merged = dicts[dicts.length - 1];
+  for (let i = dicts.length - 2; i >= 0; i--) {
+    const d = dicts[i];
+    if (!isMapping(d) || !isMapping(merged)) {
+      const dumps = (v: unknown) => pyJson(v, { indent: undefined, sortKeys: false, ensureAscii: true, itemSep: ', ', keySep: ': ' });
+      fail(`failed to combine variables, expected dicts but got a '${pyTypeName(d)}' and a '${pyTypeName(merged)}': \n${dumps(d)}\n${dumps(merged)}`);
+    }
+    merged = mergeHash(d, merged, truthy(recursive), str(listMerge));
+  }
+  return merged;
 }
 
 function flatten(list: unknown[], levels: number | undefined, skipNulls: boolean): unknown[] {
@@ -718,7 +739,9 @@ function first(input: unknown, last: boolean): unknown {
 }
 
 function pathJoin(input: unknown): string {
-  const parts = typeof input === 'string' ? [input] : Array.isArray(input) ? input.map(str) : fail(`path_join expects a string or a list, got ${pyTypeName(input)}`);
+  const parts = typeof input === 'string' ? [input] : Array.isArray(input) ? input : typeFail(`|path_join expects string or sequence, got ${pyClass(input)} instead.`);
+  // Python's os.path.join takes only text.
+  for (const p of parts) if (typeof p !== 'string') typeFail(`expected str, bytes or os.PathLike object, not ${pyTypeName(p)}`);
   let out = '';
   for (const p of parts) {
     if (p.startsWith('/')) out = p;
@@ -777,7 +800,7 @@ const FILTERS: Record<string, Def> = {
   d: lazyArgs(fixed(['default_value', 'boolean'], (v, dflt = '', boolean = false) => (v instanceof UndefinedValue || (truthy(defined(boolean)) && !truthy(v)) ? dflt : v), true)),
   default: lazyArgs(fixed(['default_value', 'boolean'], (v, dflt = '', boolean = false) => (v instanceof UndefinedValue || (truthy(defined(boolean)) && !truthy(v)) ? dflt : v), true)),
   dict2items: fixed(['key_name', 'value_name'], (v, k = 'key', val = 'value') =>
-    Object.entries(dict(v, 'dict2items')).map(([key, value]) => ({ [str(k)]: key, [str(val)]: value })),
+    Object.entries(isMapping(v) ? v : typeFail(`dict2items requires a dictionary, got ${pyClass(v)} instead.`)).map(([key, value]) => ({ [str(k)]: key, [str(val)]: value })),
   ),
   dictsort: fixed(['case_sensitive', 'by', 'reverse'], dictsort),
   difference: fixed(['b'], (a, b) => uniqueBy(iterate(a, 'difference').filter((x) => !contains(iterate(b, 'difference'), x)), (x) => x)),
@@ -818,13 +841,15 @@ const FILTERS: Record<string, Def> = {
   intersect: fixed(['b'], (a, b) => uniqueBy(iterate(a, 'intersect').filter((x) => contains(iterate(b, 'intersect'), x)), (x) => x)),
   items: fixed([], (v) => (v instanceof UndefinedValue ? [] : Object.entries(dict(v, 'items')).map((e) => tuple(e))), true),
   items2dict: fixed(['key_name', 'value_name'], (v, k = 'key', val = 'value') => {
-    if (!Array.isArray(v)) fail(`items2dict requires a list, got ${pyTypeName(v)}`);
+    if (!Array.isArray(v)) typeFail(`items2dict requires a list, got ${pyClass(v)} instead.`);
     const out: Record<string, unknown> = {};
     for (const item of v) {
+      // Python: a dict without the key is a KeyError, anything else that is no dict a TypeError.
+      if (!isMapping(item)) typeFail(`items2dict requires a list of dictionaries, got ${pyRepr(v)} instead.`);
       const key = getItem(item, k);
       const value = getItem(item, val);
       if (key === MISSING || value === MISSING) {
-        fail(`items2dict requires each item to be a dict with the keys '${str(k)}' and '${str(val)}', got ${pyRepr(item)}`);
+        typeFail(`items2dict requires each dictionary in the list to contain the keys '${str(k)}' and '${str(val)}', got ${pyRepr(v)} instead.`);
       }
       setKey(out, pyStr(key), value);
     }
@@ -842,7 +867,10 @@ const FILTERS: Record<string, Def> = {
   mandatory: fixed(['msg'], (v, msg) => {
     if (!(v instanceof UndefinedValue)) return v;
     if (msg !== undefined && msg !== null) throw verbatim(new TemplateError(str(msg)));
-    throw new UndefinedVariableError(v.path, { hint: 'the | mandatory filter requires it' });
+    // Jinja's name of the undefined value is its last part (`x.y`: y), and Ansible's text has two spaces before 'not'.
+    const name = /(?:^|\.)(\w+)$|\[['"]([^'"]*)['"]\]$/.exec(v.path);
+    const named = name ? `'${name[1] ?? name[2]}' ` : '';
+    throw verbatim(new TemplateError(`Mandatory variable ${named} not defined.`, { hint: `${v.path === '' ? 'the value' : `'${v.path}'`} is undefined, and the | mandatory filter requires it` }));
   }, true),
   map: { fn: mapFilter },
   max: { fn: (v, args, kw) => minMax(v, 1, bindKw('max', ['attribute', 'case_sensitive'], args, kw)) },
@@ -852,7 +880,8 @@ const FILTERS: Record<string, Def> = {
   quote: fixed([], (v) => shellQuote(str(v ?? ''))),
   regex_escape: fixed(['re_type'], (v, type = 'python') => {
     if (type === 'posix_basic') return str(v).replace(/[.*[\]^$\\]/g, '\\$&');
-    if (type !== 'python') fail(`regex_escape: re_type must be 'python' or 'posix_basic', got ${pyRepr(type)}`);
+    if (type === 'posix_extended') fail('Regex type (posix_extended) not yet implemented');
+    if (type !== 'python') fail(`Invalid regex type (${str(type)})`);
     return str(v).replace(/[()[\]{}?*+\-|^$\\.&~# \t\n\r\v\f]/g, '\\$&');
   }),
   regex_findall: fixed(['regex', 'multiline', 'ignorecase'], regexFindall),

@@ -66,21 +66,43 @@ export function tuplesAsLists(v: unknown): unknown {
 /** A variable, key or attribute that does not exist: it travels through `.x` and `[y]` so `is defined` can see it. */
 export class UndefinedValue {
   #reason: string | (() => string) | undefined;
+  #jinja: string | (() => string) | undefined;
   constructor(
     readonly path: string,
     reason?: string | (() => string),
+    /** What Jinja says of it (`'dict object' has no attribute 'x'`), which Ansible puts in a task's msg. */
+    jinja?: string | (() => string),
   ) {
     this.#reason = reason;
+    this.#jinja = jinja;
   }
   // Described only when an error is raised: `x.nope | default(...)` must not print x (a host's variables, say).
   get reason(): string | undefined {
     if (typeof this.#reason === 'function') this.#reason = this.#reason();
     return this.#reason;
   }
+  get jinja(): string | undefined {
+    if (typeof this.#jinja === 'function') this.#jinja = this.#jinja();
+    return this.#jinja ?? (this.path !== '' && /^\w+$/.test(this.path) ? `${pyRepr(this.path)} is undefined` : this.reason);
+  }
   /** The error a use of this value raises. */
   error(): UndefinedVariableError {
-    return new UndefinedVariableError(this.path, this.reason === undefined ? {} : { hint: this.reason });
+    return new UndefinedVariableError(this.path, { ...(this.reason === undefined ? {} : { hint: this.reason }), ...(this.jinja === undefined ? {} : { jinja: this.jinja }) });
   }
+}
+
+/** Jinja's name for a value's type in its messages (object_type_repr): `dict object`, `ansible.vars.hostvars.HostVars object`. */
+export function jinjaObjectType(obj: unknown): string {
+  if (obj === null || obj === undefined) return 'None';
+  const label = typeof obj === 'object' ? selfTemplatingLabels.get(obj) : undefined;
+  if (label === 'hostvars') return 'ansible.vars.hostvars.HostVars object';
+  if (label?.startsWith('hostvars[')) return 'ansible.vars.hostvars.HostVarsVars object';
+  return `${pyTypeName(obj)} object`;
+}
+
+/** What Jinja says when `obj.name` (or `obj['name']`) is missing. */
+export function jinjaNoAttribute(obj: unknown, name: unknown): string {
+  return typeof name === 'string' ? `${pyRepr(jinjaObjectType(obj))} has no attribute ${pyRepr(name)}` : `${jinjaObjectType(obj)} has no element ${pyRepr(name)}`;
 }
 
 const unsafeValues = new WeakSet<object>();
@@ -188,7 +210,7 @@ export function pyCompare(a: unknown, b: unknown, op: '<' | '<=' | '>' | '>=' = 
     }
     return Math.sign(a.length - b.length);
   }
-  throw new TemplateError(`'${op}' not supported between instances of '${pyTypeName(a)}' and '${pyTypeName(b)}'`);
+  throw new TemplateError(`'${op}' not supported between instances of '${pyTypeName(a)}' and '${pyTypeName(b)}'`, { type: true });
 }
 
 /** Python's repr of a float: 3.0, 0.1, 1e+16, 1.5e-07, inf. */
@@ -397,7 +419,7 @@ export function describeValue(v: unknown, limit = 40): string {
 }
 
 function typeError(op: string, a: unknown, b: unknown): TemplateError {
-  return new TemplateError(`unsupported operand type(s) for ${op}: '${pyTypeName(a)}' and '${pyTypeName(b)}'`);
+  return new TemplateError(`unsupported operand type(s) for ${op}: '${pyTypeName(a)}' and '${pyTypeName(b)}'`, { type: true });
 }
 
 // Python repeats to any size memory allows; a string or list repeated past these would take imgplay's heap

@@ -11,6 +11,8 @@ export interface Where {
   line: number;
   col: number;
   excerpt: string;
+  /** imgplay's readable message, shown instead of the result's msg (which holds Ansible's words for it). */
+  message?: string | undefined;
 }
 
 export type RunEvent =

@@ -186,7 +186,7 @@ function sortedKeys(value: unknown): unknown {
 // `message\n  hint...\n  at file:line:col\n  excerpt`: every line after the first indented under the result line.
 function engineError(result: Record<string, unknown>, where: Where): string {
   // The message quotes the playbook, which may hold escape sequences that would act on the terminal.
-  const [first = '', ...rest] = printable(String(result.msg ?? ''), { newlines: true }).split('\n');
+  const [first = '', ...rest] = printable(where.message ?? String(result.msg ?? ''), { newlines: true }).split('\n');
   const lines = [...rest, `at ${where.file}:${where.line}:${where.col}`, ...where.excerpt.split('\n')];
   return [first, ...lines.map((l) => `  ${l}`)].join('\n');
 }

@@ -4,6 +4,7 @@ import { ImgplayError, InternalError, type SourcePos, UndefinedVariableError, Un
 import type { IncludeNode, TaskNode } from '../playbook/model.js';
 import { asUserError } from '../jinja/expr.js';
 import { excerpt } from '../yaml/load.js';
+import { ansibleMsg } from './ansible-msg.js';
 import { ArgumentError } from './args.js';
 import type { HostRun, PlayRun, TaskOutcome } from './state.js';
 import type { Stats } from './stats.js';
@@ -103,7 +104,9 @@ export function errorOutcome(err: unknown, task: TaskNode | IncludeNode, ignored
   } catch {
     ignore = false;
   }
-  return { status: 'failed', result: { failed: true, changed: false, msg }, ignored: ignore, where: { ...at, excerpt: excerpt(at) } };
+  // What registers the result (and rescue sections read) is Ansible's msg; the readable one is shown.
+  const ansible = ansibleMsg(err, task.pos);
+  return { status: 'failed', result: { failed: true, changed: false, msg: ansible ?? msg }, ignored: ignore, where: { ...at, excerpt: excerpt(at), ...(ansible !== undefined ? { message: msg } : {}) } };
 }
 
 /** any_errors_fatal (and a failed run_once) end the play for every host, as does passing the play's

@@ -20,6 +20,7 @@ import type { RunContext } from './context.js';
 import { findControllerFile, moduleSearchPath } from './files.js';
 import { applyInventoryChange } from './inventory-changes.js';
 import { moduleArgs, taskEnvironment } from './module-args.js';
+import { raisedIn } from './ansible-msg.js';
 import { errorOutcome } from './outcomes.js';
 import { censored, loopSummary, skippedByCondition, statusOf, stripInternal } from './result.js';
 import { keywordTrue, type Scope } from './scope.js';
@@ -62,7 +63,7 @@ export class TaskRunner {
         try {
           items = loopItems(task.loopKind ?? 'loop', task.loop, task, baseVars);
         } catch (err) {
-          const skipped = await this.skippedDespiteLoop(err, pr, task, h, scope, baseVars, share);
+          const skipped = await this.skippedDespiteLoop(raisedIn(err, { kind: 'loop' }), pr, task, h, scope, baseVars, share);
           this.register(h, task, skipped.result, share);
           emit(skipped);
           return skipped;
@@ -141,7 +142,8 @@ export class TaskRunner {
   register(h: HostRun, task: TaskNode, result: ModuleResult, share: readonly HostRun[] = []): void {
     if (!task.register) return;
     const factsTo = traitsOf(findModule(task.action)).factsTo;
-    const clean = factsTo === 'variables' || factsTo === 'include_vars';
+    // A failure is not (its msg may quote the template that failed, which must not be templated again).
+    const clean = (factsTo === 'variables' || factsTo === 'include_vars') && !result.failed;
     const value = clean ? stripInternal(result) : markUnsafe(stripInternal(result));
     for (const target of [h, ...share]) target.nonPersistent[task.register] = value;
   }
@@ -150,7 +152,13 @@ export class TaskRunner {
   private async once(pr: PlayRun, task: TaskNode, h: HostRun, scope: Scope, vars: Record<string, unknown>, share: readonly HostRun[]): Promise<TaskOutcome> {
     for (const { cond } of scope.when) {
       if (typeof cond === 'string' && isTemplate(cond)) this.ctx.warnOnce(`${TEMPLATED_CONDITION}${cond}`);
-      if (!evaluateCondition(cond, vars)) return { status: 'skipped', result: skippedByCondition(cond), ignored: false };
+      let holds: boolean;
+      try {
+        holds = evaluateCondition(cond, vars);
+      } catch (err) {
+        throw raisedIn(err, { kind: 'condition', cond: typeof cond === 'string' ? cond : String(cond) });
+      }
+      if (!holds) return { status: 'skipped', result: skippedByCondition(cond), ignored: false };
     }
     if (task.templatedAction) task = pickAction(task, vars);
     const mod = findModule(task.action);

@@ -326,7 +326,8 @@ describe('filters: lists and dicts', () => {
   });
 
   it('says which variable mandatory wanted, or the message given', () => {
-    expect((thrown(() => evaluate('pkgs | mandatory', {})) as UndefinedVariableError).variable).toBe('pkgs');
+    expect(thrown(() => evaluate('pkgs | mandatory', {})).message).toBe(`Mandatory variable 'pkgs'  not defined. in "pkgs | mandatory"`);
+    expect(thrown(() => evaluate('cfg.pkgs | mandatory', { cfg: {} })).message).toMatch(/^Mandatory variable 'pkgs'  not defined\./);
     expect(thrown(() => evaluate("pkgs | mandatory('set pkgs in vars/main.yml')", {})).message).toBe('set pkgs in vars/main.yml in "pkgs | mandatory(\'set pkgs in vars/main.yml\')"');
   });
 

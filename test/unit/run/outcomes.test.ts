@@ -50,9 +50,10 @@ describe('an error while running a task', () => {
     expect(errorOutcome(new UnreachableError('no tree'), task, () => true)).toMatchObject({ status: 'unreachable', ignored: false, result: { unreachable: true, msg: 'no tree' } });
   });
 
-  it('names the undefined variable and the task, at the task', () => {
+  it('names the undefined variable and the task, at the task, and registers what Ansible says of it', () => {
     const o = errorOutcome(new UndefinedVariableError('nope'), task, () => false);
-    expect(o.result.msg).toMatch(/^'nope' is undefined in task 'copy it'/);
+    expect(o.where?.message).toMatch(/^'nope' is undefined in task 'copy it'/);
+    expect(o.result.msg).toMatch(/^The task includes an option with an undefined variable\. The error was: 'nope' is undefined\. 'nope' is undefined\n\nThe error appears to be in /);
     expect(o.where).toMatchObject(pos);
   });
 
