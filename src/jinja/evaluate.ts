@@ -5,7 +5,9 @@ import { noteRead, readsObserved } from '../host/reads.js';
 import { randomBytes } from 'node:crypto';
 import { didYouMean, ImgplayError, InternalError, TemplateError, UndefinedVariableError } from '../errors.js';
 import { callFilter, callTest, type CallEnv } from './filters.js';
+import { epochSecondsOf, PyDateTime, PyTimeDelta, timeAttr } from './datetime.js';
 import { callGlobal } from './globals.js';
+import { formatTime } from './strftime.js';
 import { isTemplate, lookupRunner, renderer } from './late-bound.js';
 import { type Args, type CompareOp, type Expr, ExprParser, parseExpression, tokenize } from './expr-syntax.js';
 import {
@@ -106,7 +108,7 @@ function ev(node: Expr, scope: Scope): unknown {
     case 'attr': {
       const obj = ev(node.obj, scope);
       if (obj instanceof UndefinedValue) return obj;
-      const v = isMapping(obj) ? getItem(obj, node.name) : MISSING;
+      const v = isMapping(obj) ? getItem(obj, node.name) : obj instanceof PyDateTime || obj instanceof PyTimeDelta ? (timeAttr(obj, node.name) ?? MISSING) : MISSING;
       return v === MISSING ? new UndefinedValue(node.text, () => noAttribute(obj, node.name), () => jinjaNoAttribute(obj, node.name)) : v;
     }
     case 'item': {
@@ -331,6 +333,14 @@ const METHODS: Record<'str' | 'dict' | 'list', Record<string, readonly string[]>
 };
 
 function callMethod(obj: unknown, name: string, args: unknown[], kwargs: Record<string, unknown>): unknown {
+  if (obj instanceof PyTimeDelta && name === 'total_seconds') {
+    bindArgs(name, [], args, kwargs);
+    return pyFloat(obj.us / 1_000_000);
+  }
+  if (obj instanceof PyDateTime && name === 'strftime') {
+    const [fmt] = bindArgs(name, ['format'], args, kwargs);
+    return formatTime(pyStr(fmt), epochSecondsOf(obj), true);
+  }
   const kind = typeof obj === 'string' ? 'str' : Array.isArray(obj) ? 'list' : isMapping(obj) ? 'dict' : undefined;
   const params = kind ? METHODS[kind][name] : undefined;
   if (!kind || !params) {
@@ -338,7 +348,7 @@ function callMethod(obj: unknown, name: string, args: unknown[], kwargs: Record<
     const guess = didYouMean(name, known);
     throw new TemplateError(
       `${pyTypeName(obj)} value has no method '${name}' in imgplay${guess ? `; did you mean '${guess}'?` : ''}`,
-      { hint: kind ? `${kind} methods: ${known.join(', ')}` : 'methods exist on strings, lists and dicts only' },
+      { hint: kind ? `${kind} methods: ${known.join(', ')}` : 'methods exist on strings, lists and dicts only (and total_seconds() of a timedelta, strftime() of a datetime)' },
     );
   }
   const a = bindArgs(name, params, args, kwargs);

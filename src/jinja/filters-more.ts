@@ -11,6 +11,7 @@ import { isFloat, isMapping, isNumber, num, printf, pyFloat, pyRepr, pyStr, pyTy
 import { globFiles, globRegExp } from './glob.js';
 import { PyRandom } from './pyrandom.js';
 import { formatTime } from './strftime.js';
+import { strptime } from './datetime.js';
 
 // The shape filters.ts keeps its definitions in (declared again here so neither module needs the other first).
 interface Def {
@@ -501,6 +502,13 @@ export const MORE_FILTERS: Record<string, Def> = {
     return formatTime(str(fmt), t, truthy(utc));
   }),
   subelements: fixed(['subelements', 'skip_missing'], (obj, sub, skipMissing = false) => subelements(obj, sub, truthy(skipMissing))),
+  to_datetime: fixed(['format'], (v, format = '%Y-%m-%d %H:%M:%S') => {
+    try {
+      return strptime(str(v), str(format));
+    } catch (err) {
+      fail((err as Error).message);
+    }
+  }),
   to_uuid: fixed(['namespace'], (v, ns) => uuid5(str(v), ns ?? ANSIBLE_NAMESPACE)),
   zip_longest: { fn: (v, args, kw) => {
     for (const k of Object.keys(kw)) if (k !== 'fillvalue') fail(`zip_longest() got an unexpected keyword argument '${k}'`);

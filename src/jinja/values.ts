@@ -1,5 +1,6 @@
 // Python's values and operators as templates see them: types, truthiness, equality and order, repr and str,
 // arithmetic, `in`, slicing and % formatting. Filters, tests and lookups use them without the evaluator.
+import { fieldsOf, PyDateTime, PyTimeDelta, timeAttr, timeStr } from './datetime.js';
 import { ImgplayError, TemplateError, UndefinedVariableError } from '../errors.js';
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -165,7 +166,7 @@ export function num(v: number | boolean | PyFloat): number {
 
 /** True for dicts (plain objects), false for lists, None and scalars. */
 export function isMapping(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof PyFloat) && !(v instanceof UndefinedValue);
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof PyFloat) && !(v instanceof UndefinedValue) && !(v instanceof PyDateTime) && !(v instanceof PyTimeDelta);
 }
 
 /** Python's type name, for messages and the type_debug filter. */
@@ -177,6 +178,8 @@ export function pyTypeName(v: unknown): string {
   if (typeof v === 'string') return 'str';
   if (Array.isArray(v)) return isTuple(v) ? 'tuple' : 'list';
   if (v instanceof UndefinedValue) return 'AnsibleUndefined';
+  if (v instanceof PyDateTime) return 'datetime';
+  if (v instanceof PyTimeDelta) return 'timedelta';
   return 'dict';
 }
 
@@ -188,6 +191,9 @@ export function pyEquals(a: unknown, b: unknown): boolean {
   if (a === undefined) a = null;
   if (b === undefined) b = null;
   if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return a === b;
+  if (a instanceof PyDateTime || b instanceof PyDateTime || a instanceof PyTimeDelta || b instanceof PyTimeDelta) {
+    return a.constructor === b.constructor && (a as PyDateTime).us === (b as PyDateTime).us;
+  }
   if (Array.isArray(a) || Array.isArray(b)) {
     if (!Array.isArray(a) || !Array.isArray(b) || isTuple(a) !== isTuple(b) || a.length !== b.length) return false;
     return a.every((x, i) => pyEquals(x, b[i]));
@@ -204,6 +210,7 @@ export function pyCompare(a: unknown, b: unknown, op: '<' | '<=' | '>' | '>=' = 
   if (b instanceof UndefinedValue) throw b.error();
   if (isNumber(a) && isNumber(b)) return Math.sign(num(a) - num(b));
   if (typeof a === 'string' && typeof b === 'string') return a < b ? -1 : a > b ? 1 : 0;
+  if ((a instanceof PyDateTime && b instanceof PyDateTime) || (a instanceof PyTimeDelta && b instanceof PyTimeDelta)) return Math.sign(a.us - b.us);
   if (Array.isArray(a) && Array.isArray(b)) {
     for (let i = 0; i < Math.min(a.length, b.length); i++) {
       if (!pyEquals(a[i], b[i])) return pyCompare(a[i], b[i], op);
@@ -264,6 +271,7 @@ function hex(c: number, width: number): string {
 /** Python's str(): what `~`, join and string interpolation print. None is 'None' here. */
 export function pyStr(v: unknown): string {
   if (typeof v === 'string') return v;
+  if (v instanceof PyDateTime || v instanceof PyTimeDelta) return timeStr(v);
   if (typeof v === 'number') return Number.isInteger(v) ? formatInt(v) : formatFloat(v);
   return pyRepr(v);
 }
@@ -275,6 +283,16 @@ export function pyRepr(v: unknown): string {
   if (typeof v === 'boolean') return v ? 'True' : 'False';
   if (typeof v === 'number') return Number.isInteger(v) ? formatInt(v) : formatFloat(v);
   if (v instanceof PyFloat) return formatFloat(v.value);
+  if (v instanceof PyDateTime) {
+    const f = fieldsOf(v);
+    const parts = [f.year, f.month, f.day, f.hour, f.minute, ...(f.second || f.microsecond ? [f.second] : []), ...(f.microsecond ? [f.microsecond] : [])];
+    return `datetime.datetime(${parts.join(', ')})`;
+  }
+  if (v instanceof PyTimeDelta) {
+    const [days = 0, seconds = 0, micro = 0] = ['days', 'seconds', 'microseconds'].map((n) => timeAttr(v, n) ?? 0);
+    const parts = [days ? `days=${days}` : '', seconds ? `seconds=${seconds}` : '', micro ? `microseconds=${micro}` : ''].filter(Boolean);
+    return `datetime.timedelta(${parts.length ? parts.join(', ') : '0'})`;
+  }
   if (v instanceof UndefinedValue) throw v.error();
   if (Array.isArray(v)) {
     const inner = v.map(pyRepr).join(', ');
@@ -441,6 +459,16 @@ function repeat<T>(items: T[] | string, times: unknown): T[] | string {
 
 /** Python's arithmetic operators: + - * / // % ** on numbers, + and * on strings and lists, % formatting. */
 export function binaryOp(op: '+' | '-' | '*' | '/' | '//' | '%' | '**', a: unknown, b: unknown): unknown {
+  if (a instanceof PyDateTime || a instanceof PyTimeDelta || b instanceof PyDateTime || b instanceof PyTimeDelta) {
+    const dt = (x: unknown): x is PyDateTime => x instanceof PyDateTime;
+    const td = (x: unknown): x is PyTimeDelta => x instanceof PyTimeDelta;
+    if (op === '-' && dt(a) && dt(b)) return new PyTimeDelta(a.us - b.us);
+    if (op === '-' && dt(a) && td(b)) return new PyDateTime(a.us - b.us);
+    if (op === '+' && dt(a) && td(b)) return new PyDateTime(a.us + b.us);
+    if (op === '+' && td(a) && dt(b)) return new PyDateTime(a.us + b.us);
+    if ((op === '+' || op === '-') && td(a) && td(b)) return new PyTimeDelta(op === '+' ? a.us + b.us : a.us - b.us);
+    throw typeError(op, a, b);
+  }
   if (isNumber(a) && isNumber(b)) {
     const x = num(a);
     const y = num(b);
