@@ -46,7 +46,11 @@ export interface RunCliOptions {
   locked?: boolean;
   /** false with --no-timings. */
   timings?: boolean;
+  /** -c: the connection of hosts that name none (neither ansible_connection nor the play's `connection:`). */
+  connection?: string;
 }
+
+const CONNECTIONS = ['local', 'chroot'];
 
 /** Adds `imgplay run` (the default command) to the CLI. */
 export function registerRunCommand(program: Command, io: { out: (s: string) => void; err: (s: string) => void; setCode: (n: number) => void }): void {
@@ -65,6 +69,7 @@ export function registerRunCommand(program: Command, io: { out: (s: string) => v
     .option('--list-tags', 'list all tags, and exit')
     .option('--syntax-check', 'check the playbook and exit without running anything')
     .option('-l, --limit <pattern>', 'limit the run to hosts matching this pattern')
+    .option('-c, --connection <type>', 'connection for hosts that set none (ansible_connection, the play\'s connection:): local or chroot')
     .option('-v, --verbose', 'more output: commands, stdout and stderr (repeat for more)', (_v, prev: number) => prev + 1, 0)
     .addOption(new Option('-f, --forks <n>', 'hosts to run in parallel').default('5'))
     .option('--json', 'one JSON event per line on stdout, for CI tools')
@@ -142,6 +147,9 @@ export async function runCommand(playbookArg: string, opts: RunCliOptions, out: 
   try {
     const forks = Number(opts.forks);
     if (!Number.isInteger(forks) || forks < 1) throw new OptionsError(`--forks must be a positive whole number, got '${opts.forks}'`);
+    if (opts.connection !== undefined && !CONNECTIONS.includes(opts.connection)) {
+      throw new OptionsError(`--connection ${opts.connection}: imgplay connects with ${CONNECTIONS.join(' and ')} only (no ssh: it builds images on this host)`);
+    }
     const file = findPlaybook(playbookArg);
     const extraVars = { ...(await parseExtraVars(opts.extraVars ?? [])), ...hooks.extraVars };
     // The folder is the cache_dir variable too, so what lives under it (the .deb cache) follows the flag.
@@ -213,6 +221,7 @@ export async function runCommand(playbookArg: string, opts: RunCliOptions, out: 
         forceHandlers: opts.forceHandlers ?? ansibleBool(process.env.ANSIBLE_FORCE_HANDLERS) ?? false,
         noCache: opts.cache === false,
         cacheDir: opts.cacheDir === undefined ? undefined : resolve(opts.cacheDir),
+        connection: opts.connection,
       }, reporter);
       const outcome = live ? await live.wrap(`imgplay ${playbookArg}`, () => executor.run()) : await executor.run();
       const lockCode = outcome.exitCode === EXIT.ok ? endLockedRun(held, executor.stageSummaries()?.stages ?? [], { locked: opts.locked ?? false, mode: lockMode }, reporter) : undefined;

@@ -29,6 +29,8 @@ export interface RunOptions {
   noCache?: boolean | undefined;
   /** --cache-dir: the stage cache's folder (else the `cache_dir` variable, else /var/cache/imgplay). */
   cacheDir?: string | undefined;
+  /** -c: the connection of hosts whose variables and play name none. */
+  connection?: string | undefined;
 }
 
 /** The outcome of a run: the exit code ansible-playbook would give, and the recap counters. */
