@@ -47,7 +47,11 @@ export class RescueDepth {
 
 /** Counts an outcome in the recap, by Ansible's rules; a task cut short by an interruption did not fail. */
 export function countOutcome(stats: Stats, h: HostRun, o: TaskOutcome, rescuable: boolean, interrupted: boolean): void {
-  if (interrupted && o.status === 'failed') return;
+  // Not counted, but the host was at work when the run stopped: the recap still names it.
+  if (interrupted && o.status === 'failed') {
+    stats.of(h.name);
+    return;
+  }
   switch (o.status) {
     case 'ok':
       stats.increment(h.name, 'ok');
