@@ -1,1 +1,0 @@
-import {main} from '/work/main/src/cli.js'; process.exitCode = await main(process.argv)
