@@ -28,28 +28,23 @@ export function epochSecondsOf(d: PyDateTime): number {
   return d.us / 1_000_000;
 }
 
-/** A field of a datetime or timedelta by Python's attribute name, or undefined if it has none. */
-export function timeAttr(v: PyDateTime | PyTimeDelta, name: string): number | undefined {
-  if (v instanceof PyTimeDelta) {
-    const days = Math.floor(v.us / US_DAY);
-    const rest = v.us - days * US_DAY;
-    if (name === 'days') return days;
-    if (name === 'seconds') return Math.floor(rest / 1_000_000);
-    if (name === 'microseconds') return rest % 1_000_000;
-    return undefined;
-  }
-  const f = fieldsOf(v);
-  return Object.hasOwn(f, name) ? f[name as keyof typeof f] : undefined;
+/** A timedelta as Python keeps it: whole days (negative for a negative delta), then seconds and microseconds below a day. */
+export function deltaParts(d: PyTimeDelta): { days: number; seconds: number; microseconds: number } {
+  const days = Math.floor(d.us / US_DAY);
+  const rest = d.us - days * US_DAY;
+  return { days, seconds: Math.floor(rest / 1_000_000), microseconds: rest % 1_000_000 };
 }
 
+/** A field of a datetime or timedelta by Python's attribute name, or undefined if it has none. */
+export function timeAttr(v: PyDateTime | PyTimeDelta, name: string): number | undefined {
+  const f = v instanceof PyTimeDelta ? deltaParts(v) : fieldsOf(v);
+  return Object.hasOwn(f, name) ? f[name as keyof typeof f] : undefined;
+}
 /** str() of a datetime (`2016-08-14 20:00:12`) or a timedelta (`233 days, 2:00:12`). */
 export function timeStr(v: PyDateTime | PyTimeDelta): string {
   const p = (n: number, w = 2) => String(n).padStart(w, '0');
   if (v instanceof PyTimeDelta) {
-    const days = Math.floor(v.us / US_DAY);
-    const rest = v.us - days * US_DAY;
-    const s = Math.floor(rest / 1_000_000);
-    const micro = rest % 1_000_000;
+    const { days, seconds: s, microseconds: micro } = deltaParts(v);
     const clock = `${Math.floor(s / 3600)}:${p(Math.floor(s / 60) % 60)}:${p(s % 60)}${micro ? `.${p(micro, 6)}` : ''}`;
     return days === 0 ? clock : `${days} day${Math.abs(days) === 1 ? '' : 's'}, ${clock}`;
   }

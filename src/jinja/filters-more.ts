@@ -418,7 +418,6 @@ export function decodeText(bytes: Buffer, encoding: unknown): string {
 
 // ---------------------------------------------------------------------------------------------------------------
 
-/** The filters this module adds, by name. */
 // subelements: each element of a list (or a dict's values) paired with each item of the list a dotted key
 // names in it, as Ansible's filter (and with_subelements) pair them.
 function subelements(obj: unknown, sub: unknown, skipMissing: boolean): unknown[] {
@@ -447,10 +446,12 @@ function subelements(obj: unknown, sub: unknown, skipMissing: boolean): unknown[
   return out;
 }
 
-function typeFail(message: string): never {
+/** Fails where Ansible's filter raises AnsibleFilterTypeError (or Python a TypeError): Ansible's msg then names the template. */
+export function typeFail(message: string): never {
   throw new TemplateError(message, { type: true });
 }
 
+/** The filters this module adds, by name. */
 export const MORE_FILTERS: Record<string, Def> = {
   combinations: fixed(['r'], (v, r) => combinations(listOf(v, 'combinations'), int(r, 'r'))),
   comment: { fn: (v, args, kw) => comment(v, args, kw) },

@@ -6,7 +6,7 @@ import { Document, isScalar, visit } from 'yaml';
 import { didYouMean, ImgplayError, TemplateError } from '../errors.js';
 import { parseYamlDocuments } from '../yaml/load.js';
 import { binaryOp, bindArgs, contains, formatFloat, getItem, isFloat, isMapping, isNumber, MISSING, noAttribute, num, printf, pyCompare, pyEquals, pyFloat, pyRepr, pyStr, pyTypeName, setKey, toPlain, truthy, tuple, UndefinedValue } from './values.js';
-import { decodeText, encodeText, MORE_FILTERS } from './filters-more.js';
+import { decodeText, encodeText, MORE_FILTERS, typeFail } from './filters-more.js';
 
 /** What a filter or test may use besides its arguments: the variables in scope. */
 export interface CallEnv {
@@ -49,11 +49,6 @@ function verbatim(err: Error): Error {
 
 function fail(message: string): never {
   throw new TemplateError(message);
-}
-
-// Where Ansible's filter raises AnsibleFilterTypeError (or Python a TypeError): Ansible's msg then names the template.
-function typeFail(message: string): never {
-  throw new TemplateError(message, { type: true });
 }
 
 /** Python's repr of a value's type, as `%s % type(x)` prints it: `<class 'int'>`. */

@@ -1,6 +1,6 @@
 // Python's values and operators as templates see them: types, truthiness, equality and order, repr and str,
 // arithmetic, `in`, slicing and % formatting. Filters, tests and lookups use them without the evaluator.
-import { fieldsOf, PyDateTime, PyTimeDelta, timeAttr, timeStr } from './datetime.js';
+import { deltaParts, fieldsOf, PyDateTime, PyTimeDelta, timeStr } from './datetime.js';
 import { ImgplayError, TemplateError, UndefinedVariableError } from '../errors.js';
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -289,7 +289,7 @@ export function pyRepr(v: unknown): string {
     return `datetime.datetime(${parts.join(', ')})`;
   }
   if (v instanceof PyTimeDelta) {
-    const [days = 0, seconds = 0, micro = 0] = ['days', 'seconds', 'microseconds'].map((n) => timeAttr(v, n) ?? 0);
+    const { days, seconds, microseconds: micro } = deltaParts(v);
     const parts = [days ? `days=${days}` : '', seconds ? `seconds=${seconds}` : '', micro ? `microseconds=${micro}` : ''].filter(Boolean);
     return `datetime.timedelta(${parts.length ? parts.join(', ') : '0'})`;
   }

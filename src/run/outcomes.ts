@@ -9,39 +9,54 @@ import { ArgumentError } from './args.js';
 import type { HostRun, PlayRun, TaskOutcome } from './state.js';
 import type { Stats } from './stats.js';
 
-/** How many blocks with a rescue section each host is inside (its failures there count as rescued). */
-export class RescueDepth {
+// How many nested sections of some kind each host is inside.
+class HostDepth {
   private readonly depth = new Map<HostRun, number>();
-  private readonly guards = new Map<HostRun, number>();
+  enter(hosts: readonly HostRun[]): void {
+    for (const h of hosts) this.depth.set(h, (this.depth.get(h) ?? 0) + 1);
+  }
+  leave(hosts: readonly HostRun[]): void {
+    for (const h of hosts) this.depth.set(h, (this.depth.get(h) ?? 1) - 1);
+  }
+  inside(h: HostRun): boolean {
+    return (this.depth.get(h) ?? 0) > 0;
+  }
+}
+
+/** How many blocks with a rescue section each host is inside (its failures there count as rescued), and how
+ *  many sections a failure leaves for a rescue or always section. */
+export class RescueDepth {
+  private readonly rescues = new HostDepth();
+  private readonly guards = new HostDepth();
 
   /** The hosts enter a block with a rescue section. */
   enter(hosts: readonly HostRun[]): void {
-    for (const h of hosts) this.depth.set(h, (this.depth.get(h) ?? 0) + 1);
+    this.rescues.enter(hosts);
   }
 
   /** The hosts leave it. */
   leave(hosts: readonly HostRun[]): void {
-    for (const h of hosts) this.depth.set(h, (this.depth.get(h) ?? 1) - 1);
+    this.rescues.leave(hosts);
   }
 
   /** Whether a failure of the host now would be rescued. */
   rescuable(h: HostRun): boolean {
-    return (this.depth.get(h) ?? 0) > 0;
+    return this.rescues.inside(h);
   }
 
   /** The hosts enter a section that a failure leaves for a rescue or always section. */
   guard(hosts: readonly HostRun[]): void {
-    for (const h of hosts) this.guards.set(h, (this.guards.get(h) ?? 0) + 1);
+    this.guards.enter(hosts);
   }
 
   /** The hosts leave it. */
   unguard(hosts: readonly HostRun[]): void {
-    for (const h of hosts) this.guards.set(h, (this.guards.get(h) ?? 1) - 1);
+    this.guards.leave(hosts);
   }
 
   /** Whether a failure of the host now goes on to a rescue or always section (any_errors_fatal spares it). */
   guarded(h: HostRun): boolean {
-    return (this.guards.get(h) ?? 0) > 0;
+    return this.guards.inside(h);
   }
 }
 
@@ -49,7 +64,7 @@ export class RescueDepth {
 export function countOutcome(stats: Stats, h: HostRun, o: TaskOutcome, rescuable: boolean, interrupted: boolean): void {
   // Not counted, but the host was at work when the run stopped: the recap still names it.
   if (interrupted && o.status === 'failed') {
-    stats.of(h.name);
+    stats.touch(h.name);
     return;
   }
   switch (o.status) {

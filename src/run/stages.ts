@@ -113,6 +113,8 @@ export class StageCache {
   private readonly codeDigest: Promise<string>;
   private readonly fileDigests = new Map<string, Promise<string>>();
   private readonly suiteDigests = new Map<string, Promise<string>>();
+  /** Each stage's kept builds, read once: by the read-ahead of archives, then by the stage's lookup. */
+  private readonly entryLists = new Map<string, Promise<StageEntry[]>>();
   private locations: Array<[string, string]> = [];
   /** Stops the archive reads still under way when the run ends (those started ahead of need). */
   private readonly reads = new AbortController();
@@ -185,7 +187,7 @@ export class StageCache {
     this.prefetched = cacheDir;
     const start = async () => {
       for (const stage of await storedStages(cacheDir)) {
-        for (const e of (await stageEntries(cacheDir, stage)).slice(0, PREFETCH_ENTRIES)) {
+        for (const e of (await this.entries(cacheDir, stage)).slice(0, PREFETCH_ENTRIES)) {
           for (const a of e.deps.archives) this.archiveDigest(stage, a).catch(() => undefined);
         }
       }
@@ -272,7 +274,7 @@ export class StageCache {
   // recording the stage's build.
   private async lookup(stage: string, build: boolean): Promise<boolean> {
     const primary = await this.primaryKey(stage);
-    const entries = this.reuse ? await stageEntries(this.cacheDir, stage) : [];
+    const entries = this.reuse ? await this.entries(this.cacheDir, stage) : [];
     let reason = !this.reuse ? '--no-cache' : entries.length === 0 ? 'no earlier build' : 'imgplay itself changed';
     let first = true;
     for (const e of entries.filter((x) => x.primary === primary)) {
@@ -441,6 +443,16 @@ export class StageCache {
   }
 
   // ---- digests ----
+
+  private entries(cacheDir: string, stage: string): Promise<StageEntry[]> {
+    const id = `${cacheDir}\0${stage}`;
+    let p = this.entryLists.get(id);
+    if (!p) {
+      p = stageEntries(cacheDir, stage);
+      this.entryLists.set(id, p);
+    }
+    return p;
+  }
 
   private primaryKey(stage: string): Promise<string> {
     return this.codeDigest.then((code) => `sha256:${checksumData(`${STAGE_CACHE_FORMAT}\n${stage}\n${code}\n`, 'sha256')}`);

@@ -10,6 +10,11 @@ export class Stats {
     this.of(host)[counter]++;
   }
 
+  /** Names a host in the recap with nothing counted (one at work when the run was interrupted). */
+  touch(host: string): void {
+    this.of(host);
+  }
+
   /** The counters of one host. */
   of(host: string): Record<Counter, number> {
     let c = this.hosts.get(host);
