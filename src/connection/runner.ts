@@ -100,6 +100,15 @@ class Runner {
   }
 }
 
+// Job directories not yet closed: removed when the process exits, so a pool nobody closed (a crash,
+// a test that drops its connection) leaves no files behind.
+const openJobDirs = new Set<string>();
+/** Removes the job directories of pools never closed (also done when the process exits normally). */
+export function removeOpenJobDirs(): void {
+  for (const dir of openJobDirs) rmSync(dir, { recursive: true, force: true });
+  openJobDirs.clear();
+}
+
 /** Runners for one connection: one per command running at the same time, reused when idle. */
 export class RunnerPool {
   private readonly idle: Runner[] = [];
@@ -112,6 +121,8 @@ export class RunnerPool {
   private async jobs(): Promise<{ host: string; inside: string }> {
     if (!this.jobRoot) {
       const host = await mkdtemp(join(this.spec.jobParentHost, '.imgplay-run-'));
+      if (openJobDirs.size === 0) process.once('exit', removeOpenJobDirs);
+      openJobDirs.add(host);
       const inside = join(this.spec.jobParentInside, host.slice(host.lastIndexOf('/') + 1));
       this.jobRoot = { host, inside };
     }
@@ -182,7 +193,11 @@ export class RunnerPool {
     for (const r of this.all) r.close();
     this.all.clear();
     this.idle.length = 0;
-    if (this.jobRoot) await rm(this.jobRoot.host, { recursive: true, force: true });
+    if (this.jobRoot) {
+      await rm(this.jobRoot.host, { recursive: true, force: true });
+      openJobDirs.delete(this.jobRoot.host);
+      if (openJobDirs.size === 0) process.removeListener('exit', removeOpenJobDirs);
+    }
     this.jobRoot = undefined;
   }
 }
