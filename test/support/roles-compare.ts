@@ -153,13 +153,21 @@ export async function loadSuite(file: string): Promise<RoleSpec[]> {
   const raw = parseYaml(await readFile(file, 'utf8')) as { roles?: unknown };
   if (!raw || !Array.isArray(raw.roles)) throw new Error(`${file}: expected a mapping with a 'roles' list`);
   const dir = resolve(file, '..');
+  // Paths may name environment variables (`${IMGPLAY_ROLES_DIR}/ansible-role-ntp`): the roles are fetched, not vendored.
+  const expand = (p: string) =>
+    p.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => {
+      const v = process.env[name];
+      if (v === undefined) throw new Error(`${file}: ${p} names \${${name}}, which is not set`);
+      return v;
+    });
   return raw.roles.map((r: unknown, i: number) => {
     if (r === null || typeof r !== 'object' || typeof (r as RoleSpec).name !== 'string') throw new Error(`${file}: roles[${i}] needs a name`);
     const spec = { ...(r as RoleSpec) };
-    if (spec.path) spec.path = resolve(dir, spec.path);
-    if (spec.collection) spec.collection = resolve(dir, spec.collection);
-    if (spec.roles_path) spec.roles_path = resolve(dir, spec.roles_path);
-    if (spec.vars_files) spec.vars_files = spec.vars_files.map((f) => resolve(dir, f));
+    if (spec.skip) return spec;
+    if (spec.path) spec.path = resolve(dir, expand(spec.path));
+    if (spec.collection) spec.collection = resolve(dir, expand(spec.collection));
+    if (spec.roles_path) spec.roles_path = resolve(dir, expand(spec.roles_path));
+    if (spec.vars_files) spec.vars_files = spec.vars_files.map((f) => resolve(dir, expand(f)));
     if (!spec.skip && !spec.path && !spec.collection && !spec.roles_path) throw new Error(`${file}: roles[${i}] (${spec.name}) needs a path, a collection or a roles_path`);
     return spec;
   });
