@@ -513,11 +513,19 @@ function playOnly(raw: Raw): Pick<Play, 'force_handlers' | 'max_fail_percentage'
 /** The host orders of a play's `order:` keyword. */
 export const HOST_ORDERS = ['inventory', 'reverse_inventory', 'sorted', 'reverse_sorted', 'shuffle'];
 
-/** Refuses a strategy other than linear (a templated one is judged once rendered, as the play starts). */
-export function checkStrategy(value: unknown, pos: SourcePos | undefined): void {
-  if (typeof value === 'string' && isTemplate(value)) return;
-  if (value === 'linear' || value === 'ansible.builtin.linear') return;
-  throw new ValidationError(`strategy: the ${JSON.stringify(value)} strategy is not implemented in imgplay; only linear (hosts in lockstep, task by task) is`, { pos });
+/** The strategies imgplay runs: hosts in lockstep task by task, or each host through the play at its own pace. */
+export const STRATEGIES = ['linear', 'free', 'host_pinned'] as const;
+export type Strategy = (typeof STRATEGIES)[number];
+
+/** A play's strategy by its name (short or ansible.builtin.); refuses others (a templated one is judged once
+ *  rendered, as the play starts: undefined until then). */
+export function checkStrategy(value: unknown, pos: SourcePos | undefined): Strategy | undefined {
+  if (typeof value === 'string' && isTemplate(value)) return undefined;
+  const name = typeof value === 'string' ? value.replace(/^ansible\.builtin\./, '') : value;
+  const known = STRATEGIES.find((s) => s === name);
+  if (known) return known;
+  const why = name === 'debug' ? 'the debug strategy is an interactive debugger' : 'not implemented in imgplay';
+  throw new ValidationError(`strategy: the ${JSON.stringify(value)} strategy is not supported (${why}); imgplay runs ${STRATEGIES.join(', ')}`, { pos });
 }
 
 const INCLUDE_KEYS: Record<string, string[]> = {

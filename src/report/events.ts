@@ -20,7 +20,8 @@ export type RunEvent =
   | { type: 'play_start'; name: string; hosts: string[]; /** The playbook file that holds the play (its stage in all.yml). */ file?: string | undefined }
   | { type: 'no_hosts_matched' }
   | { type: 'no_hosts_remaining' }
-  | { type: 'task_start'; id: number; name: string; handler: boolean; file: string; line: number }
+  /** `lazy`: under the free strategy the banner shows with the task's first result, as Ansible's default callback does. */
+  | { type: 'task_start'; id: number; name: string; handler: boolean; file: string; line: number; lazy?: boolean }
   | {
       type: 'task_result';
       taskId: number;

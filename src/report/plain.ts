@@ -26,6 +26,11 @@ export class PlainReporter implements Reporter {
   private readonly timings: Timings | undefined;
   // Ansible's Display shows a warning once per run, however many tasks return it.
   private readonly warned = new Set<string>();
+  // Each task's banner (with its -vv and timing lines), and the one printed last: a result of another task
+  // (hosts of the free strategy interleave) is shown under its own banner again, as Ansible's default
+  // callback does; the same task's results from several hosts share one.
+  private readonly banners = new Map<number, { key: string; lines: string[] }>();
+  private lastBanner: string | undefined;
 
   constructor(private readonly opts: PlainOptions) {
     this.timings = opts.timings ? new Timings() : undefined;
@@ -59,12 +64,15 @@ export class PlainReporter implements Reporter {
       case 'no_hosts_remaining':
         this.banner('NO MORE HOSTS LEFT');
         break;
-      case 'task_start':
-        this.banner(`${ev.handler ? 'RUNNING HANDLER' : 'TASK'} [${ev.name}]`);
-        if (this.opts.verbosity >= 2) this.line(`task path: ${ev.file}:${ev.line}`);
-        if (profile) this.line(profile);
+      case 'task_start': {
+        const title = `${ev.handler ? 'RUNNING HANDLER' : 'TASK'} [${ev.name}]`;
+        const lines = [...(this.opts.verbosity >= 2 ? [`task path: ${ev.file}:${ev.line}`] : []), ...(profile ? [profile] : [])];
+        this.banners.set(ev.id, { key: `${ev.file}:${ev.line}:${title}`, lines: [title, ...lines] });
+        if (!ev.lazy) this.showBanner(ev.id);
         break;
+      }
       case 'task_result':
+        if (this.banners.get(ev.taskId)?.key !== this.lastBanner) this.showBanner(ev.taskId);
         this.result(ev);
         break;
       case 'retry':
@@ -102,6 +110,15 @@ export class PlainReporter implements Reporter {
       default:
         break;
     }
+  }
+
+  private showBanner(id: number): void {
+    const b = this.banners.get(id);
+    if (!b) return;
+    this.lastBanner = b.key;
+    const [title, ...rest] = b.lines;
+    this.banner(title as string);
+    for (const l of rest) this.line(l);
   }
 
   private result(ev: Extract<RunEvent, { type: 'task_result' }>): void {

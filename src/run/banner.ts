@@ -16,7 +16,7 @@ export class Banners {
     const id = ++this.count;
     const first = hosts[0];
     const vars = () => (first ? this.safeVars(pr, first, node, scope) : {});
-    this.ctx.reporter.emit({ type: 'task_start', id, name: displayName(node, vars), handler: scope.handler, file: node.pos.file, line: node.pos.line });
+    this.ctx.reporter.emit({ type: 'task_start', id, name: displayName(node, vars), handler: scope.handler, file: node.pos.file, line: node.pos.line, ...(pr.free ? { lazy: true } : {}) });
     return id;
   }
 

@@ -4,7 +4,7 @@
 // (meta), connections, play-setup, stage-hooks. It touches hosts only through connections, and keeps all run
 // state in the objects it creates (no module-level state).
 import { dirname } from 'node:path';
-import { EXIT } from '../errors.js';
+import { EXIT, ImgplayError } from '../errors.js';
 import { listenToReads, workingFor } from '../host/reads.js';
 import { findModule } from '../modules/index.js';
 import { traitsOf } from '../modules/spec.js';
@@ -151,7 +151,7 @@ export class Executor implements Walker {
       h.ended = false;
       h.notified.clear();
     }
-    const pr: PlayRun = { play, hosts, ended: false, broken: false, handlers: [...play.handlers], forceHandlers: false };
+    const pr: PlayRun = { play, hosts, ended: false, broken: false, handlers: [...play.handlers], forceHandlers: false, free: false };
     applyPlayKeywords(ctx, pr);
     try {
       await this.runSections(pr, playScope(play));
@@ -191,6 +191,7 @@ export class Executor implements Walker {
   private async runSections(pr: PlayRun, scope: Scope): Promise<void> {
     const { ctx } = this;
     for (const h of pr.hosts) await workingFor(h.name, () => loadVarsFiles(ctx, pr, h));
+    if (pr.free) return this.runSectionsFree(pr, scope);
     if (nonEmpty(this.tryTemplate(pr.play.gather_facts))) await this.runTask(pr, gatherFactsTask(pr.play), activeHosts(pr), scope);
     for (const section of [pr.play.pre_tasks, pr.play.tasks, pr.play.post_tasks]) {
       if (pr.ended || ctx.interrupted) break;
@@ -202,6 +203,25 @@ export class Executor implements Walker {
       const forced = pr.forceHandlers ? okBefore.filter((h) => h.failed && !h.unreachable) : [];
       await flushHandlers(this, pr, scope, forced);
     }
+  }
+
+  // The free strategy (and host_pinned, which differs only in how Ansible hands hosts to its workers): each
+  // host goes through fact gathering and every section, each followed by its own handlers, without waiting
+  // for the others; up to --forks hosts at a time.
+  private async runSectionsFree(pr: PlayRun, scope: Scope): Promise<void> {
+    const { ctx } = this;
+    const gather = nonEmpty(this.tryTemplate(pr.play.gather_facts));
+    await forEachLimited(activeHosts(pr), ctx.opts.forks, async (h) => {
+      if (gather) await this.runTask(pr, gatherFactsTask(pr.play), activeHosts(pr, [h]), scope);
+      for (const section of [pr.play.pre_tasks, pr.play.tasks, pr.play.post_tasks]) {
+        if (pr.ended || ctx.interrupted) return;
+        const okBefore = activeHosts(pr, [h]).length > 0;
+        await this.runNodes(pr, section, [h], scope);
+        if (pr.ended || ctx.interrupted) return;
+        const forced = pr.forceHandlers && okBefore && h.failed && !h.unreachable ? [h] : [];
+        await flushHandlers(this, pr, scope, forced, [h]);
+      }
+    });
   }
 
   // gather_facts as written, templated with the extra vars when it can be.
@@ -285,7 +305,17 @@ export class Executor implements Walker {
     const inner = innerScope(scope, task);
     const first = hosts[0];
     const vars = (h: HostRun) => ctx.vars.forTask(pr, h, task, inner);
-    const runOnce = first !== undefined && inner.run_once !== undefined && keywordTrue(inner.run_once, vars(first));
+    if (pr.free && inner.any_errors_fatal !== undefined && first !== undefined && keywordTrue(inner.any_errors_fatal, vars(first))) {
+      ctx.warnOnce('Using any_errors_fatal with the free strategy is not supported, as tasks are executed independently on each host');
+    }
+    let runOnce = first !== undefined && inner.run_once !== undefined && keywordTrue(inner.run_once, vars(first));
+    if (pr.free && traits.bypassHostLoop === true) {
+      throw new ImgplayError(`The '${task.action}' module bypasses the host loop, which is currently not supported in the free strategy and would instead execute for every host in the inventory list.`, { pos: task.pos });
+    }
+    if (pr.free && runOnce) {
+      ctx.warnOnce('Using run_once with the free strategy is not currently supported. This task will still be executed for every host in the inventory list.');
+      runOnce = false;
+    }
     // A module that bypasses the host loop runs for the first host alone, which alone gets what it registers.
     const targets = first !== undefined && (runOnce || traits.bypassHostLoop === true) ? [first] : hosts;
     const share = runOnce ? pr.hosts.filter((x) => !x.unreachable && x !== first) : [];
@@ -300,7 +330,7 @@ export class Executor implements Walker {
       const failed = outcome.status === 'failed' && !outcome.ignored;
       // any_errors_fatal spares a host whose failure takes it to a rescue or always section (2.14's linear strategy).
       const unrescued = (failed && !ctx.rescues.guarded(h)) || (outcome.status === 'unreachable' && !outcome.ignored);
-      if (unrescued && inner.any_errors_fatal !== undefined && !keywordTrue(inner.ignore_errors ?? false, vars(h)) && keywordTrue(inner.any_errors_fatal, vars(h))) fatal = true;
+      if (unrescued && inner.any_errors_fatal !== undefined && !keywordTrue(inner.ignore_errors ?? false, vars(h)) && keywordTrue(inner.any_errors_fatal, vars(h))) fatal = !pr.free;
       // A run_once task that fails fails every host of the play: each then goes to its rescue or always
       // section, if any, else it is out of the play (2.14's strategy marks them all failed, but counts one).
       if (runOnce && failed) for (const other of share) other.failed = true;

@@ -26,22 +26,23 @@ export function notifyHandlers(ctx: RunContext, pr: PlayRun, h: HostRun, task: T
   }
 }
 
-/** Runs the notified handlers; `forced` hosts (failed, under force_handlers) run theirs too, and stay failed. */
-export async function flushHandlers(walker: Walker, pr: PlayRun, scope: Scope, forced: readonly HostRun[] = []): Promise<void> {
+/** Runs the notified handlers of the play's hosts (or only of `among`); `forced` hosts (failed, under
+ *  force_handlers) run theirs too, and stay failed. */
+export async function flushHandlers(walker: Walker, pr: PlayRun, scope: Scope, forced: readonly HostRun[] = [], among: readonly HostRun[] = pr.hosts): Promise<void> {
   for (const h of forced) h.failed = false;
   try {
-    await flushPasses(walker, pr, { ...scope, handler: true });
+    await flushPasses(walker, pr, { ...scope, handler: true }, among);
   } finally {
     for (const h of forced) h.failed = true;
   }
 }
 
 // A handler may notify another: passes go on while one ran (at most ten, as a handler loop must end).
-async function flushPasses(walker: Walker, pr: PlayRun, handlerScope: Scope): Promise<void> {
+async function flushPasses(walker: Walker, pr: PlayRun, handlerScope: Scope, among: readonly HostRun[]): Promise<void> {
   for (let pass = 0; pass < 10; pass++) {
     let ran = false;
     for (const handler of pr.handlers) {
-      const hosts = activeHosts(pr).filter((h) => h.notified.has(handler));
+      const hosts = activeHosts(pr, among).filter((h) => h.notified.has(handler));
       if (hosts.length === 0) continue;
       for (const h of hosts) h.notified.delete(handler);
       ran = true;

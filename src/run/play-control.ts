@@ -35,7 +35,8 @@ export async function runPlayControl(ctx: RunContext, walker: Walker, pr: PlayRu
       const kept = held.map((h) => [h, new Set(h.notified)] as const);
       for (const h of held) h.notified.clear();
       try {
-        await flushHandlers(walker, pr, scope);
+        // Only the hosts that reach the meta task flush (under the free strategy, the one host walking it).
+        await flushHandlers(walker, pr, scope, [], hosts);
       } finally {
         for (const [h, notified] of kept) for (const n of notified) h.notified.add(n);
       }

@@ -74,7 +74,10 @@ export function orderedHosts(ctx: RunContext, play: Play, hosts: InventoryHost[]
 export function applyPlayKeywords(ctx: RunContext, pr: PlayRun): void {
   const { play } = pr;
   pr.forceHandlers = play.force_handlers === undefined ? Boolean(ctx.opts.forceHandlers) : truthy(playValue(ctx, play, play.force_handlers, 'force_handlers'));
-  if (play.max_fail_percentage !== undefined) {
+  pr.free = play.strategy !== undefined && checkStrategy(playValue(ctx, play, play.strategy, 'strategy'), play.pos) !== 'linear';
+  if (pr.free && play.max_fail_percentage !== undefined) {
+    ctx.reporter.emit({ type: 'warning', message: 'Using max_fail_percentage with the free strategy is not supported, as tasks are executed independently on each host' });
+  } else if (play.max_fail_percentage !== undefined) {
     const raw = playValue(ctx, play, play.max_fail_percentage, 'max_fail_percentage');
     const pct = typeof raw === 'string' ? Number(raw.replace(/%$/, '')) : Number(raw);
     if (!Number.isFinite(pct)) throw new ValidationError(`max_fail_percentage: ${JSON.stringify(raw)} is not a percentage`, { pos: play.pos });

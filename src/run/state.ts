@@ -76,6 +76,8 @@ export interface PlayRun {
   maxFailPercentage?: number | undefined;
   /** The play's force_handlers (or --force-handlers). */
   forceHandlers: boolean;
+  /** The free (or host_pinned) strategy: each host goes through the play at its own pace. */
+  free: boolean;
 }
 
 /** What one task (all its loop items) did on one host. */

@@ -135,12 +135,12 @@ describe('planning a hostile playbook', () => {
 
 describe('planning errors of a whole playbook', () => {
   it('reports every planning error at once, each located, then their count', async () => {
-    const text = '- hosts: localhost\n  tasks:\n    - assemble: { src: x, dest: y }\n    - cpoy: { src: a, dest: b }\n- hosts: localhost\n  strategy: free\n  tasks: []\n';
+    const text = '- hosts: localhost\n  tasks:\n    - assemble: { src: x, dest: y }\n    - cpoy: { src: a, dest: b }\n- hosts: localhost\n  strategy: debug\n  tasks: []\n';
     const { code, stderr } = await syntaxCheck('many.yml', text);
     expect(code).toBe(4);
     expect(stderr).toMatch(/many\.yml:3:7: the module 'ansible\.builtin\.assemble' is not implemented in imgplay/);
     expect(stderr).toMatch(/many\.yml:4:7: unknown module 'cpoy'[\s\S]*did you mean 'copy'\?/);
-    expect(stderr).toMatch(/many\.yml:6:3: strategy: the "free" strategy is not implemented in imgplay/);
+    expect(stderr).toMatch(/many\.yml:6:3: strategy: the "debug" strategy is not supported \(the debug strategy is an interactive debugger\)/);
     expect(stderr).toContain('3 errors in the playbook; nothing ran');
   });
 
