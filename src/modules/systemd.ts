@@ -115,7 +115,7 @@ Whether a unit counts as enabled follows Ansible's reading of \`systemctl is-ena
     "Nothing is started, stopped, reloaded or asked of a running systemd. In a chroot `state` behaves as Ansible's module there: the unit must exist, the task is ok with Ansible's chroot warning. On the build host (local connection) a task with `state` fails, where Ansible would act on the host's services.",
     "Outside a chroot Ansible's `status` (the `systemctl show` properties) is not returned; `masked` is returned, Ansible does not.",
     'As in Ansible, `enabled: true` on a static unit (no `[Install]`) is ok and unchanged, and `enabled: false` on one reports changed on every run (systemctl would do nothing).',
-    'SysV init scripts are not enabled or disabled; for `state` in a chroot an `/etc/init.d` script counts as the service, as in Ansible.',
+    "A service with an `/etc/init.d` script (and the target's `systemd-sysv-install`) gets its rc.d links in step when enabled or disabled, as Debian's systemctl does (`update-rc.d` run in the target); for a script alone, whether it is enabled is `systemd-sysv-install is-enabled`'s answer. For `state` in a chroot an `/etc/init.d` script counts as the service, as in Ansible.",
   ],
 } as const;
 
@@ -209,18 +209,21 @@ async function runSystemd(ctx: ModuleContext<SystemdArgs>): Promise<ModuleResult
   }
   if (args.enabled !== undefined) {
     const found = await findUnit(conn, unit);
-    if (found === undefined) return failed(`Could not find the requested service ${name}: host`);
-    const state = await unitState(conn, unit, found);
+    const sysv = await sysvScript(conn, unit);
+    if (found === undefined && sysv === undefined) return failed(`Could not find the requested service ${name}: host`);
     // Ansible's reading of `systemctl is-enabled`: exit 0 means enabled, except for aliases and indirect units.
-    const enabled = state === 'enabled' || state === 'static';
+    // A native unit decides; for an init script alone systemctl asks systemd-sysv-install.
+    const enabled = found !== undefined ? ['enabled', 'static'].includes(await unitState(conn, unit, found)) : await sysvEnabled(conn, sysv as SysvScript);
     result.enabled = enabled;
     if (enabled !== args.enabled) {
       result.changed = true;
       if (!check) {
         const action = args.enabled ? 'enable' : 'disable';
         try {
-          if (args.enabled) await enable(conn, unit, found, args.force ?? false);
-          else await disable(conn, unit, found);
+          if (found !== undefined && args.enabled) await enable(conn, unit, found, args.force ?? false);
+          else if (found !== undefined) await disable(conn, unit, found);
+          // As systemctl, a service that also has an init script gets its rc.d links in step (update-rc.d).
+          if (sysv !== undefined) await sysvInstall(conn, sysv, action);
         } catch (err) {
           if (err instanceof SystemctlError) return failed(`Unable to ${action} service ${name}: ${err.message}`, { changed: true });
           throw err;
@@ -235,6 +238,34 @@ async function runSystemd(ctx: ModuleContext<SystemdArgs>): Promise<ModuleResult
     result.warnings = [CHROOT_WARNING];
   }
   return result;
+}
+
+// The helper Debian's systemctl runs for a service with an /etc/init.d script (it calls update-rc.d).
+const SYSV_INSTALL = ['/lib/systemd/systemd-sysv-install', '/usr/lib/systemd/systemd-sysv-install'];
+interface SysvScript {
+  name: string;
+  helper: string;
+}
+
+/** A service's init script and the target's systemd-sysv-install, when it has both (else systemctl leaves rc.d alone). */
+async function sysvScript(conn: Connection, unit: string): Promise<SysvScript | undefined> {
+  if (!unit.endsWith('.service') || unit.includes('@')) return undefined;
+  const name = unit.slice(0, -'.service'.length);
+  if (!(await initScript(conn, name))) return undefined;
+  for (const helper of SYSV_INSTALL) {
+    const st = await lstatOrUndefined(await conn.hostPath(helper)).catch(() => undefined);
+    if (st !== undefined && !st.isDirectory()) return { name, helper };
+  }
+  return undefined;
+}
+
+async function sysvEnabled(conn: Connection, s: SysvScript): Promise<boolean> {
+  return (await conn.exec([s.helper, 'is-enabled', s.name])).rc === 0;
+}
+
+async function sysvInstall(conn: Connection, s: SysvScript, action: 'enable' | 'disable'): Promise<void> {
+  const r = await conn.exec([s.helper, action, s.name]);
+  if (r.rc !== 0) throw new SystemctlError(`${s.helper} ${action} ${s.name} failed (rc ${r.rc}): ${r.stderr.trim() || r.stdout.trim()}`);
 }
 
 /** Where the chroot's PATH finds the target's systemctl, if it has one. */
