@@ -20,17 +20,17 @@ const COLLECTORS: Record<string, Collect> = {
   date_time: () => F.dateTimeFacts(),
   user: (src) => F.userFacts(src),
   env: (src) => F.envFacts(src),
-  cmdline: () => F.cmdlineFacts(),
-  selinux: () => F.securityFacts(new Set(['selinux'])),
-  apparmor: () => F.securityFacts(new Set(['apparmor'])),
-  fips: () => F.securityFacts(new Set(['fips'])),
+  cmdline: (src) => F.cmdlineFacts(src),
+  selinux: (src) => F.securityFacts(src, new Set(['selinux'])),
+  apparmor: (src) => F.securityFacts(src, new Set(['apparmor'])),
+  fips: (src) => F.securityFacts(src, new Set(['fips'])),
   dns: (src) => F.dnsFacts(src),
   python: async (src) => pick(await F.pythonFacts(src), 'python'),
   ssh_pub_keys: (src) => sshPubKeys(src),
   local: (src) => localFacts(src),
   chroot: (src) => F.chrootFacts(src),
-  loadavg: async () => ({ loadavg: (await F.uptimeFacts()).loadavg }),
-  hardware: async () => ({ ...(await F.cpuFacts()), ...(await F.memoryFacts()), ...(await F.dmiFacts()), uptime_seconds: (await F.uptimeFacts()).uptime_seconds }),
+  loadavg: () => F.loadavgFacts(),
+  hardware: async (src) => ({ ...(await F.cpuFacts(src)), ...(await F.memoryFacts(src)), ...(await F.dmiFacts(src)), ...(await F.uptimeFacts(src)) }),
   mounts: (src) => F.mountFacts(src),
   lvm: (src) => F.lvmFacts(src),
   iscsi: (src) => F.iscsiFacts(src),
@@ -49,6 +49,8 @@ const REQUIRES: Record<string, string[]> = {
   network: ['distribution', 'platform'], hardware: ['platform'], mounts: ['platform'], lvm: ['platform'],
   pkg_mgr: ['distribution'], service_mgr: ['platform', 'distribution'],
 };
+// The collectors that are parts of Ansible's one Linux hardware collector.
+const HARDWARE_PART = ['hardware', 'mounts', 'lvm'];
 // Subsets Ansible has that imgplay does not gather, with the reason given when one is asked for by name.
 const REFUSED: Record<string, string> = {
   caps: 'imgplay does not run capsh for system_capabilities',
@@ -142,12 +144,12 @@ export const setup = defineModule(
     doc: {
       short: "Gathers facts about the target: Ansible's names, value shapes and gather_subset/filter rules.",
       description:
-        "Facts are returned as `ansible_facts` (each `ansible_NAME` also set as a host variable). A chroot's facts describe the tree: `distribution*`, `os_family`, `lsb`, `pkg_mgr`, `service_mgr`, `user_*`, `dns`, `env`, `python`, `machine_id`, `userspace_bits` come from its files; the kernel, CPUs, memory, DMI, uptime and `virtualization_*` are the build host's (as Ansible reports them inside a chroot); `mounts` lists the mounts under the tree, with paths inside it; `is_chroot` is true.\n\n" +
+        "Facts are returned as `ansible_facts` (each `ansible_NAME` also set as a host variable). A chroot's facts describe the tree: `distribution*`, `os_family`, `lsb`, `pkg_mgr`, `service_mgr`, `user_*`, `dns`, `env`, `python`, `machine_id`, `userspace_bits` come from its files; the kernel and `virtualization_*` are the build host's; CPUs, memory, DMI, uptime, the kernel command line, selinux, apparmor and fips are read from the tree's own /proc and /sys, which imgplay mounts there by default, so they are the build host's too, as Ansible reports them inside such a chroot; `mounts` lists the mounts under the tree, with paths inside it; `is_chroot` is true. In a chroot without /proc (`imgplay_chroot_mounts: false`) there is no mount table, and as in Ansible 2.14 (whose hardware collector then fails as a whole) there are no hardware, mount or lvm facts at all, and no `cmdline`.\n\n" +
         "`service_mgr` in a chroot follows Ansible's rules for a target whose PID 1 it cannot see (as under `community.general.chroot`): the tree's `/sbin/init` link (`systemd` when systemd-sysv is installed), then systemctl with a running systemd, upstart, openrc, `/etc/init.d` (`sysvinit`), else `service`.",
       returns: "`ansible_facts`: the facts, named as Ansible names them (`ansible_distribution`, `ansible_lsb`, `ansible_date_time`, `ansible_mounts`, ...), plus `gather_subset` and `module_setup`.",
       differences: [
         'Not gathered (in `all`, they are left out; asked for by name, the subset is refused): `caps` (`ansible_system_capabilities`, `ansible_system_capabilities_enforced`: Ansible runs capsh), `devices` (`ansible_devices`, `ansible_device_links`), `facter`, `ohai`. `ansible_lvm` is left out when the target has LVM\'s `vgs` (Ansible would run it).',
-        '`fact_path` local facts: `ansible_local` is `{}`; a target with `*.fact` files in /etc/ansible/facts.d fails the task rather than ignore them. `fact_path` other than the default is refused.',
+        '`fact_path` local facts: `ansible_local` is `{}` (in `ansible_facts` it keeps its prefix, as in Ansible); a target with `*.fact` files in /etc/ansible/facts.d fails the task rather than ignore them. `fact_path` other than the default is refused.',
         '`ansible_date_time` is the controller clock in the controller zone (Ansible inside a chroot uses the tree\'s /etc/localtime).',
         '`ansible_lsb` is computed from the tree\'s os-release when it has lsb_release (Debian\'s lsb_release reads the same file) instead of running it.',
         '`ansible_mounts` uuids come from /dev/disk/by-uuid (Ansible asks lsblk).',
@@ -174,7 +176,10 @@ export const setup = defineModule(
       const first = ['platform', 'distribution'].filter((n) => names.has(n));
       for (const n of first) Object.assign(raw, await COLLECTORS[n]!(src, raw));
       const rest = [...names].filter((n) => !first.includes(n));
-      for (const f of await Promise.all(rest.map((n) => COLLECTORS[n]!(src, raw)))) Object.assign(raw, f);
+      // Ansible's Linux hardware collector (mounts and lvm included) gives nothing without a mount table.
+      const noHardware = HARDWARE_PART.some((n) => names.has(n)) && !(await F.hasMountTable(src));
+      const run = rest.filter((n) => !(noHardware && HARDWARE_PART.includes(n)));
+      for (const f of await Promise.all(run.map((n) => COLLECTORS[n]!(src, raw)))) Object.assign(raw, f);
     } catch (err) {
       return { failed: true, changed: false, msg: err instanceof Error ? err.message : String(err) };
     }
@@ -194,6 +199,7 @@ function pick(facts: F.Facts, key: string): F.Facts {
   return key in facts ? { [key]: facts[key] } : {};
 }
 
+// ansible_facts holds each fact without its prefix, but ansible_local keeps its name (2.14's namespace_facts).
 function stripPrefix(facts: F.Facts): F.Facts {
-  return Object.fromEntries(Object.entries(facts).map(([k, v]) => [k.replace(/^ansible_/, ''), v]));
+  return Object.fromEntries(Object.entries(facts).map(([k, v]) => [k === 'ansible_local' ? k : k.replace(/^ansible_/, ''), v]));
 }

@@ -299,9 +299,10 @@ export async function envFacts(src: FactSource): Promise<Facts> {
   return { env };
 }
 
-/** cmdline and proc_cmdline: the running kernel's command line (the build host's, also for a chroot). */
-export async function cmdlineFacts(): Promise<Facts> {
-  const text = await hostText('/proc/cmdline');
+/** cmdline and proc_cmdline: the running kernel's command line, as the target's /proc shows it (none in a
+ *  chroot without /proc, as for Ansible there). */
+export async function cmdlineFacts(src: FactSource): Promise<Facts> {
+  const text = await src.target('/proc/cmdline');
   if (text === undefined) return {};
   const cmdline: Record<string, string | boolean> = {};
   const proc: Record<string, unknown> = {};
@@ -315,17 +316,18 @@ export async function cmdlineFacts(): Promise<Facts> {
   return { cmdline, proc_cmdline: proc };
 }
 
-/** selinux, apparmor, fips: the running kernel's state (its selinuxfs, apparmor module, fips switch). */
-export async function securityFacts(which: Set<string>): Promise<Facts> {
+/** selinux, apparmor, fips: the running kernel's state (its selinuxfs, apparmor module, fips switch), as the
+ *  target's /sys and /proc show it. */
+export async function securityFacts(src: FactSource, which: Set<string>): Promise<Facts> {
   const facts: Facts = {};
   if (which.has('selinux')) {
     // Without the Python selinux binding Ansible says only that it is missing; Debian's ansible has it.
-    const enforce = await hostText('/sys/fs/selinux/enforce');
+    const enforce = await src.target('/sys/fs/selinux/enforce');
     facts.selinux = enforce === undefined ? { status: 'disabled' } : { status: 'enabled', mode: enforce.trim() === '1' ? 'enforcing' : 'permissive' };
     facts.selinux_python_present = true;
   }
-  if (which.has('apparmor')) facts.apparmor = { status: (await hostExists('/sys/kernel/security/apparmor')) ? 'enabled' : 'disabled' };
-  if (which.has('fips')) facts.fips = (await hostText('/proc/sys/crypto/fips_enabled'))?.trim() === '1';
+  if (which.has('apparmor')) facts.apparmor = { status: (await src.targetExists('/sys/kernel/security/apparmor')) ? 'enabled' : 'disabled' };
+  if (which.has('fips')) facts.fips = (await src.target('/proc/sys/crypto/fips_enabled'))?.trim() === '1';
   return facts;
 }
 
@@ -411,9 +413,9 @@ export function chrootFacts(src: FactSource): Facts {
 }
 
 /** memory: memtotal_mb, memfree_mb, swaptotal_mb, swapfree_mb and memory_mb from /proc/meminfo. */
-export async function memoryFacts(): Promise<Facts> {
+export async function memoryFacts(src: FactSource): Promise<Facts> {
   const kb: Record<string, number> = {};
-  for (const line of ((await hostText('/proc/meminfo')) ?? '').split('\n')) {
+  for (const line of ((await src.target('/proc/meminfo')) ?? '').split('\n')) {
     const m = /^(\w+(?:\(\w+\))?):\s+(\d+)/.exec(line);
     if (m) kb[m[1]!] = Number(m[2]);
   }
@@ -438,8 +440,8 @@ export async function memoryFacts(): Promise<Facts> {
 }
 
 /** processor, processor_count/cores/threads_per_core/vcpus/nproc from /proc/cpuinfo (x86 and ARM layouts). */
-export async function cpuFacts(): Promise<Facts> {
-  const text = await hostText('/proc/cpuinfo');
+export async function cpuFacts(src: FactSource): Promise<Facts> {
+  const text = await src.target('/proc/cpuinfo');
   if (text === undefined) return {};
   const processor: string[] = [];
   let vendor = 0;
@@ -484,10 +486,25 @@ export async function cpuFacts(): Promise<Facts> {
   };
 }
 
-/** uptime_seconds and loadavg from the running kernel. */
-export async function uptimeFacts(): Promise<Facts> {
+/** loadavg from the running kernel. */
+export function loadavgFacts(): Facts {
   const [one, five, fifteen] = os.loadavg();
-  return { uptime_seconds: Math.floor(os.uptime()), loadavg: { '1m': one, '5m': five, '15m': fifteen } };
+  return { loadavg: { '1m': one, '5m': five, '15m': fifteen } };
+}
+
+/** uptime_seconds from the target's /proc/uptime. */
+export async function uptimeFacts(src: FactSource): Promise<Facts> {
+  const text = await src.target('/proc/uptime');
+  const seconds = text === undefined ? NaN : Number(text.split(' ')[0]);
+  return Number.isFinite(seconds) ? { uptime_seconds: Math.floor(seconds) } : {};
+}
+
+/** Whether the target has a mount table (/etc/mtab, else /proc/mounts): without one Ansible 2.14's Linux
+ *  hardware collector fails as a whole (its mount scan starts a pool of zero threads), so a chroot without
+ *  /proc gets no hardware, mounts or lvm facts at all. */
+export async function hasMountTable(src: FactSource): Promise<boolean> {
+  const mtab = (await src.target('/etc/mtab')) ?? (await src.target('/proc/mounts')) ?? '';
+  return mtab.trim() !== '';
 }
 
 const DMI: [string, string][] = [
@@ -500,13 +517,13 @@ const DMI: [string, string][] = [
 const FORM_FACTORS = ['Unknown', 'Other', 'Unknown', 'Desktop', 'Low Profile Desktop', 'Pizza Box', 'Mini Tower', 'Tower', 'Portable', 'Laptop', 'Notebook', 'Hand Held', 'Docking Station', 'All In One', 'Sub Notebook', 'Space-saving', 'Lunch Box', 'Main Server Chassis', 'Expansion Chassis', 'Sub Chassis', 'Bus Expansion Chassis', 'Peripheral Chassis', 'RAID Chassis', 'Rack Mount Chassis', 'Sealed-case PC', 'Multi-system', 'CompactPCI', 'AdvancedTCA', 'Blade', 'Blade Enclosure', 'Tablet', 'Convertible', 'Detachable', 'IoT Gateway', 'Embedded PC', 'Mini PC', 'Stick PC'];
 
 /** DMI facts (bios_*, board_*, chassis_*, product_*, system_vendor, form_factor): NA where the firmware says nothing. */
-export async function dmiFacts(): Promise<Facts> {
+export async function dmiFacts(src: FactSource): Promise<Facts> {
   const facts: Facts = {};
   for (const [fact, file] of DMI) {
-    const v = await hostText(`/sys/devices/virtual/dmi/id/${file}`);
+    const v = await src.target(`/sys/devices/virtual/dmi/id/${file}`);
     facts[fact] = v === undefined ? 'NA' : v.trim();
   }
-  const chassis = await hostText('/sys/devices/virtual/dmi/id/chassis_type');
+  const chassis = await src.target('/sys/devices/virtual/dmi/id/chassis_type');
   facts.form_factor = chassis === undefined ? 'NA' : (FORM_FACTORS[Number(chassis.trim())] ?? 'unknown');
   return facts;
 }
