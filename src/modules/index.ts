@@ -38,6 +38,7 @@ import { localeGen } from './locale-gen.js';
 import { meta } from './meta.js';
 import { modprobe } from './modprobe.js';
 import { packageModule } from './package.js';
+import { opensshKeypair } from './openssh-keypair.js';
 import { pamLimits } from './pam-limits.js';
 import { packageFacts } from './package-facts.js';
 import { pause } from './pause.js';
@@ -107,6 +108,7 @@ export const modules: Readonly<Record<string, AnyModule>> = {
   locale_gen: localeGen,
   meta,
   modprobe,
+  openssh_keypair: opensshKeypair,
   package: packageModule,
   pam_limits: pamLimits,
   package_facts: packageFacts,

@@ -14,7 +14,7 @@ import { removeTree } from '../../src/host/mount-table.js';
 import { parseRecap, repoRoot, toolEnv, type Recap } from '../differential/harness.js';
 import { testProxyUrl } from './apt-proxy.js';
 import { lockFile } from './lock-file.js';
-import { minbaseTree } from './minbase.js';
+import { minbaseTree, mountPointsUnder } from './minbase.js';
 import { compareTrees, firstLineDiff, readText, snapshotTree, type Tree } from './tree-diff.js';
 
 /** A role to run: a role directory, or a role of a collection (named by FQCN), with the play's vars. */
@@ -46,6 +46,8 @@ export interface ToolRun {
   firstError: string | undefined;
   /** Processes found rooted in the tree after the run (killed): none should be. */
   strays: number;
+  /** Mounts the run left inside the tree (unmounted by the instrument): none should be. */
+  leftMounted: string[];
   stdout: string;
   stderr: string;
 }
@@ -243,12 +245,20 @@ async function runTool(tool: 'ansible' | 'imgplay', work: string, root: string, 
     timeout: (opts.timeoutSec ?? 1800) * 1000,
     killSignal: 'SIGKILL',
   });
+  const mountedBefore = new Set(await mountPointsUnder(root));
   running.add(child);
   const r = await child.finally(() => running.delete(child));
   const strays = killProcessesRootedIn(root);
+  // A role may mount inside the tree (os_hardening mounts /proc with hidepid through Ansible's chroot): the
+  // instrument takes such mounts down, innermost first, so the trees can be compared and removed.
+  const leftMounted = (await mountPointsUnder(root)).filter((m) => !mountedBefore.has(m));
+  for (const m of [...leftMounted].reverse()) {
+    const u = await execa('umount', [m], { reject: false });
+    if (u.exitCode !== 0) await execa('umount', ['-l', m], { reject: false });
+  }
   const stdout = String(r.stdout ?? '');
   const stderr = String(r.stderr ?? '') + (r.exitCode === undefined ? `\n${r.shortMessage}` : '');
-  return { exitCode: r.exitCode ?? -1, recap: parseRecap(stdout), firstError: firstError(stdout, stderr), strays, stdout, stderr };
+  return { exitCode: r.exitCode ?? -1, recap: parseRecap(stdout), firstError: firstError(stdout, stderr), strays, leftMounted, stdout, stderr };
 }
 
 /** Runs a tool RUNS times on its tree; for Ansible, /proc, /sys, /dev and resolv.conf are provided as imgplay provides them. */
@@ -311,7 +321,10 @@ export async function compareRole(spec: RoleSpec, opts: CompareOptions = {}): Pr
       const b = imgplay[i] as ToolRun;
       if (a.exitCode !== b.exitCode) differences.push(`run ${i + 1} exit: ansible ${a.exitCode}, imgplay ${b.exitCode}`);
       if (recapText(a.recap) !== recapText(b.recap)) differences.push(`run ${i + 1} recap: ansible ${recapText(a.recap)}; imgplay ${recapText(b.recap)}`);
-      for (const [tool, r] of [['ansible', a], ['imgplay', b]] as const) if (r.strays > 0) differences.push(`run ${i + 1}: ${r.strays} process(es) left running in ${tool}'s tree (killed)`);
+      for (const [tool, r] of [['ansible', a], ['imgplay', b]] as const) {
+        if (r.strays > 0) differences.push(`run ${i + 1}: ${r.strays} process(es) left running in ${tool}'s tree (killed)`);
+        if (r.leftMounted.length > 0) differences.push(`run ${i + 1}: ${tool} left ${r.leftMounted.join(', ')} mounted in its tree (unmounted)`);
+      }
     }
     const sameExit = ansible.every((a, i) => a.exitCode === imgplay[i]?.exitCode);
     const sameRecap = ansible.every((a, i) => recapText(a.recap) === recapText(imgplay[i]?.recap));
