@@ -40,6 +40,7 @@ import { modprobe } from './modprobe.js';
 import { packageModule } from './package.js';
 import { opensshKeypair } from './openssh-keypair.js';
 import { pamLimits } from './pam-limits.js';
+import { pamd } from './pamd.js';
 import { packageFacts } from './package-facts.js';
 import { pause } from './pause.js';
 import { pip } from './pip.js';
@@ -111,6 +112,7 @@ export const modules: Readonly<Record<string, AnyModule>> = {
   openssh_keypair: opensshKeypair,
   package: packageModule,
   pam_limits: pamLimits,
+  pamd,
   package_facts: packageFacts,
   pause,
   pip,
