@@ -18,7 +18,7 @@ export const addHost = defineModule(
     },
     passesOn: 'every other argument is a variable of the host (`ansible_connection: chroot`).',
     checkMode: 'full',
-    traits: { changesInventory: true, bypassHostLoop: true },
+    traits: { changesInventory: true, bypassHostLoop: true, controllerOnly: true },
   },
   async ({ args }) => {
     const { name, groups, ...hostVars } = args as { name: string; groups: string[] } & Record<string, unknown>;

@@ -23,6 +23,7 @@ export const assert = defineModule(
       quiet: { type: 'bool', default: false, description: 'Show less on success.' },
     },
     rawArgs: ['that'],
+    traits: { controllerOnly: true },
     checkMode: 'full',
   },
   async ({ args, evaluate, vars }) => {

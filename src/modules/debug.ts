@@ -17,7 +17,7 @@ export const debug = defineModule(
     },
     rawArgs: ['var'],
     checkMode: 'full',
-    traits: { verboseAlways: true },
+    traits: { verboseAlways: true, controllerOnly: true },
   },
   async ({ args, evaluate, template }) => {
     // Ansible's debug action says so itself (a task failure, not a refusal at planning).

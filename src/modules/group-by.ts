@@ -17,7 +17,7 @@ export const groupBy = defineModule(
       parents: { type: 'list', default: ['all'], description: 'The groups the group is put in (made when new).' },
     },
     checkMode: 'full',
-    traits: { changesInventory: true },
+    traits: { changesInventory: true, controllerOnly: true },
   },
   async ({ args }) => ({ changed: false, add_group: args.key.replace(/ /g, '-'), parent_groups: args.parents.map((p) => p.replace(/ /g, '-')) }),
 );

@@ -55,7 +55,7 @@ export const includeVars = defineModule(
     },
     freeForm: '_raw_params',
     checkMode: 'full',
-    traits: { factsTo: 'include_vars', namesSet: (args) => (typeof args.name === 'string' ? [args.name] : 'any') },
+    traits: { controllerOnly: true, factsTo: 'include_vars', namesSet: (args) => (typeof args.name === 'string' ? [args.name] : 'any') },
   },
   async ({ args, findFile, place, vars }): Promise<ModuleResult> => {
     // Ansible's action makes this check in its body, on the arguments as given.

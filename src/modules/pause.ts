@@ -50,6 +50,7 @@ export const pause = defineModule(
       echo: { type: 'bool', default: true, description: 'Whether typed input would be shown; returned as `echo`.' },
     },
     mutuallyExclusive: [['minutes', 'seconds']],
+    traits: { controllerOnly: true },
     checkMode: 'full',
   },
   async ({ args, signal }) => {

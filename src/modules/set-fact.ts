@@ -16,7 +16,7 @@ export const setFact = defineModule(
     },
     passesOn: 'every other argument is a variable to set (`name: value`).',
     checkMode: 'full',
-    traits: { factsTo: 'variables', namesSet: (args) => Object.keys(args).filter((k) => k !== 'cacheable') },
+    traits: { controllerOnly: true, factsTo: 'variables', namesSet: (args) => Object.keys(args).filter((k) => k !== 'cacheable') },
   },
   async ({ args, template }) => {
     const facts: Record<string, unknown> = {};

@@ -91,6 +91,9 @@ export interface ExecutorTraits {
   /** Where its `ansible_facts` go: the host's facts (the default, as setup's), the host's variables (set_fact;
    *  its `cacheable` argument makes them facts too), or include_vars' layer. Kept out of the result but for facts. */
   readonly factsTo?: 'facts' | 'variables' | 'include_vars';
+  /** It is an action of the controller alone (Ansible's action plugins without a module: debug, fail, assert,
+   *  set_fact, ...): the task never opens the host's connection, so a host imgplay cannot reach still runs it. */
+  readonly controllerOnly?: boolean;
   /** Its result is shown at every verbosity (debug). */
   readonly verboseAlways?: boolean;
   /** The variable names a task of it may set, read from its arguments before it runs ('any': it may set any);

@@ -166,7 +166,9 @@ export class TaskRunner {
     if (!mod) throw task.notImplemented !== undefined ? new ImgplayError(task.notImplemented) : new InternalError(`module '${task.action}' vanished from the registry`);
     const delegateTo = scope.delegate_to === undefined ? undefined : String(templateValue(scope.delegate_to, vars));
     // ansible_connection, else the play's connection:, else -c, else local for localhost.
-    const conn = await this.ctx.connections.forTask(h, vars, pr.play.connection ?? this.ctx.opts.connection, delegateTo);
+    const conn = traitsOf(mod as Module<unknown>).controllerOnly
+      ? this.ctx.connections.controller
+      : await this.ctx.connections.forTask(h, vars, pr.play.connection ?? this.ctx.opts.connection, delegateTo);
     const check = scope.check_mode === undefined ? this.ctx.opts.check : keywordTrue(scope.check_mode, vars);
     const environment = taskEnvironment(scope.environment, vars);
     checkBecome(scope.become, vars, conn === this.ctx.connections.controller);
