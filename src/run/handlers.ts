@@ -1,10 +1,10 @@
 // Handlers: a changed task notifies them by name or `listen` topic, and a flush runs each notified handler
 // once for the hosts that notified it, in the order the play lists them.
 import { ImgplayError } from '../errors.js';
-import type { TaskNode } from '../playbook/model.js';
+import type { BlockNode, Node, TaskNode } from '../playbook/model.js';
 import { tryRender } from './banner.js';
 import type { RunContext, Walker } from './context.js';
-import { emptyScope, type Scope } from './scope.js';
+import { emptyScope, innerScope, type Scope } from './scope.js';
 import { activeHosts, type HostRun, type PlayRun } from './state.js';
 
 /** Notes the handlers a changed task notifies on a host; a name no handler answers to ends the run, as in Ansible. */
@@ -13,8 +13,7 @@ export function notifyHandlers(ctx: RunContext, pr: PlayRun, h: HostRun, task: T
   for (const raw of task.notify) {
     const name = tryRender(raw, vars);
     // A handler may be an include_tasks or include_role (2.14's HandlerTaskInclude): notified by its name, it runs the tasks it includes.
-    const matches = pr.handlers.filter((hd) => {
-      if (hd.kind === 'block') return false;
+    const matches = handlerNodes(pr.handlers).map(({ node }) => node).filter((hd) => {
       const hname = hd.name === undefined ? undefined : tryRender(hd.name, vars);
       return hname === name || (hd.role && hname !== undefined && `${hd.role.name} : ${hname}` === name) || (hd.listen ?? []).includes(name);
     });
@@ -37,16 +36,23 @@ export async function flushHandlers(walker: Walker, pr: PlayRun, scope: Scope, f
   }
 }
 
+/** The play's handlers one by one, each with the blocks it sits in (`import_tasks` in the handlers section
+ *  makes one): each task or include of them is a handler, as in Ansible. */
+export function handlerNodes(nodes: readonly Node[], blocks: readonly BlockNode[] = []): { node: Exclude<Node, BlockNode>; blocks: readonly BlockNode[] }[] {
+  return nodes.flatMap((n) => (n.kind === 'block' ? handlerNodes(n.block, [...blocks, n]) : [{ node: n, blocks }]));
+}
+
 // A handler may notify another: passes go on while one ran (at most ten, as a handler loop must end).
 async function flushPasses(walker: Walker, pr: PlayRun, handlerScope: Scope, among: readonly HostRun[]): Promise<void> {
   for (let pass = 0; pass < 10; pass++) {
     let ran = false;
-    for (const handler of pr.handlers) {
-      const hosts = activeHosts(pr, among).filter((h) => h.notified.has(handler));
+    for (const { node, blocks } of handlerNodes(pr.handlers)) {
+      const hosts = activeHosts(pr, among).filter((h) => h.notified.has(node));
       if (hosts.length === 0) continue;
-      for (const h of hosts) h.notified.delete(handler);
+      for (const h of hosts) h.notified.delete(node);
       ran = true;
-      await walker.runNode(pr, handler, hosts, handlerScope);
+      // A handler from an imported file keeps what its import (a block) gives it: when, tags, vars.
+      await walker.runNode(pr, node, hosts, blocks.reduce((s, b) => innerScope(s, b), handlerScope));
     }
     if (!ran) return;
   }
