@@ -7,11 +7,12 @@ import { traitsOf } from '../../../src/modules/spec.js';
 const runDir = new URL('../../../src/run/', import.meta.url).pathname;
 
 describe('what is special about a module', () => {
-  it('is declared by the module: meta acts on the play, set_fact and include_vars keep their own layers, debug always shows', () => {
+  it('is declared by the module: meta acts on the play, set_fact and include_vars keep their own layers, debug always shows and needs no connection', () => {
     expect(traitsOf(findModule('meta')!)).toEqual({ actsOnPlay: true });
     expect(traitsOf(findModule('set_fact')!)).toMatchObject({ factsTo: 'variables' });
     expect(traitsOf(findModule('include_vars')!)).toMatchObject({ factsTo: 'include_vars' });
-    expect(traitsOf(findModule('debug')!)).toEqual({ verboseAlways: true });
+    expect(traitsOf(findModule('debug')!)).toEqual({ verboseAlways: true, controllerOnly: true });
+    for (const name of ['fail', 'assert', 'set_fact', 'include_vars', 'group_by', 'add_host', 'pause']) expect(traitsOf(findModule(name)!).controllerOnly, name).toBe(true);
     expect(traitsOf(findModule('copy')!)).toEqual({});
   });
 
