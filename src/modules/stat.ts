@@ -6,6 +6,7 @@ import { Accounts } from './support/accounts.js';
 import { CHECKSUM_ALGORITHMS, checksumFile } from '../host/checksum.js';
 import { isFsError, strerror } from './support/fs-error.js';
 import { statFields } from './support/stat-fields.js';
+import { findTargetProgram } from './support/bin-path.js';
 import { hostPathFollow, hostPathNoFollow, lstatOrUndefined, statOrUndefined, targetPathOf } from './support/target-path.js';
 import type { ModuleContext } from './types.js';
 
@@ -14,7 +15,7 @@ const args = {
   follow: { type: 'bool', default: false, description: 'Describe what a symlink points at.' },
   get_md5: { type: 'bool', default: false, description: 'Add `md5`.' },
   get_checksum: { type: 'bool', default: true, description: 'Add `checksum` for a readable regular file.' },
-  get_mime: { type: 'bool', default: true, aliases: ['mime', 'mime_type', 'mime-type'], description: 'Add `mimetype` and `charset` (from `file(1)`).' },
+  get_mime: { type: 'bool', default: true, aliases: ['mime', 'mime_type', 'mime-type'], description: "Add `mimetype` and `charset`, from the target's own `file(1)` run on the path as given (`unknown` when the target has no `file`), as Ansible." },
   get_attributes: { type: 'bool', default: true, aliases: ['attr', 'attributes'], description: 'Add `attributes`, `attr_flags`, `version` (from `lsattr(1)`).' },
   checksum_algorithm: { default: 'sha1', choices: CHECKSUM_ALGORITHMS, aliases: ['checksum', 'checksum_algo'], description: 'The algorithm of `checksum`.' },
 } as const satisfies Record<string, ArgSpec>;
@@ -77,15 +78,18 @@ async function describe(ctx: ModuleContext<StatArgs>, path: string, host: string
     if (args.get_md5) out.md5 = await checksumFile(host, 'md5');
     if (args.get_checksum) out.checksum = await checksumFile(host, args.checksum_algorithm);
   }
-  if (args.get_mime) Object.assign(out, await mimeOf(ctx, host));
+  if (args.get_mime) Object.assign(out, await mimeOf(ctx, args.path));
   if (args.get_attributes) Object.assign(out, await attributesOf(ctx, host));
   return out;
 }
 
-// file(1) and lsattr(1) run on the build host against the host path: the target need not have them.
-async function mimeOf(ctx: ModuleContext<StatArgs>, host: string): Promise<{ mimetype: string; charset: string }> {
-  const res = await ctx.controller.exec(['file', '--mime-type', '--mime-encoding', host]).catch(() => undefined);
+// The target's own file(1) on the path as given, as Ansible runs it (its magic database, so its answer); a
+// target without it gives 'unknown', as in Ansible.
+async function mimeOf(ctx: ModuleContext<StatArgs>, path: string): Promise<{ mimetype: string; charset: string }> {
   const unknown = { mimetype: 'unknown', charset: 'unknown' };
+  const file = await findTargetProgram(ctx, 'file');
+  if ('missing' in file) return unknown;
+  const res = await ctx.conn.exec([file.path, '--mime-type', '--mime-encoding', path], { env: ctx.environment }).catch(() => undefined);
   if (res?.rc !== 0) return unknown;
   // Ansible reads what follows the LAST colon, so a name with a colon in it is no trouble: "a: b: text/plain; charset=us-ascii".
   const colon = res.stdout.lastIndexOf(':');

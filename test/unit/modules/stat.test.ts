@@ -36,8 +36,6 @@ describe('stat', () => {
           roth: false,
           readable: true,
           checksum: HELLO_SHA1,
-          mimetype: 'text/plain',
-          charset: 'us-ascii',
         },
       },
     },
@@ -47,6 +45,16 @@ describe('stat', () => {
       before: { 'a: b.txt': 'hello\n' },
       changed: false,
       result: { stat: { exists: true, mimetype: 'text/plain', charset: 'us-ascii' } },
+      // The target's own file(1) answers: the build host has one, a confined root does not.
+      targets: ['local'],
+    },
+    {
+      name: "says 'unknown' for the mime type on a target without file(1), as Ansible",
+      args: { path: '{root}/f', get_checksum: false },
+      before: { f: 'hello\n' },
+      changed: false,
+      result: { stat: { exists: true, mimetype: 'unknown', charset: 'unknown' } },
+      targets: ['confined'],
     },
     {
       name: 'describes a directory',
