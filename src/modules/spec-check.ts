@@ -8,6 +8,8 @@ export class ArgumentError extends Error {
   constructor(
     message: string,
     readonly argument?: string,
+    /** A value Ansible takes that imgplay refuses (refusedValues), not a value Ansible would refuse too. */
+    readonly refusal = false,
   ) {
     super(message);
   }
@@ -94,7 +96,7 @@ export function argumentProblems(spec: ModuleSpec, params: Readonly<Record<strin
     const bad = badChoice(name, arg, p[name]);
     if (bad !== undefined) errors.push(new ArgumentError(bad, name));
     const reason = arg.refusedValues?.[String(p[name])];
-    if (reason !== undefined) errors.push(new ArgumentError(`${name}=${String(p[name])} is not supported by imgplay: ${reason}`, name));
+    if (reason !== undefined) errors.push(new ArgumentError(`${name}=${String(p[name])} is not supported by imgplay: ${reason}`, name, true));
   }
 
   for (const terms of spec.requiredTogether ?? []) {

@@ -439,7 +439,7 @@ function detectAction(
     }
   }
   const action = INCLUDE_ACTIONS.has(name) ? shortAction(name) : findInCollections(name, collections)!.name;
-  const args = parseArgs(action, value, raw, actionKey, moduleDefaults, onPurpose);
+  const args = parseArgs(action, value, raw, actionKey, moduleDefaults, onPurpose, conditional);
   return { action, args, actionKey, extra };
 }
 
@@ -538,7 +538,7 @@ const INCLUDE_KEYS: Record<string, string[]> = {
 // The bare include takes every key=value word as an argument (a variable); the other words name its file.
 const EVERY_KEY = { has: () => true } as unknown as ReadonlySet<string>;
 
-function parseArgs(action: string, value: unknown, raw: Raw, actionKey: string, moduleDefaults?: readonly Raw[], onPurpose = false): Raw {
+function parseArgs(action: string, value: unknown, raw: Raw, actionKey: string, moduleDefaults?: readonly Raw[], onPurpose = false, conditional = false): Raw {
   const pos = posOfKey(raw, actionKey);
   const extraArgs = raw.args === undefined ? {} : raw.args;
   if (!isMap(extraArgs)) throw new ValidationError("'args' must be a mapping", { pos: posOfKey(raw, 'args') });
@@ -567,7 +567,7 @@ function parseArgs(action: string, value: unknown, raw: Raw, actionKey: string, 
   if (mod !== undefined && 'spec' in mod) {
     // Arguments module_defaults give count (a templated set of defaults may give anything: it is judged at run time).
     const defaults = (moduleDefaults ?? []).map((d) => d[mod.name]).filter((d) => d !== undefined && d !== null);
-    if (!onPurpose && !defaults.some((d) => !isMap(d))) checkLiteralArgs((mod as SpecModule<unknown>).spec, Object.assign({}, ...(defaults as Raw[]), args), value, pos);
+    if (!onPurpose && !defaults.some((d) => !isMap(d))) checkLiteralArgs((mod as SpecModule<unknown>).spec, Object.assign({}, ...(defaults as Raw[]), args), value, pos, conditional);
     return args;
   }
   const known = includeKeys ?? (mod && (mod.schema.additionalProperties === false ? Object.keys(propertiesOf(mod.schema)) : undefined));
@@ -604,9 +604,11 @@ function mayIgnoreErrors(v: unknown): boolean {
 }
 
 // What the module would refuse whatever the variables say: the arguments written literally, judged by its spec.
-function checkLiteralArgs(spec: ModuleSpec, args: Raw, written: unknown, pos: SourcePos | undefined): void {
+// A value only imgplay refuses (`use: sysvinit`), in a task that runs only under a condition, is left to the
+// run, as a module imgplay lacks is there: a platform branch Debian skips must not refuse the playbook.
+function checkLiteralArgs(spec: ModuleSpec, args: Raw, written: unknown, pos: SourcePos | undefined, conditional = false): void {
   const { errors } = argumentProblems(spec, args, { known: (v) => !holdsTemplate(v) });
-  const first = errors[0];
+  const first = errors.find((e) => !(conditional && e.refusal));
   if (first === undefined) return;
   const arg = first.argument;
   const key = arg === undefined ? undefined : [arg, ...(spec.args[arg]?.aliases ?? [])].find((k) => k in args);

@@ -144,6 +144,14 @@ describe('planning errors of a whole playbook', () => {
     expect(stderr).toContain('3 errors in the playbook; nothing ran');
   });
 
+  it('refuses a value only imgplay refuses, but leaves it to the run in a task that runs under a condition', async () => {
+    const refused = await syntaxCheck('use.yml', '- hosts: localhost\n  tasks:\n    - service: { name: x, use: sysvinit, state: started }\n');
+    expect(refused.code).toBe(4);
+    expect(refused.stderr).toMatch(/use\.yml:3:\d+: service: use=sysvinit is not supported by imgplay/);
+    const branch = await syntaxCheck('branch.yml', "- hosts: localhost\n  tasks:\n    - service: { name: x, use: sysvinit, state: started }\n      when: ansible_service_mgr == 'sysvinit'\n");
+    expect(branch.code).toBe(0);
+  });
+
   it('refuses literal arguments the module would refuse, but leaves them to the run in a task written to fail', async () => {
     const refused = await syntaxCheck('args.yml', '- hosts: localhost\n  tasks:\n    - file: { state: directory }\n    - group: { name: g, non_unique: true }\n');
     expect(refused.code).toBe(4);
