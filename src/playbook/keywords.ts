@@ -32,7 +32,7 @@ export const PLAY_KEYWORDS = new Set<string>([
 ]);
 
 /** Keywords of a block. */
-export const BLOCK_KEYWORDS = new Set<string>([...COMMON, 'block', 'rescue', 'always', ...ACCEPTED_NO_EFFECT, ...INHERITED_KEYWORDS]);
+export const BLOCK_KEYWORDS = new Set<string>([...COMMON, 'block', 'rescue', 'always', 'notify', ...ACCEPTED_NO_EFFECT, ...INHERITED_KEYWORDS]);
 
 /** Keywords of a task (the module name is the one key not in this set). */
 export const TASK_KEYWORDS = new Set<string>([

@@ -77,6 +77,8 @@ export interface ParseContext {
   readonly failureTaken?: boolean | undefined;
   /** A block, import or role around the task has a `when`: see notImplementedTask. */
   readonly conditional?: boolean | undefined;
+  /** The `notify` of the nearest block around the task that has one: a task without its own inherits it. */
+  readonly notify?: readonly string[] | undefined;
 }
 
 /** A task file or role being loaded, as loops of imports are detected and named. */
@@ -253,7 +255,8 @@ async function parseTaskOrBlock(raw: Raw, ctx: ParseContext): Promise<Node[]> {
     checkKeys(raw, BLOCK_KEYWORDS, 'block', file);
     const ignores = mayIgnoreErrors(raw.ignore_errors);
     const rescued = Array.isArray(raw.rescue) && raw.rescue.length > 0;
-    const inner = hasWhen(raw) ? { ...ctx, conditional: true } : ctx;
+    let inner = hasWhen(raw) ? { ...ctx, conditional: true } : ctx;
+    if (raw.notify !== undefined && raw.notify !== null) inner = { ...inner, notify: stringList(raw.notify) };
     const list = (key: string) => parseTaskList(listOf(raw[key], key, raw, file), ignores || (key === 'block' && rescued) ? { ...inner, failureTaken: true } : inner, key);
     const node: BlockNode = {
       kind: 'block',
@@ -317,7 +320,7 @@ async function parseTaskOrBlock(raw: Raw, ctx: ParseContext): Promise<Node[]> {
     args,
     argPos,
     register: raw.register === undefined ? undefined : String(raw.register),
-    notify: stringList(raw.notify),
+    notify: raw.notify === undefined || raw.notify === null ? [...(ctx.notify ?? [])] : stringList(raw.notify),
     listen: stringList(raw.listen),
     ...loop,
     changed_when: raw.changed_when,
