@@ -863,10 +863,12 @@ function checkKeys(raw: Raw, allowed: Set<string>, what: string, file: string): 
   }
 }
 
+// vars: a mapping, or a list of mappings merged in order (Ansible's _load_vars).
 function varsOf(raw: Raw, what: string, file: string): Raw {
   if (raw.vars === undefined || raw.vars === null) return {};
-  if (!isMap(raw.vars)) throw new ValidationError(`the vars of a ${what} must be a mapping`, { pos: posOfKey(raw, 'vars') ?? where(raw, file) });
-  return raw.vars;
+  if (isMap(raw.vars)) return raw.vars;
+  if (Array.isArray(raw.vars) && raw.vars.every(isMap)) return Object.assign({}, ...(raw.vars as Raw[]));
+  throw new ValidationError(`the vars of a ${what} must be a mapping, or a list of mappings`, { pos: posOfKey(raw, 'vars') ?? where(raw, file) });
 }
 
 function inherited(raw: Raw, vars: Raw, extra: Partial<Inherited> = {}): Inherited {

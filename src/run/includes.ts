@@ -125,7 +125,10 @@ export class Includes {
       // A role is an input as a whole (its files/ and templates/ too: a command may read them), for each
       // host that includes it (roles are parsed once per run).
       for (const r of loaded.instances) noteRead({ kind: 'file', path: r.path });
-      for (const hd of pctx.roleHandlers) if (!pr.handlers.includes(hd)) pr.handlers.push(hd);
+      // A role included again (a loop over include_role) brings its handlers once: each answers a notify once.
+      const at = (n: Node) => `${n.pos.file}:${n.pos.line}:${n.pos.col}`;
+      const known = new Set(pr.handlers.map(at));
+      for (const hd of pctx.roleHandlers) if (!known.has(at(hd))) pr.handlers.push(hd);
       out = { file: loaded.instances.at(-1)?.path ?? String(args.name), link, nodes: loaded.blocks };
     }
     for (const message of new Set(warnings)) this.ctx.reporter.emit({ type: 'warning', message });
