@@ -12,7 +12,7 @@ import { buildsArtifacts } from '../playbook/builds-artifacts.js';
 import { loadInventory } from '../inventory/inventory.js';
 import { listTags, listTasks } from '../playbook/listing.js';
 import { planDynamicIncludes } from '../playbook/preflight.js';
-import { loadPlaybook } from '../playbook/resolve.js';
+import { checkStrategy, loadPlaybook, type Strategy } from '../playbook/resolve.js';
 import { reportError } from '../report/error-text.js';
 import { Fanout, type Reporter } from '../report/events.js';
 import { JsonLinesReporter } from '../report/json-lines.js';
@@ -142,11 +142,23 @@ export interface RunHooks {
   after?: (executor: Executor, exitCode: number) => Promise<number>;
 }
 
+// ansible.cfg's default strategy as its environment variable sets it (imgplay reads no ansible.cfg).
+function envStrategy(): Strategy | undefined {
+  const v = process.env.ANSIBLE_STRATEGY;
+  if (v === undefined || v === '') return undefined;
+  try {
+    return checkStrategy(v, undefined);
+  } catch (err) {
+    throw new OptionsError(`ANSIBLE_STRATEGY: ${(err as Error).message}`);
+  }
+}
+
 /** Runs a playbook as `imgplay run` does (the other commands that build go through here too); returns the exit code. */
 export async function runCommand(playbookArg: string, opts: RunCliOptions, out: (s: string) => void, err: (s: string) => void, hooks: RunHooks = {}): Promise<number> {
   try {
     const forks = Number(opts.forks);
     if (!Number.isInteger(forks) || forks < 1) throw new OptionsError(`--forks must be a positive whole number, got '${opts.forks}'`);
+    const strategy = envStrategy();
     if (opts.connection !== undefined && !CONNECTIONS.includes(opts.connection)) {
       throw new OptionsError(`--connection ${opts.connection}: imgplay connects with ${CONNECTIONS.join(' and ')} only (no ssh: it builds images on this host)`);
     }
@@ -219,6 +231,7 @@ export async function runCommand(playbookArg: string, opts: RunCliOptions, out: 
         signal: ac.signal,
         // ansible.cfg's force_handlers as its environment variable sets it (imgplay reads no ansible.cfg).
         forceHandlers: opts.forceHandlers ?? ansibleBool(process.env.ANSIBLE_FORCE_HANDLERS) ?? false,
+        strategy,
         noCache: opts.cache === false,
         cacheDir: opts.cacheDir === undefined ? undefined : resolve(opts.cacheDir),
         connection: opts.connection,

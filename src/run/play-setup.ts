@@ -74,7 +74,8 @@ export function orderedHosts(ctx: RunContext, play: Play, hosts: InventoryHost[]
 export function applyPlayKeywords(ctx: RunContext, pr: PlayRun): void {
   const { play } = pr;
   pr.forceHandlers = play.force_handlers === undefined ? Boolean(ctx.opts.forceHandlers) : truthy(playValue(ctx, play, play.force_handlers, 'force_handlers'));
-  pr.free = play.strategy !== undefined && checkStrategy(playValue(ctx, play, play.strategy, 'strategy'), play.pos) !== 'linear';
+  const strategy = play.strategy !== undefined ? checkStrategy(playValue(ctx, play, play.strategy, 'strategy'), play.pos) : ctx.opts.strategy;
+  pr.free = strategy !== undefined && strategy !== 'linear';
   if (pr.free && play.max_fail_percentage !== undefined) {
     ctx.reporter.emit({ type: 'warning', message: 'Using max_fail_percentage with the free strategy is not supported, as tasks are executed independently on each host' });
   } else if (play.max_fail_percentage !== undefined) {

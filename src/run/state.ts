@@ -25,6 +25,8 @@ export interface RunOptions {
   signal: AbortSignal;
   /** --force-handlers: a play's default for force_handlers. */
   forceHandlers?: boolean | undefined;
+  /** ANSIBLE_STRATEGY: the strategy of plays that name none (default linear). */
+  strategy?: 'linear' | 'free' | 'host_pinned' | undefined;
   /** --no-cache: every stage is built afresh and nothing is stored. */
   noCache?: boolean | undefined;
   /** --cache-dir: the stage cache's folder (else the `cache_dir` variable, else /var/cache/imgplay). */
