@@ -13,10 +13,14 @@ export function notifyHandlers(ctx: RunContext, pr: PlayRun, h: HostRun, task: T
   for (const raw of task.notify) {
     const name = tryRender(raw, vars);
     // A handler may be an include_tasks or include_role (2.14's HandlerTaskInclude): notified by its name, it runs the tasks it includes.
-    const matches = handlerNodes(pr.handlers).map(({ node }) => node).filter((hd) => {
-      const hname = hd.name === undefined ? undefined : tryRender(hd.name, vars);
-      return hname === name || (hd.role && hname !== undefined && `${hd.role.name} : ${hname}` === name) || (hd.listen ?? []).includes(name);
-    });
+    // As 2.14: by name, one handler: the play's handlers and each role's are blocks, searched from the last
+    // one loaded, and within a block the first of that name wins; by listen topic, every handler listening.
+    const all = handlerNodes(pr.handlers).map(({ node }) => ({ node, hname: node.name === undefined ? undefined : tryRender(node.name, vars) }));
+    const named = ({ node, hname }: (typeof all)[number]) => hname !== undefined && (hname === name || (node.role !== undefined && `${node.role.name} : ${hname}` === name));
+    const groups = [...new Set(all.map(({ node }) => node.role))].reverse();
+    const byName = groups.map((g) => all.find((x) => x.node.role === g && named(x))).find((x) => x !== undefined);
+    const listening = all.filter(({ node }) => (node.listen ?? []).includes(name));
+    const matches = [...(byName ? [byName.node] : []), ...listening.map(({ node }) => node)];
     if (matches.length === 0) {
       // Ansible stops the whole run here (exit 1), not just the host.
       throw new ImgplayError(`The requested handler '${name}' was not found in either the main handlers list nor in the listening handlers list`, { pos: task.pos });
