@@ -43,6 +43,10 @@ export class ValidationError extends ImgplayError {
   override readonly exitCode = EXIT.parse;
 }
 
+/** A task file an include_tasks loads at run time does not parse or validate: as Ansible's AnsibleParserError
+ *  there, it ends the whole run (exit 4), where a missing file only fails the include. */
+export class IncludedFileError extends ValidationError {}
+
 /** Every planning error of a run (up to a limit), each located; it reads as the first of them. */
 export class PlanningErrors extends ValidationError {
   constructor(readonly errors: readonly ImgplayError[], readonly truncated: boolean) {

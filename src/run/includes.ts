@@ -2,7 +2,7 @@
 // them, hosts that include the same file with the same parameters run it together, and runaway recursion
 // is stopped with a located error.
 import { dirname } from 'node:path';
-import { ImgplayError } from '../errors.js';
+import { ImgplayError, IncludedFileError, ParseError, ValidationError } from '../errors.js';
 import { noteRead, workingFor } from '../host/reads.js';
 import { loopControlOf, loopItems, loopItemVars } from '../playbook/loop.js';
 import type { IncludeNode, Node } from '../playbook/model.js';
@@ -97,6 +97,7 @@ export class Includes {
         report({ status: 'skipped', ignored: false, result: { changed: false, skip_reason: 'Conditional result was False' } });
       }
     } catch (err) {
+      if (err instanceof IncludedFileError) throw err;
       const o = errorOutcome(err, node, () => keywordTrue(inner.ignore_errors, ctx.vars.forTask(pr, h, node, inner)));
       report(o);
       countOutcome(ctx.stats, h, o, ctx.rescues.rescuable(h), ctx.interrupted);
@@ -114,7 +115,10 @@ export class Includes {
       const file = findIncludeFile(name, pctx, node.pos);
       const fl = fileLink(file, dirname(this.ctx.playbook.file));
       this.checkDepth(inner, fl.label, node);
-      const nodes = await loadTaskFile(file, { ...pctx, chain: [fl] });
+      const nodes = await loadTaskFile(file, { ...pctx, chain: [fl] }).catch((err: unknown) => {
+        if (err instanceof ParseError || err instanceof ValidationError) throw new IncludedFileError(err.message, { pos: err.pos, hint: err.hint, cause: err });
+        throw err;
+      });
       noteRead({ kind: 'file', path: file });
       out = { file, link: fl.label, nodes };
     } else {
