@@ -338,6 +338,12 @@ async function parseTaskOrBlock(raw: Raw, ctx: ParseContext): Promise<Node[]> {
   return [task];
 }
 
+// The lookup a `with_<name>` key names: ansible.builtin's by its short name or full name, and community.general's
+// flattened by its full name (2.14 redirects the short one to it: devsec's roles write it in full).
+function withLookupName(key: string): string {
+  return key.slice(5).replace(/^ansible\.(builtin|legacy)\./, '').replace(/^community\.general\.(flattened)$/, '$1');
+}
+
 function loopOf(raw: Raw): { loop?: unknown; loopKind?: string; loop_control?: Raw } {
   const withKeys = Object.keys(raw).filter((k) => k.startsWith('with_'));
   const out: { loop?: unknown; loopKind?: string; loop_control?: Raw } = {};
@@ -352,7 +358,7 @@ function loopOf(raw: Raw): { loop?: unknown; loopKind?: string; loop_control?: R
       });
     }
     out.loop = raw[withKeys[0]!];
-    out.loopKind = withKeys[0]!.slice(5);
+    out.loopKind = withLookupName(withKeys[0]!);
     // ansible-core refuses it while loading the task, with exit 1 (an error, not a parse error).
     if (out.loop === null) throw new ImgplayError(`you must specify a value when using ${withKeys[0]!}`, { pos: posOfKey(raw, withKeys[0]!) });
   }
@@ -376,7 +382,7 @@ function detectAction(
   for (const key of Object.keys(raw)) {
     if (TASK_KEYWORDS.has(key) && key !== 'action' && key !== 'local_action') continue;
     if (key.startsWith('with_')) {
-      if (!WITH_LOOKUPS.has(key.slice(5))) {
+      if (!WITH_LOOKUPS.has(withLookupName(key))) {
         throw new ValidationError(`'${key}' is not supported; imgplay knows ${[...WITH_LOOKUPS].map((l) => `with_${l}`).join(', ')} (or use loop)`, {
           pos: posOfKey(raw, key),
         });
