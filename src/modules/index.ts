@@ -62,6 +62,7 @@ import { tempfile } from './tempfile.js';
 import { timezone } from './timezone.js';
 import { unarchive } from './unarchive.js';
 import { user } from './user.js';
+import { validateArgumentSpec } from './validate-argument-spec.js';
 import { waitFor } from './wait-for.js';
 import { isSpecModule, type ModuleSpec } from './spec.js';
 import type { Module } from './types.js';
@@ -136,6 +137,7 @@ export const modules: Readonly<Record<string, AnyModule>> = {
   timezone,
   unarchive,
   user,
+  validate_argument_spec: validateArgumentSpec,
   wait_for: waitFor,
 };
 

@@ -3,7 +3,7 @@
 // Nothing here touches a host: --syntax-check and --list-tasks stop after this step.
 import { isTrueWord } from '../jinja/values.js';
 import { existsSync, statSync } from 'node:fs';
-import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { didYouMean, ImgplayError, InternalError, ParseError, PlanningErrors, ValidationError, type SourcePos } from '../errors.js';
 import { findModule, moduleNames } from '../modules/index.js';
 import { argumentNames, argumentProblems } from '../modules/spec-check.js';
@@ -790,6 +790,7 @@ export async function loadRoleEntry(entry: unknown, ctx: ParseContext, pos: Sour
     throw new ValidationError(`the role '${name}' has no tasks file '${String(importArgs.tasks_from)}'`, { pos: entryPos });
   }
   const tasks = tasksFile ? await loadTaskFile(tasksFile, roleCtx) : [];
+  if (importArgs.rolespec_validate !== false) tasks.unshift(...(await validationTask(dir, meta, String(importArgs.tasks_from ?? 'main').replace(/\.ya?ml$/, ''), params, roleCtx, fileSet)));
   const handlersFile = mainFile(join(dir, 'handlers'), String(importArgs.handlers_from ?? 'main').replace(/\.ya?ml$/, ''));
   if (handlersFile) ctx.roleHandlers.push(...(await loadTaskFile(handlersFile, roleCtx)));
   for (const f of [metaFile, tasksFile, handlersFile, ...fileSet]) if (f) {
@@ -812,6 +813,19 @@ export async function loadRoleEntry(entry: unknown, ctx: ParseContext, pos: Sour
   };
   out.blocks.push(block);
   return out;
+}
+
+// A role with an argument spec for its entry point runs Ansible's validation task first (2.11+'s
+// _prepend_validation_task): its arguments checked against meta/argument_specs.yml, tagged always.
+async function validationTask(dir: string, meta: Raw, entry: string, params: Raw, ctx: ParseContext, fileSet: Set<string>): Promise<Node[]> {
+  const specFile = mainFile(join(dir, 'meta'), 'argument_specs');
+  const specs = specFile ? (await loadVarsFile(specFile, fileSet)).argument_specs : meta.argument_specs;
+  if (!isMap(specs) || !isMap(specs[entry])) return [];
+  const spec = specs[entry] as Raw;
+  const name = `Validating arguments against arg spec '${entry}'${spec.short_description !== undefined ? ` - ${String(spec.short_description)}` : ''}`;
+  const context = { type: 'role', name: basename(dir), argument_spec_name: entry, path: dir };
+  const raw = { name, 'ansible.builtin.validate_argument_spec': { argument_spec: isMap(spec.options) ? spec.options : {}, provided_arguments: params, validate_args_context: context }, tags: ['always'] };
+  return parseTaskList([raw], { ...ctx, baseDir: specFile ?? join(dir, 'meta') });
 }
 
 /** The chain with one more link, or a ParseError naming the loop (`a.yml -> b.yml -> a.yml`) at the import that
