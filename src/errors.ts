@@ -25,11 +25,15 @@ export class ImgplayError extends Error {
   readonly exitCode: number = EXIT.error;
   readonly pos: SourcePos | undefined;
   readonly hint: string | undefined;
-  constructor(message: string, opts: { pos?: SourcePos | undefined; hint?: string | undefined; cause?: unknown } = {}) {
+  /** Printed as Ansible prints it (`ERROR! <message>`), its place on the lines after: an error of the run that
+   *  Ansible words so exactly that scripts grep for it. */
+  readonly messageFirst: boolean;
+  constructor(message: string, opts: { pos?: SourcePos | undefined; hint?: string | undefined; cause?: unknown; messageFirst?: boolean } = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = new.target.name;
     this.pos = opts.pos;
     this.hint = opts.hint;
+    this.messageFirst = opts.messageFirst === true;
   }
 }
 

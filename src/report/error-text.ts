@@ -11,9 +11,9 @@ export function reportError(e: unknown, err: (s: string) => void): number {
     return e.exitCode;
   }
   if (e instanceof ImgplayError) {
-    const where = e.pos ? `${e.pos.file}:${e.pos.line}:${e.pos.col}: ` : '';
+    const at = e.pos ? `${e.pos.file}:${e.pos.line}:${e.pos.col}` : '';
     // Messages quote keys and names from the input, which may hold escape sequences.
-    let text = `ERROR! ${printable(where + e.message, { newlines: true })}\n`;
+    let text = e.messageFirst && at ? `ERROR! ${printable(e.message, { newlines: true })}\n  at ${printable(at)}\n` : `ERROR! ${printable(at ? `${at}: ${e.message}` : e.message, { newlines: true })}\n`;
     if (e.pos) text += `${excerpt(e.pos)}\n`;
     if (e.hint) text += `${printable(e.hint, { newlines: true })}\n`;
     err(text);

@@ -232,6 +232,7 @@ export async function runCommand(playbookArg: string, opts: RunCliOptions, out: 
         // ansible.cfg's force_handlers as its environment variable sets it (imgplay reads no ansible.cfg).
         forceHandlers: opts.forceHandlers ?? ansibleBool(process.env.ANSIBLE_FORCE_HANDLERS) ?? false,
         strategy,
+        errorOnMissingHandler: ansibleBool(process.env.ANSIBLE_ERROR_ON_MISSING_HANDLER),
         noCache: opts.cache === false,
         cacheDir: opts.cacheDir === undefined ? undefined : resolve(opts.cacheDir),
         connection: opts.connection,

@@ -22,8 +22,13 @@ export function notifyHandlers(ctx: RunContext, pr: PlayRun, h: HostRun, task: T
     const listening = all.filter(({ node }) => (node.listen ?? []).includes(name));
     const matches = [...(byName ? [byName.node] : []), ...listening.map(({ node }) => node)];
     if (matches.length === 0) {
-      // Ansible stops the whole run here (exit 1), not just the host.
-      throw new ImgplayError(`The requested handler '${name}' was not found in either the main handlers list nor in the listening handlers list`, { pos: task.pos });
+      const message = `The requested handler '${name}' was not found in either the main handlers list nor in the listening handlers list`;
+      // ANSIBLE_ERROR_ON_MISSING_HANDLER=false makes it a warning; else Ansible stops the whole run here (exit 1).
+      if (ctx.opts.errorOnMissingHandler === false) {
+        ctx.warnOnce(message);
+        continue;
+      }
+      throw new ImgplayError(message, { pos: task.pos, messageFirst: true });
     }
     for (const m of matches) h.notified.add(m);
   }

@@ -25,6 +25,8 @@ export interface RunOptions {
   signal: AbortSignal;
   /** --force-handlers: a play's default for force_handlers. */
   forceHandlers?: boolean | undefined;
+  /** ANSIBLE_ERROR_ON_MISSING_HANDLER: false makes notifying a handler no play has a warning (default true). */
+  errorOnMissingHandler?: boolean | undefined;
   /** ANSIBLE_STRATEGY: the strategy of plays that name none (default linear). */
   strategy?: 'linear' | 'free' | 'host_pinned' | undefined;
   /** --no-cache: every stage is built afresh and nothing is stored. */
