@@ -2,6 +2,7 @@
 // once for the hosts that notified it, in the order the play lists them.
 import { ImgplayError } from '../errors.js';
 import type { BlockNode, Node, TaskNode } from '../playbook/model.js';
+import { templateValue } from '../jinja/template.js';
 import { tryRender } from './banner.js';
 import type { RunContext, Walker } from './context.js';
 import { emptyScope, innerScope, type Scope } from './scope.js';
@@ -10,8 +11,7 @@ import { activeHosts, type HostRun, type PlayRun } from './state.js';
 /** Notes the handlers a changed task notifies on a host; a name no handler answers to ends the run, as in Ansible. */
 export function notifyHandlers(ctx: RunContext, pr: PlayRun, h: HostRun, task: TaskNode): void {
   const vars = ctx.vars.forTask(pr, h, task, emptyScope());
-  for (const raw of task.notify) {
-    const name = tryRender(raw, vars);
+  for (const name of notifiedNames(task.notify, vars)) {
     // A handler may be an include_tasks or include_role (2.14's HandlerTaskInclude): notified by its name, it runs the tasks it includes.
     // As 2.14: by name, one handler: the play's handlers and each role's are blocks, searched from the last
     // one loaded, and within a block the first of that name wins; by listen topic, every handler listening.
@@ -32,6 +32,20 @@ export function notifyHandlers(ctx: RunContext, pr: PlayRun, h: HostRun, task: T
     }
     for (const m of matches) h.notified.add(m);
   }
+}
+
+// The names a task's notify gives: each entry templated, and one that renders to a list (`"{{ handler_list }}"`)
+// names each of its items, as Ansible's notify list is templated whole.
+function notifiedNames(notify: readonly string[], vars: Record<string, unknown>): string[] {
+  return notify.flatMap((raw) => {
+    let value: unknown;
+    try {
+      value = templateValue(raw, vars);
+    } catch {
+      return [tryRender(raw, vars)];
+    }
+    return Array.isArray(value) ? value.map(String) : [typeof value === 'string' ? value : tryRender(raw, vars)];
+  });
 }
 
 /** Runs the notified handlers of the play's hosts (or only of `among`); `forced` hosts (failed, under
