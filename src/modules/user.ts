@@ -33,8 +33,8 @@ const userArgs = {
       'A crypt hash, set verbatim (a warning when it does not look like one). Changed when it differs from the shadow entry, leading `!` ignored on both sides.',
   },
   login_class: { description: ignoredElsewhere('BSD') },
-  password_expire_max: { type: 'int', description: 'Maximum days between password changes.', refused: 'password ageing (chage) is not implemented.' },
-  password_expire_min: { type: 'int', description: 'Minimum days between password changes.', refused: 'password ageing (chage) is not implemented.' },
+  password_expire_max: { type: 'int', description: "Maximum days between password changes: the target's `chage -M` when the shadow entry differs." },
+  password_expire_min: { type: 'int', description: "Minimum days between password changes: the target's `chage -m` when the shadow entry differs." },
   hidden: { type: 'bool', description: ignoredElsewhere('macOS') },
   seuser: { description: 'The SELinux user (`useradd -Z`).', refused: 'images are built without an SELinux policy.' },
   force: { type: 'bool', default: false, description: 'With `absent`: `userdel -f`.' },
@@ -79,7 +79,7 @@ export const user = defineModule(
         "`changed` follows Ansible's rule: true when a tool ran (useradd, a usermod with at least one option, userdel) or a missing home was created. Returns `name`, `state`, `uid`, `group` (the primary gid), `comment`, `home`, `shell`, `groups` (the requested list, comma-joined, when given), `system` and `create_home` for a new account, `append` and `move_home` for an existing one, `force` and `remove` for a removed one, `password: NOT_LOGGING_PASSWORD` when a password was given, and the tool's `stdout`/`stderr`.",
       checkMode: 'Predicts the same `changed` and runs nothing; as in Ansible, a new or removed account is reported as `{changed: true}` alone.',
       differences: [
-        'Refused: `generate_ssh_key` and the `ssh_key_*` options, `password_expire_max`/`_min`, `local`, `seuser`. Accepted and ignored as on Linux: `login_class`, `hidden`, `profile`, `authorization`, `role`.',
+        'Refused: `generate_ssh_key` and the `ssh_key_*` options, `local`, `seuser`. Accepted and ignored as on Linux: `login_class`, `hidden`, `profile`, `authorization`, `role`.',
         "A failure message names the tool, the account, the exit code and the tool's own first lines (`useradd failed for 'bob' (exit 4): useradd: UID 1500 is not unique`); Ansible's msg is the raw stderr.",
         'A gid in `groups` is compared by its group\'s name, so it does not report `changed` on every run.',
         "`-G` lists the groups in the order given (Ansible's order is a set's).",
@@ -148,6 +148,18 @@ export const user = defineModule(
           if (!check) {
             await createHomedir(conn, home, args.skeleton);
             await chownTree(conn, home, now.uid, now.gid);
+          }
+          result.changed = true;
+        }
+        // Password ageing last, as Ansible's set_password_expire: chage with what differs from the shadow entry.
+        const ageing = [
+          ...(args.password_expire_min !== undefined && args.password_expire_min !== now.passwordMin ? ['-m', String(args.password_expire_min)] : []),
+          ...(args.password_expire_max !== undefined && args.password_expire_max !== now.passwordMax ? ['-M', String(args.password_expire_max)] : []),
+        ];
+        if (ageing.length > 0) {
+          if (!check) {
+            const aged = await runTool(conn, 'chage', [...ageing, name], signal);
+            if (aged.failure) return aged.failure;
           }
           result.changed = true;
         }

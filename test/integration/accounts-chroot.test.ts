@@ -111,6 +111,19 @@ describe.skipIf(skipChroot)('accounts in a chroot', () => {
     }
   });
 
+  it("sets password ageing with the tree's chage when the shadow entry differs, once; check mode predicts it", async () => {
+    expect(await run(user, { name: 'ager', create_home: false })).toMatchObject({ changed: true });
+    const fields = () => line('shadow', 'ager')?.split(':').slice(3, 5);
+    expect(await run(user, { name: 'ager', password_expire_min: 1, password_expire_max: 90 })).toMatchObject({ changed: true });
+    expect(fields()).toEqual(['1', '90']);
+    expect(await run(user, { name: 'ager', password_expire_min: 1, password_expire_max: 90 })).toMatchObject({ changed: false });
+    expect(await run(user, { name: 'ager', password_expire_max: 60 }, true)).toMatchObject({ changed: true });
+    expect(fields(), 'check mode changes nothing').toEqual(['1', '90']);
+    expect(await run(user, { name: 'ager', password_expire_max: 60 })).toMatchObject({ changed: true });
+    expect(fields()).toEqual(['1', '60']);
+    expect(await run(user, { name: 'ager', state: 'absent' })).toMatchObject({ changed: true });
+  });
+
   it('creates the missing parents of a home that useradd cannot', async () => {
     expect(await run(user, { name: 'deep', home: '/srv/people/deep' })).toMatchObject({ changed: true, home: '/srv/people/deep' });
     const st = await stat(join(root(), 'srv/people/deep/.bashrc'));

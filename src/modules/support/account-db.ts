@@ -17,6 +17,9 @@ export interface PasswdEntry {
   shell: string;
   /** Account expiry in days since the epoch (shadow's 8th field), -1 when unset. */
   expires: number;
+  /** Minimum and maximum days between password changes (shadow's 4th and 5th fields), -1 when unset. */
+  passwordMin: number;
+  passwordMax: number;
 }
 
 /** One /etc/group entry. */
@@ -45,6 +48,7 @@ export async function readAccountDb(conn: Connection): Promise<AccountDb> {
     // As Ansible's user_info: a one-character passwd field ('x', '*') defers to shadow.
     if (password.length <= 1) password = sh?.[1] ?? '';
     const exp = sh?.[7] ?? '';
+    const days = (v: string | undefined) => (v === undefined || v === '' || Number.isNaN(Number(v)) ? -1 : Number(v));
     users.push({
       name: f[0] as string,
       password,
@@ -53,7 +57,9 @@ export async function readAccountDb(conn: Connection): Promise<AccountDb> {
       comment: f[4] as string,
       home: f[5] as string,
       shell: f[6] as string,
-      expires: exp === '' || Number.isNaN(Number(exp)) ? -1 : Number(exp),
+      expires: days(exp),
+      passwordMin: days(sh?.[3]),
+      passwordMax: days(sh?.[4]),
     });
   }
   const groups: GroupEntry[] = rows(group)
