@@ -11,13 +11,13 @@ import { activeHosts, type HostRun, type PlayRun } from './state.js';
 /** Notes the handlers a changed task notifies on a host; a name no handler answers to ends the run, as in Ansible. */
 export function notifyHandlers(ctx: RunContext, pr: PlayRun, h: HostRun, task: TaskNode): void {
   const vars = ctx.vars.forTask(pr, h, task, emptyScope());
+  // A handler may be an include_tasks or include_role (2.14's HandlerTaskInclude): notified by its name, it runs the tasks it includes.
+  const all = handlerNodes(pr.handlers).map(({ node }) => ({ node, hname: node.name === undefined ? undefined : tryRender(node.name, vars) }));
+  // As 2.14: the play's handlers and each role's are blocks, searched by name from the last one loaded.
+  const groups = [...new Set(all.map(({ node }) => node.role))].reverse();
   for (const name of notifiedNames(task.notify, vars)) {
-    // A handler may be an include_tasks or include_role (2.14's HandlerTaskInclude): notified by its name, it runs the tasks it includes.
-    // As 2.14: by name, one handler: the play's handlers and each role's are blocks, searched from the last
-    // one loaded, and within a block the first of that name wins; by listen topic, every handler listening.
-    const all = handlerNodes(pr.handlers).map(({ node }) => ({ node, hname: node.name === undefined ? undefined : tryRender(node.name, vars) }));
+    // By name, one handler: the first of that name in the first block that has one; by topic, every listener.
     const named = ({ node, hname }: (typeof all)[number]) => hname !== undefined && (hname === name || (node.role !== undefined && `${node.role.name} : ${hname}` === name));
-    const groups = [...new Set(all.map(({ node }) => node.role))].reverse();
     const byName = groups.map((g) => all.find((x) => x.node.role === g && named(x))).find((x) => x !== undefined);
     const listening = all.filter(({ node }) => (node.listen ?? []).includes(name));
     const matches = [...(byName ? [byName.node] : []), ...listening.map(({ node }) => node)];
