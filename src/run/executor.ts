@@ -191,37 +191,28 @@ export class Executor implements Walker {
   private async runSections(pr: PlayRun, scope: Scope): Promise<void> {
     const { ctx } = this;
     for (const h of pr.hosts) await workingFor(h.name, () => loadVarsFiles(ctx, pr, h));
-    if (pr.free) return this.runSectionsFree(pr, scope);
-    if (nonEmpty(this.tryTemplate(pr.play.gather_facts))) await this.runTask(pr, gatherFactsTask(pr.play), activeHosts(pr), scope);
+    const gather = nonEmpty(this.tryTemplate(pr.play.gather_facts));
+    if (!pr.free) return this.walkSections(pr, scope, gather, pr.hosts);
+    // The free strategy (and host_pinned, which differs only in how Ansible hands hosts to its workers): each
+    // host goes through the play on its own, without waiting for the others; up to --forks hosts at a time.
+    await forEachLimited(activeHosts(pr), ctx.opts.forks, (h) => this.walkSections(pr, scope, gather, [h]));
+  }
+
+  // Fact gathering, then each section followed by its handlers, for these hosts (all of the play's in lockstep,
+  // or one host under the free strategy).
+  private async walkSections(pr: PlayRun, scope: Scope, gather: boolean, among: HostRun[]): Promise<void> {
+    const { ctx } = this;
+    if (gather) await this.runTask(pr, gatherFactsTask(pr.play), activeHosts(pr, among), scope);
     for (const section of [pr.play.pre_tasks, pr.play.tasks, pr.play.post_tasks]) {
       if (pr.ended || ctx.interrupted) break;
-      const okBefore = activeHosts(pr);
-      await this.runNodes(pr, section, activeHosts(pr), scope);
+      const okBefore = activeHosts(pr, among);
+      await this.runNodes(pr, section, activeHosts(pr, among), scope);
       if (pr.ended || ctx.interrupted) break;
       // force_handlers: a host that failed in this section still runs the handlers it notified (as 2.14's
       // implicit always: flush_handlers around each section).
       const forced = pr.forceHandlers ? okBefore.filter((h) => h.failed && !h.unreachable) : [];
-      await flushHandlers(this, pr, scope, forced);
+      await flushHandlers(this, pr, scope, forced, among);
     }
-  }
-
-  // The free strategy (and host_pinned, which differs only in how Ansible hands hosts to its workers): each
-  // host goes through fact gathering and every section, each followed by its own handlers, without waiting
-  // for the others; up to --forks hosts at a time.
-  private async runSectionsFree(pr: PlayRun, scope: Scope): Promise<void> {
-    const { ctx } = this;
-    const gather = nonEmpty(this.tryTemplate(pr.play.gather_facts));
-    await forEachLimited(activeHosts(pr), ctx.opts.forks, async (h) => {
-      if (gather) await this.runTask(pr, gatherFactsTask(pr.play), activeHosts(pr, [h]), scope);
-      for (const section of [pr.play.pre_tasks, pr.play.tasks, pr.play.post_tasks]) {
-        if (pr.ended || ctx.interrupted) return;
-        const okBefore = activeHosts(pr, [h]).length > 0;
-        await this.runNodes(pr, section, [h], scope);
-        if (pr.ended || ctx.interrupted) return;
-        const forced = pr.forceHandlers && okBefore && h.failed && !h.unreachable ? [h] : [];
-        await flushHandlers(this, pr, scope, forced, [h]);
-      }
-    });
   }
 
   // gather_facts as written, templated with the extra vars when it can be.

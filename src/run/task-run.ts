@@ -166,7 +166,8 @@ export class TaskRunner {
     if (!mod) throw task.notImplemented !== undefined ? new ImgplayError(task.notImplemented) : new InternalError(`module '${task.action}' vanished from the registry`);
     const delegateTo = scope.delegate_to === undefined ? undefined : String(templateValue(scope.delegate_to, vars));
     // ansible_connection, else the play's connection:, else -c, else local for localhost.
-    const conn = traitsOf(mod as Module<unknown>).controllerOnly
+    const traits = traitsOf(mod as Module<unknown>);
+    const conn = traits.controllerOnly
       ? this.ctx.connections.controller
       : await this.ctx.connections.forTask(h, vars, pr.play.connection ?? this.ctx.opts.connection, delegateTo);
     const check = scope.check_mode === undefined ? this.ctx.opts.check : keywordTrue(scope.check_mode, vars);
@@ -185,7 +186,6 @@ export class TaskRunner {
     if (result === undefined) {
       return { status: 'failed', result: { failed: true, changed: false, msg: `The ${task.action} action failed to execute in the expected time frame (${timeout}) and was terminated` }, ignored: keywordTrue(scope.ignore_errors, vars) };
     }
-    const traits = traitsOf(mod as Module<unknown>);
     if (traits.changesInventory) {
       applyInventoryChange(this.ctx.vars, h, result);
       // As 2.14's strategy: changed_when and failed_when are judged again once the inventory says what changed.
