@@ -4,7 +4,9 @@ import { readFile } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { atomicWrite } from '../host/atomic-write.js';
 import { type ArgSpec, type ArgsOf, defineModule } from './spec.js';
+import { sourceDateEpoch } from './support/artifact.js';
 import { backupFile } from './support/backup.js';
+import { describeFsError, isFsError } from './support/fs-error.js';
 import { hostPathFollow, targetPathOf } from './support/target-path.js';
 import { failed, type ModuleContext, type ModuleResult } from './types.js';
 
@@ -49,7 +51,7 @@ export const pamd = defineModule(
       returns: '`changed`, `change_count` (how many rules changed), `backupdest` (the backup\'s path, or `\'\'`).',
       checkMode: 'Reports the changes and writes nothing.',
       differences: [
-        'The time in the `# Updated by Ansible` line is `SOURCE_DATE_EPOCH` (UTC) when it is set, so images stay reproducible; otherwise the controller\'s local time, as the module writes it.',
+        'The time in the `# Updated by Ansible` line is `SOURCE_DATE_EPOCH` (UTC; the task\'s `environment` or imgplay\'s own, as the image modules read it) when it is set, so images stay reproducible; otherwise the controller\'s local time, as the module writes it.',
         '`args_present` adds new arguments in the order given (the module adds them in Python\'s set order, which varies between runs).',
       ],
     },
@@ -227,13 +229,11 @@ function render(lines: Line[], now: string): string {
   return `${out.join('\n')}\n`;
 }
 
-// Python's datetime.now().isoformat(): local time with microseconds (SOURCE_DATE_EPOCH, in UTC, when set).
-function isoNow(): string {
-  const epoch = process.env.SOURCE_DATE_EPOCH;
-  const d = epoch !== undefined && /^\d+$/.test(epoch) ? new Date(Number(epoch) * 1000) : new Date();
-  const local = epoch !== undefined && /^\d+$/.test(epoch) ? d : new Date(d.getTime() - d.getTimezoneOffset() * 60_000);
-  const iso = local.toISOString().slice(0, 23);
-  return epoch !== undefined && /^\d+$/.test(epoch) ? iso.slice(0, 19) : `${iso}000`;
+// Python's datetime.now().isoformat(): local time with microseconds; at SOURCE_DATE_EPOCH (UTC, whole seconds) when set.
+function isoNow(epoch: number | undefined): string {
+  if (epoch !== undefined) return new Date(epoch * 1000).toISOString().slice(0, 19);
+  const now = new Date();
+  return `${new Date(now.getTime() - now.getTimezoneOffset() * 60_000).toISOString().slice(0, 23)}000`;
 }
 
 async function run(ctx: ModuleContext<PamdArgs>): Promise<ModuleResult> {
@@ -244,8 +244,8 @@ async function run(ctx: ModuleContext<PamdArgs>): Promise<ModuleResult> {
   try {
     content = await readFile(host, 'utf8');
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    return failed(`Unable to open/read PAM module file ${fname} with error [Errno ${e.errno === undefined ? '' : Math.abs(e.errno)}] ${e.code === 'ENOENT' ? 'No such file or directory' : e.message}: '${fname}'.`);
+    if (!isFsError(err)) throw err;
+    return failed(`Unable to open/read PAM module file ${fname} with error ${describeFsError(err, fname)}.`);
   }
   if (a.state === 'args_present' && parseArgs(a.module_arguments).some((x) => x.startsWith('['))) {
     return failed("Unable to process bracketed '[' complex arguments with 'args_present'. Please use 'updated'.");
@@ -260,7 +260,7 @@ async function run(ctx: ModuleContext<PamdArgs>): Promise<ModuleResult> {
   const result: ModuleResult = { changed: changes > 0, change_count: changes, backupdest: '' };
   if (!check && changes > 0) {
     if (a.backup) result.backupdest = targetPathOf(conn, await backupFile(host));
-    await atomicWrite(host, { data: Buffer.from(render(lines, isoNow()), 'utf8') });
+    await atomicWrite(host, { data: Buffer.from(render(lines, isoNow(sourceDateEpoch(ctx.environment))), 'utf8') });
   }
   return result;
 }
