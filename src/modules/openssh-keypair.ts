@@ -94,9 +94,11 @@ async function run(ctx: ModuleContext<KeypairArgs>): Promise<ModuleResult> {
   if (typeof size === 'string') return failed(size);
   const priv = await hostPathFollow(conn, path);
   const pub = await hostPathFollow(conn, `${path}.pub`);
-  if ((await statOrUndefined(priv))?.isDirectory()) return failed(`${path} is a directory. Please specify a path to a file.`);
-  const privExists = async () => (await statOrUndefined(priv)) !== undefined;
-  const pubExists = async () => (await statOrUndefined(pub)) !== undefined;
+  const privStat = await statOrUndefined(priv);
+  if (privStat?.isDirectory()) return failed(`${path} is a directory. Please specify a path to a file.`);
+  // What is there before the task changes anything: the module's decisions all rest on it.
+  const privThere = privStat !== undefined;
+  const pubThere = (await statOrUndefined(pub)) !== undefined;
   const keygen = await findTargetProgram(ctx, 'ssh-keygen');
   if ('missing' in keygen) return failed('Cannot find either the OpenSSH binary in the PATH or cryptography >= 2.6 installed on this system');
   const exec = (argv: string[]) => conn.exec([keygen.path, ...argv], { env: ctx.environment, signal: ctx.signal });
@@ -109,17 +111,17 @@ async function run(ctx: ModuleContext<KeypairArgs>): Promise<ModuleResult> {
     comment: q?.comment ?? '',
   });
 
-  const origPriv = (await privExists()) ? await readPrivate(exec, path) : undefined;
-  const origPub = (await pubExists()) ? await readPublic(pub) : undefined;
+  const origPriv = privThere ? await readPrivate(exec, path) : undefined;
+  const origPub = pubThere ? await readPublic(pub) : undefined;
   if (args.state === 'absent') {
-    const there = (await privExists()) || (await pubExists());
+    const there = privThere || pubThere;
     if (there && !check) await Promise.all([rm(priv, { force: true }), rm(pub, { force: true })]);
     return { changed: there, ...keyResult(origPriv, origPub) };
   }
 
   const regenerate = args.force ? 'always' : args.regenerate;
   const matching = origPriv === undefined ? undefined : await matchingPublic(exec, path);
-  if ((await privExists()) && ['never', 'fail', 'partial_idempotence'].includes(regenerate) && (origPriv === undefined || matching === undefined)) return failed(UNREADABLE);
+  if (privThere && ['never', 'fail', 'partial_idempotence'].includes(regenerate) && (origPriv === undefined || matching === undefined)) return failed(UNREADABLE);
   const valid = origPriv !== undefined && origPriv.size === size && origPriv.type === args.type;
   let generate: boolean;
   if (origPriv === undefined) generate = true;
@@ -163,12 +165,11 @@ async function run(ctx: ModuleContext<KeypairArgs>): Promise<ModuleResult> {
   const nowPriv = check ? undefined : await readPrivate(exec, path);
   const nowPub = check ? undefined : await readPublic(pub);
   // The file arguments apply to both files, as the module's _update_permissions does.
-  const attrs = { ...args, mode: args.mode ?? undefined };
   try {
     const accounts = new Accounts(conn);
     for (const [host, target] of [[priv, path], [pub, `${path}.pub`]] as const) {
       if ((await statOrUndefined(host)) === undefined && !check) continue;
-      if (await applyFileAttrs({ accounts, check, conn }, host, target, attrs)) changed = true;
+      if (await applyFileAttrs({ accounts, check, conn }, host, target, args)) changed = true;
     }
   } catch (err) {
     if (err instanceof AttrError) return failed(err.message, { path: err.path });

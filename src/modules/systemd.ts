@@ -252,11 +252,8 @@ async function sysvScript(conn: Connection, unit: string): Promise<SysvScript | 
   if (!unit.endsWith('.service') || unit.includes('@')) return undefined;
   const name = unit.slice(0, -'.service'.length);
   if (!(await initScript(conn, name))) return undefined;
-  for (const helper of SYSV_INSTALL) {
-    const st = await lstatOrUndefined(await conn.hostPath(helper)).catch(() => undefined);
-    if (st !== undefined && !st.isDirectory()) return { name, helper };
-  }
-  return undefined;
+  const helper = await firstFile(conn, SYSV_INSTALL);
+  return helper === undefined ? undefined : { name, helper };
 }
 
 async function sysvEnabled(conn: Connection, s: SysvScript): Promise<boolean> {
@@ -270,9 +267,14 @@ async function sysvInstall(conn: Connection, s: SysvScript, action: 'enable' | '
 
 /** Where the chroot's PATH finds the target's systemctl, if it has one. */
 async function systemctlPath(conn: Connection): Promise<string | undefined> {
-  for (const dir of BIN_DIRS) {
-    const st = await lstatOrUndefined(await conn.hostPath(`${dir}/systemctl`)).catch(() => undefined);
-    if (st !== undefined && !st.isDirectory()) return `${dir}/systemctl`;
+  return firstFile(conn, BIN_DIRS.map((dir) => `${dir}/systemctl`));
+}
+
+// The first of these target paths that is there and no directory.
+async function firstFile(conn: Connection, paths: readonly string[]): Promise<string | undefined> {
+  for (const path of paths) {
+    const st = await lstatOrUndefined(await conn.hostPath(path)).catch(() => undefined);
+    if (st !== undefined && !st.isDirectory()) return path;
   }
   return undefined;
 }
