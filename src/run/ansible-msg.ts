@@ -38,6 +38,12 @@ export function ansibleMsg(err: unknown, pos: SourcePos): string | undefined {
   return core;
 }
 
+/** Ansible's words for an undefined variable met while templating (`'x' is undefined. 'x' is undefined`), or undefined for another error. */
+export function undefinedText(err: unknown): string | undefined {
+  if (!(err instanceof UndefinedVariableError)) return undefined;
+  return `${err.jinja}. ${err.jinja}`;
+}
+
 // What the error itself says, without what imgplay adds around it (the filter's name, the expression).
 function coreText(err: ImgplayError): string {
   if (err instanceof UndefinedVariableError) return err.jinja;

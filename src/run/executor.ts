@@ -143,10 +143,8 @@ export class Executor implements Walker {
       ctx.reporter.emit({ type: 'play_reused', hosts: [...reused] });
       return true;
     }
-    if (hosts.length === 0) {
-      ctx.reporter.emit({ type: 'no_hosts_remaining' });
-      return false;
-    }
+    // Every host of the play failed in an earlier one: as 2.14, the play shows its banner and the next one runs.
+    if (hosts.length === 0) return true;
     for (const h of hosts) {
       h.ended = false;
       h.notified.clear();
@@ -161,12 +159,10 @@ export class Executor implements Walker {
       await this.closeConnections(hosts, { keepController: true });
     }
     if (pr.broken) return false;
-    // An interrupted run's hosts did not run out: the interruption is what the run reports.
-    if (activeHosts(pr).length === 0 && pr.hosts.some((h) => h.failed || h.unreachable) && !pr.ended && !ctx.opts.signal.aborted) {
-      ctx.reporter.emit({ type: 'no_hosts_remaining' });
-      return false;
-    }
-    return true;
+    // 2.14's playbook executor stops when this play failed every host it was given, those failed in earlier
+    // plays included: a play whose live hosts all fail beside a host failed before lets the next play run.
+    const batch = selected.length - reused.size;
+    return pr.hosts.filter((h) => h.failed || h.unreachable).length !== batch;
   }
 
   // The play's hosts: its pattern within --limit, in its order, without those failed earlier; hosts whose stage
@@ -335,6 +331,9 @@ export class Executor implements Walker {
       if (outcome.status === 'unreachable' && !outcome.ignored) h.unreachable = true;
       if (outcome.status === 'changed' && task.notify.length > 0) notifyHandlers(ctx, pr, h, task);
     });
-    checkFailures(pr, failedBefore, fatal, ctx.rescues);
+    // 2.14's linear strategy says so once when any_errors_fatal ends the play, and twice for max_fail_percentage
+    // (once where it finds the percentage passed, once more as it sees every host failed).
+    const broke = checkFailures(pr, failedBefore, fatal, ctx.rescues);
+    for (let i = broke === undefined ? 0 : broke === 'percentage' ? 2 : 1; i > 0; i--) ctx.reporter.emit({ type: 'no_hosts_remaining' });
   }
 }

@@ -2,8 +2,9 @@
 // once for the hosts that notified it, in the order the play lists them.
 import { ImgplayError } from '../errors.js';
 import type { BlockNode, Node, TaskNode } from '../playbook/model.js';
-import { templateValue } from '../jinja/template.js';
+import { isTemplate, renderString, templateValue } from '../jinja/template.js';
 import { tryRender } from './banner.js';
+import { undefinedText } from './ansible-msg.js';
 import type { RunContext, Walker } from './context.js';
 import { emptyScope, innerScope, type Scope } from './scope.js';
 import { activeHosts, type HostRun, type PlayRun } from './state.js';
@@ -12,15 +13,12 @@ import { activeHosts, type HostRun, type PlayRun } from './state.js';
 export function notifyHandlers(ctx: RunContext, pr: PlayRun, h: HostRun, task: TaskNode): void {
   const vars = ctx.vars.forTask(pr, h, task, emptyScope());
   // A handler may be an include_tasks or include_role (2.14's HandlerTaskInclude): notified by its name, it runs the tasks it includes.
-  const all = handlerNodes(pr.handlers).map(({ node }) => ({ node, hname: node.name === undefined ? undefined : tryRender(node.name, vars) }));
-  // As 2.14: the play's handlers and each role's are blocks, searched by name from the last one loaded.
-  const groups = [...new Set(all.map(({ node }) => node.role))].reverse();
+  const all = handlerNodes(pr.handlers).map(({ node }) => node);
   for (const name of notifiedNames(task.notify, vars)) {
-    // By name, one handler: the first of that name in the first block that has one; by topic, every listener.
-    const named = ({ node, hname }: (typeof all)[number]) => hname !== undefined && (hname === name || (node.role !== undefined && `${node.role.name} : ${hname}` === name));
-    const byName = groups.map((g) => all.find((x) => x.node.role === g && named(x))).find((x) => x !== undefined);
-    const listening = all.filter(({ node }) => (node.listen ?? []).includes(name));
-    const matches = [...(byName ? [byName.node] : []), ...listening.map(({ node }) => node)];
+    // By name, one handler; by topic, every listener.
+    const byName = handlerNamed(ctx, pr, all, name);
+    const listening = all.filter((node) => (node.listen ?? []).includes(name));
+    const matches = [...(byName ? [byName] : []), ...listening];
     if (matches.length === 0) {
       const message = `The requested handler '${name}' was not found in either the main handlers list nor in the listening handlers list`;
       // ANSIBLE_ERROR_ON_MISSING_HANDLER=false makes it a warning; else Ansible stops the whole run here (exit 1).
@@ -31,6 +29,45 @@ export function notifyHandlers(ctx: RunContext, pr: PlayRun, h: HostRun, task: T
       throw new ImgplayError(message, { pos: task.pos, messageFirst: true });
     }
     for (const m of matches) h.notified.add(m);
+  }
+}
+
+// Handler names once templated, per play run: 2.14 templates a handler's name when a search first reaches it
+// and keeps what it got.
+const templatedNames = new WeakMap<PlayRun, Map<Node, string>>();
+
+// The handler a name notifies, as 2.14 finds it: the play's handlers and each role's are blocks, searched from
+// the last one loaded, the first of that name in each; names are templated as the search reaches them.
+function handlerNamed(ctx: RunContext, pr: PlayRun, all: readonly Exclude<Node, BlockNode>[], name: string): Exclude<Node, BlockNode> | undefined {
+  for (const group of [...new Set(all.map((node) => node.role))].reverse()) {
+    for (const node of all) {
+      if (node.role !== group || node.name === undefined) continue;
+      const hname = handlerName(ctx, pr, node, node.name);
+      if (hname !== undefined && (hname === name || (node.role !== undefined && `${node.role.name} : ${hname}` === name))) return node;
+    }
+  }
+  return undefined;
+}
+
+// A handler's name templated with the play's variables (no host's, as 2.14): one that names an undefined
+// variable is unusable by name, with Ansible's warning when nothing can reach it by topic either.
+function handlerName(ctx: RunContext, pr: PlayRun, node: Exclude<Node, BlockNode>, raw: string): string | undefined {
+  if (!isTemplate(raw)) return raw;
+  let names = templatedNames.get(pr);
+  if (names === undefined) templatedNames.set(pr, (names = new Map()));
+  const known = names.get(node);
+  if (known !== undefined) return known;
+  try {
+    const rendered = renderString(raw, ctx.vars.forHandlerName(pr, node));
+    names.set(node, rendered);
+    return rendered;
+  } catch (err) {
+    const why = undefinedText(err);
+    if (why === undefined) return raw;
+    if ((node.listen ?? []).length === 0) {
+      ctx.warnOnce(`Handler '${raw}' is unusable because it has no listen topics and the name could not be templated (host-specific variables are not supported in handler names). The error: ${why}`);
+    }
+    return undefined;
   }
 }
 

@@ -123,11 +123,29 @@ export class HostVars {
     return vars;
   }
 
+  /** The variables a handler's name is templated with, as 2.14: the play's, its roles' and the extra vars, no host's. */
+  forHandlerName(pr: PlayRun, task: TaskVarsSource): Record<string, unknown> {
+    const play = pr.play;
+    const chain: RoleInstance[] = [];
+    for (let r = task.role; r; r = r.parent) chain.unshift(r);
+    const layers: Array<Readonly<Record<string, unknown>> | undefined> = [
+      ...play.roles.map((r) => r.defaults),
+      ...chain.map((r) => r.defaults),
+      play.vars,
+      ...play.roles.map((r) => r.vars),
+      ...chain.map((r) => r.vars),
+      task.vars,
+      ...chain.map((r) => r.params),
+      this.opts.extraVars,
+    ];
+    return lazyVars(layers, { groups: this.groupMap(), ...this.magic(pr, undefined, task) });
+  }
+
   // The magic variables of a task: the host's names, the play's hosts, the run's options, its role and place.
-  private magic(pr: PlayRun, h: HostRun, task: TaskVarsSource | undefined): Record<string, unknown> {
+  private magic(pr: PlayRun, h: HostRun | undefined, task: TaskVarsSource | undefined): Record<string, unknown> {
     const active = activeHosts(pr).map((x) => x.name);
     return {
-      ...this.hostMagic(h),
+      ...(h ? this.hostMagic(h) : {}),
       hostvars: this.hostvarsProxy(),
       ...this.runMagic(),
       ansible_play_hosts: active,

@@ -129,12 +129,13 @@ export function errorOutcome(err: unknown, task: TaskNode | IncludeNode, ignored
 }
 
 /** any_errors_fatal (and a failed run_once) end the play for every host, as does passing the play's
- *  max_fail_percentage; the playbook then stops (2.14's RUN_FAILED_BREAK_PLAY). */
-export function checkFailures(pr: PlayRun, failedBefore: ReadonlySet<HostRun>, fatal: boolean, rescues: RescueDepth): void {
+ *  max_fail_percentage; the playbook then stops (2.14's RUN_FAILED_BREAK_PLAY). Returns what ended it, if anything. */
+export function checkFailures(pr: PlayRun, failedBefore: ReadonlySet<HostRun>, fatal: boolean, rescues: RescueDepth): 'fatal' | 'percentage' | undefined {
   const failedNow = pr.hosts.filter((h) => (h.failed && !rescues.rescuable(h)) || h.unreachable);
   const tooMany = pr.maxFailPercentage !== undefined && pr.hosts.length > 0 && failedNow.length / pr.hosts.length > pr.maxFailPercentage / 100;
-  if (!tooMany && !(fatal && failedNow.some((h) => !failedBefore.has(h)))) return;
+  if (!tooMany && !(fatal && failedNow.some((h) => !failedBefore.has(h)))) return undefined;
   for (const h of pr.hosts) if (!h.unreachable && !h.ended) h.failed = true;
   pr.ended = true;
   pr.broken = true;
+  return tooMany ? 'percentage' : 'fatal';
 }

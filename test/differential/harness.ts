@@ -32,6 +32,8 @@ export interface CaseSpec {
   /** 'live' runs ansible-playbook every time, for a case whose result depends on something the oracle cache's key
    * cannot see (the time of day, gathered hardware facts); 'cached' (the default) may reuse a stored run. */
   oracle: 'cached' | 'live';
+  /** Also compare the printed outline: the banners in order and the warnings (set for a case about what is printed). */
+  output: boolean;
 }
 
 /** The eight counters Ansible prints for one host in PLAY RECAP. */
@@ -70,7 +72,7 @@ export interface TreeEntry {
   target?: string;
 }
 
-const caseKeys = new Set(['args', 'exit', 'runs', 'oracle']);
+const caseKeys = new Set(['args', 'exit', 'runs', 'oracle', 'output']);
 
 /** Reads a case folder and its optional case.yaml, rejecting unknown keys so typos do not silently pass. */
 export async function loadCase(dir: string): Promise<CaseSpec> {
@@ -84,15 +86,16 @@ export async function loadCase(dir: string): Promise<CaseSpec> {
     runs: 2,
     inventory: existsSync(join(dir, 'hosts.yaml')) ? 'hosts.yaml' : undefined,
     oracle: 'cached',
+    output: false,
   };
   const caseFile = join(dir, 'case.yaml');
   if (!existsSync(caseFile)) return spec;
   const raw: unknown = parseYaml(await readFile(caseFile, 'utf8'));
   if (raw === null || raw === undefined) return spec;
-  if (typeof raw !== 'object' || Array.isArray(raw)) throw new Error(`${name}/case.yaml: expected a mapping with args, exit, runs, oracle`);
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw new Error(`${name}/case.yaml: expected a mapping with args, exit, runs, oracle, output`);
   const fields = raw as Record<string, unknown>;
   for (const key of Object.keys(fields)) {
-    if (!caseKeys.has(key)) throw new Error(`${name}/case.yaml: unknown key '${key}' (expected args, exit, runs or oracle)`);
+    if (!caseKeys.has(key)) throw new Error(`${name}/case.yaml: unknown key '${key}' (expected args, exit, runs, oracle or output)`);
   }
   if (fields.args !== undefined) {
     if (!Array.isArray(fields.args) || !fields.args.every((a) => typeof a === 'string' || typeof a === 'number')) {
@@ -111,6 +114,10 @@ export async function loadCase(dir: string): Promise<CaseSpec> {
   if (fields.oracle !== undefined) {
     if (fields.oracle !== 'live' && fields.oracle !== 'cached') throw new Error(`${name}/case.yaml: oracle must be 'live' or 'cached'`);
     spec.oracle = fields.oracle;
+  }
+  if (fields.output !== undefined) {
+    if (typeof fields.output !== 'boolean') throw new Error(`${name}/case.yaml: output must be true or false`);
+    spec.output = fields.output;
   }
   return spec;
 }
@@ -287,12 +294,63 @@ export async function runCase(tool: Tool, spec: CaseSpec): Promise<RunResult[]> 
 }
 
 /** Lists, one line each, every way two runs disagree on exit code, recap or tree; empty when they agree. */
-export function compareRuns(a: RunResult, b: RunResult): string[] {
+export function compareRuns(a: RunResult, b: RunResult, opts: { output?: boolean } = {}): string[] {
   const out: string[] = [];
   const [la, lb] = a.tool === b.tool ? [`${a.tool} (1st)`, `${b.tool} (2nd)`] : [a.tool, b.tool];
   if (a.exitCode !== b.exitCode) out.push(`exit code: ${la} ${a.exitCode}, ${lb} ${b.exitCode}`);
   out.push(...compareRecaps(a.recap, b.recap, la, lb));
   out.push(...compareTrees(a.tree, b.tree, la, lb));
+  if (opts.output) out.push(...compareOutlines(outline(a), outline(b), la, lb));
+  return out;
+}
+
+/** What a run printed, reduced to what both tools print alike: the banners in order and the warnings. */
+export interface Outline {
+  banners: string[];
+  warnings: string[];
+}
+
+const bannerLine = /^(PLAY \[.*\]|TASK \[.*\]|RUNNING HANDLER \[.*\]|NO MORE HOSTS LEFT|PLAY RECAP) \*+\s*$/;
+
+/** The banners of a run (up to its recap) and its warnings, each on one line: Ansible wraps a warning at the terminal's
+ *  width, so its continuation lines are joined back (a warning ends at a blank line or where another message starts). */
+export function outline(r: Pick<RunResult, 'stdout' | 'stderr'>): Outline {
+  const banners: string[] = [];
+  const warnings: string[] = [];
+  const plain = (text: string): string[] => text.replace(/\x1b\[[0-9;]*m/g, '').split(/\r?\n/);
+  for (const line of plain(r.stdout)) {
+    const m = bannerLine.exec(line);
+    if (m?.[1]) banners.push(m[1]);
+    if (m?.[1] === 'PLAY RECAP') break;
+  }
+  for (const text of [r.stdout, r.stderr]) {
+    let open: string[] | undefined;
+    for (const line of plain(text)) {
+      if (line.startsWith('[WARNING]: ')) {
+        open = [line.slice('[WARNING]: '.length)];
+        warnings.push('');
+      } else if (open && line.trim() !== '' && !/^(\[|\S+:|ERROR!|PLAY|TASK|RUNNING|NO MORE)/.test(line)) {
+        open.push(line);
+      } else {
+        open = undefined;
+      }
+      if (open) warnings[warnings.length - 1] = open.join(' ').replace(/\s+/g, ' ').trim();
+    }
+  }
+  return { banners, warnings: warnings.sort() };
+}
+
+function compareOutlines(a: Outline, b: Outline, la: string, lb: string): string[] {
+  const out: string[] = [];
+  const n = Math.max(a.banners.length, b.banners.length);
+  for (let i = 0; i < n; i++) {
+    if (a.banners[i] === b.banners[i]) continue;
+    out.push(`banner ${i + 1}: ${la} ${JSON.stringify(a.banners[i] ?? '(none)')}, ${lb} ${JSON.stringify(b.banners[i] ?? '(none)')}`);
+    break;
+  }
+  const wa = JSON.stringify(a.warnings);
+  const wb = JSON.stringify(b.warnings);
+  if (wa !== wb) out.push(`warnings: ${la} ${wa}, ${lb} ${wb}`);
   return out;
 }
 

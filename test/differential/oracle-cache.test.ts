@@ -22,7 +22,7 @@ async function caseDir(): Promise<CaseSpec> {
   await writeFile(join(dir, 'playbook.yml'), '- hosts: localhost\n');
   await mkdir(join(dir, 'files'));
   await writeFile(join(dir, 'files', 'a.txt'), 'a\n');
-  return { name: 'NN-case', dir, args: [], exit: 0, runs: 2, inventory: undefined, oracle: 'cached' };
+  return { name: 'NN-case', dir, args: [], exit: 0, runs: 2, inventory: undefined, oracle: 'cached', output: false };
 }
 
 /** A live oracle that counts its calls and returns what it is told. */

@@ -71,7 +71,7 @@ describe.skipIf(skip)('modules over a chroot, against ansible-playbook', () => {
         // ansible-playbook's runs come from the oracle cache when nothing they depend on changed: the case's
         // files, the tree (its package set), this harness, and what the corpus's key covers.
         const cache = await oracle;
-        const spec = { name: `side-by-side/${name}`, dir: join(here, name), args: [], exit: expected.exit ?? 0, runs: 2, inventory: 'hosts.yaml', oracle: 'cached' as const };
+        const spec = { name: `side-by-side/${name}`, dir: join(here, name), args: [], exit: expected.exit ?? 0, runs: 2, inventory: 'hosts.yaml', oracle: 'cached' as const, output: false };
         runs = await runSideBySide(join(here, name), { ansible, imgplay }, 2, (live) =>
           cache ? cache.runsOf(spec, treeKey, live, isChrootRun, (r: ChrootRun) => r.exitCode !== undefined) : live(),
         );
