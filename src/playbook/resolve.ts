@@ -614,11 +614,13 @@ function mayIgnoreErrors(v: unknown): boolean {
 }
 
 // What the module would refuse whatever the variables say: the arguments written literally, judged by its spec.
-// A value only imgplay refuses (`use: sysvinit`), in a task that runs only under a condition, is left to the
-// run, as a module imgplay lacks is there: a platform branch Debian skips must not refuse the playbook.
+// In a task that runs only under a condition they are judged when it runs, as a module imgplay lacks is there
+// and as Ansible's module judges them: a branch the target skips (another platform, a parameter of a later
+// ansible-core behind a default-off switch, as devsec's os_hardening has) must not refuse the playbook.
 function checkLiteralArgs(spec: ModuleSpec, args: Raw, written: unknown, pos: SourcePos | undefined, conditional = false): void {
+  if (conditional) return;
   const { errors } = argumentProblems(spec, args, { known: (v) => !holdsTemplate(v) });
-  const first = errors.find((e) => !(conditional && e.refusal));
+  const first = errors[0];
   if (first === undefined) return;
   const arg = first.argument;
   const key = arg === undefined ? undefined : [arg, ...(spec.args[arg]?.aliases ?? [])].find((k) => k in args);
