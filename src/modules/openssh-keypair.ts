@@ -24,9 +24,17 @@ const args = {
     description:
       'What to do with an existing key that does not match `type` and `size`: `never` keeps it, `fail` fails, `partial_idempotence` and `full_idempotence` make it again, `always` makes it on every run (as `force`). A key ssh-keygen cannot load (protected, broken, or readable by others) fails under `never`, `fail` and `partial_idempotence`, and is made again under the others.',
   },
-  passphrase: { description: 'Refused: imgplay writes keys without a passphrase (an image must not carry a secret it cannot use).' },
+  passphrase: {
+    description: 'Refused: imgplay writes keys without a passphrase.',
+    refused: 'keys are written without one (an image must not carry a secret it cannot use)',
+  },
   private_key_format: { choices: ['auto', 'opensshbin', 'openssh', 'pkcs1', 'pkcs8', 'SSH'], default: 'auto', description: "Only `auto` (ssh-keygen's own format) is accepted." },
-  backend: { choices: ['auto', 'cryptography', 'opensshbin'], default: 'auto', description: '`auto` and `opensshbin` run the target\'s ssh-keygen; `cryptography` is refused.' },
+  backend: {
+    choices: ['auto', 'cryptography', 'opensshbin'],
+    default: 'auto',
+    description: '`auto` and `opensshbin` run the target\'s ssh-keygen; `cryptography` is refused.',
+    refusedValues: { cryptography: "keys are made by the target's ssh-keygen (opensshbin)" },
+  },
   ...fileAttrArgs,
 } as const satisfies Record<string, ArgSpec>;
 
@@ -86,8 +94,6 @@ function keySize(type: string, size: number | undefined): number | string {
 
 async function run(ctx: ModuleContext<KeypairArgs>): Promise<ModuleResult> {
   const { args, conn, check } = ctx;
-  if (args.passphrase !== undefined && args.passphrase !== null) return failed('passphrase is not supported by imgplay: keys are written without one');
-  if (args.backend === 'cryptography') return failed("backend=cryptography is not supported by imgplay: keys are made by the target's ssh-keygen (opensshbin)");
   if (args.private_key_format !== 'auto') return failed("'auto' is the only valid option for 'private_key_format' when 'backend' is not 'cryptography'");
   const path = args.path;
   const size = keySize(args.type, args.size ?? undefined);
