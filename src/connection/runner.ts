@@ -26,9 +26,11 @@ export interface RunnerSpec {
   exactEnv?: boolean;
 }
 
-// Reads one job per line and evals it with stdin closed, answering its exit code. Jobs are single
-// lines: a newline inside a quoted word travels as "$NL" (see shq), so any argument survives.
-const RUNNER_SCRIPT = `NL=$(printf '\\n_'); NL=\${NL%_}; while IFS= read -r job; do eval "$job" </dev/null; printf '%s\\n' "$?"; done`;
+// Reads one job per line and evals it, answering its exit code; each job names its own stdin (never the
+// runner's, which carries the jobs). Jobs are single lines: a newline inside a quoted word travels as "$NL"
+// (see shq), so any argument survives. Nothing here may need /dev/null: a bare chroot has no /dev, and dash
+// leaves at a failed redirection of eval.
+const RUNNER_SCRIPT = `NL=$(printf '\\n_'); NL=\${NL%_}; while IFS= read -r job; do eval "$job"; printf '%s\\n' "$?"; done`;
 
 /** Quotes a word for the runner's shell, on one line (newlines become the runner's "$NL"). */
 export function shq(word: string): string {
@@ -121,6 +123,8 @@ export class RunnerPool {
   private async jobs(): Promise<{ host: string; inside: string }> {
     if (!this.jobRoot) {
       const host = await mkdtemp(join(this.spec.jobParentHost, '.imgplay-run-'));
+      // The stdin of a command given none: an empty file, as /dev/null may be missing (a bare chroot).
+      writeFileSync(join(host, 'empty'), '');
       if (openJobDirs.size === 0) process.once('exit', removeOpenJobDirs);
       openJobDirs.add(host);
       const inside = join(this.spec.jobParentInside, host.slice(host.lastIndexOf('/') + 1));
@@ -146,7 +150,7 @@ export class RunnerPool {
     const withStdin = opts.stdin !== undefined && opts.stdin !== '';
     // Small files, written and read synchronously: a thread-pool round trip costs more than the I/O.
     if (withStdin) writeFileSync(`${host}.in`, opts.stdin!);
-    const job = `( ${parts.join('; ')} ) <${withStdin ? shq(`${inside}.in`) : '/dev/null'} >${shq(`${inside}.out`)} 2>${shq(`${inside}.err`)}`;
+    const job = `( ${parts.join('; ')} ) <${shq(withStdin ? `${inside}.in` : join(root.inside, 'empty'))} >${shq(`${inside}.out`)} 2>${shq(`${inside}.err`)}`;
 
     let timer: NodeJS.Timeout | undefined;
     let why: string | undefined;

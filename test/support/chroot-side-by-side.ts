@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { execa } from 'execa';
 import { parseRecap, repoRoot, toolEnv, type Recap } from '../differential/harness.js';
+import { mountPointsUnder, takeDownMountsUnder } from './minbase.js';
 
 /** One run of one tool on its tree. */
 export interface ChrootRun {
@@ -56,7 +57,11 @@ export async function runSideBySide(
     const env = toolEnv(config);
     const once = async (file: string, pre: string[], tree: string): Promise<ChrootRun> => {
       await rm(join(tree, 'root/results'), { force: true });
+      const mountedBefore = new Set(await mountPointsUnder(tree));
       const r = await execa(file, [...pre, '-i', 'hosts.yaml', '-e', `tree=${tree}`, 'playbook.yml'], { cwd: caseDir, env, extendEnv: false, reject: false, stdin: 'ignore', timeout: 300_000 });
+      // Ansible's mount module leaves what it mounts in the tree (imgplay's guard undoes its own): taken down
+      // before the tree is listed, compared and removed.
+      await takeDownMountsUnder(tree, mountedBefore);
       // The tree's own path (a temp dir) reads as $TREE, so runs in two copies, or stored from another, compare.
       const hide = (text: string) => text.split(tree).join('$TREE');
       const stdout = String(r.stdout);

@@ -54,6 +54,17 @@ export async function mountPointsUnder(dir: string): Promise<string[]> {
     .filter((mp) => mp === dir || mp.startsWith(prefix));
 }
 
+/** Unmounts, innermost first, what is mounted under `dir` now and was not in `before`; returns those mount points.
+ *  A run may leave mounts in its tree (Ansible's mount module in a chroot really mounts, and nothing undoes it). */
+export async function takeDownMountsUnder(dir: string, before: ReadonlySet<string>): Promise<string[]> {
+  const left = (await mountPointsUnder(dir)).filter((m) => !before.has(m));
+  for (const m of [...left].reverse()) {
+    const u = await execa('umount', [m], { reject: false });
+    if (u.exitCode !== 0) await execa('umount', ['-l', m], { reject: false });
+  }
+  return left;
+}
+
 async function debootstrap(target: string): Promise<void> {
   const mirror = await hostAptMirror();
   if (mirror === undefined) throw new Error('cannot build the minbase test tree: no Debian mirror in the host apt sources');

@@ -14,7 +14,7 @@ import { removeTree } from '../../src/host/mount-table.js';
 import { parseRecap, repoRoot, toolEnv, type Recap } from '../differential/harness.js';
 import { testProxyUrl } from './apt-proxy.js';
 import { lockFile } from './lock-file.js';
-import { minbaseTree, mountPointsUnder } from './minbase.js';
+import { minbaseTree, mountPointsUnder, takeDownMountsUnder } from './minbase.js';
 import { compareTrees, firstLineDiff, readText, snapshotTree, type Tree } from './tree-diff.js';
 
 /** A role to run: a role directory, or a role of a collection (named by FQCN), with the play's vars. */
@@ -251,11 +251,7 @@ async function runTool(tool: 'ansible' | 'imgplay', work: string, root: string, 
   const strays = killProcessesRootedIn(root);
   // A role may mount inside the tree (os_hardening mounts /proc with hidepid through Ansible's chroot): the
   // instrument takes such mounts down, innermost first, so the trees can be compared and removed.
-  const leftMounted = (await mountPointsUnder(root)).filter((m) => !mountedBefore.has(m));
-  for (const m of [...leftMounted].reverse()) {
-    const u = await execa('umount', [m], { reject: false });
-    if (u.exitCode !== 0) await execa('umount', ['-l', m], { reject: false });
-  }
+  const leftMounted = await takeDownMountsUnder(root, mountedBefore);
   const stdout = String(r.stdout ?? '');
   const stderr = String(r.stderr ?? '') + (r.exitCode === undefined ? `\n${r.shortMessage}` : '');
   return { exitCode: r.exitCode ?? -1, recap: parseRecap(stdout), firstError: firstError(stdout, stderr), strays, leftMounted, stdout, stderr };
