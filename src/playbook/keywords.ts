@@ -62,4 +62,9 @@ export function shortAction(action: string): string {
 }
 
 /** What ansible-core 2.14 says of the bare `include`, still accepted there. */
-export const INCLUDE_DEPRECATION = '"include" is deprecated, use include_tasks/import_tasks instead. This feature will be removed in version 2.16.';
+/** 2.14's second words on a dynamic bare `include`, as its results are read. */
+export const INCLUDE_RUN_DEPRECATION = '"include" is deprecated, use include_tasks/import_tasks/import_playbook instead. This feature will be removed in version 2.16.';
+
+/** 2.14's words on a bare `include`, as it is loaded. */
+export const INCLUDE_DEPRECATION =
+  '"include" is deprecated, use include_tasks/import_tasks instead. See https://docs.ansible.com/ansible-core/2.14/user_guide/playbooks_reuse_includes.html for details. This feature will be removed in version 2.16.';

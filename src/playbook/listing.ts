@@ -1,6 +1,6 @@
 // --list-tasks and --list-tags, printed as ansible-playbook prints them, from the plan alone.
 import type { Inventory } from '../inventory/inventory.js';
-import type { Node, Playbook } from './model.js';
+import { roleLabel, type Node, type Playbook } from './model.js';
 import { selectedByTags } from './tags.js';
 
 interface ListOptions {
@@ -22,8 +22,8 @@ function walk(nodes: readonly Node[], inherited: string[], out: Listed[]): void 
       walk([...n.block, ...n.rescue, ...n.always], tags, out);
       continue;
     }
-    const base = n.name ?? n.action;
-    out.push({ name: n.role ? `${n.role.name} : ${base}` : base, tags });
+    const base = n.name ?? n.written ?? n.action;
+    out.push({ name: n.role ? `${roleLabel(n.role)} : ${base}` : base, tags });
   }
 }
 

@@ -31,6 +31,8 @@ export interface Inherited {
 export interface RoleInstance {
   readonly name: string;
   readonly path: string;
+  /** The collection the role came from (`acme.tools`), however the play named it. */
+  readonly collection?: string | undefined;
   readonly defaults: Readonly<Record<string, unknown>>;
   readonly vars: Readonly<Record<string, unknown>>;
   readonly params: Readonly<Record<string, unknown>>;
@@ -46,6 +48,9 @@ export interface Origin {
   /** Directory that relative `src:` and include paths start from. */
   readonly baseDir: string;
   readonly role?: RoleInstance | undefined;
+  /** The action as the task wrote it, where that differs from `action` (`ansible.builtin.copy`, a bare
+   *  `include`): an unnamed task's banner shows it, as Ansible's does. */
+  readonly written?: string | undefined;
 }
 
 /** One module invocation. */
@@ -138,4 +143,9 @@ export interface Playbook {
   readonly files: readonly string[];
   /** Deprecation warnings met while planning, printed before the run (and by --syntax-check). */
   readonly warnings: readonly string[];
+}
+
+/** A role's name as Ansible's banners show it: with its collection (`acme.tools.greet`) when it came from one. */
+export function roleLabel(role: Pick<RoleInstance, 'name' | 'collection'>): string {
+  return role.collection !== undefined ? `${role.collection}.${role.name}` : role.name;
 }

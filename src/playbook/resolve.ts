@@ -275,6 +275,7 @@ async function parseTaskOrBlock(raw: Raw, ctx: ParseContext): Promise<Node[]> {
   const detected = detectAction(raw, file, ctx.collections, ctx.moduleDefaults, mayFailOnPurpose(raw, ctx), ctx.conditional || hasWhen(raw));
   const { actionKey, extra } = detected;
   let { action, args } = detected;
+  let written = detected.written;
   const pos = posOfKey(raw, actionKey) ?? where(raw, file);
   const loop = loopOf(raw);
   let taskVars = varsOf(raw, 'task', file);
@@ -285,6 +286,7 @@ async function parseTaskOrBlock(raw: Raw, ctx: ParseContext): Promise<Node[]> {
     const { _raw_params: fileArg, file: fileKey, ...params } = args;
     const target = fileArg ?? fileKey;
     const literal = typeof target === 'string' && !isTemplate(target);
+    written = detected.written ?? 'include';
     action = literal && loop.loop === undefined && ctx.dynamic !== true ? 'import_tasks' : 'include_tasks';
     args = { file: target };
     taskVars = { ...params, ...taskVars };
@@ -305,7 +307,7 @@ async function parseTaskOrBlock(raw: Raw, ctx: ParseContext): Promise<Node[]> {
     return loaded.blocks.map((b) => ({ ...b, origin: 'import_role' as const, when: [...kw.when, ...b.when], tags: [...kw.tags, ...b.tags], vars: { ...b.vars, ...kw.vars } }));
   }
   if (action === 'include_tasks' || action === 'include_role') {
-    const node: IncludeNode = { kind: 'include', action, name, args, listen: stringList(raw.listen), ...loop, ...kw, pos, baseDir: ctx.baseDir, role: ctx.role };
+    const node: IncludeNode = { kind: 'include', action, name, args, listen: stringList(raw.listen), ...loop, ...kw, pos, baseDir: ctx.baseDir, role: ctx.role, ...(written !== undefined ? { written } : {}) };
     return [node];
   }
   const argPos: Record<string, SourcePos> = {};
@@ -333,6 +335,7 @@ async function parseTaskOrBlock(raw: Raw, ctx: ParseContext): Promise<Node[]> {
     baseDir: ctx.baseDir,
     role: ctx.role,
     ...(detected.templated ? { templatedAction: true } : {}),
+    ...(written !== undefined ? { written } : {}),
     ...(detected.notImplemented !== undefined ? { notImplemented: detected.notImplemented } : {}),
   };
   return [task];
@@ -377,7 +380,7 @@ function detectAction(
   moduleDefaults?: readonly Raw[],
   onPurpose = false,
   conditional = false,
-): { action: string; args: Raw; actionKey: string; extra: Partial<Inherited>; templated?: boolean; notImplemented?: string } {
+): { action: string; args: Raw; actionKey: string; extra: Partial<Inherited>; templated?: boolean; notImplemented?: string; written?: string } {
   const candidates: string[] = [];
   for (const key of Object.keys(raw)) {
     if (TASK_KEYWORDS.has(key) && key !== 'action' && key !== 'local_action') continue;
@@ -424,7 +427,7 @@ function detectAction(
     throw new ValidationError(`conflicting action statements: ${known.join(', ')}`, { pos: posOfKey(raw, known[1]!) });
   }
   const actionKey = known[0]!;
-  let name = actionKey === 'action' || actionKey === 'local_action' || INCLUDE_ACTIONS.has(actionKey) ? actionKey : findInCollections(actionKey, collections)!.name;
+  let name = actionKey;
   let value = raw[actionKey];
   const extra: Partial<Inherited> = {};
   if (actionKey === 'action' || actionKey === 'local_action') {
@@ -449,7 +452,8 @@ function detectAction(
   }
   const action = INCLUDE_ACTIONS.has(name) ? shortAction(name) : findInCollections(name, collections)!.name;
   const args = parseArgs(action, value, raw, actionKey, moduleDefaults, onPurpose, conditional);
-  return { action, args, actionKey, extra };
+  // What Ansible's banner shows for an unnamed task: the module as written (ansible.builtin.copy stays so).
+  return { action, args, actionKey, extra, ...(name !== action ? { written: name } : {}) };
 }
 
 // The `collections:` keyword: a list of collection names (namespace.name), searched in order for short module
@@ -691,10 +695,10 @@ function findCollectionRole(name: string, ctx: ParseContext, tried: string[]): {
   return undefined;
 }
 
-function findRoleDir(name: string, ctx: ParseContext, pos: SourcePos): string {
+function findRoleDir(name: string, ctx: ParseContext, pos: SourcePos): { dir: string; collection?: string } {
   const tried: string[] = [];
   const inCollection = findCollectionRole(name, ctx, tried);
-  if (inCollection) return inCollection.dir;
+  if (inCollection) return inCollection;
   if (/^[A-Za-z_]\w*\.[A-Za-z_]\w*\.[A-Za-z_]\w*$/.test(name)) {
     throw new ValidationError(`the role '${name}' was not found in the collection ${name.split('.').slice(0, 2).join('.')}`, {
       pos,
@@ -704,7 +708,7 @@ function findRoleDir(name: string, ctx: ParseContext, pos: SourcePos): string {
   const candidates = isAbsolute(name) ? [name] : roleSearchPath(ctx).map((d) => join(d, name));
   for (const dir of candidates) {
     tried.push(dir);
-    if (existsSync(dir) && statSync(dir).isDirectory()) return dir;
+    if (existsSync(dir) && statSync(dir).isDirectory()) return { dir };
   }
   throw new ValidationError(`the role '${name}' was not found`, { pos, hint: `looked in:\n  ${tried.join('\n  ')}` });
 }
@@ -747,7 +751,7 @@ export async function loadRoleEntry(entry: unknown, ctx: ParseContext, pos: Sour
     if (ROLE_ENTRY_KEYWORDS.has(k)) kwRaw[k] = v;
     else params[k] = v;
   }
-  const dir = findRoleDir(name, ctx, entryPos);
+  const { dir, collection } = findRoleDir(name, ctx, entryPos);
   const tasksFile = mainFile(join(dir, 'tasks'), String(importArgs.tasks_from ?? 'main').replace(/\.ya?ml$/, ''));
   // Checked before the duplicate rule below, which would otherwise end a loop of dependencies silently.
   // A role may import itself for another tasks file (tasks_from): only the same role with the same tasks is a loop.
@@ -766,8 +770,9 @@ export async function loadRoleEntry(entry: unknown, ctx: ParseContext, pos: Sour
   const defaults = await loadVarsFile(mainFile(join(dir, 'defaults'), String(importArgs.defaults_from ?? 'main').replace(/\.ya?ml$/, '')), fileSet);
   const vars = await loadVarsFile(mainFile(join(dir, 'vars'), String(importArgs.vars_from ?? 'main').replace(/\.ya?ml$/, '')), fileSet);
   const instance: RoleInstance = {
-    name: name.split('/').pop() ?? name,
+    name: (collection !== undefined ? name.split('.').pop() : name.split('/').pop()) ?? name,
     path: dir,
+    ...(collection !== undefined ? { collection } : {}),
     defaults,
     vars,
     params,

@@ -43,7 +43,7 @@ export type RunEvent =
     }
   | { type: 'retry'; host: string; task: string; retriesLeft: number; result: Record<string, unknown> }
   | { type: 'include'; file: string; hosts: string[]; label?: unknown }
-  | { type: 'warning'; message: string }
+  | { type: 'warning'; message: string; /** Ansible's [DEPRECATION WARNING] (ANSIBLE_DEPRECATION_WARNINGS=false hides them). */ deprecation?: boolean }
   | { type: 'verbose'; host: string; message: string }
   | { type: 'recap'; hosts: Array<{ host: string } & Record<Counter, number>> }
   | { type: 'error'; message: string }

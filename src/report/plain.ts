@@ -5,7 +5,7 @@ import { printable } from '../yaml/load.js';
 import { pythonJson } from './python-json.js';
 import { Timings } from './timings.js';
 
-const COLOR = { ok: '\x1b[0;32m', changed: '\x1b[0;33m', failed: '\x1b[0;31m', skipped: '\x1b[0;36m', unreachable: '\x1b[1;31m', warn: '\x1b[1;35m', reset: '\x1b[0m' };
+const COLOR = { ok: '\x1b[0;32m', changed: '\x1b[0;33m', failed: '\x1b[0;31m', skipped: '\x1b[0;36m', unreachable: '\x1b[1;31m', warn: '\x1b[1;35m', deprecate: '\x1b[0;35m', reset: '\x1b[0m' };
 
 /** Options of the text renderer. */
 export interface PlainOptions {
@@ -82,7 +82,8 @@ export class PlainReporter implements Reporter {
         this.line(`included: ${ev.file} for ${ev.hosts.join(', ')}${ev.label !== undefined ? ` => (item=${pyStr(ev.label)})` : ''}`, 'skipped');
         break;
       case 'warning':
-        this.line(`[WARNING]: ${ev.message}`, 'warn');
+        if (ev.deprecation) this.line(`[DEPRECATION WARNING]: ${ev.message} Deprecation warnings can be disabled by setting deprecation_warnings=False in ansible.cfg.`, 'deprecate');
+        else this.line(`[WARNING]: ${ev.message}`, 'warn');
         break;
       case 'verbose':
         if (this.opts.verbosity > 0) this.line(`<${ev.host}> ${ev.message}`);

@@ -1,5 +1,5 @@
 // A task's banner: its number in the run and its name as shown, rendered with the first host's variables.
-import type { IncludeNode, TaskNode } from '../playbook/model.js';
+import { roleLabel, type IncludeNode, type TaskNode } from '../playbook/model.js';
 import { isTemplate, renderString } from '../jinja/template.js';
 import type { RunContext } from './context.js';
 import type { Scope } from './scope.js';
@@ -40,13 +40,13 @@ export function tryRender(text: string, vars: Record<string, unknown>): string {
 
 // The banner's name, rendered with the first host's variables; most names hold no template, so the
 // variables (the costliest part of a task's set-up) are built only for those that do.
+// As 2.14's get_name: a task in a role is prefixed with the role's name, an include_role task never is.
 function displayName(node: TaskNode | IncludeNode, vars: () => Record<string, unknown>): string {
   const render = (text: string) => (isTemplate(text) ? tryRender(text, vars()) : text);
-  const base =
-    node.name !== undefined
-      ? render(node.name)
-      : node.kind === 'include' && node.action === 'include_role'
-        ? `include_role : ${render(String(node.args.name ?? ''))}`
-        : node.action;
-  return node.role ? `${node.role.name} : ${base}` : base;
+  const action = node.written ?? node.action;
+  if (node.kind === 'include' && node.action === 'include_role') {
+    return node.name !== undefined ? render(node.name) : `${action} : ${render(String(node.args.name ?? ''))}`;
+  }
+  const base = node.name !== undefined ? render(node.name) : action;
+  return node.role ? `${roleLabel(node.role)} : ${base}` : base;
 }

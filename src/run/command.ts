@@ -171,7 +171,7 @@ export async function runCommand(playbookArg: string, opts: RunCliOptions, out: 
     const invSources = opts.inventory?.map((p) => (!existsSync(resolve(p)) && p.includes(',') ? p : resolve(p))) ?? defaultInventory(file);
     for (const s of invSources) if (!s.includes(',') && !existsSync(s)) throw new OptionsError(`the inventory ${s} does not exist`);
     const inventory = await loadInventory(invSources, { playbookDir: dirname(file) });
-    if (opts.syntaxCheck || opts.listTasks || opts.listTags) for (const w of playbook.warnings) err(`[DEPRECATION WARNING]: ${w}\n`);
+    if (opts.syntaxCheck || opts.listTasks || opts.listTags) for (const w of playbook.warnings) if (ansibleBool(process.env.ANSIBLE_DEPRECATION_WARNINGS) !== false) err(`[DEPRECATION WARNING]: ${w} Deprecation warnings can be disabled by setting deprecation_warnings=False in ansible.cfg.\n`);
     // Roles named by inventory or extra vars in include_role are loaded now, so their mistakes end the run
     // before any stage (ansible-playbook only loads them when it reaches them).
     await planDynamicIncludes(playbook, inventory, { extraVars, limit: opts.limit, tags: opts.tags, skipTags: opts.skipTags });
@@ -233,6 +233,7 @@ export async function runCommand(playbookArg: string, opts: RunCliOptions, out: 
         forceHandlers: opts.forceHandlers ?? ansibleBool(process.env.ANSIBLE_FORCE_HANDLERS) ?? false,
         strategy,
         errorOnMissingHandler: ansibleBool(process.env.ANSIBLE_ERROR_ON_MISSING_HANDLER),
+        deprecationWarnings: ansibleBool(process.env.ANSIBLE_DEPRECATION_WARNINGS),
         noCache: opts.cache === false,
         cacheDir: opts.cacheDir === undefined ? undefined : resolve(opts.cacheDir),
         connection: opts.connection,

@@ -28,6 +28,8 @@ export interface RunContext {
   readonly interrupted: boolean;
   /** Ansible's Display shows a warning once per run, however often it is raised. */
   warnOnce(message: string): void;
+  /** Prints a deprecation warning once per run, unless ANSIBLE_DEPRECATION_WARNINGS turned them off. */
+  deprecateOnce(message: string): void;
 }
 
 /** The walk over a play's tree, which includes and handler flushes re-enter. */

@@ -68,6 +68,11 @@ export class Executor implements Walker {
         warned.add(message);
         reporter.emit({ type: 'warning', message });
       },
+      deprecateOnce: (message) => {
+        if (opts.deprecationWarnings === false || warned.has(`deprecation:${message}`)) return;
+        warned.add(`deprecation:${message}`);
+        reporter.emit({ type: 'warning', message, deprecation: true });
+      },
     };
     this.selection = new TaskSelection(opts);
     this.banners = new Banners(this.ctx);
@@ -84,7 +89,7 @@ export class Executor implements Walker {
     // `@file` limits are read once, before anything runs, as ansible-playbook reads them.
     this.limit = ctx.opts.limit ? await expandLimit(ctx.opts.limit) : undefined;
     ctx.reporter.emit({ type: 'playbook_start', file: ctx.playbook.file, given: ctx.opts.playbookPath, plays: ctx.playbook.plays.length });
-    for (const message of ctx.playbook.warnings) ctx.reporter.emit({ type: 'warning', message });
+    for (const message of ctx.playbook.warnings) ctx.deprecateOnce(message);
     if (this.limit && ctx.vars.inventory.select(this.limit).length === 0) {
       ctx.reporter.emit({ type: 'warning', message: `Could not match supplied host pattern, ignoring: ${ctx.opts.limit}` });
     }
@@ -317,7 +322,9 @@ export class Executor implements Walker {
       const failed = outcome.status === 'failed' && !outcome.ignored;
       // any_errors_fatal spares a host whose failure takes it to a rescue or always section (2.14's linear strategy).
       const unrescued = (failed && !ctx.rescues.guarded(h)) || (outcome.status === 'unreachable' && !outcome.ignored);
-      if (unrescued && inner.any_errors_fatal !== undefined && !keywordTrue(inner.ignore_errors ?? false, vars(h)) && keywordTrue(inner.any_errors_fatal, vars(h))) fatal = !pr.free;
+      // A run_once task counts as any_errors_fatal (2.14's linear strategy: `task.any_errors_fatal or run_once`).
+      const fatalTask = runOnce || (inner.any_errors_fatal !== undefined && keywordTrue(inner.any_errors_fatal, vars(h)));
+      if (unrescued && fatalTask && !keywordTrue(inner.ignore_errors ?? false, vars(h))) fatal = !pr.free;
       // A run_once task that fails fails every host of the play: each then goes to its rescue or always
       // section, if any, else it is out of the play (2.14's strategy marks them all failed, but counts one).
       if (runOnce && failed) for (const other of share) other.failed = true;

@@ -1,7 +1,7 @@
 // Handlers: a changed task notifies them by name or `listen` topic, and a flush runs each notified handler
 // once for the hosts that notified it, in the order the play lists them.
 import { ImgplayError } from '../errors.js';
-import type { BlockNode, Node, TaskNode } from '../playbook/model.js';
+import { roleLabel, type BlockNode, type Node, type TaskNode } from '../playbook/model.js';
 import { isTemplate, renderString, templateValue } from '../jinja/template.js';
 import { tryRender } from './banner.js';
 import { undefinedText } from './ansible-msg.js';
@@ -43,7 +43,8 @@ function handlerNamed(ctx: RunContext, pr: PlayRun, all: readonly Exclude<Node, 
     for (const node of all) {
       if (node.role !== group || node.name === undefined) continue;
       const hname = handlerName(ctx, pr, node, node.name);
-      if (hname !== undefined && (hname === name || (node.role !== undefined && `${node.role.name} : ${hname}` === name))) return node;
+      // As 2.14's candidates: the name, and with the role's short or full name before it.
+      if (hname !== undefined && (hname === name || (node.role !== undefined && [node.role.name, roleLabel(node.role)].some((r) => `${r} : ${hname}` === name)))) return node;
     }
   }
   return undefined;

@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import type { SourcePos } from '../errors.js';
 import { imgplayVersion } from '../host/version.js';
 import { type Inventory, type InventoryHost, inventoryLayersInOrder, type VarLayers } from '../inventory/inventory.js';
-import type { RoleInstance } from '../playbook/model.js';
+import { roleLabel, type RoleInstance } from '../playbook/model.js';
 import { OMIT } from '../jinja/expr.js';
 import { lazyVars } from '../jinja/scope.js';
 import { markSelfTemplating, pyRepr } from '../jinja/values.js';
@@ -155,7 +155,7 @@ export class HostVars {
       ansible_play_name: pr.play.name,
       ...roleNameVars(pr.play),
       ...(task ? { ansible_search_path: searchPath(task, this.playbookDir) } : {}),
-      ...(task?.role ? { role_name: task.role.name, role_path: task.role.path, ansible_role_name: task.role.name, ansible_collection_name: null } : {}),
+      ...(task?.role ? { role_name: task.role.name, role_path: task.role.path, ansible_role_name: roleLabel(task.role), ansible_collection_name: task.role.collection ?? null } : {}),
     };
   }
 

@@ -6,6 +6,7 @@ import { ImgplayError, IncludedFileError, ParseError, ValidationError } from '..
 import { noteRead, workingFor } from '../host/reads.js';
 import { loopControlOf, loopItems, loopItemVars } from '../playbook/loop.js';
 import type { IncludeNode, Node } from '../playbook/model.js';
+import { INCLUDE_RUN_DEPRECATION } from '../playbook/keywords.js';
 import { fileLink, findIncludeFile, loadRoleEntry, loadTaskFile, type ParseContext } from '../playbook/resolve.js';
 import { evaluateCondition } from '../jinja/expr.js';
 import { templateValue } from '../jinja/template.js';
@@ -54,6 +55,8 @@ export class Includes {
       // What a host includes is read for that host (its stage's inputs, for the stage cache).
       await workingFor(h.name, () => this.expandFor(pr, node, h, inner, id, groups));
     }
+    // A dynamic bare `include` is deprecated again as its results are read (2.14's process_include_results).
+    if (node.written === 'include' || node.written === 'ansible.builtin.include') this.ctx.deprecateOnce(INCLUDE_RUN_DEPRECATION);
     // Ansible announces and counts included task files, but not included roles.
     if (node.action === 'include_tasks') {
       for (const g of groups.values()) {
@@ -135,7 +138,7 @@ export class Includes {
       for (const hd of pctx.roleHandlers) if (!known.has(at(hd))) pr.handlers.push(hd);
       out = { file: loaded.instances.at(-1)?.path ?? String(args.name), link, nodes: loaded.blocks };
     }
-    for (const message of new Set(warnings)) this.ctx.reporter.emit({ type: 'warning', message });
+    for (const message of warnings) this.ctx.deprecateOnce(message);
     return out;
   }
 

@@ -2,13 +2,13 @@
 // lists, the file search path lookups use, the controller's Python.
 import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Play, RoleInstance } from '../playbook/model.js';
+import { roleLabel, type Play, type RoleInstance } from '../playbook/model.js';
 
 /** ansible_play_role_names, ansible_dependent_role_names, ansible_role_names and role_names of a play. Ansible
  *  builds the last two from a set (an order that changes between runs): they are sorted here. */
 export function roleNameVars(play: Play): Record<string, string[]> {
-  const direct = play.roles.filter((r) => r.parent === undefined).map((r) => r.name);
-  const dependent = [...new Set(play.roles.filter((r) => r.parent !== undefined).map((r) => r.name))].sort();
+  const direct = play.roles.filter((r) => r.parent === undefined).map(roleLabel);
+  const dependent = [...new Set(play.roles.filter((r) => r.parent !== undefined).map(roleLabel))].sort();
   return {
     ansible_play_role_names: direct,
     role_names: direct,

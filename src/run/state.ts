@@ -27,6 +27,8 @@ export interface RunOptions {
   forceHandlers?: boolean | undefined;
   /** ANSIBLE_ERROR_ON_MISSING_HANDLER: false makes notifying a handler no play has a warning (default true). */
   errorOnMissingHandler?: boolean | undefined;
+  /** ANSIBLE_DEPRECATION_WARNINGS: false hides deprecation warnings. */
+  deprecationWarnings?: boolean | undefined;
   /** ANSIBLE_STRATEGY: the strategy of plays that name none (default linear). */
   strategy?: 'linear' | 'free' | 'host_pinned' | undefined;
   /** --no-cache: every stage is built afresh and nothing is stored. */

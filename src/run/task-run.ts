@@ -31,12 +31,25 @@ type Emit = (o: TaskOutcome, extra?: { item?: { label: unknown }; loop?: boolean
 
 /** Runs tasks on hosts, one host at a time per call. */
 export class TaskRunner {
+  // Warnings already shown for the task a host is running: Ansible runs each host's task in its own worker, whose
+  // display shows a warning once, so a warning comes once per task and host (again for the next task).
+  private readonly shown = new Map<HostRun, Set<string>>();
+
   constructor(private readonly ctx: RunContext) {}
+
+  private warnForTask(h: HostRun, message: string): void {
+    let seen = this.shown.get(h);
+    if (seen === undefined) this.shown.set(h, (seen = new Set()));
+    if (seen.has(message)) return;
+    seen.add(message);
+    this.ctx.reporter.emit({ type: 'warning', message });
+  }
 
   /** Runs a task on a host (every loop item), registers and reports its result; `share` are the other hosts
    *  of a run_once task, which get what it registers and the facts it sets. */
   async onHost(pr: PlayRun, task: TaskNode, h: HostRun, scope: Scope, taskId: number, share: readonly HostRun[] = []): Promise<TaskOutcome> {
     const started = performance.now();
+    this.shown.delete(h);
     // A task cut short by Ctrl-C shows no failure (as in Ansible): the run says it was interrupted.
     const emit: Emit = (o, extra = {}) =>
       void (
@@ -151,7 +164,7 @@ export class TaskRunner {
   // One execution of a task on a host (one loop item), with conditions, retries and result rules.
   private async once(pr: PlayRun, task: TaskNode, h: HostRun, scope: Scope, vars: Record<string, unknown>, share: readonly HostRun[]): Promise<TaskOutcome> {
     for (const { cond } of scope.when) {
-      if (typeof cond === 'string' && isTemplate(cond)) this.ctx.warnOnce(`${TEMPLATED_CONDITION}${cond}`);
+      if (typeof cond === 'string' && isTemplate(cond)) this.warnForTask(h, `${TEMPLATED_CONDITION}${cond}`);
       let holds: boolean;
       try {
         holds = evaluateCondition(cond, vars);

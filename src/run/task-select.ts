@@ -1,5 +1,5 @@
 // Which tasks a run selects: by --tags/--skip-tags, and none before --start-at-task's first match.
-import type { IncludeNode, TaskNode } from '../playbook/model.js';
+import { roleLabel, type IncludeNode, type TaskNode } from '../playbook/model.js';
 import { selectedByTags } from '../playbook/tags.js';
 import type { RunOptions } from './state.js';
 
@@ -18,7 +18,7 @@ export class TaskSelection {
     if (!this.startAtFound) {
       const start = this.opts.startAtTask!;
       const name = node.name ?? '';
-      const full = node.role ? `${node.role.name} : ${name}` : name;
+      const full = node.role ? `${roleLabel(node.role)} : ${name}` : name;
       if (name === start || full === start || globMatch(start, full) || globMatch(start, name)) this.startAtFound = true;
       else return false;
     }

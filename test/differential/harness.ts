@@ -312,29 +312,33 @@ export interface Outline {
 
 const bannerLine = /^(PLAY \[.*\]|TASK \[.*\]|RUNNING HANDLER \[.*\]|NO MORE HOSTS LEFT|PLAY RECAP) \*+\s*$/;
 
-/** The banners of a run (up to its recap) and its warnings, each on one line: Ansible wraps a warning at the terminal's
- *  width, so its continuation lines are joined back (a warning ends at a blank line or where another message starts). */
-export function outline(r: Pick<RunResult, 'stdout' | 'stderr'>): Outline {
+/** The banners of a run (up to its recap) and its warnings (deprecations marked so), each on one line: Ansible wraps
+ *  a warning at the terminal's width, so its continuation lines are joined back (imgplay never wraps one). */
+export function outline(r: Pick<RunResult, 'tool' | 'stdout' | 'stderr'>): Outline {
   const banners: string[] = [];
   const warnings: string[] = [];
-  const plain = (text: string): string[] => text.replace(/\x1b\[[0-9;]*m/g, '').split(/\r?\n/);
+  // Each run has its own temp root (mkdtemp's name): it reads as $ROOT, as in the trees.
+  const plain = (text: string): string[] => text.replace(/\x1b\[[0-9;]*m/g, '').replace(/\/tmp\/imgplay-diff-[A-Za-z0-9]+/g, '$ROOT').split(/\r?\n/);
   for (const line of plain(r.stdout)) {
     const m = bannerLine.exec(line);
     if (m?.[1]) banners.push(m[1]);
     if (m?.[1] === 'PLAY RECAP') break;
   }
+  const starts = /^(\[|ok: |changed: |fatal: |failed: |skipping: |included: |ERROR!|PLAY |TASK |RUNNING HANDLER|NO MORE HOSTS|\S+\s+: ok=)/;
   for (const text of [r.stdout, r.stderr]) {
     let open: string[] | undefined;
     for (const line of plain(text)) {
-      if (line.startsWith('[WARNING]: ')) {
-        open = [line.slice('[WARNING]: '.length)];
+      const m = /^\[(WARNING|DEPRECATION WARNING)\]: (.*)$/.exec(line);
+      if (m) {
+        open = [m[1] === 'WARNING' ? '' : 'DEPRECATION:', m[2] ?? ''];
         warnings.push('');
-      } else if (open && line.trim() !== '' && !/^(\[|\S+:|ERROR!|PLAY|TASK|RUNNING|NO MORE)/.test(line)) {
+      } else if (open && r.tool === 'ansible' && line.trim() !== '' && !starts.test(line)) {
         open.push(line);
       } else {
         open = undefined;
       }
-      if (open) warnings[warnings.length - 1] = open.join(' ').replace(/\s+/g, ' ').trim();
+      // textwrap also breaks after a hyphen ("ansible-" / "core"): such a break is joined back without a space.
+      if (open) warnings[warnings.length - 1] = open.map((l) => l.trim()).join(' ').replace(/- (?=\S)/g, (d, at: number, all: string) => (/\w-$/.test(all.slice(0, at + 1)) ? '-' : d)).replace(/\s+/g, ' ').trim();
     }
   }
   return { banners, warnings: warnings.sort() };
