@@ -1,6 +1,11 @@
 // The mutable group/host graph the inventory parsers fill in, with the rules of Ansible's InventoryData:
 // `all` and `ungrouped` always exist, loops are refused, and reconcile() files orphans under them.
 import { ValidationError, type SourcePos } from '../errors.js';
+import { warn as runWarning } from '../host/warnings.js';
+
+// Python's INVALID_VARIABLE_NAMES: a group name that starts with a digit or a non-word character, or holds one.
+const INVALID_GROUP_CHARS = /^[^\p{L}\p{N}_]|^\p{N}|[^\p{L}\p{N}\p{M}_]/u;
+const INVALID_GROUP_WARNING = 'Invalid characters were found in group names but not replaced, use -vvvv to see details';
 
 /** Names Ansible treats as this machine: they reach an implicit localhost when the inventory has none. */
 export const LOCALHOST_NAMES: readonly string[] = ['127.0.0.1', 'localhost', '::1'];
@@ -37,11 +42,22 @@ export class InventoryGraph {
     this.addChild('all', 'ungrouped');
   }
 
+  // A warning of Ansible's about the inventory, once; a group made at run time (group_by, add_host) says it then.
+  private warn(message: string): void {
+    if (!this.warnings.includes(message)) this.warnings.push(message);
+    if (this.live) runWarning(message, 'run');
+  }
+
+  /** True once the inventory is loaded: what changes it now is the run (group_by, add_host). */
+  live = false;
+
   /** Adds a group if it is new. */
   addGroup(name: string, pos?: SourcePos): GroupNode {
     if (name === '') throw new ValidationError('a group name cannot be empty', { pos });
     let group = this.groups.get(name);
     if (!group) {
+      // Ansible's default (TRANSFORM_INVALID_GROUP_CHARS=never) keeps such a name, and says so.
+      if (INVALID_GROUP_CHARS.test(name)) this.warn(INVALID_GROUP_WARNING);
       group = { name, hosts: [], children: [], parents: [], vars: {}, priority: 1 };
       this.groups.set(name, group);
     }
@@ -158,7 +174,7 @@ export class InventoryGraph {
     }
     const groupNames = new Set(this.groups.keys());
     for (const name of this.hosts.keys()) {
-      if (groupNames.has(name)) this.warnings.push(`found both a group and a host named '${name}'`);
+      if (groupNames.has(name)) this.warn(`Found both group and host with same name: ${name}`);
     }
   }
 

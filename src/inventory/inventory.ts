@@ -154,6 +154,7 @@ export class Inventory implements PatternTarget<InventoryHost> {
    *  changed; this one stays as it was (it holds copies), the change goes on from the new one. */
   withChange(edit: (graph: InventoryGraph) => boolean): { inventory: Inventory; changed: boolean } {
     const before = { groups: new Set(this.graph.groups.keys()), hosts: new Set(this.graph.hosts.keys()) };
+    this.graph.live = true;
     const changed = edit(this.graph);
     // Ansible reads group_vars/ and host_vars/ for a group or host made at run time too; imgplay reads them once,
     // for the inventory's own names: a file it would not read is refused, not ignored.

@@ -1,6 +1,7 @@
 // Ansible's lookup plugins: `lookup('file', 'x')`, `query(...)` and the `with_<lookup>` loops share them, with the
 // results, search paths and error texts of ansible-core 2.14. They run on the controller, never in the target.
 import { noteRead } from '../host/reads.js';
+import { warn } from '../host/warnings.js';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, normalize, resolve } from 'node:path';
@@ -26,14 +27,31 @@ export interface LookupContext {
 /** A lookup plugin: terms in, a list out (Ansible's LookupBase.run). */
 type Plugin = (terms: unknown[], kwargs: Record<string, unknown>, ctx: LookupContext) => unknown[];
 
-/** A failure the lookup itself reports (AnsibleLookupError / AnsibleError): `errors=` may turn it into a warning. */
-export class LookupError extends TemplateError {}
+/** A failure the lookup itself reports (AnsibleLookupError when `handled`, else AnsibleError): `errors=` may turn it
+ *  into a warning, worded by which of the two it is. */
+export class LookupError extends TemplateError {
+  handled = false;
+}
 
 /** Options the lookup does not have (AnsibleOptionsError): `errors=` never hides them. */
 class OptionsError extends TemplateError {}
 
 function fail(message: string): never {
   throw new LookupError(message);
+}
+
+// An AnsibleLookupError: what first_found, ini and config raise (other plugins raise AnsibleError).
+function failHandled(message: string): never {
+  const err = new LookupError(message);
+  err.handled = true;
+  throw err;
+}
+
+// LookupBase.find_file_in_search_path: a file not found is warned about (first_found alone looks quietly).
+function findOrWarn(scope: Scope, subdir: string, needle: string): string | undefined {
+  const path = findInSearchPath(scope, subdir, needle);
+  if (path === undefined) warn(`Unable to find '${needle}' in expected paths (use -vvvvv to see paths)`);
+  return path;
 }
 
 // Commands of pipe and lines are given this long before they are killed: a lookup must not hang a run.
@@ -189,7 +207,7 @@ function fileLookup(terms: unknown[], kwargs: Record<string, unknown>, { scope }
   const rstrip = kwargs.rstrip === undefined ? true : boolOpt(kwargs.rstrip, 'rstrip');
   return terms.map((t) => {
     const term = pyStr(t);
-    const path = findInSearchPath(scope, 'files', term);
+    const path = findOrWarn(scope, 'files', term);
     if (path === undefined || !isRegularFile(path)) fail(`could not locate file in lookup: ${term}`);
     let text = readText(path);
     if (lstrip) text = text.replace(/^\s+/, '');
@@ -204,7 +222,7 @@ function fileglobLookup(terms: unknown[], _kw: Record<string, unknown>, { scope 
     const term = pyStr(t);
     const file = basename(term);
     const dirs: Array<string | undefined> = [];
-    if (file !== term) dirs.push(findInSearchPath(scope, 'files', dirname(term)));
+    if (file !== term) dirs.push(findOrWarn(scope, 'files', dirname(term)));
     else for (const p of searchPaths(scope)) dirs.push(join(p, 'files'), p);
     for (const d of dirs) {
       if (d === undefined) continue;
@@ -441,7 +459,7 @@ function templateLookup(terms: unknown[], kwargs: Record<string, unknown>, { sco
   if (!isMapping(extra)) fail(`Invalid type for configuration option template_vars: ${pyTypeName(extra)} is not a dict`);
   return terms.map((t) => {
     const term = pyStr(t);
-    const path = findInSearchPath(scope, 'templates', term);
+    const path = findOrWarn(scope, 'templates', term);
     if (path === undefined) fail(`the template file ${term} could not be found for the lookup`);
     const text = readText(path);
     const vars = Object.assign(Object.create(scope) as Record<string, unknown>, templateVars(term, path), extra);
@@ -520,7 +538,7 @@ function firstFoundLookup(terms: unknown[], kwargs: Record<string, unknown>, ctx
     if (path !== undefined) return [path];
   }
   if (skip) return [];
-  fail('No file was found when using first_found.');
+  failHandled('No file was found when using first_found.');
 }
 
 // first_found's _split_on: strings split on any of the characters; lists of strings split item by item.
@@ -709,6 +727,14 @@ export function runLookup(name: unknown, terms: unknown[], kwargs: Record<string
   } catch (err) {
     // errors=warn/ignore covers what the plugin failed at, not undefined variables or unknown options.
     if ((errors === 'ignore' || errors === 'warn') && !(err instanceof UndefinedVariableError) && !(err instanceof OptionsError)) {
+      if (errors === 'warn') {
+        const message = (err as Error).message;
+        warn(
+          err instanceof LookupError && err.handled
+            ? `Lookup failed but the error is being ignored: ${message}`
+            : `An unhandled exception occurred while running the lookup plugin '${name}'. Error was a <class 'ansible.errors.AnsibleError'>, original message: ${message}`,
+        );
+      }
       return wantList ? [] : null;
     }
     throw err;

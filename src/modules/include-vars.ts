@@ -2,6 +2,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { ImgplayError } from '../errors.js';
+import { warn } from '../host/warnings.js';
 import { noteRead } from '../host/reads.js';
 import { mergeHash, pyRegex } from '../jinja/filters.js';
 import { isMapping, pyTypeName } from '../jinja/values.js';
@@ -68,7 +69,9 @@ export const includeVars = defineModule(
       failure = await loadDir(rootDir(args.dir, place), args, loaded);
     } else {
       const source = args.file || args._raw_params?.replace(/\n+$/, '');
-      // Ansible's action looks for no name at all, and reports what it could not find under `message`.
+      // Ansible's action looks for no name at all, and reports what it could not find under `message`; for a
+      // null one (first_found that found nothing, with errors='ignore') its loader warns first.
+      if (source === undefined || source === null) warn('Invalid request to find a file that matches a "null" value');
       if (!source) failure = 'Could not find file on the Ansible Controller.\nIf you are using a module and expect the file to exist on the remote, see the remote_src option';
       else {
         const found = await findFile('vars', source).then(

@@ -3,6 +3,7 @@
 // beside it: host-vars (precedence), task-run (loops, attempts, results), includes, handlers, play-control
 // (meta), connections, play-setup, stage-hooks. It touches hosts only through connections, and keeps all run
 // state in the objects it creates (no module-level state).
+import { warningsTo } from '../host/warnings.js';
 import { dirname } from 'node:path';
 import { EXIT, ImgplayError } from '../errors.js';
 import { listenToReads, workingFor } from '../host/reads.js';
@@ -84,11 +85,17 @@ export class Executor implements Walker {
   }
 
   /** Runs every play in order and returns the exit code and stats. */
-  async run(): Promise<RunOutcome> {
+  run(): Promise<RunOutcome> {
+    // What templating warns about outside a task (play keywords, vars files) is shown once per run.
+    return warningsTo((message) => this.ctx.warnOnce(message), () => this.runPlays());
+  }
+
+  private async runPlays(): Promise<RunOutcome> {
     const { ctx } = this;
     // `@file` limits are read once, before anything runs, as ansible-playbook reads them.
     this.limit = ctx.opts.limit ? await expandLimit(ctx.opts.limit) : undefined;
     ctx.reporter.emit({ type: 'playbook_start', file: ctx.playbook.file, given: ctx.opts.playbookPath, plays: ctx.playbook.plays.length });
+    for (const message of ctx.vars.inventory.warnings) ctx.warnOnce(message);
     for (const message of ctx.playbook.warnings) ctx.deprecateOnce(message);
     if (this.limit && ctx.vars.inventory.select(this.limit).length === 0) {
       ctx.reporter.emit({ type: 'warning', message: `Could not match supplied host pattern, ignoring: ${ctx.opts.limit}` });

@@ -1,5 +1,6 @@
 // One task on one host: its loop items, each run's conditions, connection, arguments, attempts and
 // result rules, what it registers and the facts it sets, and the results it reports.
+import { warningsTo } from '../host/warnings.js';
 import { dirname } from 'node:path';
 import { ImgplayError, InternalError, UndefinedVariableError } from '../errors.js';
 import type { Connection } from '../connection/types.js';
@@ -48,8 +49,13 @@ export class TaskRunner {
   /** Runs a task on a host (every loop item), registers and reports its result; `share` are the other hosts
    *  of a run_once task, which get what it registers and the facts it sets. */
   async onHost(pr: PlayRun, task: TaskNode, h: HostRun, scope: Scope, taskId: number, share: readonly HostRun[] = []): Promise<TaskOutcome> {
-    const started = performance.now();
     this.shown.delete(h);
+    // What templating warns about on the way (a lookup's missing file) is this task's, on this host.
+    return warningsTo((message, once) => (once === 'run' ? this.ctx.warnOnce(message) : this.warnForTask(h, message)), () => this.runOnHost(pr, task, h, scope, taskId, share));
+  }
+
+  private async runOnHost(pr: PlayRun, task: TaskNode, h: HostRun, scope: Scope, taskId: number, share: readonly HostRun[]): Promise<TaskOutcome> {
+    const started = performance.now();
     // A task cut short by Ctrl-C shows no failure (as in Ansible): the run says it was interrupted.
     const emit: Emit = (o, extra = {}) =>
       void (
