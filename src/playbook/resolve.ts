@@ -65,6 +65,8 @@ export interface ParseContext {
   readonly chain?: readonly ChainLink[] | undefined;
   /** True while loading what a dynamic include brings in at run time (a bare `include` there is dynamic too). */
   readonly dynamic?: boolean;
+  /** True while loading handlers (a play's, a role's, and the files they import or include): no blocks, no roles. */
+  readonly handlers?: boolean;
   /** Deprecation warnings met while loading, for the run to print. */
   readonly warnings?: string[];
   /** Planning errors collected so far (absent at run time: an include's error fails its host). */
@@ -198,7 +200,7 @@ async function parsePlay(raw: Raw, file: string, opts: ResolveOptions, files: Se
   const preTasks = await section('pre_tasks');
   const tasks = await section('tasks');
   const postTasks = await section('post_tasks');
-  const handlers = await parseTaskList(listOf(raw.handlers, 'handlers', raw, file), ctx, 'handlers');
+  const handlers = await parseTaskList(listOf(raw.handlers, 'handlers', raw, file), { ...ctx, handlers: true }, 'handlers');
   const hosts = Array.isArray(raw.hosts) ? raw.hosts.map(String) : String(raw.hosts).split(',').map((s) => s.trim()).filter(Boolean);
   for (const f of playFiles) files.add(f);
   return {
@@ -252,6 +254,7 @@ async function parseTaskOrBlock(raw: Raw, ctx: ParseContext): Promise<Node[]> {
   if (raw.collections !== undefined) ctx = { ...ctx, collections: collectionsOf(raw, ctx.collections) };
   if (raw.module_defaults !== undefined && raw.module_defaults !== null) ctx = { ...ctx, moduleDefaults: [...(ctx.moduleDefaults ?? []), ...moduleDefaultsOf(raw)] };
   if ('block' in raw) {
+    if (ctx.handlers) throw new ValidationError('Using a block as a handler is not supported.', { pos: posOfKey(raw, 'block') ?? where(raw, file), messageFirst: true });
     checkKeys(raw, BLOCK_KEYWORDS, 'block', file);
     const ignores = mayIgnoreErrors(raw.ignore_errors);
     const rescued = Array.isArray(raw.rescue) && raw.rescue.length > 0;
@@ -277,6 +280,9 @@ async function parseTaskOrBlock(raw: Raw, ctx: ParseContext): Promise<Node[]> {
   let { action, args } = detected;
   let written = detected.written;
   const pos = posOfKey(raw, actionKey) ?? where(raw, file);
+  if (ctx.handlers && (action === 'include_role' || action === 'import_role')) {
+    throw new ValidationError(`Using '${written ?? action}' as a handler is not supported.`, { pos, messageFirst: true });
+  }
   const loop = loopOf(raw);
   let taskVars = varsOf(raw, 'task', file);
   if (action === 'include') {
@@ -799,7 +805,7 @@ export async function loadRoleEntry(entry: unknown, ctx: ParseContext, pos: Sour
   const tasks = tasksFile ? await loadTaskFile(tasksFile, roleCtx) : [];
   if (importArgs.rolespec_validate !== false) tasks.unshift(...(await validationTask(dir, meta, String(importArgs.tasks_from ?? 'main').replace(/\.ya?ml$/, ''), params, roleCtx, fileSet)));
   const handlersFile = mainFile(join(dir, 'handlers'), String(importArgs.handlers_from ?? 'main').replace(/\.ya?ml$/, ''));
-  if (handlersFile) ctx.roleHandlers.push(...(await loadTaskFile(handlersFile, roleCtx)));
+  if (handlersFile) ctx.roleHandlers.push(...(await loadTaskFile(handlersFile, { ...roleCtx, handlers: true })));
   for (const f of [metaFile, tasksFile, handlersFile, ...fileSet]) if (f) {
     files.push(f);
     ctx.files.add(f);

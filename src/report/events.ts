@@ -43,6 +43,8 @@ export type RunEvent =
     }
   | { type: 'retry'; host: string; task: string; retriesLeft: number; result: Record<string, unknown> }
   | { type: 'include'; file: string; hosts: string[]; label?: unknown }
+  /** A line Ansible shows from this verbosity on (`META: ...` at -vv). */
+  | { type: 'display'; message: string; verbosity: number }
   | { type: 'warning'; message: string; /** Ansible's [DEPRECATION WARNING] (ANSIBLE_DEPRECATION_WARNINGS=false hides them). */ deprecation?: boolean }
   | { type: 'verbose'; host: string; message: string }
   | { type: 'recap'; hosts: Array<{ host: string } & Record<Counter, number>> }

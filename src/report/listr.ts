@@ -109,6 +109,7 @@ export class ListrReporter implements Reporter {
       case 'retry':
         this.show(`retrying: [${ev.host}] ${ev.task} (${ev.retriesLeft} retries left)`);
         break;
+      case 'display':
       case 'warning':
       case 'stage':
         this.plain.emit(ev);

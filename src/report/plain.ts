@@ -81,6 +81,9 @@ export class PlainReporter implements Reporter {
       case 'include':
         this.line(`included: ${ev.file} for ${ev.hosts.join(', ')}${ev.label !== undefined ? ` => (item=${pyStr(ev.label)})` : ''}`, 'skipped');
         break;
+      case 'display':
+        if (this.opts.verbosity >= ev.verbosity) this.line(ev.message);
+        break;
       case 'warning':
         if (ev.deprecation) this.line(`[DEPRECATION WARNING]: ${ev.message} Deprecation warnings can be disabled by setting deprecation_warnings=False in ansible.cfg.`, 'deprecate');
         else this.line(`[WARNING]: ${ev.message}`, 'warn');

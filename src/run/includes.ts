@@ -111,7 +111,7 @@ export class Includes {
   // Finds and loads what an include names for a host: a task file, or a role (its handlers join the play's).
   private async load(pr: PlayRun, node: IncludeNode, inner: Scope, vars: Record<string, unknown>): Promise<{ file: string; link: string; nodes: Node[] }> {
     const warnings: string[] = [];
-    const pctx: ParseContext = { playbookDir: pr.play.baseDir, baseDir: node.baseDir, role: node.role, staticVars: vars, files: this.ctx.files, seenRoles: new Set(), roleHandlers: [], dynamic: true, warnings, moduleDefaults: inner.module_defaults };
+    const pctx: ParseContext = { playbookDir: pr.play.baseDir, baseDir: node.baseDir, role: node.role, staticVars: vars, files: this.ctx.files, seenRoles: new Set(), roleHandlers: [], dynamic: true, handlers: inner.handler === true, warnings, moduleDefaults: inner.module_defaults };
     let out: { file: string; link: string; nodes: Node[] };
     if (node.action === 'include_tasks') {
       const name = String(templateValue(node.args.file ?? node.args._raw_params, vars));
@@ -119,7 +119,7 @@ export class Includes {
       const fl = fileLink(file, dirname(this.ctx.playbook.file));
       this.checkDepth(inner, fl.label, node);
       const nodes = await loadTaskFile(file, { ...pctx, chain: [fl] }).catch((err: unknown) => {
-        if (err instanceof ParseError || err instanceof ValidationError) throw new IncludedFileError(err.message, { pos: err.pos, hint: err.hint, cause: err });
+        if (err instanceof ParseError || err instanceof ValidationError) throw new IncludedFileError(err.message, { pos: err.pos, hint: err.hint, cause: err, messageFirst: err.messageFirst });
         throw err;
       });
       noteRead({ kind: 'file', path: file });
