@@ -13,13 +13,12 @@ export const INHERITED_KEYWORDS = [
 ] as const;
 
 /** Keywords of a play alone (not inherited by its tasks). */
-export const PLAY_ONLY_KEYWORDS = ['force_handlers', 'max_fail_percentage', 'order', 'strategy'] as const;
+export const PLAY_ONLY_KEYWORDS = ['force_handlers', 'max_fail_percentage', 'order', 'serial', 'strategy'] as const;
 
 /** Keywords Ansible has that imgplay refuses with a clear message instead of silently ignoring. */
 export const UNSUPPORTED: Record<string, string> = {
   async: 'background tasks (async) are not implemented in imgplay; run the command in the foreground',
   poll: 'background tasks (async/poll) are not implemented in imgplay; run the command in the foreground',
-  serial: 'rolling batches (serial) are not implemented in imgplay: a play runs all its hosts in one batch',
   vars_prompt: 'vars_prompt is not implemented in imgplay, which never prompts; pass values with -e',
 };
 

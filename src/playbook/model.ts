@@ -118,6 +118,8 @@ export interface Play extends Inherited {
   readonly gatherArgs: Readonly<Record<string, unknown>>;
   readonly force_handlers?: unknown;
   readonly max_fail_percentage?: unknown;
+  /** Rolling batches: a number, a percentage, or a list of them (the last repeats), as written. */
+  readonly serial?: unknown;
   /** inventory, reverse_inventory, sorted, reverse_sorted or shuffle. */
   readonly order?: unknown;
   readonly strategy?: unknown;

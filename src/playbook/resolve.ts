@@ -519,9 +519,9 @@ function unknownModule(key: string, raw: Raw, pos: SourcePos | undefined, collec
   return new ValidationError(`unknown module '${key}'${inTask}${looked}`, { pos, hint: hint ? `did you mean '${hint}'?` : undefined });
 }
 
-// The keywords of a play alone: force_handlers, max_fail_percentage, order and strategy, each checked when written literally.
-function playOnly(raw: Raw): Pick<Play, 'force_handlers' | 'max_fail_percentage' | 'order' | 'strategy'> {
-  const out: { -readonly [K in 'force_handlers' | 'max_fail_percentage' | 'order' | 'strategy']?: unknown } = {};
+// The keywords of a play alone: force_handlers, max_fail_percentage, order, serial and strategy, each checked when written literally.
+function playOnly(raw: Raw): Pick<Play, 'force_handlers' | 'max_fail_percentage' | 'order' | 'serial' | 'strategy'> {
+  const out: { -readonly [K in 'force_handlers' | 'max_fail_percentage' | 'order' | 'serial' | 'strategy']?: unknown } = {};
   for (const k of PLAY_ONLY_KEYWORDS) if (raw[k] !== undefined && raw[k] !== null) out[k] = raw[k];
   if (typeof out.order === 'string' && !isTemplate(out.order) && !HOST_ORDERS.includes(out.order)) {
     throw new ValidationError(`order: '${out.order}' is not a host order`, { pos: posOfKey(raw, 'order'), hint: `one of ${HOST_ORDERS.join(', ')}` });

@@ -25,7 +25,7 @@ import { Includes } from './includes.js';
 import { checkFailures, countOutcome, RescueDepth } from './outcomes.js';
 import { playControlBanners, runPlayControl } from './play-control.js';
 import { stripInternal } from './result.js';
-import { applyPlayKeywords, gatherFactsTask, loadVarsFiles, orderedHosts, playHosts } from './play-setup.js';
+import { applyPlayKeywords, gatherFactsTask, loadVarsFiles, orderedHosts, playHosts, serialBatches } from './play-setup.js';
 import { innerScope, keywordTrue, nonEmpty, playScope, type Scope } from './scope.js';
 import { makeStageCache, StagePlays } from './stage-hooks.js';
 import type { StageCache, StageSummary } from './stages.js';
@@ -146,23 +146,37 @@ export class Executor implements Walker {
   private async runPlay(play: Play): Promise<boolean> {
     const { ctx } = this;
     const { selected, hosts, reused } = await this.playHostsOf(play);
-    ctx.reporter.emit({ type: 'play_start', name: tryRender(play.name, {}), hosts: hosts.map((h) => h.name), file: play.pos.file });
-    if (selected.length === 0) {
-      ctx.reporter.emit({ type: 'no_hosts_matched' });
+    const name = tryRender(play.name, {});
+    if (selected.length === 0 || (hosts.length === 0 && reused.size > 0)) {
+      ctx.reporter.emit({ type: 'play_start', name, hosts: [], file: play.pos.file });
+      ctx.reporter.emit(selected.length === 0 ? { type: 'no_hosts_matched' } : { type: 'play_reused', hosts: [...reused] });
       return true;
     }
-    if (hosts.length === 0 && reused.size > 0) {
-      ctx.reporter.emit({ type: 'play_reused', hosts: [...reused] });
-      return true;
+    // Every host the play is given, failed ones too, cut into its `serial` batches: each batch runs the whole play
+    // (banner, facts, sections, handlers), as 2.14's playbook executor runs it.
+    const given = selected.map((inv) => ctx.vars.hostRun(inv)).filter((h) => !reused.has(h.name));
+    // end_host lasts one play (all its batches).
+    for (const h of given) h.ended = false;
+    for (const batch of serialBatches(ctx, play, given)) {
+      if (ctx.interrupted) break;
+      const live = batch.filter((h) => hosts.includes(h) && !h.failed && !h.unreachable);
+      ctx.reporter.emit({ type: 'play_start', name, hosts: live.map((h) => h.name), file: play.pos.file });
+      // Every host of the batch failed in an earlier play: as 2.14, the banner shows and the next batch or play runs.
+      if (live.length === 0) continue;
+      const pr = await this.runBatch(play, live, given);
+      if (pr.broken) return false;
+      // 2.14's playbook executor stops when a batch failed every host it was given, those failed in earlier plays
+      // included: a batch whose live hosts all fail beside a host failed before lets the next one run.
+      if (pr.hosts.filter((h) => h.failed || h.unreachable).length === batch.length) return false;
     }
-    // Every host of the play failed in an earlier one: as 2.14, the play shows its banner and the next one runs.
-    if (hosts.length === 0) return true;
-    for (const h of hosts) {
-      h.ended = false;
-      h.notified.clear();
-    }
-    const pr: PlayRun = { play, hosts, ended: false, broken: false, handlers: [...play.handlers], forceHandlers: false, free: false };
-    applyPlayKeywords(ctx, pr);
+    return true;
+  }
+
+  // One batch of a play: its hosts go through the play's sections; their connections close after it.
+  private async runBatch(play: Play, hosts: HostRun[], allHosts: readonly HostRun[]): Promise<PlayRun> {
+    for (const h of hosts) h.notified.clear();
+    const pr: PlayRun = { play, hosts, allHosts, ended: false, broken: false, handlers: [...play.handlers], forceHandlers: false, free: false };
+    applyPlayKeywords(this.ctx, pr);
     try {
       await this.runSections(pr, playScope(play));
     } finally {
@@ -170,11 +184,7 @@ export class Executor implements Walker {
       // not still have /proc and /dev mounted inside it. The controller stays open for the run.
       await this.closeConnections(hosts, { keepController: true });
     }
-    if (pr.broken) return false;
-    // 2.14's playbook executor stops when this play failed every host it was given, those failed in earlier
-    // plays included: a play whose live hosts all fail beside a host failed before lets the next play run.
-    const batch = selected.length - reused.size;
-    return pr.hosts.filter((h) => h.failed || h.unreachable).length !== batch;
+    return pr;
   }
 
   // The play's hosts: its pattern within --limit, in its order, without those failed earlier; hosts whose stage

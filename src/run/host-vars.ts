@@ -148,8 +148,9 @@ export class HostVars {
       ...(h ? this.hostMagic(h) : {}),
       hostvars: this.hostvarsProxy(),
       ...this.runMagic(),
-      ansible_play_hosts: active,
-      ansible_play_hosts_all: pr.hosts.map((x) => x.name),
+      // As 2.14: the play's hosts across its batches, less those failed, unreachable or ended; the batch's alone.
+      ansible_play_hosts: activeHosts(pr, pr.allHosts).map((x) => x.name),
+      ansible_play_hosts_all: pr.allHosts.map((x) => x.name),
       ansible_play_batch: active,
       play_hosts: active,
       ansible_play_name: pr.play.name,

@@ -26,6 +26,29 @@ export function playValue(ctx: RunContext, play: Play, value: unknown, what: str
   }
 }
 
+/** The play's hosts in rolling batches, as 2.14's playbook executor cuts them: `serial` is a number, a percentage
+ *  of the play's hosts (at least one), or a list of them whose last one repeats; none, or 0, is one batch. */
+export function serialBatches<T>(ctx: RunContext, play: Play, hosts: readonly T[]): T[][] {
+  if (play.serial === undefined || play.serial === null) return [[...hosts]];
+  const raw = playValue(ctx, play, play.serial, 'serial');
+  const sizes = Array.isArray(raw) ? raw : [raw];
+  if (sizes.length === 0) return [[...hosts]];
+  const size = (v: unknown): number => {
+    const text = String(v).trim();
+    const pct = /^(-?\d+)%$/.exec(text);
+    const n = pct ? Math.trunc((Number(pct[1]) / 100) * hosts.length) || 1 : /^[-+]?\d+$/.test(text) ? Number(text) : NaN;
+    if (!Number.isFinite(n)) throw new ValidationError(`serial: ${JSON.stringify(v)} is not a number of hosts or a percentage`, { pos: play.pos });
+    return n;
+  };
+  const out: T[][] = [];
+  const rest = [...hosts];
+  for (let i = 0; rest.length > 0; i = Math.min(i + 1, sizes.length - 1)) {
+    const n = size(sizes[i]);
+    out.push(n <= 0 ? rest.splice(0) : rest.splice(0, n));
+  }
+  return out;
+}
+
 /** The play's host patterns. ansible-core 2.14 templates `hosts` as each play starts, with the play's vars and
  *  extra vars (no host's): an undefined variable there ends the run with exit 4, after the plays before it ran. */
 export function playHosts(ctx: RunContext, play: Play): string[] {

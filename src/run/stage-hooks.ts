@@ -65,7 +65,7 @@ export class StagePlays {
   async begin(play: Play, hosts: HostRun[], limitedOut: HostRun[]): Promise<Set<string>> {
     const stages = new Map<string, string | undefined>();
     if (Object.hasOwn(play.vars, STAGE_VAR)) {
-      const probe: PlayRun = { play, hosts: [...hosts, ...limitedOut], ended: false, broken: false, handlers: [], forceHandlers: false, free: false };
+      const probe: PlayRun = { play, hosts: [...hosts, ...limitedOut], allHosts: [...hosts, ...limitedOut], ended: false, broken: false, handlers: [], forceHandlers: false, free: false };
       for (const h of [...hosts, ...limitedOut]) {
         const vars = this.ctx.vars.forTask(probe, h, undefined, emptyScope());
         if (!this.locationsKnown) {

@@ -73,7 +73,10 @@ export function newHostRun(inv: InventoryHost): HostRun {
 /** The state of the play being run. */
 export interface PlayRun {
   readonly play: Play;
+  /** The hosts of this run of the play: its batch under `serial`, without those failed before. */
   readonly hosts: HostRun[];
+  /** Every host of the play within --limit, failed ones too (ansible_play_hosts_all). */
+  readonly allHosts: readonly HostRun[];
   ended: boolean;
   /** any_errors_fatal or max_fail_percentage ended the play: the playbook stops after it. */
   broken: boolean;

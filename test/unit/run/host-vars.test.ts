@@ -38,7 +38,7 @@ function setUp(extraVars: Record<string, unknown> = {}) {
   const hv = new HostVars(playbook.file, inventory, { check: true, diff: false, tags: [], skipTags: ['slow'], verbosity: 2, forks: 5, extraVars });
   const play = playbook.plays[0]!;
   const hosts = inventory.select('web').map((inv) => hv.hostRun(inv));
-  const pr: PlayRun = { play, hosts, ended: false, broken: false, handlers: [], forceHandlers: false, free: false };
+  const pr: PlayRun = { play, hosts, allHosts: hosts, ended: false, broken: false, handlers: [], forceHandlers: false, free: false };
   const roleTask = (play.tasks[0] as unknown as { block: TaskNode[] }).block[0]!;
   return { hv, pr, web1: hosts[0]!, web2: hosts[1]!, roleTask };
 }

@@ -78,7 +78,7 @@ describe('an error while running a task', () => {
 });
 
 describe('failures that end the play', () => {
-  const play = (hosts: HostRun[], maxFailPercentage?: number): PlayRun => ({ play: {} as PlayRun['play'], hosts, ended: false, broken: false, handlers: [], forceHandlers: false, free: false, maxFailPercentage });
+  const play = (hosts: HostRun[], maxFailPercentage?: number): PlayRun => ({ play: {} as PlayRun['play'], hosts, allHosts: hosts, ended: false, broken: false, handlers: [], forceHandlers: false, free: false, maxFailPercentage });
 
   it('end it when a host newly failed under any_errors_fatal, failing every host', () => {
     const [a, b] = [host('a'), host('b')];
