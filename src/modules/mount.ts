@@ -1,7 +1,7 @@
 // Mounts and unmounts for a build, through the connection's mount guard: every mount is undone
 // when the run ends (also on failure). In a chroot the tree's own fstab is kept as Ansible keeps it; on the
 // build host an fstab is written only when `fstab` names one.
-import { access, mkdir, readFile, rmdir, stat } from 'node:fs/promises';
+import { access, mkdir, readFile, rmdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import type { Connection } from '../connection/types.js';
@@ -10,7 +10,7 @@ import { isMountPoint, mountTable } from '../host/mount-table.js';
 import { type ArgSpec, type ArgsOf, defineModule } from './spec.js';
 import { atomicWrite } from '../host/atomic-write.js';
 import { describeFsError, isFsError } from './support/fs-error.js';
-import { hostPathFollow, targetPathOf } from './support/target-path.js';
+import { hostPathFollow, statOrUndefined, targetPathOf } from './support/target-path.js';
 import { backupFile } from './support/backup.js';
 import { type ModuleResult, failed } from './types.js';
 
@@ -151,7 +151,6 @@ Every mount is made private right after it is made (so unmounting it cannot prop
         case 'mounted':
         case 'ephemeral': {
           const made = check ? [] : await makeDirs(target);
-          const before = table?.text;
           const changed = args.state === 'ephemeral' || table === undefined ? false : await save(setEntry(table.text, entry));
           result.changed = changed;
           if (mounted) {
@@ -164,7 +163,7 @@ Every mount is made private right after it is made (so unmounting it cannot prop
                 await mountOn(conn, args, target, optList);
               } catch (err) {
                 // A failed mount leaves the fstab and the folders as they were (ansible/ansible#59183).
-                if (table !== undefined && before !== undefined && changed) await atomicWrite(table.host, { data: before });
+                if (table !== undefined && changed) await atomicWrite(table.host, { data: table.text });
                 for (const dir of made.reverse()) await rmdir(dir).catch(() => undefined);
                 throw new MountError(`Error mounting ${path}: ${(err as Error).message}`);
               }
@@ -228,7 +227,7 @@ async function unmount(conn: Connection, target: string): Promise<void> {
 async function leaveUtabFolder(conn: Connection): Promise<void> {
   if (conn.kind !== 'chroot') return;
   const run = await hostPathFollow(conn, '/run');
-  if (!(await stat(run).then((st) => st.isDirectory(), () => false))) return;
+  if (!(await statOrUndefined(run))?.isDirectory()) return;
   await mkdir(join(run, 'mount'), { mode: 0o755 }).catch((err: NodeJS.ErrnoException) => {
     if (err.code !== 'EEXIST') throw err;
   });
@@ -269,6 +268,12 @@ function linesOf(text: string): string[] {
   return text.match(/[^\n]*\n|[^\n]+$/g) ?? [];
 }
 
+// A line's fields; none for a blank line or a comment.
+function fieldsOf(line: string): string[] {
+  const t = line.trim();
+  return t === '' || t.startsWith('#') ? [] : t.split(/\s+/);
+}
+
 // Whether a line's fields name this mount point (a swap line by its source too).
 function namesMount(fields: readonly string[], name: string, src: string | undefined): boolean {
   if (fields[1] !== escapeField(name)) return false;
@@ -285,14 +290,13 @@ function setEntry(text: string, entry: FstabEntry): { text: string; changed: boo
   let changed = false;
   for (let line of linesOf(text)) {
     if (!line.endsWith('\n')) line += '\n';
-    const fields = line.trim() === '' || line.trim().startsWith('#') ? [] : line.trim().split(/\s+/);
+    const fields = fieldsOf(line);
     if (fields.length < 4 || fields.length > 6 || !namesMount(fields, entry.name, entry.src)) {
       out.push(line);
       continue;
     }
     exists = true;
-    const have = keys.map((_, i) => fields[i]);
-    const differs = keys.some((k, i) => have[i] !== want[k]);
+    const differs = keys.some((k, i) => fields[i] !== want[k]);
     if (differs) changed = true;
     out.push(differs ? `${keys.map((k) => want[k]).join(' ')}\n` : line);
   }
@@ -308,7 +312,7 @@ function unsetEntry(text: string, name: string, src: string | undefined): { text
   const out: string[] = [];
   let changed = false;
   for (const line of linesOf(text)) {
-    const fields = line.trim() === '' || line.trim().startsWith('#') ? [] : line.trim().split(/\s+/);
+    const fields = fieldsOf(line);
     if (fields.length === 6 && namesMount(fields, name, src)) changed = true;
     else out.push(line);
   }
@@ -320,7 +324,7 @@ async function makeDirs(target: string): Promise<string[]> {
   const made: string[] = [];
   const missing: string[] = [];
   for (let dir = target; dir !== dirname(dir); dir = dirname(dir)) {
-    if (await stat(dir).then(() => true, () => false)) break;
+    if ((await statOrUndefined(dir)) !== undefined) break;
     missing.unshift(dir);
   }
   for (const dir of missing) {

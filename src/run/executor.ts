@@ -159,7 +159,7 @@ export class Executor implements Walker {
     for (const h of given) h.ended = false;
     for (const batch of serialBatches(ctx, play, given)) {
       if (ctx.interrupted) break;
-      const live = batch.filter((h) => hosts.includes(h) && !h.failed && !h.unreachable);
+      const live = batch.filter((h) => !h.failed && !h.unreachable);
       ctx.reporter.emit({ type: 'play_start', name, hosts: live.map((h) => h.name), file: play.pos.file });
       // Every host of the batch failed in an earlier play: as 2.14, the banner shows and the next batch or play runs.
       if (live.length === 0) continue;

@@ -98,8 +98,7 @@ export class HostVars {
   /** The variables a task sees on a host, by Ansible's precedence (lowest first), magic variables and `extra` on top. */
   forTask(pr: PlayRun, h: HostRun, task: TaskVarsSource | undefined, scope: Scope, extra: Record<string, unknown> = {}): Record<string, unknown> {
     const play = pr.play;
-    const chain: RoleInstance[] = [];
-    for (let r = task?.role; r; r = r.parent) chain.unshift(r);
+    const chain = roleChain(task);
     const layers: Array<Readonly<Record<string, unknown>> | undefined> = [
       NO_FACTS,
       ...play.roles.map((r) => r.defaults),
@@ -126,8 +125,7 @@ export class HostVars {
   /** The variables a handler's name is templated with, as 2.14: the play's, its roles' and the extra vars, no host's. */
   forHandlerName(pr: PlayRun, task: TaskVarsSource): Record<string, unknown> {
     const play = pr.play;
-    const chain: RoleInstance[] = [];
-    for (let r = task.role; r; r = r.parent) chain.unshift(r);
+    const chain = roleChain(task);
     const layers: Array<Readonly<Record<string, unknown>> | undefined> = [
       ...play.roles.map((r) => r.defaults),
       ...chain.map((r) => r.defaults),
@@ -226,4 +224,11 @@ export class HostVars {
     if (this.trackOwners) this.owners.set(vars, h.name);
     return vars;
   }
+}
+
+// A task's role and the roles that pulled it in, outermost first (their defaults and vars apply in that order).
+function roleChain(task: TaskVarsSource | undefined): RoleInstance[] {
+  const chain: RoleInstance[] = [];
+  for (let r = task?.role; r; r = r.parent) chain.unshift(r);
+  return chain;
 }
