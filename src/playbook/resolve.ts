@@ -268,7 +268,7 @@ async function parseTaskOrBlock(raw: Raw, ctx: ParseContext): Promise<Node[]> {
       block: await list('block'),
       rescue: await list('rescue'),
       always: await list('always'),
-      ...inherited(raw, varsOf(raw, 'block', file)),
+      ...inherited(raw, varsOf(raw, 'block', file), {}, inner.conditional === true),
       pos: where(raw, file),
       baseDir: ctx.baseDir,
       role: ctx.role,
@@ -297,7 +297,7 @@ async function parseTaskOrBlock(raw: Raw, ctx: ParseContext): Promise<Node[]> {
     args = { file: target };
     taskVars = { ...params, ...taskVars };
   }
-  const kw = inherited(raw, taskVars, extra);
+  const kw = inherited(raw, taskVars, extra, ctx.conditional === true || hasWhen(raw));
   const name = raw.name === undefined ? undefined : String(raw.name);
 
   if (action === 'import_tasks' || action === 'import_role') {
@@ -819,7 +819,7 @@ export async function loadRoleEntry(entry: unknown, ctx: ParseContext, pos: Sour
     block: tasks,
     rescue: [],
     always: [],
-    ...inherited(kwRaw, isMap(kwRaw.vars) ? kwRaw.vars : {}),
+    ...inherited(kwRaw, isMap(kwRaw.vars) ? kwRaw.vars : {}, {}, roleCtx.conditional === true),
     pos: entryPos,
     baseDir: join(dir, 'tasks'),
     role: instance,
@@ -905,14 +905,15 @@ function varsOf(raw: Raw, what: string, file: string): Raw {
   throw new ValidationError(`the vars of a ${what} must be a mapping, or a list of mappings`, { pos: posOfKey(raw, 'vars') ?? where(raw, file) });
 }
 
-function inherited(raw: Raw, vars: Raw, extra: Partial<Inherited> = {}): Inherited {
+// conditional: the keywords belong to what runs only under a condition (its own `when` or one around it).
+function inherited(raw: Raw, vars: Raw, extra: Partial<Inherited> = {}, conditional = false): Inherited {
   const out: { -readonly [K in keyof Inherited]: Inherited[K] } = { when: whenList(raw.when), tags: tagList(raw.tags), vars };
   for (const k of ['environment', 'check_mode', 'ignore_errors', 'no_log', 'delegate_to', 'connection', 'any_errors_fatal', 'run_once', 'ignore_unreachable', 'throttle', 'timeout', 'diff', 'delegate_facts'] as const) {
     if (raw[k] !== undefined) out[k] = raw[k];
   }
   if (raw.module_defaults !== undefined && raw.module_defaults !== null) out.module_defaults = moduleDefaultsOf(raw);
   const become = Object.fromEntries(BECOME_KEYWORDS.filter((k) => raw[k] !== undefined).map((k) => [k, raw[k]]));
-  if (Object.keys(become).length > 0) out.become = checkBecome(become, raw);
+  if (Object.keys(become).length > 0) out.become = checkBecome(become, raw, conditional);
   if (raw.debugger !== undefined && raw.debugger !== null && raw.debugger !== 'never') {
     throw new ValidationError(`debugger: ${pyReprLite(raw.debugger)}: the task debugger is not implemented in imgplay (it is interactive; imgplay never prompts)`, {
       pos: posOfKey(raw, 'debugger'),
@@ -928,10 +929,11 @@ const BECOME_METHODS = new Set(['sudo', 'su', 'runuser', 'doas', 'pbrun', 'pfexe
 
 // imgplay runs tasks as the user it runs as (root for chroot targets): becoming root changes nothing, but
 // becoming another user would run the task as that user in Ansible, which imgplay does not do. The values
-// written literally are judged here; templated ones and inherited combinations at run time (src/run/become.ts).
-function checkBecome(become: Raw, raw: Raw): Raw {
+// written literally are judged here; templated ones, inherited combinations and those of what runs only under a
+// condition at run time (src/run/become.ts), so that a branch the target skips does not refuse the playbook.
+function checkBecome(become: Raw, raw: Raw, conditional: boolean): Raw {
   const user = become.become_user;
-  if (typeof user === 'string' && !isTemplate(user) && user !== 'root' && user !== '' && isTrue(become.become)) {
+  if (!conditional && typeof user === 'string' && !isTemplate(user) && user !== 'root' && user !== '' && isTrue(become.become)) {
     throw new ValidationError(`become_user: ${user}: running a task as another user than root is not implemented in imgplay`, {
       pos: posOfKey(raw, 'become_user'),
       hint: 'imgplay runs every task as root; run the command as that user yourself (runuser -u USER -- CMD)',

@@ -137,3 +137,41 @@ describe('loops of imports', () => {
     expect(taskNames(pb.plays[0]!.tasks)).toEqual(['shared task', 'shared task', 'shared task']);
   });
 });
+
+describe('become_user other than root', () => {
+  it('is refused at planning where it is written on an unconditional task', async () => {
+    await write({ 'as-user.yml': '- hosts: localhost\n  tasks:\n    - command: id -un\n      become: true\n      become_user: postgres\n' });
+    const err = await rejection(loadPlaybook(join(dir, 'as-user.yml')));
+    expect(err.message).toBe('become_user: postgres: running a task as another user than root is not implemented in imgplay');
+    expect((err as ParseError).pos).toMatchObject({ line: 5, col: 7 });
+  });
+
+  it('waits for the run on a task, a block or a role that runs only under a condition', async () => {
+    await write({
+      'roles/asuser/tasks/main.yml': '- debug: msg=x\n',
+      'as-user-when.yml': [
+        '- hosts: localhost',
+        '  roles:',
+        '    - { role: asuser, become: true, become_user: nobody, when: elsewhere }',
+        '  tasks:',
+        '    - command: id -un',
+        '      become: true',
+        '      become_user: postgres',
+        '      when: elsewhere',
+        '    - become: true',
+        '      become_user: nobody',
+        '      when: elsewhere',
+        '      block:',
+        '        - command: id -un',
+        '    - when: elsewhere',
+        '      block:',
+        '        - command: id -un',
+        '          become: true',
+        '          become_user: nobody',
+        '',
+      ].join('\n'),
+    });
+    const pb = await loadPlaybook(join(dir, 'as-user-when.yml'));
+    expect(taskNames(pb.plays[0]!.tasks)).toEqual(['debug', 'command', 'command', 'command']);
+  });
+});
