@@ -7,7 +7,7 @@ import { execa } from 'execa';
 import { ImgplayError } from '../errors.js';
 import { DebCacheSession } from '../host/deb-cache.js';
 import { hostAptMirror } from './mirror.js';
-import { mountTable, mountsUnder } from '../host/mount-table.js';
+import { mountTable, mountsUnder, removeTree } from '../host/mount-table.js';
 import { toolOutput } from '../host/activity.js';
 import { superviseGroup } from '../host/process-group.js';
 import { undoMount } from '../host/mount-guard.js';
@@ -126,7 +126,22 @@ async function runBootstrap(
   await rm(marker(o.root, 'bootstrapped'), { force: true });
   await writeFile(marker(o.root, 'bootstrapping'), `${process.pid}\n`);
   if (pins !== undefined && lock !== undefined) await writeFile(pins, pinPreferences(lock));
-  const env: Record<string, string> = { LC_ALL: 'C', DEBIAN_FRONTEND: 'noninteractive', ...(o.proxy ? { http_proxy: o.proxy } : {}) };
+  // A TMPDIR of its own beside the tree, emptied before and removed after: mmdebstrap's temporary keyring
+  // folder outlives it when SIGKILL stops it, and the next bootstrap into this root removes what it left.
+  // mmdebstrap unsets TMPDIR for what it runs in the tree; debootstrap would pass it to maintainer scripts
+  // there, where the folder does not exist, so debootstrap keeps the caller's.
+  const scratch = join(dirname(o.root), `.${basename(o.root)}.imgplay-tmp`);
+  if (existsSync(scratch)) await removeTree(scratch);
+  await mkdir(scratch, { mode: 0o700 });
+  try {
+    return await runTool(o, tool, argv, pins, scratch, started, mirror);
+  } finally {
+    await removeTree(scratch);
+  }
+}
+
+async function runTool(o: BootstrapOptions, tool: string, argv: string[], pins: string | undefined, scratch: string, started: number, mirror: string): Promise<{ tool: string; mirror: string; seconds: number }> {
+  const env: Record<string, string> = { LC_ALL: 'C', DEBIAN_FRONTEND: 'noninteractive', ...(tool === 'mmdebstrap' ? { TMPDIR: scratch } : {}), ...(o.proxy ? { http_proxy: o.proxy } : {}) };
   // A group of its own: mmdebstrap's helpers (apt, dpkg, tar in its namespace) are stopped with it.
   const child = execa(tool, argv, { reject: false, all: true, env, stdin: 'ignore', detached: true });
   const interrupted = superviseGroup(child, tool, o.signal);

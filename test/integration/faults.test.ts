@@ -4,7 +4,7 @@
 // device or child process left, no build directory left, and only complete artifacts, which
 // SHA256SUMS describes exactly.
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, readlink, realpath, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -75,12 +75,15 @@ class Run {
 
   constructor(playbook: string, vars: Record<string, string>, extra: string[] = []) {
     const e = Object.entries(vars).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
+    // A TMPDIR of the run's own, so what the run and its tools leave there is seen (expectClean).
+    const tmp = join(vars.build_dir ?? scratch, '..', 'tmp');
+    mkdirSync(tmp, { recursive: true });
     this.child = execa('node', [imgplay, playbook, '-i', join(fixtures, 'hosts.yaml'), ...e, ...extra], {
       cwd: fixtures,
       detached: true,
       reject: false,
       all: true,
-      env: { NO_COLOR: '1' },
+      env: { NO_COLOR: '1', TMPDIR: tmp },
     });
     this.child.all.setEncoding('utf8');
     this.child.all.on('data', (chunk: string) => {
@@ -173,6 +176,7 @@ async function expectClean(dir: string, build: string, builds: string, run: { pi
   expect(await mountPointsUnder(dir), 'mounts left').toEqual([]);
   expect(await loopDevicesOf(dir), 'loop devices left').toEqual([]);
   expect(await leftovers(dir, run.pid), 'processes left').toEqual([]);
+  expect(existsSync(join(dir, 'tmp')) ? await readdir(join(dir, 'tmp')) : [], "what is left in the run's TMPDIR").toEqual([]);
   expect(existsSync(build) ? await readdir(build) : [], 'what is left in build_dir').toEqual([]);
   expect(existsSync(build), 'build_dir, which the run created').toBe(false);
   await expectConsistentArtifacts(builds);
@@ -258,6 +262,9 @@ describe.skipIf(skip)('a build killed outright (SIGKILL)', () => {
     expect((await second.signal('SIGINT', 'imgplay alone')).exitCode).toBe(99);
     expect(await leftovers(t.build, second.pid)).toEqual([]);
     expect(await mountPointsUnder(t.build)).toEqual([]);
+    // mmdebstrap's keyring folder, which SIGKILL left, went with the rerun's bootstrap folder.
+    expect(await readdir(join(t.build, '..', 'tmp')), "what is left in the runs' TMPDIR").toEqual([]);
+    expect(existsSync(join(t.build, 'basefs/.root.imgplay-tmp')), "the bootstrap's TMPDIR").toBe(false);
     // A plain directory is the user's: the unfinished tree stays, marked, for the next run to remove.
     await removeTree(t.build);
   }, 180_000);
