@@ -4,12 +4,13 @@
 // exec of their own. Each job is one line of shell sent over the runner's stdin; the command's
 // stdin, stdout and stderr are files in a private job directory, and the runner answers with the
 // exit code.
-import { closeSync, fstatSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { lstat, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { execa, type ResultPromise } from 'execa';
 import { toolOutput, toolOutputWanted } from '../host/activity.js';
+import { removeTree } from '../host/mount-table.js';
 import { stopGroup, trackGroup } from '../host/process-group.js';
 import type { ExecOptions, ExecResult } from './types.js';
 
@@ -111,6 +112,26 @@ export function removeOpenJobDirs(): void {
   openJobDirs.clear();
 }
 
+// A job directory's name holds the pid of the imgplay that made it, so one left by a process killed outright
+// (SIGKILL, a test worker torn down) is known as stale and removed by the next pool made in that folder.
+const JOB_DIR_PREFIX = '.imgplay-run-';
+const JOB_DIR = /^\.imgplay-run-(\d+)-[A-Za-z0-9]{6}$/;
+
+/** Removes the job directories in `parent` whose imgplay process is gone; returns their names. */
+export async function removeStaleJobDirs(parent: string): Promise<string[]> {
+  const names = await readdir(parent).catch(() => [] as string[]);
+  const removed: string[] = [];
+  for (const name of names) {
+    const pid = Number(JOB_DIR.exec(name)?.[1] ?? NaN);
+    if (!Number.isInteger(pid) || pid === process.pid || existsSync(`/proc/${pid}`)) continue;
+    // Only plain folders, never across a mount point (removeTree refuses one; such a folder is left as it is).
+    const st = await lstat(join(parent, name)).catch(() => undefined);
+    if (!st?.isDirectory()) continue;
+    if (await removeTree(join(parent, name)).then(() => true, () => false)) removed.push(name);
+  }
+  return removed;
+}
+
 /** Runners for one connection: one per command running at the same time, reused when idle. */
 export class RunnerPool {
   private readonly idle: Runner[] = [];
@@ -122,7 +143,8 @@ export class RunnerPool {
 
   private async jobs(): Promise<{ host: string; inside: string }> {
     if (!this.jobRoot) {
-      const host = await mkdtemp(join(this.spec.jobParentHost, '.imgplay-run-'));
+      await removeStaleJobDirs(this.spec.jobParentHost);
+      const host = await mkdtemp(join(this.spec.jobParentHost, `${JOB_DIR_PREFIX}${process.pid}-`));
       // The stdin of a command given none: an empty file, as /dev/null may be missing (a bare chroot).
       writeFileSync(join(host, 'empty'), '');
       if (openJobDirs.size === 0) process.once('exit', removeOpenJobDirs);

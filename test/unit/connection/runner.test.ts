@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -105,5 +105,25 @@ describe('the command runner while the live view listens', () => {
       onToolOutput(undefined);
       await p.close();
     }
+  });
+});
+
+describe('job directories left by an imgplay killed outright', () => {
+  it('are removed by the next pool made in that folder; a live process\'s, other names and files stay', async () => {
+    const { pool: p, dir } = await pool();
+    // /proc/sys/kernel/pid_max is at most 4194304: no process has a larger pid.
+    for (const name of ['.imgplay-run-4194999-Ab12Cd', '.imgplay-run-1-Xy34Zw', `.imgplay-run-${process.pid}-Qq11Rr`, '.imgplay-run-Mn56Op', 'user-folder']) {
+      await mkdir(join(dir, name));
+      await writeFile(join(dir, name, '1.out'), 'left\n');
+    }
+    await writeFile(join(dir, '.imgplay-run-4194998-Ef78Gh'), 'a file, not a job directory');
+    expect((await p.exec('echo hi', 'echo')).stdout).toBe('hi');
+    const names = await readdir(dir);
+    expect(names.filter((n) => !n.startsWith(`.imgplay-run-${process.pid}-`) || n.endsWith('Qq11Rr')).sort()).toEqual(
+      ['.imgplay-run-1-Xy34Zw', '.imgplay-run-4194998-Ef78Gh', `.imgplay-run-${process.pid}-Qq11Rr`, '.imgplay-run-Mn56Op', 'user-folder'].sort(),
+    );
+    expect(names.filter((n) => n.startsWith(`.imgplay-run-${process.pid}-`)), "the pool's own job directory, named by its pid").toHaveLength(2);
+    await p.close();
+    expect(existsSync(join(dir, '.imgplay-run-1-Xy34Zw'))).toBe(true);
   });
 });
