@@ -2,6 +2,7 @@
 // a small AST (expr-syntax.ts), then evaluated with Python's semantics (values.ts: 1 == 1.0, '' is false, // floors,
 // 6 / 2 is 3.0) and Jinja's lazy undefined handling. Never uses JavaScript eval or new Function.
 import { noteRead, readsObserved } from '../host/reads.js';
+import { noteUnsafeUse } from '../yaml/unsafe.js';
 import { randomBytes } from 'node:crypto';
 import { didYouMean, ImgplayError, InternalError, TemplateError, UndefinedVariableError } from '../errors.js';
 import { callFilter, callTest, type CallEnv } from './filters.js';
@@ -62,6 +63,8 @@ function resolveVar(scope: Scope, name: string): unknown {
   // A stage's cache key covers the variables its templates read (a template's own locals are not inputs).
   if (!local && readsObserved()) noteRead({ kind: 'var', owner: owner ?? scope, name });
   if (value === undefined) return name === 'omit' && !local ? OMIT : new UndefinedValue(name);
+  // Reading data marked unsafe (a registered result, a lookup's items) taints what the template makes.
+  if (!local && isUnsafe(value)) noteUnsafeUse();
   if (local || !containsTemplate(value)) return value;
   if (resolving.has(name)) {
     throw new TemplateError(`recursive loop detected: the value of '${name}' refers to '${name}' itself`);

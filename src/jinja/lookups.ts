@@ -10,6 +10,7 @@ import { TemplateError, UndefinedVariableError } from '../errors.js';
 import { parseKv } from '../yaml/kv.js';
 import { resolveVariable } from './evaluate.js';
 import { isFalseWord, isMapping, isTrueWord, lookupVar, markUnsafe, printf, pyRepr, pyStr, pyTypeName, truthy, tuple, UndefinedValue } from './values.js';
+import { markUnsafeText, noteUnsafeUse } from '../yaml/unsafe.js';
 import { passwordHash } from './crypt.js';
 import { PyRandom } from './pyrandom.js';
 import { bindLookups, renderer } from './late-bound.js';
@@ -718,7 +719,7 @@ export function runLookup(name: unknown, terms: unknown[], kwargs: Record<string
   if (!plugin) {
     throw new TemplateError(`lookup plugin (${pyStr(name)}) not found`, { hint: `imgplay has the lookups: ${LOOKUP_NAMES.join(', ')}` });
   }
-  const { wantlist, errors = 'strict', allow_unsafe: _unsafe, ...options } = kwargs;
+  const { wantlist, errors = 'strict', allow_unsafe: allowUnsafe, ...options } = kwargs;
   const wantList = !joined || truthy(wantlist ?? false);
   let ran: unknown[];
   try {
@@ -739,7 +740,11 @@ export function runLookup(name: unknown, terms: unknown[], kwargs: Record<string
     }
     throw err;
   }
+  // allow_unsafe other than false (Ansible tests `is False`): the plugin's list as it is, not joined, not data.
+  if (allowUnsafe !== undefined && allowUnsafe !== false) return ran;
   const result = markUnsafe(ran);
+  // A lookup's result is data (Ansible's taint): what the template makes of it is never templated again.
+  if (ran.length > 0) noteUnsafeUse();
   if (wantList || ran.length === 0) return result;
   if (ran.every((v) => typeof v === 'string')) return ran.join(',');
   return ran.length === 1 ? ran[0] : result;
@@ -751,7 +756,8 @@ export function withLookupItems(name: string, value: unknown, scope: Scope, acti
   if (!plugin) throw new TemplateError(`with_${name} is not supported by imgplay`);
   const subdir = (['template', 'var', 'file'].find((s) => action.includes(s)) ?? 'file') + 's';
   const terms = typeof value === 'string' || !(Array.isArray(value) || isMapping(value)) ? [value] : Array.isArray(value) ? value : [value];
-  return plugin(terms, {}, { scope, subdir });
+  // Items are data, as Ansible wraps them unsafe: a `{{` in a file's text or a dict's value is never rendered.
+  return plugin(terms, {}, { scope, subdir }).map((item) => (typeof item === 'string' ? markUnsafeText(item) : markUnsafe(item)));
 }
 
 bindLookups(runLookup);

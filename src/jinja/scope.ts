@@ -23,11 +23,16 @@ function cycleOf(chain: string[]): string {
  * Merges variable layers (lowest precedence first; later layers replace whole values, as Ansible's
  * default hash_behaviour) into one object whose templated values render on first read.
  * `plain` values (magic variables, loop items) are set as they are, above every layer.
+ * `leaveUndefined` (hostvars[x]): a value read from outside whose strings meet an undefined variable keeps
+ * them as written, as Ansible's HostVarsVars (fail_on_undefined=False); a value read while another of the
+ * object's values renders still fails, so that one is the string kept, as there.
  */
 export function lazyVars(
   layers: ReadonlyArray<Readonly<Record<string, unknown>> | undefined>,
   plain: Readonly<Record<string, unknown>> = {},
+  leaveUndefined = false,
 ): Record<string, unknown> {
+  let depth = 0;
   const merged: Record<string, unknown> = {};
   for (const layer of layers) if (layer) Object.assign(merged, layer);
   const out: Record<string, unknown> = {};
@@ -50,11 +55,13 @@ export function lazyVars(
         }
         resolving = true;
         resolvingNow.push(key);
+        depth++;
         try {
-          const value = templateValue(raw, out);
+          const value = templateValue(raw, out, leaveUndefined && depth === 1 ? { undefinedLeavesText: true } : {});
           Object.defineProperty(out, key, { value, enumerable: true, configurable: true, writable: true });
           return value;
         } finally {
+          depth--;
           resolving = false;
           resolvingNow.pop();
         }

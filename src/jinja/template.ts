@@ -1,11 +1,11 @@
 // Renders Ansible's Jinja templates: `{{ expr }}` and every Jinja statement (lexer.ts, parser.ts, render.ts), for task arguments,
 // variables and template files alike, with Ansible's rules for the types of lone expressions and trailing newlines.
 import { isUnsafeText, markUnsafeText, noteUnsafeUse, unsafeUses } from '../yaml/unsafe.js';
-import { TemplateError } from '../errors.js';
+import { TemplateError, UndefinedVariableError } from '../errors.js';
 import { asUserError, evaluateRaw, hasTemplates, inExpression, literalEval } from './evaluate.js';
 import { bindTemplating, isTemplate } from './late-bound.js';
 import './lookups.js';
-import { isMapping, isUnsafe, PyFloat, pyStr, setKey, toPlain, UndefinedValue } from './values.js';
+import { isMapping, isUnsafe, markUnsafe, PyFloat, pyStr, setKey, toPlain, UndefinedValue } from './values.js';
 import { ANSIBLE_SYNTAX, type Syntax } from './lexer.js';
 import { compileTemplate, renderTemplate, show, type Loader } from './render.js';
 
@@ -24,6 +24,9 @@ export interface RenderOptions {
   syntax?: Partial<Syntax>;
   /** Finds the templates named by include, import, from and extends. */
   loader?: Loader;
+  /** A string whose rendering meets an undefined variable is left as written instead of failing (Ansible's
+   *  fail_on_undefined=False, which its hostvars[x] uses): each string of a list or dict on its own. */
+  undefinedLeavesText?: boolean;
 }
 
 export { isTemplate } from './late-bound.js';
@@ -107,8 +110,15 @@ const STRING_FILTERS = new Set(['string', 'to_json', 'to_nice_json', 'to_yaml', 
 function templateString(text: string, vars: Vars, options: RenderOptions): unknown {
   if (!isTemplate(text)) return text;
   const before = unsafeUses();
-  const out = renderText(text, vars, options);
-  return typeof out === 'string' && unsafeUses() > before ? markUnsafeText(out) : out;
+  let out: unknown;
+  try {
+    out = renderText(text, vars, options);
+  } catch (err) {
+    if (options.undefinedLeavesText && err instanceof UndefinedVariableError) return text;
+    throw err;
+  }
+  if (unsafeUses() === before) return out;
+  return typeof out === 'string' ? markUnsafeText(out) : markUnsafe(out);
 }
 
 function renderText(text: string, vars: Vars, options: RenderOptions): unknown {

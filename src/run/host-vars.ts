@@ -220,7 +220,7 @@ export class HostVars {
   // include_vars, set_fact and registered results, extra vars and the run's magic variables. No play's or
   // role's variables, no play hosts, and no hostvars or vars inside it, so dumping it (`to_nice_json`) ends.
   private forHostvars(h: HostRun): Record<string, unknown> {
-    const vars = lazyVars([NO_FACTS, ...this.ownLayers(h)], { ...this.hostMagic(h), ...this.runMagic() });
+    const vars = lazyVars([NO_FACTS, ...this.ownLayers(h)], { ...this.hostMagic(h), ...this.runMagic() }, true);
     if (this.trackOwners) this.owners.set(vars, h.name);
     return vars;
   }
