@@ -165,7 +165,7 @@ export const setup = defineModule(
     },
     checkMode: 'full',
   },
-  async ({ conn, args, vars }) => {
+  async ({ conn, args }) => {
     if (args.fact_path !== '/etc/ansible/facts.d') return { failed: true, changed: false, msg: 'imgplay does not read local facts: fact_path must stay /etc/ansible/facts.d' };
     const { names, error } = collectorsFor(args.gather_subset);
     if (error !== undefined) return { failed: true, changed: false, msg: error };
@@ -188,10 +188,9 @@ export const setup = defineModule(
     all.gather_subset = args.gather_subset;
     all.module_setup = true;
     const facts = args.filter.length === 0 ? all : Object.fromEntries(Object.entries(all).filter(([k]) => args.filter.some((p) => factMatches(k, p))));
-    // The executor sets each key as a host variable: `ansible_facts` grows as Ansible's fact cache
-    // does, so a filtered or partial gather adds to what earlier ones found.
-    const earlier = vars.ansible_facts !== null && typeof vars.ansible_facts === 'object' ? (vars.ansible_facts as F.Facts) : {};
-    return { changed: false, ansible_facts: { ...facts, ansible_facts: { ...earlier, ...stripPrefix(facts) } } };
+    // The executor sets each key as a host variable and adds it, without its prefix, to `ansible_facts`, which
+    // grows as Ansible's fact cache does: a filtered or partial gather adds to what earlier ones found.
+    return { changed: false, ansible_facts: facts };
   },
 );
 
@@ -200,6 +199,4 @@ function pick(facts: F.Facts, key: string): F.Facts {
 }
 
 // ansible_facts holds each fact without its prefix, but ansible_local keeps its name (2.14's namespace_facts).
-function stripPrefix(facts: F.Facts): F.Facts {
-  return Object.fromEntries(Object.entries(facts).map(([k, v]) => [k === 'ansible_local' ? k : k.replace(/^ansible_/, ''), v]));
-}
+

@@ -12,7 +12,7 @@ import type { TaskNode } from '../playbook/model.js';
 import type { ResultStatus } from '../report/events.js';
 import { evaluate, evaluateCondition, TEMPLATED_CONDITION } from '../jinja/expr.js';
 import { isTemplate, renderString, templateValue } from '../jinja/template.js';
-import { markUnsafe, tuplesAsLists } from '../jinja/values.js';
+import { markUnsafe, setKey, tuplesAsLists } from '../jinja/values.js';
 import { excerpt, posOfKey } from '../yaml/load.js';
 import { runOtherModule } from './args.js';
 import { attemptsOf, judgeResult, runAttempts } from './attempts.js';
@@ -258,9 +258,9 @@ export class TaskRunner {
       if (to === 'include_vars') Object.assign(h.includeVars, facts);
       else if (to === 'variables') {
         // cacheable: a fact (it survives into later plays' facts) and, as 2.14 sets both, a host variable too.
-        if (args.cacheable === true) Object.assign(h.facts, facts);
+        if (args.cacheable === true) addFacts(h, facts);
         Object.assign(h.nonPersistent, facts);
-      } else Object.assign(h.facts, facts);
+      } else addFacts(h, facts);
     }
   }
 
@@ -274,6 +274,17 @@ export class TaskRunner {
     }
     return noLog ? censored(result) : result;
   }
+}
+
+// Facts as Ansible's fact cache takes them: each a host variable as named (INJECT_FACTS_AS_VARS), and in
+// `ansible_facts` without its `ansible_` prefix (namespace_facts; `ansible_local` keeps it), added to what
+// earlier facts put there: package_facts gives `packages` and `ansible_facts.packages`.
+function addFacts(h: HostRun, facts: Record<string, unknown>): void {
+  const earlier = h.facts.ansible_facts;
+  const namespaced: Record<string, unknown> = typeof earlier === 'object' && earlier !== null ? { ...(earlier as Record<string, unknown>) } : {};
+  for (const [k, v] of Object.entries(facts)) setKey(namespaced, k.startsWith('ansible_') && k !== 'ansible_local' ? k.slice('ansible_'.length) : k, v);
+  Object.assign(h.facts, facts);
+  h.facts.ansible_facts = namespaced;
 }
 
 // `action: "{{ ansible_facts.pkg_mgr }}"`: the module the task's variables name (short or by collection name);
