@@ -1,4 +1,5 @@
 // Sets host variables for the rest of the run (Ansible's set_fact).
+import { setKey } from '../jinja/values.js';
 import { defineModule } from './spec.js';
 
 const BOOLISH: Record<string, boolean> = { true: true, yes: true, false: false, no: false };
@@ -26,7 +27,7 @@ export const setFact = defineModule(
       const key = /\{\{|\{%/.test(written) ? template(written) : written;
       if (!/^[A-Za-z_][\w]*$/.test(key)) return { failed: true, msg: `The variable name '${key}' is not valid. Variables must start with a letter or underscore character, and contain only letters, numbers and underscores.` };
       // Ansible converts boolean-looking strings here (without jinja2_native), so `x=yes` is a boolean.
-      facts[key] = typeof value === 'string' && value.toLowerCase() in BOOLISH ? BOOLISH[value.toLowerCase()] : value;
+      setKey(facts, key, typeof value === 'string' && Object.hasOwn(BOOLISH, value.toLowerCase()) ? BOOLISH[value.toLowerCase()] : value);
     }
     if (Object.keys(facts).length === 0) return { failed: true, changed: false, msg: 'No key/value pairs provided, at least one is required for this action to succeed' };
     return { changed: false, ansible_facts: facts };

@@ -2,6 +2,7 @@
 // (ArgumentSpecValidator): aliases, unsupported, mutually exclusive, required, types, choices, then
 // required together / one of / if / by, then defaults. At planning only what is literal is judged.
 import type { ArgSpec, ArgType, ModuleSpec } from './spec.js';
+import { setKey } from '../jinja/values.js';
 
 /** Arguments a module refused; `argument` names the one to point at, where there is one. */
 export class ArgumentError extends Error {
@@ -56,8 +57,9 @@ export function argumentProblems(spec: ModuleSpec, params: Readonly<Record<strin
   // Aliases fold into their canonical name; as in Ansible, the last alias given wins.
   const unsupported: string[] = [];
   for (const [key, value] of Object.entries(params)) {
-    if (key in spec.args) p[key] = value;
-    else if (spec.passesOn !== undefined && !aliasOf.has(key)) p[key] = value;
+    // Own keys only: `constructor` or `__proto__` is no argument of any module, and an ordinary key when passed on.
+    if (Object.hasOwn(spec.args, key)) p[key] = value;
+    else if (spec.passesOn !== undefined && !aliasOf.has(key)) setKey(p, key, value);
     else if (!aliasOf.has(key)) unsupported.push(key);
   }
   for (const [name, arg] of Object.entries(spec.args)) {

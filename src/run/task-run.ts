@@ -255,11 +255,11 @@ export class TaskRunner {
     const facts = tuplesAsLists(result.ansible_facts) as Record<string, unknown> | undefined;
     if (!facts || result.failed) return;
     for (const h of targets) {
-      if (to === 'include_vars') Object.assign(h.includeVars, facts);
+      if (to === 'include_vars') assignKeys(h.includeVars, facts);
       else if (to === 'variables') {
         // cacheable: a fact (it survives into later plays' facts) and, as 2.14 sets both, a host variable too.
         if (args.cacheable === true) addFacts(h, facts);
-        Object.assign(h.nonPersistent, facts);
+        assignKeys(h.nonPersistent, facts);
       } else addFacts(h, facts);
     }
   }
@@ -283,8 +283,13 @@ function addFacts(h: HostRun, facts: Record<string, unknown>): void {
   const earlier = h.facts.ansible_facts;
   const namespaced: Record<string, unknown> = typeof earlier === 'object' && earlier !== null ? { ...(earlier as Record<string, unknown>) } : {};
   for (const [k, v] of Object.entries(facts)) setKey(namespaced, k.startsWith('ansible_') && k !== 'ansible_local' ? k.slice('ansible_'.length) : k, v);
-  Object.assign(h.facts, facts);
+  assignKeys(h.facts, facts);
   h.facts.ansible_facts = namespaced;
+}
+
+// Object.assign, but a key named __proto__ (set_fact accepts it: it is an identifier) stays an ordinary key.
+function assignKeys(to: Record<string, unknown>, from: Record<string, unknown>): void {
+  for (const [k, v] of Object.entries(from)) setKey(to, k, v);
 }
 
 // `action: "{{ ansible_facts.pkg_mgr }}"`: the module the task's variables name (short or by collection name);

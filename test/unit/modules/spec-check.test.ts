@@ -58,6 +58,7 @@ const cases: Record<string, Record<string, unknown>> = {
   'refuses a value that is not a whole number': { path: '/a', retries: 'many' },
   'takes a dict as JSON text': { path: '/a', opts: '{"k": 1}' },
   'reports the first of several problems as Ansible does': { colour: 1, state: 'gone' },
+  'refuses an argument named like a property every object has': { path: '/a', constructor: 'x', toString: 1 },
 };
 
 // Ansible's validator, given the spec in its own terms; prints one JSON line per case.
