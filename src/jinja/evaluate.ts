@@ -12,7 +12,7 @@ import { formatTime } from './strftime.js';
 import { isTemplate, lookupRunner, renderer } from './late-bound.js';
 import { type Args, type CompareOp, type Expr, ExprParser, parseExpression, tokenize } from './expr-syntax.js';
 import {
-  binaryOp, bindArgs, CALL, contains, countFloatMade, describeValue, floatsMadeSoFar, getItem, isCallable, isFloat, isMapping, isNumber,
+  assignKeys, binaryOp, bindArgs, CALL, contains, countFloatMade, describeValue, floatsMadeSoFar, getItem, isCallable, isFloat, isMapping, isNumber,
   isSelfTemplating, isUnsafe, lookupVar, MISSING, jinjaNoAttribute, noAttribute, num, pyCompare, pyEquals, PyFloat, pyFloat, pyRepr, pyStr, pyTypeName,
   selfTemplatingLabel, setKey, slice, toPlain, truthy, tuple, UndefinedValue,
 } from './values.js';
@@ -208,7 +208,7 @@ function callArguments(node: Args, scope: Scope, lazy = false): [unknown[], Reco
   if (node.dstar) {
     const more = defined(ev(node.dstar, scope));
     if (!isMapping(more)) throw new TemplateError(`**${pyTypeName(more)} cannot be spread into arguments: a dict is needed`);
-    for (const [k, v] of Object.entries(more)) setKey(kwargs, k, v);
+    assignKeys(kwargs, more);
   }
   return [args, kwargs];
 }

@@ -363,6 +363,11 @@ export function setKey(obj: Record<string, unknown>, key: string, value: unknown
   else obj[key] = value;
 }
 
+/** Object.assign through setKey: a key named __proto__ in `from` stays an ordinary key of `to`. */
+export function assignKeys(to: Record<string, unknown>, from: Readonly<Record<string, unknown>>): void {
+  for (const [k, v] of Object.entries(from)) setKey(to, k, v);
+}
+
 /** The marker getItem() returns for a key that is not there. */
 export const MISSING: unique symbol = Symbol('missing');
 

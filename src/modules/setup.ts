@@ -197,6 +197,3 @@ export const setup = defineModule(
 function pick(facts: F.Facts, key: string): F.Facts {
   return key in facts ? { [key]: facts[key] } : {};
 }
-
-// ansible_facts holds each fact without its prefix, but ansible_local keeps its name (2.14's namespace_facts).
-

@@ -3,7 +3,7 @@
 import { ImgplayError, type SourcePos } from '../errors.js';
 import type { Module } from '../modules/types.js';
 import { templateValue } from '../jinja/template.js';
-import { setKey } from '../jinja/values.js';
+import { assignKeys, setKey } from '../jinja/values.js';
 import { prepareArgs } from './args.js';
 
 /** The task's arguments over the module_defaults for its module (outer entries first, later win), templated and checked. */
@@ -21,7 +21,7 @@ export function moduleArgs(
     if (defaults === undefined || defaults === null) continue;
     const value = templateValue(defaults, vars);
     if (!value || typeof value !== 'object' || Array.isArray(value)) throw new ImgplayError(`module_defaults for ${mod.name} must be a mapping of its arguments`, { pos });
-    for (const [k, v] of Object.entries(value)) setKey(templated, k, v);
+    assignKeys(templated, value as Record<string, unknown>);
   }
   // setKey: an argument named __proto__ (a set_fact variable may be) is an ordinary key.
   for (const [k, v] of Object.entries(args)) setKey(templated, k, raw.has(k) ? v : templateValue(v, vars));

@@ -12,7 +12,7 @@ import type { TaskNode } from '../playbook/model.js';
 import type { ResultStatus } from '../report/events.js';
 import { evaluate, evaluateCondition, TEMPLATED_CONDITION } from '../jinja/expr.js';
 import { isTemplate, renderString, templateValue } from '../jinja/template.js';
-import { markUnsafe, setKey, tuplesAsLists } from '../jinja/values.js';
+import { assignKeys, markUnsafe, setKey, tuplesAsLists } from '../jinja/values.js';
 import { excerpt, posOfKey } from '../yaml/load.js';
 import { runOtherModule } from './args.js';
 import { attemptsOf, judgeResult, runAttempts } from './attempts.js';
@@ -285,11 +285,6 @@ function addFacts(h: HostRun, facts: Record<string, unknown>): void {
   for (const [k, v] of Object.entries(facts)) setKey(namespaced, k.startsWith('ansible_') && k !== 'ansible_local' ? k.slice('ansible_'.length) : k, v);
   assignKeys(h.facts, facts);
   h.facts.ansible_facts = namespaced;
-}
-
-// Object.assign, but a key named __proto__ (set_fact accepts it: it is an identifier) stays an ordinary key.
-function assignKeys(to: Record<string, unknown>, from: Record<string, unknown>): void {
-  for (const [k, v] of Object.entries(from)) setKey(to, k, v);
 }
 
 // `action: "{{ ansible_facts.pkg_mgr }}"`: the module the task's variables name (short or by collection name);
